@@ -1,0 +1,146 @@
+"""The configuration file: its schema, as frozen pydantic models.
+
+Unknown keys are rejected everywhere (``extra="forbid"``). Durations are written ``30s``,
+``15m``, ``1h`` (also ``1h30m``, ``2d``); sizes ``512KiB``, ``10MiB``, ``1GB``.
+Loading and error reporting (file:line:col) are in `watcher.settings`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+DEFAULT_CONFIG_PATH = Path("/etc/sanctions-watch/config.yaml")
+CONFIG_ENV = "SANCTIONS_WATCH_CONFIG"
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?")
+_SIZE_UNITS = {
+    None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+}
+
+
+def parse_duration(value: object) -> float:
+    """``"1h30m"`` -> 5400.0 seconds. Bare numbers are seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 15m or 1h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        parts = _DURATION_PART.findall(text)
+        if not text or "".join(n + u for n, u in parts) != text:
+            raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 15m, 1h or 1h30m")
+        seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    else:
+        raise ValueError("expected a duration such as 30s, 15m or 1h")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+def parse_size(value: object) -> int:
+    """``"10MiB"`` -> 10485760 bytes. Bare numbers are bytes."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 512KiB or 10MiB")
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, str):
+        found = _SIZE.fullmatch(value.strip())
+        if not found:
+            raise ValueError(f"{value!r} is not a size; write e.g. 512KiB, 10MiB or 1GB")
+        size = int(float(found.group(1)) * _SIZE_UNITS[found.group(2)])
+    else:
+        raise ValueError("expected a size such as 512KiB or 10MiB")
+    if size <= 0:
+        raise ValueError("a size must be positive")
+    return size
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+SeverityLevel = Literal["low", "medium", "high"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Section):
+    url: str = Field(pattern=r"^(?i:https?|file)://")
+    name: str = ""
+    interval: PositiveDuration | None = None  # overrides polling.interval
+    backfill: bool = False  # alert on the items already in the feed at its first poll
+
+
+class PollingConfig(_Section):
+    interval: PositiveDuration = 900.0
+    jitter: Duration = 60.0
+    timeout: PositiveDuration = 30.0  # whole-fetch deadline, not per read
+    concurrency: int = Field(default=16, ge=1, le=1024)
+    per_host: int = Field(default=2, ge=1, le=64)
+    max_bytes: Size = 10 * 2**20
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_backoff: PositiveDuration = 6 * 3600.0
+    stale_after: PositiveDuration = 7 * 86400.0  # no new item for this long: "stale"
+    retention: PositiveDuration = 90 * 86400.0  # article rows older than this are pruned
+    user_agent: str = "sanctions-watch/0.1 (+https://github.com/sanctions-watch/sanctions-watch)"
+    allow_private_networks: bool = False
+
+
+class MatchingConfig(_Section):
+    threshold: int = Field(default=90, ge=0, le=100)
+    ignore: tuple[Path, ...] = ()  # ignore-list files (phrases / entry ids to suppress)
+
+
+class DigestConfig(_Section):
+    schedule: str = "0 7 * * *"  # cron, in `timezone`
+    timezone: str = "UTC"
+    alert_severity: Literal["none", "low", "medium", "high"] = "high"
+    send_empty: bool = False
+    max_bytes: Size = 100_000  # a larger digest is truncated with a note
+
+
+class EmailConfig(_Section):
+    from_: str = Field(default="sanctions-watch <watch@localhost>", alias="from")
+    to: tuple[str, ...] = ()
+    subject_prefix: str = "[sanctions-watch]"
+    delivery: Literal["smtp", "directory"] = "smtp"
+    directory: Path = Path("./outbox")
+    templates: Path | None = None  # user templates; bundled ones are the fallback
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SmtpConfig(_Section):
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    timeout: PositiveDuration = 30.0  # whole-send deadline
+    ca_file: Path | None = None  # extra CA bundle to trust (private relays, tests)
+
+
+class Config(_Section):
+    state_dir: Path | None = None  # None: $STATE_DIRECTORY, else ./state (see `resolved_state_dir`)
+    watchlists: tuple[Path, ...] = ()
+    feeds: tuple[FeedConfig, ...] = ()
+    polling: PollingConfig = PollingConfig()
+    matching: MatchingConfig = MatchingConfig()
+    digest: DigestConfig = DigestConfig()
+    email: EmailConfig = EmailConfig()
+    smtp: SmtpConfig = SmtpConfig()
