@@ -11,12 +11,16 @@ Schema versions live in ``PRAGMA user_version``; `MIGRATIONS[n]` moves version n
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from watcher.errors import WatcherError
+from watcher.notice import OutboxMessage, PendingMatch
+from watcher.watchlist import Severity
 
 DB_FILE = "state.sqlite3"
 
@@ -169,3 +173,141 @@ class Transaction:
     # --- feeds and articles (ingestion) -------------------------------------------------
 
     # --- matches, digests and the outbox (notifier) -------------------------------------
+
+    def pending_matches(self) -> list[PendingMatch]:
+        """Matches meant to be mailed that no digest has listed yet, oldest first."""
+        return self._pending("m.digest_id IS NULL AND m.notify = 1", ())
+
+    def unalerted_matches(self, severities: Sequence[str]) -> list[PendingMatch]:
+        """Pending matches of these severities with no immediate alert queued yet."""
+        marks = ",".join("?" * len(severities))
+        where = (
+            "m.digest_id IS NULL AND m.notify = 1 AND m.alerted_at IS NULL"
+            f" AND m.severity IN ({marks})"
+        )
+        return self._pending(where, tuple(severities)) if severities else []
+
+    def _pending(self, where: str, params: tuple[object, ...]) -> list[PendingMatch]:
+        rows = self._db.execute(
+            f"""SELECT m.*, a.title AS article_title, a.link AS article_link,
+                       a.published AS article_published,
+                       (SELECT group_concat(label, char(10)) FROM (
+                            SELECT COALESCE(NULLIF(f.name, ''), f.url) AS label
+                            FROM article_sources s JOIN feeds f ON f.id = s.feed_id
+                            WHERE s.article_id = m.article_id ORDER BY f.id)) AS feed_labels
+                FROM matches m JOIN articles a ON a.id = m.article_id
+                WHERE {where} ORDER BY m.found_at, m.id""",
+            params,
+        )
+        return [_pending_match(row) for row in rows]
+
+    def mark_alerted(self, match_ids: Sequence[int], at: float) -> None:
+        self._db.executemany(
+            "UPDATE matches SET alerted_at = ? WHERE id = ?", [(at, i) for i in match_ids]
+        )
+
+    def mark_digested(self, match_ids: Sequence[int], digest_id: str) -> None:
+        self._db.executemany(
+            "UPDATE matches SET digest_id = ? WHERE id = ?", [(digest_id, i) for i in match_ids]
+        )
+
+    def add_to_outbox(
+        self, kind: str, message_id: str, recipients: Sequence[str], data: bytes, now: float
+    ) -> int:
+        """Store a rendered message; it is due at once."""
+        cursor = self._db.execute(
+            """INSERT INTO outbox (kind, message_id, recipients, message, created_at, next_attempt)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (kind, message_id, json.dumps(list(recipients)), data, now, now),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def claim_due_messages(self, now: float, lease_until: float, limit: int) -> list[OutboxMessage]:
+        """Unsent messages due by `now`, oldest first, leased until `lease_until`.
+
+        The lease (a future `next_attempt`) keeps a concurrent drainer off them; if this
+        process dies mid-send the lease simply expires and the message is retried.
+        """
+        rows = self._db.execute(
+            """SELECT * FROM outbox WHERE sent_at IS NULL AND next_attempt <= ?
+               ORDER BY next_attempt, id LIMIT ?""",
+            (now, limit),
+        ).fetchall()
+        self._db.executemany(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ? WHERE id = ?",
+            [(lease_until, row["id"]) for row in rows],
+        )
+        return [_outbox_message(row, attempts=row["attempts"] + 1) for row in rows]
+
+    def mark_sent(self, outbox_id: int, at: float, note: str | None = None) -> None:
+        self._db.execute(
+            "UPDATE outbox SET sent_at = ?, last_error = ? WHERE id = ?", (at, note, outbox_id)
+        )
+
+    def mark_failed(self, outbox_id: int, error: str, next_attempt: float) -> None:
+        self._db.execute(
+            "UPDATE outbox SET last_error = ?, next_attempt = ? WHERE id = ?",
+            (error, next_attempt, outbox_id),
+        )
+
+    def unsent_count(self) -> int:
+        return int(
+            self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        )
+
+    def next_outbox_attempt(self) -> float | None:
+        """When the earliest unsent message is due (None: the outbox is empty)."""
+        row = self._db.execute(
+            "SELECT min(next_attempt) FROM outbox WHERE sent_at IS NULL"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def outbox_messages(self, kind: str | None = None) -> list[OutboxMessage]:
+        """Every message kept in the outbox (sent or not), oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE ? IS NULL OR kind = ? ORDER BY id", (kind, kind)
+        )
+        return [_outbox_message(row, attempts=row["attempts"]) for row in rows]
+
+
+def _timestamp(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _pending_match(row: sqlite3.Row) -> PendingMatch:
+    labels = row["feed_labels"]
+    return PendingMatch(
+        id=row["id"],
+        article_id=row["article_id"],
+        title=row["article_title"],
+        link=row["article_link"],
+        published=_timestamp(row["article_published"]),
+        feeds=tuple(labels.split("\n")) if labels else (),
+        list_name=row["list_name"],
+        entry_id=row["entry_id"],
+        name=row["name"],
+        type=row["type"],
+        severity=Severity(row["severity"]),
+        programs=tuple(json.loads(row["programs"])),
+        alias=row["alias"],
+        text=row["text"],
+        score=row["score"],
+        snippet=row["snippet"],
+        found_at=datetime.fromtimestamp(row["found_at"], UTC),
+        alerted_at=_timestamp(row["alerted_at"]),
+    )
+
+
+def _outbox_message(row: sqlite3.Row, attempts: int) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        kind=row["kind"],
+        message_id=row["message_id"],
+        recipients=tuple(json.loads(row["recipients"])),
+        data=bytes(row["message"]),
+        created_at=row["created_at"],
+        attempts=attempts,
+        next_attempt=row["next_attempt"],
+        last_error=row["last_error"],
+        sent_at=row["sent_at"],
+    )
