@@ -1,7 +1,11 @@
 """Logging set-up, called only from the CLI: one line per event, ``key=value`` fields.
 
 Under systemd (``JOURNAL_STREAM`` set) lines carry sd-daemon priority prefixes (``<3>``...)
-and no timestamps, since journald adds its own.
+and no timestamps, since journald adds its own. A message that spans lines (a traceback)
+gets the prefix on every line, so journald never files a continuation at the wrong level.
+
+Write events as ``log.info("poll done %s", kv(feed=url, new=3))``: the fields stay greppable
+(``journalctl -u sanctions-watch | grep 'event=poll'``) and values with spaces are quoted.
 """
 
 from __future__ import annotations
@@ -17,12 +21,26 @@ _PRIORITY = {
     logging.INFO: 6,
     logging.DEBUG: 7,
 }
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+,%")
+
+
+def kv(**fields: object) -> str:
+    """``key=value`` pairs in the given order; values quoted when they need it; None skipped."""
+    return " ".join(f"{key}={_value(value)}" for key, value in fields.items() if value is not None)
+
+
+def _value(value: object) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    if text and all(ch in _PLAIN for ch in text):
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 class _JournalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
-        return prefix + super().format(record)
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
 
 
 def configure_logging(level: str) -> None:
@@ -30,9 +48,10 @@ def configure_logging(level: str) -> None:
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler logs every job run at INFO; keep its chatter for --log-level debug.
+    if root.level > logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)

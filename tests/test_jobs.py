@@ -1,0 +1,110 @@
+"""Job specs derived from the config: ids, intervals, options, cron validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watcher.config import Config
+from watcher.errors import ValidationFailed
+from watcher.jobs import DIGEST_GRACE, FIRST_POLL_SPREAD, job_specs, poll_job_id
+
+
+def _config(**overrides: object) -> Config:
+    data: dict[str, object] = {
+        "feeds": [
+            {"url": "https://news.example/rss"},
+            {"url": "https://wire.example/atom", "interval": "2m"},
+        ],
+        "polling": {"interval": "15m", "jitter": "1m"},
+        "digest": {"schedule": "0 7 * * 1-5", "timezone": "Europe/Berlin"},
+    }
+    data.update(overrides)
+    return Config.model_validate(data)
+
+
+def test_one_poll_job_per_feed_at_its_own_interval() -> None:
+    specs = {s.id: s for s in job_specs(_config())}
+    default = specs[poll_job_id("https://news.example/rss")]
+    override = specs[poll_job_id("https://wire.example/atom")]
+    assert default.kind == "poll" and default.feed_url == "https://news.example/rss"
+    assert default.schedule == ("interval", 900.0, 60.0)
+    # jitter is capped at a tenth of a short interval
+    assert override.schedule == ("interval", 120.0, 12.0)
+    trigger = override.trigger()
+    assert isinstance(trigger, IntervalTrigger)
+    assert trigger.interval == timedelta(seconds=120)
+    assert trigger.jitter == 12.0
+
+
+def test_every_job_is_single_instance_coalesced_with_an_explicit_grace() -> None:
+    for spec in job_specs(_config(), watch_interval=2.0):
+        options = spec.options()
+        assert options["max_instances"] == 1
+        assert options["coalesce"] is True
+        assert options["misfire_grace_time"] >= 1
+        assert options["id"] == spec.id
+    kinds = sorted(s.kind for s in job_specs(_config(), watch_interval=2.0))
+    assert kinds == ["digest", "drain", "poll", "poll", "prune", "watch"]
+
+
+def test_a_polls_grace_is_its_interval() -> None:
+    specs = {s.id: s for s in job_specs(_config())}
+    assert specs[poll_job_id("https://wire.example/atom")].misfire_grace_time == 120
+
+
+def test_first_polls_are_spread_but_stable() -> None:
+    now = datetime(2025, 10, 23, 7, 0, tzinfo=UTC)
+    first = [s.first_run_time(now) for s in job_specs(_config()) if s.kind == "poll"]
+    again = [s.first_run_time(now) for s in job_specs(_config()) if s.kind == "poll"]
+    assert first == again
+    for when in first:
+        assert when is not None
+        assert now <= when <= now + timedelta(seconds=FIRST_POLL_SPREAD)
+
+
+def test_digest_runs_on_the_cron_schedule_in_its_time_zone() -> None:
+    (digest,) = [s for s in job_specs(_config()) if s.kind == "digest"]
+    assert digest.misfire_grace_time == DIGEST_GRACE
+    trigger = digest.trigger()
+    assert isinstance(trigger, CronTrigger)
+    berlin = ZoneInfo("Europe/Berlin")
+    # Thursday 2025-10-23 08:00 Berlin: the next weekday 07:00 is Friday's.
+    fire = trigger.get_next_fire_time(None, datetime(2025, 10, 23, 8, 0, tzinfo=berlin))
+    assert fire == datetime(2025, 10, 24, 7, 0, tzinfo=berlin)
+    assert fire.utcoffset() == timedelta(hours=2)  # CEST, not UTC
+
+
+def test_unchanged_config_gives_equal_specs_and_a_change_differs() -> None:
+    assert job_specs(_config()) == job_specs(_config())
+    faster = _config(polling={"interval": "5m", "jitter": "1m"})
+    before = {s.id: s for s in job_specs(_config())}
+    after = {s.id: s for s in job_specs(faster)}
+    url = poll_job_id("https://news.example/rss")
+    assert before[url] != after[url]
+    assert (
+        before[poll_job_id("https://wire.example/atom")]
+        == after[poll_job_id("https://wire.example/atom")]
+    )
+
+
+@pytest.mark.parametrize(
+    ("digest", "path"),
+    [
+        ({"schedule": "every morning"}, "digest.schedule"),
+        ({"schedule": "61 7 * * *"}, "digest.schedule"),
+        ({"timezone": "Mars/Olympus"}, "digest.timezone"),
+    ],
+)
+def test_unusable_digest_schedule_is_a_validation_problem(
+    digest: dict[str, str], path: str
+) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        job_specs(_config(digest=digest), config_file="/etc/sanctions-watch/config.yaml")
+    (problem,) = raised.value.problems
+    assert problem.path == path
+    assert problem.file == "/etc/sanctions-watch/config.yaml"

@@ -1,0 +1,112 @@
+"""sd_notify over a real unix datagram socket bound by the test (path and abstract names)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from watcher.sdnotify import Notifier, monotonic_usec, socket_address, watchdog_interval
+
+
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = tmp_path / "notify.sock"
+    sock.bind(str(path))
+    sock.settimeout(5)
+    yield sock, str(path)
+    sock.close()
+
+
+def _fields(datagram: bytes) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in datagram.decode().split("\n"))
+
+
+def test_ready_and_status_arrive_as_one_datagram(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    assert notifier.ready(status="feeds: 3 ok")
+    assert _fields(sock.recv(4096)) == {"READY": "1", "STATUS": "feeds: 3 ok"}
+    notifier.close()
+
+
+def test_reloading_carries_the_monotonic_clock(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    before = monotonic_usec()
+    notifier.reloading()
+    fields = _fields(sock.recv(4096))
+    after = monotonic_usec()
+    assert fields["RELOADING"] == "1"
+    assert before <= int(fields["MONOTONIC_USEC"]) <= after
+    # The same clock systemd reads: CLOCK_MONOTONIC, in microseconds.
+    assert abs(int(fields["MONOTONIC_USEC"]) - time.monotonic_ns() // 1000) < 5_000_000
+    notifier.close()
+
+
+def test_stopping_and_watchdog(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    notifier.stopping()
+    notifier.watchdog()
+    assert sock.recv(4096) == b"STOPPING=1"
+    assert sock.recv(4096) == b"WATCHDOG=1"
+    notifier.close()
+
+
+def test_abstract_namespace_socket() -> None:
+    name = f"sanctions-watch-test-{os.getpid()}-{time.monotonic_ns()}"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("\0" + name)
+    sock.settimeout(5)
+    try:
+        notifier = Notifier({"NOTIFY_SOCKET": "@" + name})
+        assert notifier.ready()
+        assert sock.recv(4096) == b"READY=1"
+        notifier.close()
+    finally:
+        sock.close()
+
+
+def test_without_notify_socket_nothing_is_sent() -> None:
+    notifier = Notifier({})
+    assert not notifier.enabled
+    assert notifier.ready() is False
+
+
+def test_a_vanished_socket_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
+    assert notifier.ready() is False
+    notifier.close()
+    assert "sd_notify failed" in caplog.text
+
+
+def test_socket_address_forms() -> None:
+    assert socket_address({}) is None
+    assert socket_address({"NOTIFY_SOCKET": ""}) is None
+    assert socket_address({"NOTIFY_SOCKET": "/run/systemd/notify"}) == "/run/systemd/notify"
+    assert socket_address({"NOTIFY_SOCKET": "@abc"}) == "\0abc"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, None),
+        ({"WATCHDOG_USEC": "0"}, None),
+        ({"WATCHDOG_USEC": "junk"}, None),
+        ({"WATCHDOG_USEC": "60000000"}, 30.0),
+        ({"WATCHDOG_USEC": "60000000", "WATCHDOG_PID": "4242"}, 30.0),
+        ({"WATCHDOG_USEC": "60000000", "WATCHDOG_PID": "1"}, None),
+    ],
+)
+def test_watchdog_interval_is_half_and_only_for_our_pid(
+    env: dict[str, str], expected: float | None
+) -> None:
+    assert watchdog_interval(env, pid=4242) == expected
