@@ -1,13 +1,84 @@
-"""`watcher import` (placeholder: to be written)."""
+"""`watcher import SOURCE FILE... -o watchlists/NAME.yaml`: official lists to a watchlist file.
+
+Re-importing over an existing output prints what changed (entries added, removed, renamed),
+and leaves the file untouched when nothing did, so a cron job can run it blindly.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
 import click
 
-from watcher.errors import WatcherError
+from watcher.importers.common import ImportResult
+from watcher.importers.ofac import import_ofac
+from watcher.importers.opensanctions import import_opensanctions
+from watcher.importers.un import import_un
+from watcher.importers.writer import diff, previous_names, render, write_atomically
+from watcher.watchlist import Severity
+
+Importer = Callable[[Sequence[Path], str, Severity], ImportResult]
+IMPORTERS: dict[str, Importer] = {
+    "ofac": import_ofac,
+    "un": import_un,
+    "opensanctions": import_opensanctions,
+}
 
 
 @click.command("import")
-def command() -> None:
-    """Not written yet."""
-    raise WatcherError("watcher import is not implemented yet")
+@click.argument("source", type=click.Choice(sorted(IMPORTERS)))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Watchlist file to write, e.g. watchlists/ofac.yaml.",
+)
+@click.option("--list", "list_name", help="List name (default: the output file's name).")
+@click.option(
+    "--severity",
+    type=click.Choice([s.value for s in Severity]),
+    default=Severity.MEDIUM.value,
+    show_default=True,
+    help="Severity given to every imported entry.",
+)
+def command(
+    source: str, files: tuple[Path, ...], output: Path, list_name: str | None, severity: str
+) -> None:
+    """Import an official sanctions list (OFAC CSV, UN XML, OpenSanctions FtM JSON)."""
+    started = time.perf_counter()
+    name = list_name or output.stem
+    level = Severity(severity)
+    result = IMPORTERS[source](files, name, level)
+    text = render(result, name, level)
+    previous = previous_names(output)
+    unchanged = output.is_file() and output.read_bytes() == text.encode("utf-8")
+    if not unchanged:
+        write_atomically(output, text)
+    elapsed = time.perf_counter() - started
+    _report(result, output, previous, unchanged, elapsed)
+
+
+def _report(
+    result: ImportResult,
+    output: Path,
+    previous: dict[str, str] | None,
+    unchanged: bool,
+    elapsed: float,
+) -> None:
+    names = sum(1 + len(e.aliases) for e in result.entries)
+    weak = sum(len(e.weak_aliases) for e in result.entries)
+    verb = "unchanged" if unchanged else "wrote"
+    click.echo(
+        f"{verb} {output}: {len(result.entries)} entries, {names} names,"
+        f" {weak} weak aliases ({elapsed:.2f}s)"
+    )
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    if previous is not None and not unchanged:
+        click.echo("changes since the previous import: " + diff(previous, result.entries).summary())
