@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from watcher.importers.common import (
-    SourceFileError,
     ImportResult,
     SourceFile,
+    SourceFileError,
     clean_names,
     entry_id,
     read_bytes,

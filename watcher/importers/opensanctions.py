@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from watcher.importers.common import (
-    SourceFileError,
     ImportResult,
     SourceFile,
+    SourceFileError,
     clean_names,
     entry_id,
     read_bytes,

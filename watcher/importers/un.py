@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from watcher.importers.common import (
-    SourceFileError,
     ImportResult,
     SourceFile,
+    SourceFileError,
     clean_names,
     entry_id,
     read_bytes,

@@ -23,7 +23,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from watcher.importers.common import SourceFileError, ImportResult
+from watcher.importers.common import ImportResult, SourceFileError
 from watcher.watchlist import Entry, EntryType, Severity
 
 MARKER = "# watcher-import v1"
