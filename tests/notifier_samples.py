@@ -1,0 +1,213 @@
+"""Sample notifier inputs shared by the render, notify and browser tests.
+
+`sample_matches()` builds `PendingMatch` values directly (for pure rendering);
+`record_sample_state()` writes articles, feeds and matches into a real Store with plain SQL
+(the ingestion helper's insert methods are not the notifier's concern).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from watcher.config import Config, DigestConfig, EmailConfig, SmtpConfig
+from watcher.notice import FeedProblem, PendingMatch
+from watcher.render import RenderSettings
+from watcher.store import Store
+from watcher.watchlist import Severity
+
+NOW = datetime(2025, 10, 23, 7, 0, tzinfo=UTC)
+
+
+def settings(**overrides: object) -> RenderSettings:
+    values: dict[str, object] = {
+        "sender": "sanctions-watch <watch@example.org>",
+        "recipients": ("analyst@example.org", "desk@example.org"),
+        "subject_prefix": "[sanctions-watch]",
+        "timezone": "Europe/Berlin",
+        "now": NOW,
+    }
+    values.update(overrides)
+    return RenderSettings(**values)  # type: ignore[arg-type]
+
+
+def _match(n: int, **fields: object) -> PendingMatch:
+    values: dict[str, object] = {
+        "id": n,
+        "article_id": f"article-{n}",
+        "title": f"Article {n}",
+        "link": f"https://news.example.org/{n}",
+        "published": datetime(2025, 10, 22, 9, n % 60, tzinfo=UTC),
+        "feeds": ("Example Wire",),
+        "list_name": "russia-energy",
+        "entry_id": "rosneft",
+        "name": "Rosneft",
+        "type": "organization",
+        "severity": Severity.HIGH,
+        "programs": ("US-SDN EO14024",),
+        "alias": "Rosneft",
+        "text": "Rosneft",
+        "score": 100,
+        "snippet": "… said Rosneft had raised output …",
+        "found_at": datetime(2025, 10, 22, 10, 0, tzinfo=UTC),
+        "alerted_at": None,
+    }
+    values.update(fields)
+    return PendingMatch(**values)  # type: ignore[arg-type]
+
+
+def sample_matches() -> list[PendingMatch]:
+    """A realistic mixed digest: three severities, two articles sharing an entry, Cyrillic."""
+    return [
+        _match(
+            1,
+            title="Rosneft and Lukoil face new US sanctions",
+            snippet="… The Treasury said Rosneft and Lukoil would be cut off from …",
+            alerted_at=datetime(2025, 10, 22, 10, 1, tzinfo=UTC),
+        ),
+        _match(
+            2,
+            article_id="article-1",
+            title="Rosneft and Lukoil face new US sanctions",
+            link="https://news.example.org/1",
+            entry_id="lukoil",
+            name="Lukoil",
+            alias="Lukoil",
+            text="Lukoil",
+            score=100,
+            snippet="… The Treasury said Rosneft and Lukoil would be cut off from …",
+            alerted_at=datetime(2025, 10, 22, 10, 1, tzinfo=UTC),
+        ),
+        _match(
+            3,
+            title="«Роснефть» увеличила добычу",
+            link="https://ria.example.ru/3",
+            feeds=("РИА Пример",),
+            alias="Роснефть",
+            text="Роснефть",
+            score=100,
+            snippet="… компания «Роснефть» увеличила добычу на 2% …",
+        ),
+        _match(
+            4,
+            title="Lavrov's remarks at the summit",
+            list_name="russia-officials",
+            entry_id="lavrov",
+            name="Sergey Lavrov",
+            type="person",
+            severity=Severity.MEDIUM,
+            programs=("EU 269/2014",),
+            alias="Lavrov",
+            text="Lavrov's",
+            score=100,
+            snippet="… Foreign Minister Lavrov's remarks drew criticism …",
+        ),
+        _match(
+            5,
+            title="Shipping update",
+            feeds=("Maritime Daily", "Example Wire"),
+            list_name="vessels",
+            entry_id="sci-tanker",
+            name="SCF Baltica",
+            type="vessel",
+            severity=Severity.LOW,
+            programs=(),
+            alias="SCF Baltica",
+            text="SCF Baltika",
+            score=91,
+            snippet="… the tanker SCF Baltika was seen off …",
+            published=None,
+        ),
+    ]
+
+
+def sample_problems() -> list[FeedProblem]:
+    return [
+        FeedProblem(
+            name="Broken Feed",
+            url="https://broken.example.org/rss",
+            state="failing",
+            detail="HTTP 503 Service Unavailable (5 failures)",
+            since=datetime(2025, 10, 21, 18, 0, tzinfo=UTC),
+        ),
+        FeedProblem(
+            name="Quiet Feed",
+            url="https://quiet.example.org/atom",
+            state="stale",
+            detail="no new item for 9 days",
+        ),
+    ]
+
+
+def make_config(tmp_path: Path, **sections: object) -> Config:
+    """A Config for notifier tests: directory delivery into tmp_path unless overridden."""
+    email = sections.pop(
+        "email",
+        EmailConfig(
+            **{"from": "sanctions-watch <watch@example.org>"},
+            to=("analyst@example.org",),
+            delivery="directory",
+            directory=tmp_path / "mail",
+        ),
+    )
+    return Config(
+        state_dir=tmp_path / "state",
+        email=email,  # type: ignore[arg-type]
+        digest=sections.pop("digest", DigestConfig(timezone="UTC")),  # type: ignore[arg-type]
+        smtp=sections.pop("smtp", SmtpConfig()),  # type: ignore[arg-type]
+    )
+
+
+def record_match(
+    store: Store,
+    *,
+    article: str,
+    entry: str,
+    severity: str = "high",
+    title: str | None = None,
+    notify: int = 1,
+    found_at: float = 1_761_120_000.0,
+    feed: str = "Example Wire",
+) -> None:
+    """Insert one article (if new), its feed source and one match, as ingestion would."""
+    with store.transaction() as tx:
+        db = tx._db
+        db.execute(
+            "INSERT OR IGNORE INTO feeds (url, current_url, name) VALUES (?, ?, ?)",
+            (f"https://{feed.replace(' ', '').lower()}.example/rss",) * 2 + (feed,),
+        )
+        feed_id = db.execute("SELECT id FROM feeds WHERE name = ?", (feed,)).fetchone()[0]
+        db.execute(
+            """INSERT OR IGNORE INTO articles (id, link, title, published, content_hash,
+                   first_seen, last_seen) VALUES (?, ?, ?, ?, 'h', ?, ?)""",
+            (
+                article,
+                f"https://news.example/{article}",
+                title or f"About {entry}",
+                found_at,
+                found_at,
+                found_at,
+            ),
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO article_sources (feed_id, item_key, article_id) VALUES (?,?,?)",
+            (feed_id, article, article),
+        )
+        db.execute(
+            """INSERT INTO matches (article_id, list_name, entry_id, name, type, severity,
+                   programs, alias, text, start, "end", score, snippet, found_at, notify)
+               VALUES (?, 'test-list', ?, ?, 'organization', ?, ?, ?, ?, 0, 1, 100, ?, ?, ?)""",
+            (
+                article,
+                entry,
+                entry.title(),
+                severity,
+                json.dumps(["PROGRAM-1"]),
+                entry.title(),
+                entry.title(),
+                f"… news about {entry.title()} today …",
+                found_at,
+                notify,
+            ),
+        )

@@ -1,0 +1,482 @@
+"""Rendering digests and alerts to email messages: pure functions, no clock, no I/O but templates.
+
+Everything volatile (the time, the ids, the recipients) comes in through `RenderSettings` and
+the arguments, so the same input always renders the same bytes (golden tests rely on it).
+Feed content is untrusted: HTML templates autoescape, header values are forced onto one line,
+and only http(s) links become anchors.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+
+from watcher.config import Config
+from watcher.errors import WatcherError
+from watcher.notice import FeedProblem, PendingMatch
+from watcher.watchlist import Severity
+
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAMES = ("digest.html.j2", "digest.txt.j2", "alert.html.j2", "alert.txt.j2")
+MAX_DIGEST_PARTS = 10  # beyond this, the rest waits for the next digest (nothing is dropped)
+SUBJECT_MAX = 180
+SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+_SPACE = re.compile(r"\s+")
+
+
+class TemplateError(WatcherError):
+    pass
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything a rendering depends on besides the matches themselves."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    subject_prefix: str
+    timezone: str
+    now: datetime  # timezone-aware
+    templates: Path | None = None  # user templates, tried before the bundled ones
+    max_bytes: int = 100_000
+
+    @classmethod
+    def from_config(cls, config: Config, now: datetime) -> RenderSettings:
+        return cls(
+            sender=config.email.from_,
+            recipients=config.email.to,
+            subject_prefix=config.email.subject_prefix,
+            timezone=config.digest.timezone,
+            now=now,
+            templates=config.email.templates,
+            max_bytes=config.digest.max_bytes,
+        )
+
+
+@dataclass(frozen=True)
+class DigestPart:
+    """One message of a digest and the matches it lists."""
+
+    message: EmailMessage
+    match_ids: tuple[int, ...]
+    part: int = 1
+    parts: int = 1
+    left_over: int = 0  # matches that did not fit in any part: they stay pending
+
+
+# --- public API ---------------------------------------------------------------------------
+
+
+def render_digest(
+    matches: Sequence[PendingMatch],
+    feed_health: Sequence[FeedProblem],
+    settings: RenderSettings,
+    digest_id: str,
+    *,
+    part: tuple[int, int] = (1, 1),
+    left_over: int = 0,
+    totals: Sequence[PendingMatch] | None = None,
+) -> EmailMessage:
+    """One digest message listing `matches` (the summary counts `totals`, default the same)."""
+    ordered = sort_for_digest(matches)
+    context = _digest_context(
+        ordered, totals or ordered, feed_health, settings, part=part, left_over=left_over
+    )
+    subject = _digest_subject(totals or ordered, settings, part)
+    context["subject"] = subject
+    context["digest_id"] = digest_id
+    message = _message(
+        settings, subject, "digest", _message_id("digest", digest_id, part, settings)
+    )
+    message["X-Sanctions-Watch-Digest-Id"] = _one_line(digest_id, 200)
+    _set_body(message, settings, "digest", context)
+    return message
+
+
+def split_digest(
+    matches: Sequence[PendingMatch],
+    feed_health: Sequence[FeedProblem],
+    settings: RenderSettings,
+    digest_id: str,
+) -> list[DigestPart]:
+    """The digest as one message, or several parts each under `settings.max_bytes`."""
+    ordered = sort_for_digest(matches)
+    whole = render_digest(ordered, feed_health, settings, digest_id)
+    if message_size(whole) <= settings.max_bytes or len(ordered) <= 1:
+        return [DigestPart(whole, tuple(m.id for m in ordered))]
+    chunks: list[list[PendingMatch]] = []
+    rest = list(ordered)
+    while rest and len(chunks) < MAX_DIGEST_PARTS:
+        fits = _largest_fitting_prefix(rest, feed_health, settings, digest_id, ordered)
+        chunks.append(rest[:fits])
+        rest = rest[fits:]
+    count = len(chunks)
+    listed = [m for chunk in chunks for m in chunk]
+    return [
+        DigestPart(
+            render_digest(
+                chunk,
+                feed_health if index == 1 else (),
+                settings,
+                digest_id,
+                part=(index, count),
+                left_over=len(rest) if index == count else 0,
+                totals=listed,
+            ),
+            tuple(m.id for m in chunk),
+            index,
+            count,
+            len(rest) if index == count else 0,
+        )
+        for index, chunk in enumerate(chunks, start=1)
+    ]
+
+
+def render_alert(
+    matches: Sequence[PendingMatch], settings: RenderSettings, alert_id: str
+) -> EmailMessage:
+    """A short immediate message for the severe matches of one article."""
+    if not matches:
+        raise ValueError("an alert needs at least one match")
+    ordered = sort_for_digest(matches)
+    first = ordered[0]
+    names = ", ".join(dict.fromkeys(m.name for m in ordered))
+    subject = _one_line(
+        f"{settings.subject_prefix} ALERT {ordered[0].severity}: {names} — {first.title}",
+        SUBJECT_MAX,
+    )
+    context: dict[str, Any] = {
+        "subject": subject,
+        "alert_id": alert_id,
+        "article": _article_view(first, settings),
+        "hits": [_item_view(m, settings) for m in ordered],
+        "generated": _local(settings.now, settings).strftime("%Y-%m-%d %H:%M %Z"),
+    }
+    message = _message(settings, subject, "alert", _message_id("alert", alert_id, (1, 1), settings))
+    message["X-Sanctions-Watch-Alert-Id"] = _one_line(alert_id, 200)
+    message["X-Sanctions-Watch-Severity"] = str(first.severity)
+    _set_body(message, settings, "alert", context)
+    return message
+
+
+def render_test_message(settings: RenderSettings, test_id: str) -> EmailMessage:
+    """The `watcher send-test` message: proves the delivery path, lists no matches."""
+    subject = f"{settings.subject_prefix} test message"
+    message = _message(settings, subject, "test", _message_id("test", test_id, (1, 1), settings))
+    when = _local(settings.now, settings).strftime("%Y-%m-%d %H:%M %Z")
+    message.set_content(
+        f"This is a test message from sanctions-watch, sent {when}.\n"
+        "If you can read it, digests and alerts will reach this mailbox.\n",
+        cte="quoted-printable",
+    )
+    return message
+
+
+def sort_for_digest(matches: Sequence[PendingMatch]) -> list[PendingMatch]:
+    """Severity (high first), then entry name, then newest article first."""
+    by_time = sorted(matches, key=lambda m: (m.published or m.found_at).timestamp(), reverse=True)
+    return sorted(by_time, key=lambda m: (-m.severity.rank, m.name.casefold(), m.entry_key))
+
+
+def message_size(message: EmailMessage) -> int:
+    return len(message.as_bytes(policy=SMTP))
+
+
+def one_line(value: str, limit: int = SUBJECT_MAX) -> str:
+    """`value` made safe for a header: controls and line breaks become spaces, length capped."""
+    return _one_line(value, limit)
+
+
+# --- view models (plain dicts the templates read) ------------------------------------------
+
+
+def _digest_context(
+    ordered: Sequence[PendingMatch],
+    totals: Sequence[PendingMatch],
+    feed_health: Sequence[FeedProblem],
+    settings: RenderSettings,
+    *,
+    part: tuple[int, int],
+    left_over: int,
+) -> dict[str, Any]:
+    return {
+        "generated": _local(settings.now, settings).strftime("%Y-%m-%d %H:%M %Z"),
+        "date": _local(settings.now, settings).strftime("%Y-%m-%d"),
+        "summary": _summary(totals),
+        "groups": _severity_groups(ordered, settings),
+        "feed_problems": [_problem_view(p, settings) for p in feed_health],
+        "part": part[0],
+        "parts": part[1],
+        "left_over": left_over,
+    }
+
+
+def _summary(matches: Sequence[PendingMatch]) -> dict[str, Any]:
+    counts = {str(s): sum(1 for m in matches if m.severity == s) for s in SEVERITY_ORDER}
+    entries: dict[str, dict[str, Any]] = {}
+    for m in sort_for_digest(matches):
+        entry = entries.setdefault(
+            m.entry_key, {"name": _clean(m.name), "severity": str(m.severity), "count": 0}
+        )
+        entry["count"] += 1
+    return {
+        "total": len(matches),
+        "counts": counts,
+        "articles": len({m.article_id for m in matches}),
+        "entries": list(entries.values()),
+        "alerted": sum(1 for m in matches if m.alerted_at is not None),
+    }
+
+
+def _severity_groups(
+    ordered: Sequence[PendingMatch], settings: RenderSettings
+) -> list[dict[str, Any]]:
+    groups = []
+    for severity, of_severity in groupby(ordered, key=lambda m: m.severity):
+        matches = list(of_severity)
+        entries = [
+            _entry_view(list(of_entry), settings)
+            for _, of_entry in groupby(matches, key=lambda m: m.entry_key)
+        ]
+        groups.append({"severity": str(severity), "count": len(matches), "entries": entries})
+    return groups
+
+
+def _entry_view(matches: list[PendingMatch], settings: RenderSettings) -> dict[str, Any]:
+    first = matches[0]
+    return {
+        "name": _clean(first.name),
+        "key": _clean(first.entry_key),
+        "type": _clean(first.type),
+        "severity": str(first.severity),
+        "programs": [_clean(p) for p in first.programs],
+        "hits": [_item_view(m, settings) for m in matches],
+    }
+
+
+def _item_view(match: PendingMatch, settings: RenderSettings) -> dict[str, Any]:
+    before, hit, after = _highlight(_clean(match.snippet), _clean(match.text))
+    return {
+        **_article_view(match, settings),
+        "entry": _clean(match.name),
+        "entry_key": _clean(match.entry_key),
+        "severity": str(match.severity),
+        "programs": [_clean(p) for p in match.programs],
+        "alias": _clean(match.alias),
+        "matched": _clean(match.text),
+        "score": match.score,
+        "before": before,
+        "hit": hit,
+        "after": after,
+        "alerted": match.alerted_at is not None,
+    }
+
+
+def _article_view(match: PendingMatch, settings: RenderSettings) -> dict[str, Any]:
+    published = match.published
+    return {
+        "title": _clean(match.title) or "(untitled)",
+        "link": _safe_link(match.link),
+        "feeds": [_clean(f) for f in match.feeds] or ["(unknown feed)"],
+        "published": _local(published, settings).strftime("%Y-%m-%d %H:%M %Z")
+        if published
+        else "date unknown",
+    }
+
+
+def _problem_view(problem: FeedProblem, settings: RenderSettings) -> dict[str, Any]:
+    return {
+        "name": _clean(problem.name) or _clean(problem.url),
+        "url": _clean(problem.url),
+        "state": problem.state,
+        "detail": _clean(problem.detail),
+        "since": _local(problem.since, settings).strftime("%Y-%m-%d %H:%M %Z")
+        if problem.since
+        else "",
+    }
+
+
+def _highlight(snippet: str, text: str) -> tuple[str, str, str]:
+    """Split the snippet around the matched text (first occurrence; case-insensitive fallback)."""
+    if not text:
+        return snippet, "", ""
+    at = snippet.find(text)
+    if at < 0 and len(snippet.casefold()) == len(snippet):
+        at = snippet.casefold().find(text.casefold())
+    if at < 0:
+        return snippet, "", ""
+    return snippet[:at], snippet[at : at + len(text)], snippet[at + len(text) :]
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+def _message(settings: RenderSettings, subject: str, kind: str, message_id: str) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = _one_line(subject, SUBJECT_MAX)
+    message["From"] = settings.sender
+    message["To"] = ", ".join(settings.recipients)
+    message["Date"] = format_datetime(settings.now)
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["List-Id"] = f"sanctions-watch <sanctions-watch.{_domain(settings)}>"
+    message["X-Sanctions-Watch-Kind"] = kind
+    return message
+
+
+def _set_body(
+    message: EmailMessage, settings: RenderSettings, kind: str, context: dict[str, Any]
+) -> None:
+    env = _environment(settings.templates)
+    text = _render(env, f"{kind}.txt.j2", context)
+    html = _render(env, f"{kind}.html.j2", context)
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or name}:{exc.lineno}"
+        raise TemplateError(f"{where}: template syntax error: {exc.message}") from exc
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template {name} not found (bundled: {BUNDLED_TEMPLATES})") from exc
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"template {name}: {exc.message}") from exc
+
+
+@lru_cache(maxsize=8)
+def _environment(user_templates: Path | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if user_templates is not None:
+        loaders.append(jinja2.FileSystemLoader(user_templates))
+    loaders.append(jinja2.FileSystemLoader(BUNDLED_TEMPLATES))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        # templates are named *.html.j2 / *.txt.j2: escape the HTML ones, never the text ones
+        autoescape=lambda name: name is not None and ".html" in name,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _message_id(kind: str, ident: str, part: tuple[int, int], settings: RenderSettings) -> str:
+    local = re.sub(r"[^A-Za-z0-9.-]", "-", f"{kind}.{ident}.{part[0]}")
+    return f"<{local}@{_domain(settings)}>"
+
+
+def _domain(settings: RenderSettings) -> str:
+    address = parseaddr(settings.sender)[1]
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", domain).strip(".")
+    return domain or "sanctions-watch.invalid"
+
+
+def _digest_subject(
+    matches: Sequence[PendingMatch], settings: RenderSettings, part: tuple[int, int]
+) -> str:
+    total = len(matches)
+    high = sum(1 for m in matches if m.severity == Severity.HIGH)
+    counted = f"{total} match" if total == 1 else f"{total} matches"
+    if not total:
+        counted = "no new matches"
+    elif high:
+        counted += f" ({high} high)"
+    date = _local(settings.now, settings).strftime("%Y-%m-%d")
+    suffix = f" (part {part[0]}/{part[1]})" if part[1] > 1 else ""
+    return f"{settings.subject_prefix} {counted} — {date}{suffix}"
+
+
+def _largest_fitting_prefix(
+    rest: Sequence[PendingMatch],
+    feed_health: Sequence[FeedProblem],
+    settings: RenderSettings,
+    digest_id: str,
+    everything: Sequence[PendingMatch],
+) -> int:
+    """Binary search for how many of `rest` fit in one part (at least one, always)."""
+
+    def fits(count: int) -> bool:
+        trial = render_digest(
+            rest[:count],
+            feed_health,
+            settings,
+            digest_id,
+            part=(MAX_DIGEST_PARTS, MAX_DIGEST_PARTS),
+            left_over=len(everything),
+            totals=everything,
+        )
+        return message_size(trial) <= settings.max_bytes
+
+    low, high = 1, len(rest)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+# --- small text helpers --------------------------------------------------------------------
+
+
+def _zone(settings: RenderSettings) -> ZoneInfo:
+    return _zone_named(settings.timezone)
+
+
+@lru_cache(maxsize=16)
+def _zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise WatcherError(f"digest.timezone: unknown time zone {name!r}") from exc
+
+
+def _local(moment: datetime, settings: RenderSettings) -> datetime:
+    return moment.astimezone(_zone(settings))
+
+
+def _clean(value: str) -> str:
+    """Feed text for display: control and format characters out, whitespace collapsed."""
+    kept = "".join(_display_char(ch) for ch in value)
+    return _SPACE.sub(" ", kept).strip()
+
+
+def _display_char(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category in {"Cc", "Zl", "Zp"}:  # line breaks and controls: a space
+        return " "
+    if category == "Cf" and ch not in "\u200c\u200d":  # bidi overrides, soft hyphens...
+        return ""
+    return ch
+
+
+def _one_line(value: str, limit: int) -> str:
+    text = _clean(value)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _safe_link(link: str) -> str:
+    """Only absolute http(s) links become anchors (no javascript:, data:, mailto: ...)."""
+    link = link.strip()
+    if re.match(r"(?i)^https?://[^\s\"'<>]+$", link):
+        return link
+    return ""
