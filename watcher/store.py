@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from watcher.errors import WatcherError
+from watcher.feedstate import FEED_STATE_COLUMNS, FeedRow, ItemRecord, KnownItem, StoreCounts
+from watcher.matching.types import Match
 from watcher.notice import OutboxMessage, PendingMatch
 from watcher.watchlist import Severity
 
@@ -45,7 +47,8 @@ MIGRATIONS: list[str] = [
         last_new_item   REAL,
         disabled_at     REAL,
         disabled_reason TEXT,
-        initialized     INTEGER NOT NULL DEFAULT 0  -- first poll done (existing items recorded)
+        initialized     INTEGER NOT NULL DEFAULT 0, -- first poll done (existing items recorded)
+        active          INTEGER NOT NULL DEFAULT 1  -- 0: removed from the config (history kept)
     );
     CREATE TABLE articles (
         id           TEXT PRIMARY KEY,  -- canonical identity, shared across feeds
@@ -61,6 +64,9 @@ MIGRATIONS: list[str] = [
         item_key   TEXT NOT NULL,       -- the item's identity inside that feed
         article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
         in_feed    INTEGER NOT NULL DEFAULT 1, -- still present in the feed's last document
+        content_hash TEXT NOT NULL DEFAULT '', -- of this feed's version of the item
+        first_seen REAL NOT NULL DEFAULT 0,
+        last_seen  REAL NOT NULL DEFAULT 0,
         PRIMARY KEY (feed_id, item_key)
     );
     CREATE INDEX article_sources_article ON article_sources(article_id);
@@ -172,6 +178,152 @@ class Transaction:
 
     # --- feeds and articles (ingestion) -------------------------------------------------
 
+    def sync_feeds(self, feeds: Sequence[tuple[str, str]], now: float) -> None:
+        """Make the active feeds exactly ``feeds`` ((url, name) pairs). New ones are due at
+        ``now``; removed ones are kept inactive with their history (re-adding one resumes it
+        without a first-run flood; a feed disabled by 410 Gone gets a fresh chance)."""
+        for url, name in feeds:
+            self._db.execute(
+                """INSERT INTO feeds (url, current_url, name, next_poll) VALUES (?, ?, ?, ?)
+                   ON CONFLICT(url) DO UPDATE SET
+                       name = excluded.name,
+                       disabled_at = CASE WHEN active = 0 THEN NULL ELSE disabled_at END,
+                       disabled_reason = CASE WHEN active = 0 THEN NULL ELSE disabled_reason END,
+                       next_poll = CASE WHEN active = 0 THEN ? ELSE next_poll END,
+                       active = 1""",
+                (url, url, name, now, now),
+            )
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS configured_feeds (url TEXT PRIMARY KEY)")
+        self._db.execute("DELETE FROM configured_feeds")
+        self._db.executemany(
+            "INSERT OR IGNORE INTO configured_feeds VALUES (?)", [(u,) for u, _ in feeds]
+        )
+        self._db.execute(
+            """UPDATE feeds SET active = 0
+               WHERE active = 1 AND url NOT IN (SELECT url FROM configured_feeds)"""
+        )
+
+    def feeds(self, *, active_only: bool = True) -> list[FeedRow]:
+        where = "WHERE active = 1" if active_only else ""
+        rows = self._db.execute(f"SELECT * FROM feeds {where} ORDER BY id")
+        return [_feed_row(row) for row in rows]
+
+    def feed(self, url: str) -> FeedRow | None:
+        row = self._db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        return None if row is None else _feed_row(row)
+
+    def update_feed(self, feed_id: int, changes: Mapping[str, object]) -> None:
+        """Set some of the feed's state columns (names from `FEED_STATE_COLUMNS`)."""
+        unknown = set(changes) - FEED_STATE_COLUMNS
+        if unknown:
+            raise ValueError(f"not feed state columns: {sorted(unknown)}")
+        if changes:
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            self._db.execute(
+                f"UPDATE feeds SET {assignments} WHERE id = ?", (*changes.values(), feed_id)
+            )
+
+    def known_items(self, feed_id: int) -> dict[str, KnownItem]:
+        """The items this feed has carried, by item key."""
+        rows = self._db.execute(
+            "SELECT item_key, article_id, content_hash FROM article_sources WHERE feed_id = ?",
+            (feed_id,),
+        )
+        return {row[0]: KnownItem(row[1], row[2]) for row in rows}
+
+    def record_items(self, feed_id: int, items: Sequence[ItemRecord], now: float) -> None:
+        """Upsert the articles and this feed's sources for them; every source of this feed not
+        in ``items`` is marked as gone from the feed (prunable once old)."""
+        self._db.executemany(
+            """INSERT INTO articles
+                   (id, link, title, published, content_hash, first_seen, last_seen)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET
+                   link = excluded.link, title = excluded.title,
+                   published = COALESCE(excluded.published, published),
+                   content_hash = excluded.content_hash, last_seen = excluded.last_seen""",
+            [(i.article_id, i.link, i.title, i.published, i.content_hash, now, now) for i in items],
+        )
+        self._db.execute("UPDATE article_sources SET in_feed = 0 WHERE feed_id = ?", (feed_id,))
+        self._db.executemany(
+            """INSERT INTO article_sources
+                   (feed_id, item_key, article_id, in_feed, content_hash, first_seen, last_seen)
+               VALUES (?, ?, ?, 1, ?, ?, ?)
+               ON CONFLICT(feed_id, item_key) DO UPDATE SET
+                   in_feed = 1, content_hash = excluded.content_hash,
+                   last_seen = excluded.last_seen""",
+            [(feed_id, i.key, i.article_id, i.content_hash, now, now) for i in items],
+        )
+
+    def add_matches(
+        self, article_id: str, matches: Sequence[Match], now: float, *, notify: bool
+    ) -> int:
+        """Store the matches not already stored for this article (per list entry); returns
+        how many were new. A match is therefore reported at most once, ever."""
+        before = self._db.total_changes
+        self._db.executemany(
+            """INSERT OR IGNORE INTO matches
+                   (article_id, list_name, entry_id, name, type, severity, programs, alias,
+                    text, start, "end", score, snippet, found_at, notify)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    article_id,
+                    m.list_name,
+                    m.entry_id,
+                    m.name,
+                    str(m.type),
+                    str(m.severity),
+                    json.dumps(list(m.programs)),
+                    m.alias,
+                    m.text,
+                    m.start,
+                    m.end,
+                    m.score,
+                    m.snippet,
+                    now,
+                    int(notify),
+                )
+                for m in matches
+            ],
+        )
+        return self._db.total_changes - before
+
+    def add_suppressions(self, counts: Mapping[str, int], now: float) -> None:
+        self._db.executemany(
+            """INSERT INTO suppressions (rule, count, last_at) VALUES (?, ?, ?)
+               ON CONFLICT(rule) DO UPDATE SET
+                   count = count + excluded.count, last_at = excluded.last_at""",
+            [(rule, n, now) for rule, n in counts.items() if n > 0],
+        )
+
+    def prune_articles(self, seen_before: float) -> int:
+        """Delete articles last seen before ``seen_before`` that no feed still carries."""
+        cursor = self._db.execute(
+            """DELETE FROM articles WHERE last_seen < ? AND NOT EXISTS (
+                   SELECT 1 FROM article_sources s
+                   WHERE s.article_id = articles.id AND s.in_feed = 1)""",
+            (seen_before,),
+        )
+        return cursor.rowcount
+
+    def counts(self) -> StoreCounts:
+        def one(sql: str) -> int:
+            return int(self._db.execute(sql).fetchone()[0])
+
+        return StoreCounts(
+            articles=one("SELECT count(*) FROM articles"),
+            matches=one("SELECT count(*) FROM matches"),
+            pending_matches=one(
+                "SELECT count(*) FROM matches WHERE notify = 1 AND digest_id IS NULL"
+            ),
+            outbox_queued=one("SELECT count(*) FROM outbox WHERE sent_at IS NULL"),
+            suppressions={
+                row[0]: int(row[1])
+                for row in self._db.execute("SELECT rule, count FROM suppressions ORDER BY rule")
+            },
+        )
+
     # --- matches, digests and the outbox (notifier) -------------------------------------
 
     def pending_matches(self) -> list[PendingMatch]:
@@ -268,6 +420,13 @@ class Transaction:
             "SELECT * FROM outbox WHERE ? IS NULL OR kind = ? ORDER BY id", (kind, kind)
         )
         return [_outbox_message(row, attempts=row["attempts"]) for row in rows]
+
+
+def _feed_row(row: sqlite3.Row) -> FeedRow:
+    values = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row needs keys())
+    values["initialized"] = bool(values["initialized"])
+    values["active"] = bool(values["active"])
+    return FeedRow(**values)
 
 
 def _timestamp(value: float | None) -> datetime | None:
