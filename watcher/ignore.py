@@ -9,12 +9,22 @@
       - phrase: Dan                  # phrase + entry: only this entry, only this text
         entry: ofac-sdn/67890
 
-Loading with file:line:col errors is added by the importers/noise-control work.
+`load_ignore(path)` reads such a file: every rule needs a phrase and/or an entry, `reason` is
+optional, unknown keys are refused, and every problem is reported as file:line:col. An empty
+file (or ``ignore: []``) is no rules. `matching.ignore` in the config lists these files.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from watcher.yamlfile import load_yaml, validate
+
+_ENTRY_REF = re.compile(r"(?:[^/\s]+/)?[a-z0-9][a-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -27,5 +37,62 @@ class IgnoreRule:
     @property
     def label(self) -> str:
         """How `watcher status` names the rule."""
-        parts = [f"phrase={self.phrase!r}" if self.phrase else "", f"entry={self.entry}" if self.entry else ""]
+        parts = [
+            f"phrase={self.phrase!r}" if self.phrase else "",
+            f"entry={self.entry}" if self.entry else "",
+        ]
         return " ".join(p for p in parts if p)
+
+
+class _RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phrase: str | None = None
+    entry: str | None = None
+    reason: str = ""
+
+    @field_validator("phrase")
+    @classmethod
+    def _phrase_has_words(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("phrase must not be empty; remove the key or give the text")
+        return " ".join(value.split()) if value is not None else None
+
+    @field_validator("entry")
+    @classmethod
+    def _entry_is_reference(cls, value: str | None) -> str | None:
+        if value is not None and not _ENTRY_REF.fullmatch(value.strip()):
+            raise ValueError(
+                f"entry {value!r} is not an entry reference; use list/id (e.g. ofac/ofac-17022)"
+                " or a bare id"
+            )
+        return value.strip() if value is not None else None
+
+    @model_validator(mode="after")
+    def _phrase_or_entry(self) -> _RuleModel:
+        if self.phrase is None and self.entry is None:
+            raise ValueError("a rule needs a phrase, an entry, or both")
+        return self
+
+
+class _IgnoreFileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ignore: tuple[_RuleModel, ...] = ()
+
+
+def load_ignore(path: Path) -> tuple[IgnoreRule, ...]:
+    """The rules in one ignore file; `ValidationFailed` listing every problem (file:line:col)."""
+    document = load_yaml(path)
+    if document.data is None and not document.problems:
+        return ()
+    model = validate(document, _IgnoreFileModel)
+    return tuple(
+        IgnoreRule(
+            phrase=rule.phrase,
+            entry=rule.entry,
+            reason=rule.reason,
+            source=f"{path}:{document.position(('ignore', index))[0]}",
+        )
+        for index, rule in enumerate(model.ignore)
+    )
