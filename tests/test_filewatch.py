@@ -82,3 +82,16 @@ def test_rewatching_keeps_known_files_and_adds_new_ones(tmp_path: Path) -> None:
     assert watcher.paths == [first, second]
     watcher.changed()
     assert watcher.changed() == [first]
+
+
+def test_a_watchlist_dropped_into_a_watched_directory_is_seen(tmp_path: Path) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "a.yaml").write_text("a\n")
+    watcher = FileWatcher([lists])
+    (lists / ".b.yaml.swp").write_text("editor scratch\n")
+    watcher.changed()
+    assert watcher.changed() == []  # swap files are not watchlists
+    (lists / "b.yaml").write_text("b\n")
+    watcher.changed()
+    assert watcher.changed() == [lists]

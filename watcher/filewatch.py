@@ -4,6 +4,8 @@ Polling, not inotify, on purpose: a handful of files checked every couple of sec
 ``stat`` each, needs no extra dependency or inotify watch budget, works on every filesystem
 (NFS, bind mounts, overlay) and inside systemd's sandbox. Checking the *path* each time
 (not a handle on the old file) sees editors' save-by-rename: the path's inode changes.
+A watched directory (``watchlists: [/etc/sanctions-watch/lists/]``) reports a list added,
+removed or renamed in it; the files in it are watched one by one as well.
 
 A change is reported only when it has settled (debounce): the file's ``stat`` must be the
 same on two consecutive checks, so a reload never reads a half-written file from a slow
@@ -18,6 +20,8 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+WATCHED_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,14 @@ def stat_key(path: Path) -> StatKey:
 
 
 def content_digest(path: Path) -> str | None:
+    """The file's bytes; for a directory of watchlists, its sorted *.yaml/*.yml names (a new
+    list dropped in counts; an editor's swap file does not)."""
+    if path.is_dir():
+        try:
+            names = sorted(p.name for p in path.iterdir() if p.suffix in WATCHED_SUFFIXES)
+        except OSError:
+            return None
+        return hashlib.sha256("\0".join(names).encode()).hexdigest()
     try:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
