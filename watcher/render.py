@@ -328,7 +328,7 @@ def _message(settings: RenderSettings, subject: str, kind: str, message_id: str)
     message = EmailMessage(policy=SMTP)
     message["Subject"] = _one_line(subject, SUBJECT_MAX)
     message["From"] = settings.sender
-    message["To"] = ", ".join(settings.recipients)
+    message["To"] = ", ".join(settings.recipients) or "undisclosed-recipients:;"
     message["Date"] = format_datetime(settings.now)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"

@@ -1,0 +1,134 @@
+"""The outbox: rendered messages stored in the state database until a server accepts them.
+
+Queueing happens inside the caller's transaction (so "render the digest, mark its matches,
+store the bytes" is one atomic step). Draining claims due messages with a lease, sends the
+stored bytes (same Message-ID on every retry), and marks each one sent in its own
+transaction right after the server's reply, so a crash re-sends at most the one message that
+was in flight (the unavoidable window between "250 OK" and the commit that records it).
+Failures back off exponentially per message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from watcher.errors import WatcherError
+from watcher.logs import kv
+from watcher.mailer import Delivered, DeliveryError, Mailer
+from watcher.notice import OutboxMessage
+from watcher.store import Store, Transaction
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = 60.0  # seconds before the first retry
+BACKOFF_MAX = 3600.0  # never wait longer than this between tries: an outage ends, mail flows
+BATCH = 50  # messages claimed per drain pass
+LEASE_SLACK = 60.0
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    sent: int
+    failed: int
+    pending: int  # unsent messages left in the outbox after this pass
+    errors: tuple[str, ...] = ()
+
+
+def backoff(attempts: int) -> float:
+    """Delay after the `attempts`-th failed try: 1 min, 2, 4, ... capped at 1 h."""
+    return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1)))
+
+
+def enqueue(
+    tx: Transaction, kind: str, message: EmailMessage, recipients: Sequence[str], now: float
+) -> int:
+    """Store `message` (as the exact bytes to send) in the outbox, due at once."""
+    data = message.as_bytes(policy=SMTP)
+    return tx.add_to_outbox(kind, str(message["Message-ID"]), recipients, data, now)
+
+
+async def drain(
+    store: Store,
+    open_mailer: Callable[[], Mailer],
+    sender: str,
+    now: float,
+    per_message_timeout: float,
+) -> DrainResult:
+    """Send every due message once; record what happened to each."""
+    with store.transaction() as tx:
+        lease = LEASE_SLACK + per_message_timeout * (BATCH + 1)
+        due = tx.claim_due_messages(now, now + lease, BATCH)
+    sent, failed, errors = 0, 0, []
+    if due:
+        try:
+            async with open_mailer() as mailer:
+                for index, message in enumerate(due):
+                    try:
+                        reply = await mailer.send(
+                            sender, message.recipients, message.data, message.message_id
+                        )
+                    except DeliveryError as exc:
+                        errors.append(str(exc))
+                        stop = exc.session
+                        failing = due[index:] if stop else [message]
+                        _record_failure(store, failing, str(exc), now)
+                        failed += len(failing)
+                        if stop:
+                            break
+                        continue
+                    _record_sent(store, message, reply, now)
+                    sent += 1
+        except (DeliveryError, WatcherError) as exc:  # could not even connect / log in
+            untried = due[sent + failed :]
+            _record_failure(store, untried, str(exc), now)
+            failed += len(untried)
+            errors.append(str(exc))
+    with store.transaction() as tx:
+        pending = tx.unsent_count()
+    return DrainResult(sent, failed, pending, tuple(errors))
+
+
+def _record_sent(store: Store, message: OutboxMessage, reply: Delivered, now: float) -> None:
+    note = None
+    if reply.refused:
+        note = "refused: " + "; ".join(f"{r}: {why}" for r, why in reply.refused.items())
+    with store.transaction() as tx:
+        tx.mark_sent(message.id, now, note)
+    log.info(
+        "%s",
+        kv(
+            event="sent",
+            kind=message.kind,
+            message_id=message.message_id,
+            attempt=message.attempts,
+            reply=str(reply),
+        ),
+    )
+    if note:
+        log.warning(
+            "%s", kv(event="recipients-refused", message_id=message.message_id, detail=note)
+        )
+
+
+def _record_failure(
+    store: Store, messages: Sequence[OutboxMessage], error: str, now: float
+) -> None:
+    with store.transaction() as tx:
+        for message in messages:
+            tx.mark_failed(message.id, error, now + backoff(message.attempts))
+    for message in messages:
+        log.warning(
+            "%s",
+            kv(
+                event="send-failed",
+                kind=message.kind,
+                message_id=message.message_id,
+                attempt=message.attempts,
+                retry_in=f"{backoff(message.attempts):g}s",
+                error=error,
+            ),
+        )
