@@ -256,7 +256,8 @@ def _string(value: object) -> str:
 
 def _published(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        # dict.get: FeedParserDict.get maps updated->published with a DeprecationWarning
+        value = dict.get(entry, key)
         if value:
             try:
                 year, month, day, hour, minute, second = value[:6]
