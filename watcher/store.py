@@ -407,6 +407,16 @@ class Transaction:
             self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
         )
 
+    def retry_unsent_now(self, now: float) -> int:
+        """Make every unsent message due now, cancelling its backoff (an operator fixed the
+        mail server; `watcher run --once` retries everything). Only call it while holding the
+        state lock with no drain running: it also lifts in-flight leases."""
+        cursor = self._db.execute(
+            "UPDATE outbox SET next_attempt = ? WHERE sent_at IS NULL AND next_attempt > ?",
+            (now, now),
+        )
+        return cursor.rowcount
+
     def next_outbox_attempt(self) -> float | None:
         """When the earliest unsent message is due (None: the outbox is empty)."""
         row = self._db.execute(
