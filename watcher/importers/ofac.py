@@ -222,7 +222,7 @@ def _entry(record: _Record, list_name: str, severity: Severity) -> Entry:
     strong = list(name_forms)
     for other in record.extra_names:
         strong.extend(_name_forms(other, person))
-    weak = [w for text in record.remarks for w in _WEAK_AKA.findall(text)]
+    weak = [_unquote(w) for text in record.remarks for w in _WEAK_AKA.findall(text)]
     for alias, is_weak in record.aliases:
         (weak if is_weak else strong).extend([alias] if is_weak else _name_forms(alias, person))
     aliases, weak_aliases = clean_names(name, strong, weak)
@@ -237,6 +237,12 @@ def _entry(record: _Record, list_name: str, severity: Severity) -> Entry:
         programs=tuple(sorted(record.programs)),
         notes=_notes(record, entry_type),
     )
+
+
+def _unquote(name: str) -> str:
+    """``a.k.a. ''FOOPIE''`` quotes a nickname inside OFAC's quotes; a lone leading apostrophe
+    (``'ABD AL-HAFIZ``, an ayn) is part of the name."""
+    return name[1:-1] if len(name) > 2 and name[0] == name[-1] == "'" else name
 
 
 def _name_forms(raw: str, person: bool) -> list[str]:
