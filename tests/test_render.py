@@ -1,0 +1,232 @@
+"""Pure rendering: golden files, message structure, escaping, header safety, size limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from notifier_samples import NOW, sample_matches, sample_problems, settings
+
+from watcher.render import (
+    BUNDLED_TEMPLATES,
+    TEMPLATE_NAMES,
+    TemplateError,
+    message_size,
+    render_alert,
+    render_digest,
+    split_digest,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _reparse(message: EmailMessage) -> EmailMessage:
+    """What a receiving client sees: the wire bytes parsed back."""
+    parsed = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def _masked(message: EmailMessage) -> str:
+    """Headers (volatile ones masked) plus both decoded bodies: a readable, stable golden."""
+    parsed = _reparse(message)
+    lines = []
+    for name, value in parsed.items():
+        shown = f"<{name} masked>" if name in {"Message-ID", "Date"} else str(value)
+        shown = re.sub(r'boundary="[^"]+"', 'boundary="<masked>"', shown)
+        lines.append(f"{name}: {shown}")
+    for kind in ("plain", "html"):
+        body = parsed.get_body((kind,))
+        assert body is not None, kind
+        lines.append(f"\n===== text/{kind} =====")
+        lines.append(body.get_content())
+    return "\n".join(lines).replace("\r\n", "\n")
+
+
+def _check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1 to create it"
+    assert actual == path.read_text(encoding="utf-8"), (
+        f"{name} differs from the golden file; if the change is intended, "
+        "rerun with UPDATE_GOLDEN=1 and review the diff"
+    )
+
+
+def test_digest_matches_golden_file() -> None:
+    message = render_digest(sample_matches(), sample_problems(), settings(), "20251023T070000Z-x")
+    _check_golden("digest.txt", _masked(message))
+
+
+def test_alert_matches_golden_file() -> None:
+    message = render_alert(sample_matches()[:2], settings(), "20251022T100100Z-y")
+    _check_golden("alert.txt", _masked(message))
+
+
+def test_digest_is_well_formed_multipart_alternative() -> None:
+    message = _reparse(render_digest(sample_matches(), sample_problems(), settings(), "d1"))
+    assert message.get_content_type() == "multipart/alternative"
+    kinds = [part.get_content_type() for part in message.iter_parts()]
+    assert kinds == ["text/plain", "text/html"]  # plain first: clients prefer the last
+    assert message["Subject"] == "[sanctions-watch] 5 matches (3 high) — 2025-10-23"
+    assert message["From"] == "sanctions-watch <watch@example.org>"
+    assert message["To"] == "analyst@example.org, desk@example.org"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["List-Id"] == "sanctions-watch <sanctions-watch.example.org>"
+    assert message["X-Sanctions-Watch-Kind"] == "digest"
+    assert message["X-Sanctions-Watch-Digest-Id"] == "d1"
+    assert message["Message-ID"] == "<digest.d1.1@example.org>"
+    assert message["Date"].datetime == NOW
+    html = message.get_body(("html",)).get_content()
+    assert "<script" not in html.lower()
+    assert "max-width:680px" in html  # one readable column on phones and desktops
+    raw = message.as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) <= 998  # RFC 5322 line limit
+
+
+def test_digest_orders_high_first_and_marks_alerted_matches() -> None:
+    text = render_digest(sample_matches(), [], settings(), "d1").get_body(("plain",))
+    body = text.get_content()
+    high, medium, low = (body.index(f"== {s} SEVERITY") for s in ("HIGH", "MEDIUM", "LOW"))
+    assert high < medium < low
+    assert body.count("already alerted") == 2
+    assert "[[Lavrov's]]" in body  # the matched text, highlighted inside its snippet
+    assert "FEED HEALTH" not in body  # no feed problems given, no section
+
+
+def test_digest_shows_times_in_the_configured_timezone() -> None:
+    body = render_digest(sample_matches(), [], settings(), "d").get_body(("plain",)).get_content()
+    assert "Generated 2025-10-23 09:00 CEST" in body  # 07:00 UTC in Berlin
+    tokyo = render_digest(sample_matches(), [], settings(timezone="Asia/Tokyo"), "d")
+    assert "Generated 2025-10-23 16:00 JST" in tokyo.get_body(("plain",)).get_content()
+
+
+def test_markup_in_feed_content_arrives_as_text() -> None:
+    evil = dataclasses.replace(
+        sample_matches()[0],
+        title='<script>alert("x")</script><b>Bold</b> Rosneft',
+        snippet='<img src=x onerror=alert(1)> Rosneft "quoted" & more',
+        link='javascript:alert("x")',
+        feeds=("<i>Feed</i>",),
+    )
+    html = render_digest([evil], [], settings(), "d").get_body(("html",)).get_content()
+    assert "<script" not in html and "<img" not in html and "<i>Feed" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;Bold&lt;/b&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "javascript:" not in html  # not a link at all
+    text = render_digest([evil], [], settings(), "d").get_body(("plain",)).get_content()
+    assert '<script>alert("x")</script><b>Bold</b> Rosneft' in text  # text part: verbatim
+
+
+@pytest.mark.parametrize("breaker", ["\r\n", "\n", "\r", "\u2028", "\x85", "\x00"])
+def test_line_breaks_in_titles_cannot_inject_headers(breaker: str) -> None:
+    title = f"Rosneft news{breaker}Bcc: victim@example.com{breaker}{breaker}body"
+    match = dataclasses.replace(sample_matches()[0], title=title, name=f"Rosneft{breaker}X-A: b")
+    for message in (
+        render_alert([match], settings(), "a1"),
+        render_digest([match], [], settings(subject_prefix=f"[p]{breaker}Cc: x@y"), "d1"),
+    ):
+        raw = message.as_bytes(policy=policy.SMTP)
+        headers = raw.split(b"\r\n\r\n", 1)[0]
+        assert b"\nBcc:" not in headers and b"\nX-A:" not in headers and b"\nCc:" not in headers
+        parsed = _reparse(message)
+        assert parsed["Bcc"] is None and parsed["Cc"] is None and parsed["X-A"] is None
+        assert "\n" not in parsed["Subject"] and "\r" not in parsed["Subject"]
+
+
+def test_alert_subject_names_entity_and_title_and_encodes_cyrillic() -> None:
+    match = sample_matches()[2]  # «Роснефть» увеличила добычу
+    message = render_alert([match], settings(), "a1")
+    raw = message.as_bytes(policy=policy.SMTP)
+    assert raw.isascii()  # non-ASCII header text travels RFC 2047-encoded
+    parsed = _reparse(message)
+    assert (
+        parsed["Subject"] == "[sanctions-watch] ALERT high: Rosneft — «Роснефть» увеличила добычу"
+    )
+    assert parsed["X-Sanctions-Watch-Kind"] == "alert"
+    assert "«[[Роснефть]]»" in parsed.get_body(("plain",)).get_content()
+
+
+def test_rendering_is_deterministic() -> None:
+    first = render_digest(sample_matches(), sample_problems(), settings(), "d").as_bytes()
+    second = render_digest(sample_matches(), sample_problems(), settings(), "d").as_bytes()
+    mask = re.compile(rb"=+\d+=+")  # MIME boundaries are random by design
+    assert mask.sub(b"B", first) == mask.sub(b"B", second)
+
+
+def test_empty_digest_says_so() -> None:
+    message = render_digest([], [], settings(), "d")
+    assert message["Subject"] == "[sanctions-watch] no new matches — 2025-10-23"
+    assert "No new matches." in message.get_body(("plain",)).get_content()
+
+
+def _many(count: int) -> list:  # type: ignore[type-arg]
+    base = sample_matches()[0]
+    return [
+        dataclasses.replace(
+            base,
+            id=i,
+            article_id=f"a{i}",
+            title=f"Story {i} about Rosneft " + "x" * 80,
+            snippet=f"… long context {i} around Rosneft " + "y" * 200 + " …",
+        )
+        for i in range(1, count + 1)
+    ]
+
+
+def test_large_digest_is_split_into_parts_under_the_limit() -> None:
+    matches = _many(150)
+    parts = split_digest(matches, sample_problems(), settings(max_bytes=60_000), "big")
+    assert len(parts) > 1
+    assert all(message_size(p.message) <= 60_000 for p in parts)
+    listed = [i for p in parts for i in p.match_ids]
+    assert sorted(listed) == list(range(1, 151))  # every match in exactly one part
+    assert parts[-1].left_over == 0
+    subjects = [p.message["Subject"] for p in parts]
+    assert subjects[0].endswith(f"(part 1/{len(parts)})")
+    assert all("150 matches (150 high)" in s for s in subjects)
+    ids = {p.message["Message-ID"] for p in parts}
+    assert len(ids) == len(parts)
+
+
+def test_digest_beyond_the_part_cap_leaves_the_rest_pending_with_a_note() -> None:
+    parts = split_digest(_many(300), [], settings(max_bytes=12_000), "huge")
+    assert len(parts) == 10
+    listed = sum(len(p.match_ids) for p in parts)
+    assert parts[-1].left_over == 300 - listed > 0
+    note = f"{300 - listed} more matches did not fit in this digest"
+    assert note in parts[-1].message.get_body(("plain",)).get_content()
+
+
+def test_small_digest_is_one_message() -> None:
+    parts = split_digest(sample_matches(), sample_problems(), settings(), "d")
+    assert len(parts) == 1 and parts[0].parts == 1
+    assert sorted(parts[0].match_ids) == [1, 2, 3, 4, 5]
+
+
+def test_user_templates_override_bundled_ones(tmp_path: Path) -> None:
+    (tmp_path / "digest.txt.j2").write_text("Custom: {{ summary.total }} for {{ digest_id }}\n")
+    message = render_digest(sample_matches(), [], settings(templates=tmp_path), "d9")
+    assert message.get_body(("plain",)).get_content() == "Custom: 5 for d9\n"
+    # the HTML part falls back to the bundled template
+    assert "sanctions-watch digest" in message.get_body(("html",)).get_content()
+
+
+def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "alert.txt.j2").write_text("line one\n{% if %}\n")
+    with pytest.raises(TemplateError, match=r"alert\.txt\.j2:2: template syntax error"):
+        render_alert(sample_matches()[:1], settings(templates=tmp_path), "a")
+
+
+def test_bundled_templates_exist_and_top_level_folder_points_at_them() -> None:
+    for name in TEMPLATE_NAMES:
+        assert (BUNDLED_TEMPLATES / name).is_file()
+    top = Path(__file__).resolve().parents[1] / "templates"
+    assert top.resolve() == BUNDLED_TEMPLATES.resolve()
