@@ -1,0 +1,206 @@
+"""Tokens and keys: how text and names are cut into words and reduced to comparable forms.
+
+Every word, of a name or of an article, gets:
+
+* a *surface*: the word as written (possessive ``'s`` removed), for case-exact rules;
+* a *norm*: lower case, diacritics and apostrophes removed (``Sergueï`` -> ``serguei``);
+* a *key*: the norm transliterated to Latin and folded phonetically, so that the spellings
+  news and lists use for the same Russian/Ukrainian name meet (``Путина``, ``Putina``,
+  ``Wladimir``/``Vladimir``, ``Setschin``/``Sechin``, ``Ławrow``/``Lavrov``, ``Dmitriy``/
+  ``Dmitri``, ``Sovkomflot``/``Sovcomflot``);
+* *stems*: the key minus one Slavic case ending (``putina`` -> ``putin``), so inflected
+  forms in Russian, Ukrainian and Polish text meet the dictionary form in the list.
+
+Raw HTML given as text is survived by masking tags and entities with same-length filler, so
+offsets still point into the original string.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Zero-width filler that stays inside a word: what a masked entity leaves behind.
+_FILL = "\u200b"
+_WORD_CHAR = r"(?:[^\W_]|[\u0300-\u036f\u00ad\u200b])"
+TOKEN_RE = re.compile(rf"[^\W_]{_WORD_CHAR}*(?:['’ʼ`]{_WORD_CHAR}+)*")
+_TAG_RE = re.compile(r"<[A-Za-z/!?][^<>]{0,500}>")
+_ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_SPACE_ENTITIES = {"\xa0", "\u2002", "\u2003", "\u2009", "\u202f"}
+_APOSTROPHES = "'’ʼ`"
+
+
+def mask_markup(text: str) -> str:
+    """`text` with HTML tags blanked and entities decoded in place, keeping every offset.
+
+    ``Igor <b>Sechin</b>`` becomes ``Igor    Sechin    ``; ``Lukoil&#8217;s`` becomes
+    ``Lukoil`` + filler + ``’s``, one word again."""
+    if "<" not in text and "&" not in text:
+        return text
+    masked = _TAG_RE.sub(lambda m: " " * len(m.group()), text)
+    return _ENTITY_RE.sub(_decode_entity, masked)
+
+
+def _decode_entity(found: re.Match[str]) -> str:
+    raw = found.group()
+    char = html.unescape(raw)
+    if len(char) != 1 or char == raw:
+        return raw
+    if char in _SPACE_ENTITIES or char.isspace():
+        return " " * len(raw)
+    return _FILL * (len(raw) - 1) + char
+
+
+# Cyrillic (Russian, Ukrainian, Belarusian) to a plain Latin transliteration.
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e", "є": "e",
+    "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m",
+    "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ў": "u", "ф": "f",
+    "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "i", "ь": "",
+    "э": "e", "ю": "iu", "я": "ia",
+}  # fmt: skip
+# Latin letters that NFD does not decompose.
+_LATIN_SPECIAL = {
+    "ł": "l",
+    "ø": "o",
+    "ß": "ss",
+    "æ": "ae",
+    "œ": "oe",
+    "đ": "d",
+    "ı": "i",
+    "þ": "th",
+}
+
+# Phonetic folding, applied in order to the transliterated word. Each rule merges spellings
+# that different romanisation systems (English, German, French, Polish, ISO) give one sound.
+_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"szcz", "shch"),  # Polish щ
+        (r"tsch", "ch"),  # German ч: Setschin
+        (r"sch", "sh"),  # German ш
+        (r"cz", "ch"),  # Polish ч
+        (r"sz", "sh"),  # Polish ш
+        (r"rz", "zh"),  # Polish ж
+        (r"ph", "f"),
+        (r"kh", "h"),  # х: Mikhail / Mihail
+        (r"ck", "k"),
+        (r"c(?!h)", "k"),  # Sovcomflot / Sovkomflot
+        (r"x", "ks"),  # Alexandr / Aleksandr
+        (r"q", "k"),
+        (r"w", "v"),  # German/Polish v: Wladimir, Ławrow
+        (r"[jy]", "i"),  # Sergey / Sergei / Sergej, Dmitriy, Shoygu
+        (r"gu(?=[ei])", "g"),  # French: Sergueï
+        (r"ou", "u"),  # French: Poutine
+        (r"(.)\1+", r"\1"),  # doubled letters: Nabiullina / Nabiulina, Dmitriy + ev
+        (r"(?:^|(?<=[^aeiou]))i(?=[aeiou])", ""),  # soft consonant: Siergiej, Pieskow, Ye-
+    )
+)
+_DOUBLE = re.compile(r"(.)\1+")
+
+# Case endings of Russian, Ukrainian and Polish nouns and surnames, in key spelling.
+# Longest first; a stem must keep at least four letters.
+_ENDINGS = tuple(
+    sorted(
+        {
+            "a", "u", "e", "i", "om", "em", "oi", "ei", "im", "iu", "ia", "ovi", "evi", "ami",
+            "ah", "ach", "ego", "ogo", "omu", "emu", "oiu", "eiu", "ie", "ovoi", "evoi", "oe",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+MIN_STEM = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word's comparable forms."""
+
+    surface: str  # as written, possessive removed
+    norm: str  # lower case, no diacritics or apostrophes
+    key: str  # transliterated, phonetically folded
+    stems: tuple[str, ...]  # key minus one case ending
+    script: str  # "latin", "cyrillic" or "other"
+    capitalized: bool
+
+
+@lru_cache(maxsize=200_000)
+def word(surface: str) -> Word:
+    """The comparable forms of one token as `TOKEN_RE` cuts it."""
+    cleaned = surface.replace(_FILL, "").replace("\u00ad", "")
+    cleaned = _strip_possessive(cleaned)
+    norm = _norm(cleaned)
+    key = fold(norm)
+    return Word(
+        surface=cleaned,
+        norm=norm,
+        key=key,
+        stems=stems(key),
+        script=_script(cleaned),
+        capitalized=cleaned[:1].isupper(),
+    )
+
+
+def _strip_possessive(token: str) -> str:
+    for apostrophe in _APOSTROPHES:
+        if token.endswith(apostrophe + "s") or token.endswith(apostrophe + "S"):
+            return token[:-2]
+    return token
+
+
+def _norm(token: str) -> str:
+    lowered = token.casefold()
+    decomposed = unicodedata.normalize("NFD", lowered)
+    kept = []
+    for char in decomposed:
+        if unicodedata.combining(char) or char in _APOSTROPHES:
+            continue
+        kept.append(_LATIN_SPECIAL.get(char, char))
+    # й/ё decompose to и/е + combining mark; the mark is gone, which is what we want
+    return "".join(kept)
+
+
+def fold(norm: str) -> str:
+    """The phonetic key of a normalised word: Latin letters, one romanisation."""
+    latin = "".join(_CYRILLIC.get(char, char) for char in norm)
+    for pattern, replacement in _PHONETIC_RULES:
+        latin = pattern.sub(replacement, latin)
+    return _DOUBLE.sub(r"\1", latin)
+
+
+def stems(key: str) -> tuple[str, ...]:
+    """`key` without each case ending it carries (the stem keeps `MIN_STEM` letters)."""
+    found = []
+    for ending in _ENDINGS:
+        if key.endswith(ending) and len(key) - len(ending) >= MIN_STEM:
+            found.append(_DOUBLE.sub(r"\1", key[: -len(ending)]))
+    return tuple(dict.fromkeys(found))
+
+
+def _script(token: str) -> str:
+    for char in token:
+        if char.isalpha():
+            if "\u0400" <= char <= "\u04ff":
+                return "cyrillic"
+            if char.isascii() or "\u00c0" <= char <= "\u024f":
+                return "latin"
+            return "other"
+    return "other"
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """(surface, start, end) of every word in `text`, markup masked, offsets into `text`."""
+    masked = mask_markup(text)
+    found_tokens = []
+    for found in TOKEN_RE.finditer(masked):
+        surface, start, end = found.group(), found.start(), found.end()
+        if len(surface) > 2 and surface[-2] in _APOSTROPHES and surface[-1] in "sS":
+            end -= 2  # the mention is the name, not its possessive ending
+            while end > start and masked[end - 1] == _FILL:
+                end -= 1
+        found_tokens.append((surface, start, end))
+    return found_tokens
