@@ -77,7 +77,9 @@ class FeedServer:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> FeedServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
         return self
 
