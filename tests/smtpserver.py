@@ -89,7 +89,8 @@ class _Controller(Controller):  # type: ignore[misc]
 
 
 class SmtpTestServer:
-    """aiosmtpd in a thread. `tls`: "starttls" (required before AUTH) or "tls" (implicit)."""
+    """aiosmtpd in a thread. `tls`: "starttls" (required before AUTH), "tls" (implicit) or
+    "none" (plain, no STARTTLS, no AUTH: a local relay)."""
 
     def __init__(
         self,
@@ -99,6 +100,7 @@ class SmtpTestServer:
         auth: bool = True,
         refuse: frozenset[str] = frozenset(),
         port: int | None = None,
+        cert_names: tuple[str, ...] = ("localhost", "127.0.0.1"),
     ) -> None:
         self.tls = tls
         self.auth = auth
@@ -109,7 +111,7 @@ class SmtpTestServer:
         self.logins: list[str] = []
         self.lock = threading.Lock()
         self._ca = trustme.CA()
-        cert = self._ca.issue_cert("localhost", "127.0.0.1")
+        cert = self._ca.issue_cert(*cert_names)
         self._server_context = _server_context(cert)
         self.ca_file = cert_dir / "smtp-test-ca.pem"
         self._ca.cert_pem.write_to_path(str(self.ca_file))
@@ -124,7 +126,9 @@ class SmtpTestServer:
             "server_hostname": "smtp.test",
             "ready_timeout": 10.0,
         }
-        if self.tls == "tls":
+        if self.tls == "none":  # a plain relay: no STARTTLS offered (AUTH impossible)
+            pass
+        elif self.tls == "tls":
             kwargs["ssl_context"] = self._server_context
             # the whole connection is TLS, but aiosmtpd only counts STARTTLS as "TLS"; and it
             # warns about auth_required without auth_require_tls, so AUTH is offered, not forced
@@ -132,7 +136,7 @@ class SmtpTestServer:
         else:
             kwargs["tls_context"] = self._server_context
             kwargs["require_starttls"] = True
-        if self.auth:
+        if self.auth and self.tls != "none":
             kwargs["authenticator"] = self._authenticate
             kwargs["auth_required"] = self.tls != "tls"
         self._controller = _Controller(_Handler(self), **kwargs)
@@ -164,8 +168,8 @@ class SmtpTestServer:
             "host": "127.0.0.1",
             "port": self.port,
             "security": self.tls,
-            "username": USERNAME if self.auth else None,
-            "password_file": password_file if self.auth else None,
+            "username": USERNAME if self.auth and self.tls != "none" else None,
+            "password_file": password_file if self.auth and self.tls != "none" else None,
             "timeout": 10.0,
             "ca_file": self.ca_file,
         }
