@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 DEFAULT_CONFIG_PATH = Path("/etc/sanctions-watch/config.yaml")
@@ -20,8 +22,14 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?")
 _SIZE_UNITS = {
-    None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9,
-    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+    None: 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
 }
 
 
@@ -62,6 +70,35 @@ def parse_size(value: object) -> int:
     return size
 
 
+def _check_url(value: str) -> str:
+    if not re.match(r"(?i)(https?|file)://", value.strip()):
+        raise ValueError(
+            f"{value!r} is not a feed URL; it must start with https://, http:// or file://"
+        )
+    return value.strip()
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise ValueError(
+            f"{value!r} is not a time zone; use an IANA name such as UTC or Europe/Moscow"
+        ) from None
+    return value
+
+
+def _check_cron(value: str) -> str:
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is not a cron schedule ({exc}); write 5 fields: "
+            "minute hour day-of-month month day-of-week, e.g. '0 7 * * *' for 07:00 daily"
+        ) from None
+    return value
+
+
 def _positive(value: float) -> float:
     if value <= 0:
         raise ValueError("must be greater than zero")
@@ -79,7 +116,7 @@ class _Section(BaseModel):
 
 
 class FeedConfig(_Section):
-    url: str = Field(pattern=r"^(?i:https?|file)://")
+    url: Annotated[str, AfterValidator(_check_url)]
     name: str = ""
     interval: PositiveDuration | None = None  # overrides polling.interval
     backfill: bool = False  # alert on the items already in the feed at its first poll
@@ -106,8 +143,8 @@ class MatchingConfig(_Section):
 
 
 class DigestConfig(_Section):
-    schedule: str = "0 7 * * *"  # cron, in `timezone`
-    timezone: str = "UTC"
+    schedule: Annotated[str, AfterValidator(_check_cron)] = "0 7 * * *"  # cron, in `timezone`
+    timezone: Annotated[str, AfterValidator(_check_timezone)] = "UTC"
     alert_severity: Literal["none", "low", "medium", "high"] = "high"
     send_empty: bool = False
     max_bytes: Size = 100_000  # a larger digest is truncated with a note
