@@ -1,0 +1,389 @@
+"""Polling feeds: fetch -> parse -> dedupe -> match -> store, one feed at a time, many at once.
+
+Each feed poll ends in exactly one store transaction holding everything it learnt (new
+articles, sources, matches, suppression counts, validators, next poll time), so a crash at
+any instant leaves either the state before the poll (the feed is simply fetched again: the
+validators were not saved yet, nothing is lost) or the state after it (nothing is repeated:
+matches are unique per article and entry).
+
+Fetching is async; parsing and matching are CPU-bound pure functions and run in worker
+threads (`asyncio.to_thread`) so a big feed does not stall the event loop; SQLite is only
+touched from the loop thread.
+
+Feeds removed from the config are kept inactive (their articles and matches stay for the
+digest and history; re-adding one resumes it without a first-run flood).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from watcher.config import Config, FeedConfig
+from watcher.feedstate import FeedRow, ItemRecord, KnownItem
+from watcher.fetch import FetchLimits, FetchResult, fetch, make_client
+from watcher.matching import CompiledWatchlists, scan
+from watcher.matching.types import Match
+from watcher.parse import FeedItem, ParsedFeed, parse_document
+from watcher.schedule_math import Hints, next_poll_time, parse_max_age, parse_retry_after
+from watcher.store import Store
+
+log = logging.getLogger(__name__)
+
+PollStatus = Literal["ok", "not-modified", "failed", "disabled", "refused"]
+HealthState = Literal["ok", "failing", "disabled", "stale"]
+
+
+@dataclass(frozen=True)
+class FeedPollResult:
+    url: str
+    status: PollStatus
+    new_items: int = 0
+    new_matches: int = 0
+    next_poll: float | None = None  # None: disabled, not polled again
+    error: str = ""
+    http_status: int = 0
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    url: str
+    name: str
+    state: HealthState
+    since: float | None  # failing since / disabled at / last new item (stale) / last success
+    last_error: str | None
+    last_success: float | None
+    last_new_item: float | None
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """Matching results for the items that needed it (new or edited)."""
+
+    matches: dict[str, list[Match]]  # item key -> matches
+    suppressed: Counter[str]  # ignore-list rule label -> times it fired
+
+
+# --- the feeds table follows the config ---------------------------------------------------
+
+
+def sync_feeds(store: Store, config: Config, now: float) -> None:
+    """Add configured feeds, update names, mark feeds no longer configured inactive."""
+    with store.transaction() as tx:
+        tx.sync_feeds([(f.url, f.name) for f in config.feeds], now)
+
+
+def prune(store: Store, config: Config, now: float) -> int:
+    """Delete article rows older than ``polling.retention`` that no feed still carries."""
+    with store.transaction() as tx:
+        return tx.prune_articles(now - config.polling.retention)
+
+
+# --- polling --------------------------------------------------------------------------------
+
+
+async def poll_due(
+    store: Store,
+    config: Config,
+    compiled: CompiledWatchlists,
+    *,
+    now: float,
+    force: bool = False,
+    client: httpx.AsyncClient | None = None,
+) -> list[FeedPollResult]:
+    """Poll every active, enabled feed whose next poll is due (every one with ``force``),
+    within the global and per-host concurrency limits. Call `sync_feeds` first."""
+    with store.transaction() as tx:
+        feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
+    limits = FetchLimits.from_config(config.polling)
+    own_client = client is None
+    http = client or make_client(limits, max_connections=config.polling.concurrency)
+    overall = asyncio.Semaphore(config.polling.concurrency)
+    per_host: dict[str, asyncio.Semaphore] = {}
+
+    async def one(feed: FeedRow) -> FeedPollResult:
+        host = urlsplit(feed.current_url).netloc.lower() or "file"
+        host_limit = per_host.setdefault(host, asyncio.Semaphore(config.polling.per_host))
+        async with host_limit, overall:  # host first: a queued feed holds no global slot
+            try:
+                return await poll_feed(store, feed, config, compiled, http, now)
+            except Exception as exc:  # a bug or store error in one feed never breaks others
+                log.exception("feed=%s poll failed unexpectedly", feed.url)
+                return FeedPollResult(feed.url, "failed", error=f"internal error: {exc!r}")
+
+    try:
+        return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+    finally:
+        if own_client:
+            await http.aclose()
+
+
+async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon)
+    store: Store,
+    feed_config_or_row: FeedConfig | FeedRow,
+    config: Config,
+    compiled: CompiledWatchlists,
+    client: httpx.AsyncClient,
+    now: float,
+) -> FeedPollResult:
+    """Poll one feed once and record the outcome in one transaction."""
+    with store.transaction() as tx:
+        row = tx.feed(feed_config_or_row.url)
+    if row is None:
+        raise ValueError(f"feed {feed_config_or_row.url} is not in the store; call sync_feeds")
+    if row.disabled_at is not None:
+        return FeedPollResult(row.url, "disabled", error=row.disabled_reason or "disabled")
+    job = _Job(store, row, config, _feed_settings(config, row.url), now)
+    fetched = await fetch(
+        client,
+        row.current_url,
+        FetchLimits.from_config(config.polling),
+        etag=row.etag,
+        last_modified=row.last_modified,
+    )
+    settled = job.settle_without_parsing(fetched)
+    if settled is not None:
+        return settled
+    parsed = await asyncio.to_thread(parse_document, fetched.body, fetched.headers, row.url)
+    if not parsed.is_feed:
+        kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
+        reason = f"not an RSS/Atom feed (got {kind}): {parsed.problem or 'no feed elements'}"
+        return job.failure(fetched, reason, "failed")
+    return await job.ingest(compiled, fetched, parsed)
+
+
+def _feed_settings(config: Config, url: str) -> FeedConfig:
+    for feed in config.feeds:
+        if feed.url == url:
+            return feed
+    return FeedConfig(url=url)  # no longer configured: defaults
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One poll of one feed: the outcomes it can record."""
+
+    store: Store
+    row: FeedRow
+    config: Config
+    settings: FeedConfig
+    now: float
+
+    def settle_without_parsing(self, fetched: FetchResult) -> FeedPollResult | None:
+        """The outcome when the body needs no parsing (errors, 304, 410, ...), else None."""
+        if fetched.error:
+            return self.failure(fetched, fetched.error, "refused" if fetched.refused else "failed")
+        if fetched.status == 410:
+            return self.gone(fetched)
+        same_etag = bool(self.row.etag) and fetched.headers.get("etag") == self.row.etag
+        if fetched.status == 304 or (200 <= fetched.status < 300 and same_etag):
+            return self.unchanged(fetched)
+        if not 200 <= fetched.status < 300:
+            return self.failure(fetched, f"HTTP {fetched.status}", "failed")
+        return None
+
+    def next_poll(self, failures: int, hints: Hints) -> float:
+        return next_poll_time(
+            self.now,
+            interval=self.settings.interval or self.config.polling.interval,
+            failures=failures,
+            max_backoff=self.config.polling.max_backoff,
+            hints=hints,
+            jitter=self.config.polling.jitter,
+            rand=random.random(),
+        )
+
+    def moved(self, fetched: FetchResult) -> dict[str, object]:
+        return {"current_url": fetched.permanent_url} if fetched.permanent_url else {}
+
+    def failure(self, fetched: FetchResult, reason: str, status: PollStatus) -> FeedPollResult:
+        failures = self.row.failures + 1
+        hints = Hints()
+        if fetched.status in (429, 503):
+            hints = Hints(
+                retry_after=parse_retry_after(fetched.headers.get("retry-after"), self.now)
+            )
+        next_poll = self.next_poll(failures, hints)
+        with self.store.transaction() as tx:
+            tx.update_feed(
+                self.row.id,
+                {
+                    **self.moved(fetched),
+                    "failures": failures,
+                    "failing_since": self.row.failing_since or self.now,
+                    "last_error": reason,
+                    "last_status": fetched.status or None,
+                    "last_poll": self.now,
+                    "next_poll": next_poll,
+                },
+            )
+        log.warning("feed=%s failed (%d in a row): %s", self.row.url, failures, reason)
+        return FeedPollResult(
+            self.row.url, status, next_poll=next_poll, error=reason, http_status=fetched.status
+        )
+
+    def gone(self, fetched: FetchResult) -> FeedPollResult:
+        reason = f"410 Gone from {fetched.url}: the publisher removed the feed; polling stopped"
+        with self.store.transaction() as tx:
+            tx.update_feed(
+                self.row.id,
+                {
+                    "disabled_at": self.now,
+                    "disabled_reason": reason,
+                    "last_error": reason,
+                    "last_status": 410,
+                    "last_poll": self.now,
+                },
+            )
+        log.warning("feed=%s disabled: %s", self.row.url, reason)
+        return FeedPollResult(self.row.url, "disabled", error=reason, http_status=410)
+
+    def success_changes(self, fetched: FetchResult, ttl: float | None) -> dict[str, object]:
+        hints = Hints(max_age=parse_max_age(fetched.headers.get("cache-control")), ttl=ttl)
+        changes: dict[str, object] = {
+            **self.moved(fetched),
+            "failures": 0,
+            "failing_since": None,
+            "last_error": None,
+            "last_status": fetched.status,
+            "last_poll": self.now,
+            "last_success": self.now,
+            "next_poll": self.next_poll(0, hints),
+        }
+        if fetched.status != 304:
+            # keep validators unless the server sent new ones (some omit them on 304)
+            changes["etag"] = fetched.headers.get("etag") or self.row.etag
+            changes["last_modified"] = (
+                fetched.headers.get("last-modified") or self.row.last_modified
+            )
+        return changes
+
+    def unchanged(self, fetched: FetchResult) -> FeedPollResult:
+        changes = self.success_changes(fetched, ttl=None)
+        with self.store.transaction() as tx:
+            tx.update_feed(self.row.id, changes)
+        return FeedPollResult(
+            self.row.url,
+            "not-modified",
+            next_poll=_float(changes["next_poll"]),
+            http_status=fetched.status,
+        )
+
+    async def ingest(
+        self, compiled: CompiledWatchlists, fetched: FetchResult, parsed: ParsedFeed
+    ) -> FeedPollResult:
+        row, now = self.row, self.now
+        with self.store.transaction() as tx:
+            known = tx.known_items(row.id)
+        records = [_record(item, known.get(item.key)) for item in parsed.items]
+        to_scan = [
+            item
+            for item in parsed.items
+            if item.key not in known or known[item.key].content_hash != item.content_hash
+        ]
+        scanned = await asyncio.to_thread(_scan_items, to_scan, compiled)
+        new_items = sum(1 for item in parsed.items if item.key not in known)
+        notify = row.initialized or self.settings.backfill
+        changes = self.success_changes(fetched, ttl=parsed.ttl)
+        changes["initialized"] = 1
+        if new_items:
+            changes["last_new_item"] = now
+        article_ids = {r.key: r.article_id for r in records}
+        new_matches = 0
+        with self.store.transaction() as tx:
+            tx.record_items(row.id, records, now)
+            for key, matches in scanned.matches.items():
+                new_matches += tx.add_matches(article_ids[key], matches, now, notify=notify)
+            tx.add_suppressions(scanned.suppressed, now)
+            tx.update_feed(row.id, changes)
+        log.info(
+            "feed=%s ok items=%d new=%d new_matches=%d%s",
+            row.url,
+            len(records),
+            new_items,
+            new_matches,
+            "" if notify else " (first poll: recorded, not alerted)",
+        )
+        return FeedPollResult(
+            row.url,
+            "ok",
+            new_items=new_items,
+            new_matches=new_matches,
+            next_poll=_float(changes["next_poll"]),
+            http_status=fetched.status,
+        )
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, float)
+    return value
+
+
+def _record(item: FeedItem, known: KnownItem | None) -> ItemRecord:
+    # a known item keeps the article id it was first stored under, so identities never drift
+    article_id = known.article_id if known else item.article.id
+    published = item.article.published.timestamp() if item.article.published else None
+    return ItemRecord(
+        key=item.key,
+        article_id=article_id,
+        link=item.article.link,
+        title=item.article.title,
+        published=published,
+        content_hash=item.content_hash,
+    )
+
+
+def _scan_items(items: Sequence[FeedItem], compiled: CompiledWatchlists) -> _Scanned:
+    """Pure and thread-safe: the matcher over each item's full text."""
+    matches: dict[str, list[Match]] = {}
+    suppressed: Counter[str] = Counter()
+    for item in items:
+        result = scan(item.article.full_text, compiled)
+        if result.matches:
+            matches[item.key] = list(result.matches)
+        for _match, rule in result.suppressed:
+            suppressed[rule.label] += 1
+    return _Scanned(matches, suppressed)
+
+
+# --- health -------------------------------------------------------------------------------
+
+
+def feed_health(store: Store, config: Config, now: float) -> list[FeedHealth]:
+    """Health of every configured (active) feed, in config order of insertion."""
+    with store.transaction() as tx:
+        rows = tx.feeds()
+    return [_health(row, config.polling.stale_after, now) for row in rows]
+
+
+def _health(row: FeedRow, stale_after: float, now: float) -> FeedHealth:
+    state: HealthState = "ok"
+    since = row.last_success
+    if row.disabled_at is not None:
+        state, since = "disabled", row.disabled_at
+    elif row.failures > 0:
+        state, since = "failing", row.failing_since
+    elif row.last_new_item is not None and now - row.last_new_item > stale_after:
+        state, since = "stale", row.last_new_item
+    return FeedHealth(
+        url=row.url,
+        name=row.name,
+        state=state,
+        since=since,
+        last_error=row.disabled_reason if row.disabled_at is not None else row.last_error,
+        last_success=row.last_success,
+        last_new_item=row.last_new_item,
+    )
+
+
+def summarize_suppressions(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Suppression counts, most frequent first (for `watcher status`)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
