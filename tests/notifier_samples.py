@@ -7,15 +7,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 from watcher.config import Config, DigestConfig, EmailConfig, SmtpConfig
+from watcher.feedstate import ItemRecord
+from watcher.matching.types import Match
 from watcher.notice import FeedProblem, PendingMatch
 from watcher.render import RenderSettings
 from watcher.store import Store
-from watcher.watchlist import Severity
+from watcher.watchlist import EntryType, Severity
 
 NOW = datetime(2025, 10, 23, 7, 0, tzinfo=UTC)
 
@@ -166,48 +167,41 @@ def record_match(
     entry: str,
     severity: str = "high",
     title: str | None = None,
-    notify: int = 1,
+    notify: bool = True,
     found_at: float = 1_761_120_000.0,
     feed: str = "Example Wire",
 ) -> None:
-    """Insert one article (if new), its feed source and one match, as ingestion would."""
+    """Record one article (if new) in `feed` and one match in it, the way ingestion does."""
+    url = f"https://{feed.replace(' ', '').lower()}.example/rss"
+    name = entry.replace("-", " ").title()
+    match = Match(
+        list_name="test-list",
+        entry_id=entry,
+        name=name,
+        type=EntryType.ORGANIZATION,
+        severity=Severity(severity),
+        programs=("PROGRAM-1",),
+        alias=name,
+        text=name,
+        start=0,
+        end=len(name),
+        score=100,
+        snippet=f"… news about {name} today …",
+    )
+    item = ItemRecord(
+        key=article,
+        article_id=article,
+        link=f"https://news.example/{article}",
+        title=title or f"Story {article}",
+        published=found_at,
+        content_hash="h",
+    )
     with store.transaction() as tx:
-        db = tx._db
-        db.execute(
-            "INSERT OR IGNORE INTO feeds (url, current_url, name) VALUES (?, ?, ?)",
-            (f"https://{feed.replace(' ', '').lower()}.example/rss",) * 2 + (feed,),
-        )
-        feed_id = db.execute("SELECT id FROM feeds WHERE name = ?", (feed,)).fetchone()[0]
-        db.execute(
-            """INSERT OR IGNORE INTO articles (id, link, title, published, content_hash,
-                   first_seen, last_seen) VALUES (?, ?, ?, ?, 'h', ?, ?)""",
-            (
-                article,
-                f"https://news.example/{article}",
-                title or f"About {entry}",
-                found_at,
-                found_at,
-                found_at,
-            ),
-        )
-        db.execute(
-            "INSERT OR IGNORE INTO article_sources (feed_id, item_key, article_id) VALUES (?,?,?)",
-            (feed_id, article, article),
-        )
-        db.execute(
-            """INSERT INTO matches (article_id, list_name, entry_id, name, type, severity,
-                   programs, alias, text, start, "end", score, snippet, found_at, notify)
-               VALUES (?, 'test-list', ?, ?, 'organization', ?, ?, ?, ?, 0, 1, 100, ?, ?, ?)""",
-            (
-                article,
-                entry,
-                entry.title(),
-                severity,
-                json.dumps(["PROGRAM-1"]),
-                entry.title(),
-                entry.title(),
-                f"… news about {entry.title()} today …",
-                found_at,
-                notify,
-            ),
-        )
+        known = {row.url for row in tx.feeds()}
+        if url not in known:
+            tx.sync_feeds([*((r.url, r.name) for r in tx.feeds()), (url, feed)], found_at)
+        feed_row = tx.feed(url)
+        assert feed_row is not None
+        # other items of the feed get in_feed = 0: irrelevant to notifying
+        tx.record_items(feed_row.id, [item], found_at)
+        tx.add_matches(article, [match], found_at, notify=notify)
