@@ -1,0 +1,323 @@
+"""Orchestration: alerts, digests, marking, and no loss or duplication across crashes.
+
+Crashes are real: a child process does part of the work and is SIGKILLed; the test then opens
+a new Store on the same SQLite file, as a restarted daemon would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from notifier_samples import make_config, record_match
+from smtpserver import SmtpTestServer
+
+from watcher import notify
+from watcher.config import Config, DigestConfig, EmailConfig
+from watcher.notice import FeedProblem
+from watcher.poll import FeedHealth
+from watcher.render import TemplateError
+from watcher.store import Store
+
+T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(name="store")
+def store_fixture(tmp_path: Path):  # type: ignore[no-untyped-def]
+    store = Store(tmp_path / "state")
+    yield store
+    store.close()
+
+
+def _smtp_config(tmp_path: Path, server: SmtpTestServer, **digest: object) -> Config:
+    email = EmailConfig(
+        **{"from": "sanctions-watch <watch@example.org>"},
+        to=("analyst@example.org",),
+        delivery="smtp",
+    )
+    return make_config(
+        tmp_path,
+        email=email,
+        smtp=server.smtp_config(),
+        digest=DigestConfig(timezone="UTC", **digest),  # type: ignore[arg-type]
+    )
+
+
+def _three_matches(store: Store) -> None:
+    record_match(store, article="a1", entry="rosneft", severity="high")
+    record_match(store, article="a1", entry="lukoil", severity="medium")
+    record_match(store, article="a2", entry="putin", severity="high", feed="Other Wire")
+
+
+def _parsed(data: bytes) -> EmailMessage:
+    parsed = message_from_bytes(data, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def _outbox(store: Store, kind: str | None = None):  # type: ignore[no-untyped-def]
+    with store.transaction() as tx:
+        return tx.outbox_messages(kind)
+
+
+def test_alerts_go_out_per_article_for_severe_matches_only(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path)  # alert_severity defaults to high
+    assert notify.queue_alerts(store, config, T0) == 2  # a1 (Rosneft), a2 (Putin)
+    alerts = _outbox(store, "alert")
+    subjects = sorted(_parsed(m.data)["Subject"] for m in alerts)
+    assert subjects == [
+        "[sanctions-watch] ALERT high: Putin — Story a2",
+        "[sanctions-watch] ALERT high: Rosneft — Story a1",
+    ]
+    assert notify.queue_alerts(store, config, T0 + 60) == 0  # each match alerts once
+    # alerted matches stay pending for the digest
+    assert len(notify.pending_matches(store)) == 3
+
+
+def test_alert_threshold_medium_groups_the_article_matches(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path, digest=DigestConfig(alert_severity="medium"))
+    assert notify.queue_alerts(store, config, T0) == 2
+    a1 = [m for m in _outbox(store) if b"Story a1" in m.data]
+    assert len(a1) == 1 and b"Lukoil" in a1[0].data and b"Rosneft" in a1[0].data
+
+
+def test_alert_severity_none_sends_no_alerts(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path, digest=DigestConfig(alert_severity="none"))
+    assert notify.queue_alerts(store, config, T0) == 0
+    assert _outbox(store) == []
+
+
+def test_digest_lists_everything_pending_once(store: Store, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    assert notify.queue_digest(store, config, T0) is None  # nothing new: nothing sent
+    _three_matches(store)
+    notify.queue_alerts(store, config, T0)
+    digest_id = notify.queue_digest(store, config, T0 + 10)
+    assert digest_id is not None
+    [digest] = _outbox(store, "digest")
+    assert f"X-Sanctions-Watch-Digest-Id: {digest_id}".encode() in digest.data
+    assert _parsed(digest.data)["Subject"] == "[sanctions-watch] 3 matches (2 high) — 2025-10-23"
+    assert notify.pending_matches(store) == []
+    assert notify.queue_digest(store, config, T0 + 20) is None
+    # a later match goes into the next digest only
+    record_match(store, article="a3", entry="lavrov", severity="low")
+    assert notify.queue_digest(store, config, T0 + 30) is not None
+    latest = _outbox(store, "digest")[-1]
+    assert b"1 match " in latest.data and b"Lavrov" in latest.data and b"Putin" not in latest.data
+
+
+def test_digest_marks_matches_that_were_alerted(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path)
+    notify.queue_alerts(store, config, T0)
+    notify.queue_digest(store, config, T0)
+    [digest] = _outbox(store, "digest")
+    assert digest.data.count(b"already alerted") >= 2
+
+
+def test_send_empty_sends_a_digest_with_nothing_new(store: Store, tmp_path: Path) -> None:
+    config = make_config(tmp_path, digest=DigestConfig(send_empty=True))
+    assert notify.queue_digest(store, config, T0) is not None
+    [digest] = _outbox(store, "digest")
+    assert b"no new matches" in digest.data
+
+
+def test_first_poll_matches_are_never_mailed(store: Store, tmp_path: Path) -> None:
+    record_match(store, article="old", entry="rosneft", notify=False)
+    config = make_config(tmp_path)
+    assert notify.queue_alerts(store, config, T0) == 0
+    assert notify.queue_digest(store, config, T0) is None
+
+
+def test_failed_rendering_rolls_everything_back(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    broken = tmp_path / "templates"
+    broken.mkdir()
+    (broken / "digest.txt.j2").write_text("{{ summary.total ")
+    base = make_config(tmp_path)
+    email = base.email.model_copy(update={"templates": broken})
+    config = base.model_copy(update={"email": email})
+    with pytest.raises(TemplateError):
+        notify.queue_digest(store, config, T0)
+    assert len(notify.pending_matches(store)) == 3  # still pending: nothing lost
+    assert _outbox(store) == []
+
+
+def test_preview_neither_queues_nor_marks(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    parts = notify.preview_digest(store, make_config(tmp_path), T0)
+    assert len(parts) == 1 and len(parts[0].match_ids) == 3
+    assert len(notify.pending_matches(store)) == 3 and _outbox(store) == []
+
+
+def test_oversized_digest_is_split_and_overflow_stays_pending(store: Store, tmp_path: Path) -> None:
+    for n in range(120):
+        record_match(store, article=f"a{n:03d}", entry=f"entity-{n:03d}", severity="medium")
+    config = make_config(tmp_path, digest=DigestConfig(max_bytes=8_000))
+    digest_id = notify.queue_digest(store, config, T0)
+    digests = _outbox(store, "digest")
+    assert len(digests) == 10  # the part cap
+    assert all(len(d.data) <= 8_000 for d in digests)
+    left = notify.pending_matches(store)
+    assert 0 < len(left) < 120  # the rest waits for the next digest, nothing dropped
+    assert b"more matches did not fit" in digests[-1].data
+    assert notify.queue_digest(store, config, T0 + 86400) not in (None, digest_id)
+
+
+def test_feed_health_lists_only_problem_feeds() -> None:
+    day = 86400.0
+    health = [
+        FeedHealth("https://ok.example/rss", "OK", "ok", T0, None, T0, T0),
+        FeedHealth("https://s.example/rss", "Slow", "stale", T0 - 9 * day, None, T0, T0 - 9 * day),
+        FeedHealth("https://f.example/rss", "", "failing", T0 - 3600, "HTTP 503", T0 - day, T0),
+        FeedHealth("https://g.example/rss", "Gone", "disabled", T0, "410 Gone", None, None),
+    ]
+    problems = notify.feed_problems(health, T0)
+    assert [(p.name, p.state) for p in problems] == [
+        ("Slow", "stale"),
+        ("", "failing"),
+        ("Gone", "disabled"),
+    ]
+    assert problems[0].detail == "no new item for 9 days"
+    assert problems[1].detail == "HTTP 503"
+    assert problems[2].detail == "410 Gone"
+    assert notify.feed_problems([problems[0]], T0) == [problems[0]]  # already converted
+
+
+def test_digest_includes_feed_health(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    problem = FeedProblem("Broken Feed", "https://broken.example/rss", "failing", "HTTP 503")
+    notify.queue_digest(store, make_config(tmp_path), T0, feed_health=[problem])
+    [digest] = _outbox(store, "digest")
+    assert b"FEED HEALTH (1)" in digest.data and b"Broken Feed: FAILING" in digest.data
+
+
+async def test_alert_and_digest_reach_a_real_smtp_server(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    with SmtpTestServer(tmp_path) as server:
+        config = _smtp_config(tmp_path, server)
+        notify.queue_alerts(store, config, T0)
+        notify.queue_digest(store, config, T0)
+        assert notify.pending_count(store) == 3
+        result = await notify.drain_outbox(store, config, T0)
+        assert (result.sent, result.failed, result.pending) == (3, 0, 0)
+        received = server.wait_for_messages(3)
+        kinds = sorted(r.message["X-Sanctions-Watch-Kind"] for r in received)
+        assert kinds == ["alert", "alert", "digest"]
+        assert notify.pending_count(store) == 0
+
+
+def _child(state_dir: Path, config_json: str, body: str) -> subprocess.CompletedProcess[str]:
+    """Run `body` in a fresh interpreter with `store` and `config` set up, as a daemon would."""
+    script = textwrap.dedent(
+        """
+        import asyncio, os, signal, sys
+        from pathlib import Path
+        from watcher import notify
+        from watcher.config import Config
+        from watcher.store import Store
+        from notifier_samples import record_match
+        config = Config.model_validate_json(sys.argv[2])
+        store = Store(Path(sys.argv[1]))
+        """
+    ) + textwrap.dedent(body)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), *sys.path])}
+    return subprocess.run(
+        [sys.executable, "-c", script, str(state_dir), config_json],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+async def test_crash_between_queueing_and_sending_loses_nothing(tmp_path: Path) -> None:
+    with SmtpTestServer(tmp_path) as server:
+        config = _smtp_config(tmp_path, server)
+        state = tmp_path / "state"
+        child = _child(
+            state,
+            config.model_dump_json(by_alias=True),
+            """
+            record_match(store, article="a1", entry="rosneft")
+            record_match(store, article="a2", entry="lukoil", severity="medium")
+            assert notify.queue_alerts(store, config, 1761202800.0) == 1
+            assert notify.queue_digest(store, config, 1761202800.0) is not None
+            os.kill(os.getpid(), signal.SIGKILL)  # dies before any drain
+            """,
+        )
+        assert child.returncode == -9, child.stderr
+        assert server.messages == []
+
+        restarted = Store(state)
+        try:
+            assert notify.pending_count(restarted) == 2
+            result = await notify.drain_outbox(restarted, config, T0 + 5)
+            assert (result.sent, result.pending) == (2, 0)
+            assert len(server.wait_for_messages(2)) == 2
+        finally:
+            restarted.close()
+
+        # exactly once across another restart: nothing is sent again
+        again = Store(state)
+        try:
+            result = await notify.drain_outbox(again, config, T0 + 86400)
+            assert (result.sent, result.failed, result.pending) == (0, 0, 0)
+            assert notify.queue_digest(again, config, T0 + 86400) is None
+        finally:
+            again.close()
+        assert len(server.messages) == 2
+
+
+async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path: Path) -> None:
+    """The documented window: killed after the server's 250 and before the commit that
+    records it, that one message goes out a second time (same Message-ID, so clients and
+    archives can deduplicate); every other message goes out exactly once."""
+    with SmtpTestServer(tmp_path) as server:
+        config = _smtp_config(tmp_path, server)
+        state = tmp_path / "state"
+        child = _child(
+            state,
+            config.model_dump_json(by_alias=True),
+            """
+            import watcher.outbox as outbox
+            for n in range(3):
+                record_match(store, article=f"a{n}", entry=f"entity-{n}")
+            assert notify.queue_alerts(store, config, 1761202800.0) == 3
+            sent = []
+            real = outbox._record_sent
+            def record_then_die(store_, message, reply, now):
+                if sent:  # the second message: accepted by the server, never recorded
+                    os.kill(os.getpid(), signal.SIGKILL)
+                real(store_, message, reply, now)
+                sent.append(message.message_id)
+            outbox._record_sent = record_then_die
+            asyncio.run(notify.drain_outbox(store, config, 1761202800.0))
+            """,
+        )
+        assert child.returncode == -9, child.stderr
+        first_round = server.wait_for_messages(2)
+        assert len(first_round) == 2
+
+        restarted = Store(state)
+        try:
+            # the in-flight message is leased; once the lease lapses it is retried
+            result = await notify.drain_outbox(restarted, config, T0 + 24 * 3600)
+            assert (result.sent, result.pending) == (2, 0)
+        finally:
+            restarted.close()
+        received = server.wait_for_messages(4)
+        ids = [r.message["Message-ID"] for r in received]
+        assert len(set(ids)) == 3  # three distinct alerts...
+        assert ids.count(ids[1]) == 2  # ...and only the in-flight one twice
