@@ -53,7 +53,7 @@ def load_config(path: Path | None = None) -> Config:
     config, problems = check(document, Config)
     if config is not None:
         config = _absolute_paths(config, file.absolute().parent)
-        problems += _missing_inputs(document, config)
+        problems += _missing_inputs(document, config) + _duplicate_feeds(document, config)
     if problems or config is None:
         raise ValidationFailed(sort_problems(problems))
     return config
@@ -122,6 +122,17 @@ def _missing_inputs(document: YamlDocument, config: Config) -> list[Problem]:
     ]
 
 
+def _duplicate_feeds(document: YamlDocument, config: Config) -> list[Problem]:
+    first_use: dict[str, int] = {}
+    problems = []
+    for index, feed in enumerate(config.feeds):
+        first = first_use.setdefault(feed.url, index)
+        if first != index:
+            message = f"feed {feed.url} is already listed as feeds[{first}]; remove one"
+            problems.append(document.problem(("feeds", index, "url"), message))
+    return problems
+
+
 # --- the watchlist file schema ---------------------------------------------------------------
 
 
@@ -183,7 +194,7 @@ class WatchlistFile(_Strict):
 def watchlist_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     """The files `paths` name: files as given, directories as their *.yaml/*.yml files
     (sorted, not recursive). Missing paths and empty directories are problems."""
-    files: list[Path] = []
+    files: dict[Path, Path] = {}  # resolved -> as named: a file named twice is loaded once
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
@@ -192,12 +203,12 @@ def watchlist_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
             )
             if not found:
                 problems.append(Problem(str(path), 0, 0, "", "directory has no *.yaml watchlists"))
-            files += found
+            files.update((p.resolve(), p) for p in found if p.resolve() not in files)
         elif path.exists():
-            files.append(path)
+            files.setdefault(path.resolve(), path)
         else:
             problems.append(Problem(str(path), 0, 0, "", "watchlist file or directory not found"))
-    return files, problems
+    return list(files.values()), problems
 
 
 def load_watchlists(paths: Sequence[Path]) -> list[Watchlist]:

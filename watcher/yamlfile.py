@@ -153,7 +153,10 @@ def check(
         value: M | None = model.model_validate(_at(document.data, root))
     except ValidationError as exc:
         value = None
-        problems += validation_problems(document, exc, model, root=root)
+        # a value with a forbidden tag is already reported; its schema error would be noise
+        reported = {(p.line, p.column) for p in problems}
+        found = validation_problems(document, exc, model, root=root)
+        problems += [p for p in found if (p.line, p.column) not in reported]
     return value, problems
 
 
@@ -436,22 +439,30 @@ _TYPE_MESSAGES = {
 }
 
 
+_BOUNDS = {
+    "less_than_equal": "at most",
+    "less_than": "less than",
+    "greater_than_equal": "at least",
+    "greater_than": "greater than",
+}
+
+
 def _message(details: ErrorDetails, model: type[BaseModel]) -> str:
     kind = details["type"]
     loc = details["loc"]
-    given = details.get("input")
     if kind == "missing":
         return f"required key {loc[-1]!r} is missing; add it" if loc else "required key missing"
     if kind == "extra_forbidden":
         return _unknown_key_message(loc, model)
+    given, ctx = details.get("input"), details.get("ctx", {})
     if kind in ("enum", "literal_error"):
-        expected = details.get("ctx", {}).get("expected", "")
-        return f"{_show(given)} is not allowed; use one of {expected}"
-    if kind == "value_error":
-        return str(details["msg"]).removeprefix("Value error, ")
-    message = _TYPE_MESSAGES.get(kind, str(details["msg"]))
-    shown = _show(given)
-    return f"{message}, got {shown}" if shown else message
+        return f"{_show(given)} is not allowed; use one of {ctx.get('expected', '')}"
+    if kind in _BOUNDS:
+        return f"must be {_BOUNDS[kind]} {next(iter(ctx.values()), '?')}, got {_show(given)}"
+    message = _TYPE_MESSAGES.get(kind, str(details["msg"]).removeprefix("Value error, "))
+    return (
+        message if kind in ("value_error", "string_too_short") else f"{message}, got {_show(given)}"
+    )
 
 
 def _show(value: object) -> str:
@@ -471,10 +482,10 @@ def _unknown_key_message(loc: tuple[str | int, ...], model: type[BaseModel]) -> 
     owner = _model_at(model, loc[:-1])
     if owner is None:
         return f"unknown key {key!r}"
-    allowed = [info.alias or name for name, info in owner.model_fields.items()]
+    allowed = sorted(info.alias or name for name, info in owner.model_fields.items())
     close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown key {key!r}{hint} Allowed keys: {', '.join(allowed)}"
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
