@@ -20,7 +20,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -382,8 +382,3 @@ def _health(row: FeedRow, stale_after: float, now: float) -> FeedHealth:
         last_success=row.last_success,
         last_new_item=row.last_new_item,
     )
-
-
-def summarize_suppressions(counts: Mapping[str, int]) -> list[tuple[str, int]]:
-    """Suppression counts, most frequent first (for `watcher status`)."""
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

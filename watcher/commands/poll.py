@@ -1,13 +1,97 @@
-"""`watcher poll` (placeholder: to be written)."""
+"""`watcher poll --once`: poll due feeds once, store articles and matches, print a summary.
+
+Exit status is non-zero only for configuration (or state) errors; feed failures are part of
+the summary, since one unreachable feed is business as usual for a poller.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
 
-from watcher.errors import WatcherError
+from watcher.config import Config
+from watcher.ignore import load_ignore
+from watcher.matching import CompiledWatchlists, compile_watchlists
+from watcher.poll import FeedPollResult, poll_due, prune, sync_feeds
+from watcher.settings import load_config, load_watchlists, resolved_state_dir
+from watcher.store import Store
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file (default: $SANCTIONS_WATCH_CONFIG, else /etc/sanctions-watch/config.yaml).",
+)
 
 
 @click.command("poll")
-def command() -> None:
-    """Not written yet."""
-    raise WatcherError("watcher poll is not implemented yet")
+@click.option("--once", is_flag=True, help="Poll the due feeds once and exit (required).")
+@click.option("--all", "poll_all", is_flag=True, help="Poll every feed, due or not.")
+@CONFIG_OPTION
+def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
+    """Poll feeds once: store new articles and matches, print a per-feed summary."""
+    if not once:
+        raise click.UsageError("pass --once (continuous polling is `watcher run`)")
+    config = load_config(config_path)
+    compiled = compile_config_watchlists(config)
+    store = Store(resolved_state_dir(config))
+    try:
+        now = time.time()
+        sync_feeds(store, config, now)
+        results = asyncio.run(poll_due(store, config, compiled, now=now, force=poll_all))
+        pruned = prune(store, config, now)
+    finally:
+        store.close()
+    click.echo(format_summary(results, now))
+    if pruned:
+        click.echo(f"pruned {pruned} old article(s)")
+
+
+def compile_config_watchlists(config: Config) -> CompiledWatchlists:
+    """The config's watchlists and ignore lists, compiled for the matcher."""
+    watchlists = load_watchlists(config.watchlists)
+    ignore = [rule for path in config.matching.ignore for rule in load_ignore(path)]
+    return compile_watchlists(watchlists, threshold=config.matching.threshold, ignore=ignore)
+
+
+def when(timestamp: float | None, now: float | None = None) -> str:
+    """A UTC time for humans, with the distance from ``now`` when given."""
+    if timestamp is None:
+        return "-"
+    text = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    if now is None:
+        return text
+    delta = timestamp - now
+    return (
+        f"{text} ({'in ' if delta >= 0 else ''}{_span(abs(delta))}{'' if delta >= 0 else ' ago'})"
+    )
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def format_summary(results: list[FeedPollResult], now: float) -> str:
+    if not results:
+        return "no feed due (use --all to poll every feed now)"
+    lines = [f"{'STATUS':<13} {'NEW':>4} {'MATCHES':>7}  {'NEXT POLL':<36} FEED"]
+    for r in sorted(results, key=lambda r: r.url):
+        counts = f"{r.new_items:>4} {r.new_matches:>7}"
+        lines.append(f"{r.status:<13} {counts}  {when(r.next_poll, now):<36} {r.url}")
+        if r.error:
+            lines.append(f"{'':<13} {r.error}")
+    failed = sum(1 for r in results if r.status in ("failed", "refused", "disabled"))
+    lines.append(
+        f"{len(results)} feed(s) polled, {failed} not ok, "
+        f"{sum(r.new_items for r in results)} new item(s), "
+        f"{sum(r.new_matches for r in results)} new match(es)"
+    )
+    return "\n".join(lines)

@@ -1,13 +1,70 @@
-"""`watcher status` (placeholder: to be written)."""
+"""`watcher status`: per-feed health and the state's counts (text or --json)."""
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
 import click
 
-from watcher.errors import WatcherError
+from watcher.commands.poll import CONFIG_OPTION, when
+from watcher.feedstate import StoreCounts
+from watcher.poll import FeedHealth, feed_health
+from watcher.settings import load_config, resolved_state_dir
+from watcher.store import Store
 
 
 @click.command("status")
-def command() -> None:
-    """Not written yet."""
-    raise WatcherError("watcher status is not implemented yet")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def command(config_path: Path | None, as_json: bool) -> None:
+    """Feed health (ok / failing since / disabled / stale) and article, match, outbox and
+    suppression counts."""
+    config = load_config(config_path)
+    store = Store(resolved_state_dir(config))
+    try:
+        now = time.time()
+        health = feed_health(store, config, now)
+        with store.transaction() as tx:
+            counts = tx.counts()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(
+            json.dumps({"feeds": [asdict(h) for h in health], "counts": asdict(counts)}, indent=2)
+        )
+    else:
+        click.echo(format_status(health, counts, now))
+
+
+def _describe(h: FeedHealth, now: float) -> str:
+    if h.state == "failing":
+        return f"failing since {when(h.since, now)}: {h.last_error}"
+    if h.state == "disabled":
+        return f"disabled since {when(h.since)}: {h.last_error}"
+    if h.state == "stale":
+        return f"stale: no new item since {when(h.since, now)}"
+    if h.last_success is None:
+        return "ok (not polled yet)"
+    return f"ok, last success {when(h.last_success, now)}"
+
+
+def format_status(health: list[FeedHealth], counts: StoreCounts, now: float) -> str:
+    lines = ["feeds:"]
+    if not health:
+        lines.append("  (none configured)")
+    for h in health:
+        label = f"{h.name} <{h.url}>" if h.name else h.url
+        lines.append(f"  {h.state.upper():<9} {label}")
+        lines.append(f"            {_describe(h, now)}")
+    lines += [
+        f"articles: {counts.articles}",
+        f"matches: {counts.matches} ({counts.pending_matches} pending for the next digest)",
+        f"outbox: {counts.outbox_queued} queued",
+        "suppressions:" if counts.suppressions else "suppressions: none",
+    ]
+    for rule, count in sorted(counts.suppressions.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {count:>6}  {rule}")
+    return "\n".join(lines)
