@@ -1,13 +1,98 @@
-"""`watcher digest` (placeholder: to be written)."""
+"""`watcher digest`: preview the pending digest, or queue and send it now."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
+
 import click
 
+from watcher import notify
+from watcher.commands.poll import CONFIG_OPTION
+from watcher.config import Config
 from watcher.errors import WatcherError
+from watcher.poll import FeedHealth, feed_health
+from watcher.render import DigestPart
+from watcher.settings import load_config, resolved_state_dir
+from watcher.store import Store
 
 
 @click.command("digest")
-def command() -> None:
-    """Not written yet."""
-    raise WatcherError("watcher digest is not implemented yet")
+@CONFIG_OPTION
+@click.option("--preview", is_flag=True, help="Render the pending digest; send and mark nothing.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --preview: write the HTML part to FILE (extra parts to FILE.partN.html).",
+)
+@click.option(
+    "--text",
+    "show_text",
+    is_flag=True,
+    help="With --preview: print the text part (the default unless --html is given).",
+)
+@click.option(
+    "--send", is_flag=True, help="Queue the pending matches as a digest now and send the outbox."
+)
+def command(
+    config_path: Path | None, preview: bool, html_path: Path | None, show_text: bool, send: bool
+) -> None:
+    """Preview (--preview) or send (--send) the digest of matches not mailed yet."""
+    if preview == send:
+        raise click.UsageError("give exactly one of --preview or --send")
+    if (html_path or show_text) and not preview:
+        raise click.UsageError("--html and --text go with --preview")
+    config = load_config(config_path)
+    store = Store(resolved_state_dir(config))
+    try:
+        now = time.time()
+        health = feed_health(store, config, now)
+        if preview:
+            parts = notify.preview_digest(store, config, now, feed_health=health)
+            _show_preview(parts, html_path, show_text or html_path is None)
+            if not any(p.match_ids for p in parts) and not config.digest.send_empty:
+                click.echo("nothing pending: no digest would be sent now", err=True)
+        else:
+            _send_now(store, config, now, health)
+    finally:
+        store.close()
+
+
+def _show_preview(parts: list[DigestPart], html_path: Path | None, text: bool) -> None:
+    for part in parts:
+        message = part.message
+        if text:
+            body = message.get_body(("plain",))
+            assert body is not None
+            if part.parts > 1:
+                click.echo(f"===== part {part.part} of {part.parts} =====")
+            click.echo(f"Subject: {message['Subject']}\n")
+            click.echo(body.get_content().replace("\r\n", "\n"), nl=False)
+        if html_path is not None:
+            target = (
+                html_path if part.part == 1 else html_path.with_suffix(f".part{part.part}.html")
+            )
+            html = message.get_body(("html",))
+            assert html is not None
+            try:
+                target.write_text(html.get_content().replace("\r\n", "\n"), encoding="utf-8")
+            except OSError as exc:
+                raise WatcherError(f"--html: cannot write {target}: {exc.strerror}") from exc
+            click.echo(f"wrote {target}", err=True)
+
+
+def _send_now(store: Store, config: Config, now: float, health: list[FeedHealth]) -> None:
+    digest_id = notify.queue_digest(store, config, now, feed_health=health)
+    click.echo(f"digest: {digest_id or 'nothing pending, none queued'}")
+    result = asyncio.run(notify.drain_outbox(store, config, now))
+    click.echo(f"outbox: sent {result.sent}, failed {result.failed}, pending {result.pending}")
+    if result.failed:
+        for error in dict.fromkeys(result.errors):
+            click.echo(f"  {error}", err=True)
+        raise WatcherError(
+            f"{result.failed} message(s) not delivered; they stay queued and are retried "
+            "with backoff by the daemon (or the next `watcher digest --send`)"
+        )

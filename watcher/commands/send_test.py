@@ -1,13 +1,60 @@
-"""`watcher send-test` (placeholder: to be written)."""
+"""`watcher send-test`: send one test message the configured way and show the server's reply."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.policy import SMTP
+from pathlib import Path
+
 import click
 
+from watcher.commands.poll import CONFIG_OPTION
+from watcher.config import Config
 from watcher.errors import WatcherError
+from watcher.mailer import Delivered, envelope_sender, mailer_for
+from watcher.render import RenderSettings, render_test_message
+from watcher.settings import load_config
 
 
 @click.command("send-test")
-def command() -> None:
-    """Not written yet."""
-    raise WatcherError("watcher send-test is not implemented yet")
+@CONFIG_OPTION
+@click.option(
+    "--to",
+    "recipients",
+    multiple=True,
+    metavar="ADDR",
+    help="Recipient (repeatable; default: email.to from the config).",
+)
+def command(config_path: Path | None, recipients: tuple[str, ...]) -> None:
+    """Send a test message through the configured delivery path (SMTP or directory) and
+    print exactly what the server answered (reply code and text)."""
+    config = load_config(config_path)
+    to = recipients or config.email.to
+    if not to:
+        raise WatcherError("no recipient: give --to ADDR or set email.to in the config")
+    reply = asyncio.run(_send(config, to))
+    where = (
+        f"directory {config.email.directory}"
+        if config.email.delivery == "directory"
+        else f"SMTP {config.smtp.host}:{config.smtp.port} ({config.smtp.security})"
+    )
+    click.echo(f"{where} accepted the test message for {', '.join(to)}")
+    click.echo(f"server reply: {reply}")
+    for recipient, why in reply.refused.items():
+        click.echo(f"refused {recipient}: {why}", err=True)
+    if reply.refused:
+        raise WatcherError(f"{len(reply.refused)} recipient(s) refused")
+
+
+async def _send(config: Config, to: tuple[str, ...]) -> Delivered:
+    now = datetime.fromtimestamp(time.time(), UTC)
+    settings = replace(RenderSettings.from_config(config, now), recipients=to)
+    test_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    message = render_test_message(settings, test_id)
+    data = message.as_bytes(policy=SMTP)
+    async with mailer_for(config) as mailer:
+        return await mailer.send(envelope_sender(config), to, data, str(message["Message-ID"]))
