@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,9 +55,8 @@ def test_reimport_prints_added_removed_renamed(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_clear_error_and_nothing_is_written(tmp_path: Path) -> None:
     bad = tmp_path / "sdn.csv"
-    shutil.copy(OFAC_DIR / "sdn.csv", bad)
-    with bad.open("ab") as out:
-        out.write(b'\r\n1,"TOO","FEW"\r\n')
+    good = (OFAC_DIR / "sdn.csv").read_bytes().rstrip(b"\x1a")
+    bad.write_bytes(good + b'1,"TOO","FEW"\r\n\x1a')
     output = tmp_path / "out.yaml"
     result = watcher("import", "ofac", bad, "-o", output)
     assert result.returncode == 1

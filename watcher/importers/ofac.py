@@ -13,9 +13,11 @@ All join on ``ent_num``, which OFAC keeps unique across its lists, so the entry 
 Latin-1 (older) or UTF-8 (newer) and end with a DOS EOF byte (0x1A).
 
 Names: an individual's ``SURNAME, Given Names`` becomes ``Given Names Surname`` (surname
-title-cased) with the list order ``Surname Given Names`` as an alias; every other name is kept
-exactly as OFAC writes it (ALL CAPS), which the matcher's case-exact rule for common-word names
-relies on (vessel ``DAN`` must not fire on "a man called Dan"). OFAC's weak a.k.a.s (single-quoted
+title-cased); no list-order alias is written, because the matcher derives list order
+(``PUTIN, Vladimir``), initials and first-and-last forms from every person name itself, and
+~15k redundant names would only slow compiling. Every other name is kept exactly as OFAC writes
+it (ALL CAPS), which the matcher's case-exact rule for common-word names relies on (vessel
+``DAN`` must not fire on "a man called Dan") OFAC's weak a.k.a.s (single-quoted
 in Remarks, or alias rows whose remarks say "weak") become `weak_aliases`.
 """
 
@@ -218,13 +220,14 @@ def _add_comment(record: _Record, row: Sequence[str]) -> None:
 def _entry(record: _Record, list_name: str, severity: Severity) -> Entry:
     entry_type = _TYPES.get(record.sdn_type, EntryType.ORGANIZATION)
     person = entry_type is EntryType.PERSON
-    name, *name_forms = _name_forms(record.name, person)
-    strong = list(name_forms)
-    for other in record.extra_names:
-        strong.extend(_name_forms(other, person))
+    name = _display_name(record.name, person)
+    strong = [_display_name(other, person) for other in record.extra_names]
     weak = [_unquote(w) for text in record.remarks for w in _WEAK_AKA.findall(text)]
     for alias, is_weak in record.aliases:
-        (weak if is_weak else strong).extend([alias] if is_weak else _name_forms(alias, person))
+        if is_weak:
+            weak.append(alias)
+        else:
+            strong.append(_display_name(alias, person))
     aliases, weak_aliases = clean_names(name, strong, weak)
     return Entry(
         list_name=list_name,
@@ -245,18 +248,18 @@ def _unquote(name: str) -> str:
     return name[1:-1] if len(name) > 2 and name[0] == name[-1] == "'" else name
 
 
-def _name_forms(raw: str, person: bool) -> list[str]:
-    """[display name, other forms]: ``PUTIN, Vladimir`` -> Vladimir Putin, Putin Vladimir."""
+def _display_name(raw: str, person: bool) -> str:
+    """A person's ``PUTIN, Vladimir`` -> ``Vladimir Putin``; other names as OFAC writes them."""
     raw = tidy(raw)
     if not person:
-        return [raw]
+        return raw
     if "," not in raw:
-        return [title_person_name(raw)]
+        return title_person_name(raw)
     surname, given = (tidy(part) for part in raw.split(",", 1))
     surname, given = smart_title(surname), smart_title(given)
     if not given or not surname:
-        return [title_person_name(surname or given)]
-    return [f"{given} {surname}", f"{surname} {given}"]
+        return title_person_name(surname or given)
+    return f"{given} {surname}"
 
 
 def _notes(record: _Record, entry_type: EntryType) -> str:
