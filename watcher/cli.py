@@ -14,6 +14,7 @@ import click
 from watcher import __version__
 from watcher.commands import (
     check,
+    demo,
     digest,
     import_,
     match,
@@ -46,7 +47,7 @@ def cli(ctx: click.Context, log_level: str) -> None:
     configure_logging(log_level)
 
 
-for _module in (check, match, poll, status, digest, send_test, import_, run, reload):
+for _module in (check, match, poll, status, digest, send_test, import_, run, reload, demo):
     cli.add_command(_module.command)
 
 

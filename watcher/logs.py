@@ -52,6 +52,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # APScheduler logs every job run at INFO; keep its chatter for --log-level debug.
-    if root.level > logging.DEBUG:
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # APScheduler and httpx log every job run and request at INFO; that chatter is for
+    # --log-level debug (our own poll/send events say what happened, once).
+    chatter = logging.WARNING if root.level > logging.DEBUG else logging.DEBUG
+    for name in ("apscheduler", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(chatter)

@@ -1,13 +1,39 @@
-"""`watcher run` (placeholder: to be written)."""
+"""`watcher run`: the daemon (under systemd), or one pass with ``--once`` (cron)."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+
 import click
 
-from watcher.errors import WatcherError
+from watcher.daemon import Daemon, run_once
 
 
 @click.command("run")
-def command() -> None:
-    """Not written yet."""
-    raise WatcherError("watcher run is not implemented yet")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file [default: $SANCTIONS_WATCH_CONFIG or /etc/sanctions-watch/config.yaml].",
+)
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Poll every feed once, send pending alerts and a digest, then exit: 0 when nothing "
+    "stays queued, 75 (EX_TEMPFAIL) when mail could not be delivered yet.",
+)
+def command(config_path: Path | None, once: bool) -> None:
+    """Run the monitor: poll feeds, match, mail alerts and digests.
+
+    \b
+    Signals: SIGHUP (or `watcher reload`) re-reads config and watchlists, keeping the old
+    ones if the new ones are invalid; SIGUSR1 sends a digest now; SIGTERM stops cleanly.
+    Edits to the config and watchlist files are picked up by themselves within seconds.
+    """
+    if once:
+        result = asyncio.run(run_once(config_path))
+        sys.exit(result.exit_code)
+    sys.exit(asyncio.run(Daemon(config_path).run()))

@@ -1,0 +1,474 @@
+"""`watcher run` end to end: a real subprocess, real signals, a real HTTP feed server, a real
+SMTP server (aiosmtpd, STARTTLS + AUTH) and a real sd_notify datagram socket in tmp_path.
+
+Nothing here sleeps for a fixed time: every wait is for a condition (a notify message, a log
+line, a mail, an exit) with a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from feedserver import FeedServer, Route, rss
+from smtpserver import Received, SmtpTestServer
+
+pytestmark = pytest.mark.slow
+
+STARTUP = 30.0  # seconds: interpreter start, config, watchlist compile
+DEADLINE = 15.0
+
+WATCHLIST = """\
+list: e2e
+entries:
+  - id: rosneft
+    name: Rosneft
+    severity: high
+  - id: lukoil
+    name: Lukoil
+    severity: high
+  - id: lavrov
+    name: Sergei Lavrov
+    type: person
+    aliases: [Sergey Lavrov]
+    severity: medium
+"""
+
+WATCHLIST_FIXED = (
+    WATCHLIST
+    + """\
+  - id: gunvor
+    name: Gunvor
+    severity: high
+"""
+)
+
+# The fourth entry (line 14, column 5) lacks its required name.
+WATCHLIST_BROKEN = (
+    WATCHLIST
+    + """\
+  - id: gunvor
+    severity: high
+"""
+)
+
+ROSNEFT_ITEM = {
+    "guid": "e2e-1",
+    "link": "https://news.test/1",
+    "title": "US sanctions Rosneft and Lukoil",
+    "description": "Treasury blocked Russia's two largest oil producers on Wednesday.",
+}
+LAVROV_ITEM = {
+    "guid": "e2e-2",
+    "link": "https://news.test/2",
+    "title": "Lavrov and Rubio speak by phone",
+    "description": "Foreign Minister Sergei Lavrov called the conversation constructive.",
+}
+TENNIS_ITEM = {
+    "guid": "e2e-3",
+    "link": "https://news.test/3",
+    "title": "Djokovic into Shanghai semi-final",
+    "description": "Novak Djokovic beat Zizou Bergs in humid conditions.",
+}
+
+
+# --- harness ----------------------------------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], object], what: str, deadline: float = DEADLINE) -> object:
+    give_up = time.monotonic() + deadline
+    while time.monotonic() < give_up:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {deadline}s waiting for {what}")
+
+
+class NotifySocket:
+    """The datagram socket systemd would own; collects every sd_notify message."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.1)
+        self.messages: list[dict[str, str]] = []
+        self._cursor = 0
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                lines = data.decode().split("\n")
+                self.messages.append(dict(line.split("=", 1) for line in lines if "=" in line))
+        except (TimeoutError, BlockingIOError):
+            return
+
+    def expect(self, key: str, value: str = "1", deadline: float = DEADLINE) -> dict[str, str]:
+        """The next message (after the last one expected) carrying ``key=value``."""
+        give_up = time.monotonic() + deadline
+        while time.monotonic() < give_up:
+            self._receive()
+            while self._cursor < len(self.messages):
+                message = self.messages[self._cursor]
+                self._cursor += 1
+                if message.get(key) == value:
+                    return message
+        raise AssertionError(f"no {key}={value} within {deadline}s; got {self.messages}")
+
+    def statuses(self) -> list[str]:
+        self._receive()
+        return [m["STATUS"] for m in self.messages if "STATUS" in m]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class DaemonProcess:
+    """`python -m watcher run` in a subprocess; stderr goes to a file we can read any time."""
+
+    def __init__(self, args: list[str], log: Path, env: Mapping[str, str]) -> None:
+        self.log_path = log
+        with log.open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "watcher", "--log-level", "debug", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=dict(env),
+                cwd=log.parent,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_log(self, text: str, deadline: float = DEADLINE) -> None:
+        wait_until(lambda: text in self.log(), f"{text!r} in the daemon's log", deadline)
+
+    def send(self, sig: signal.Signals) -> None:
+        os.kill(self.proc.pid, sig)
+
+    def wait_exit(self, deadline: float = DEADLINE) -> int:
+        try:
+            return self.proc.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running after {deadline}s:\n{self.log()}") from None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Setup:
+    """One test's world: feeds, SMTP, notify socket, config, and the daemons it started."""
+
+    def __init__(self, tmp_path: Path, feeds: FeedServer, smtp: SmtpTestServer) -> None:
+        self.tmp = tmp_path
+        self.feeds = feeds
+        self.smtp = smtp
+        self.notify = NotifySocket(tmp_path / "notify.sock")
+        self.watchlist = tmp_path / "lists" / "e2e.yaml"
+        self.watchlist.parent.mkdir()
+        self.watchlist.write_text(WATCHLIST)
+        self.config = tmp_path / "config.yaml"
+        self.daemons: list[DaemonProcess] = []
+        self.feed_paths = ["/news.xml"]
+
+    def write_config(
+        self, *, alert_severity: str = "high", extra_feeds: tuple[str, ...] = ()
+    ) -> None:
+        smtp = self.smtp.smtp_config()
+        feeds = "".join(
+            f"  - url: {self.feeds.url(path)}\n    interval: 1s\n    backfill: true\n"
+            for path in [*self.feed_paths, *extra_feeds]
+        )
+        self.config.write_text(
+            f"""\
+state_dir: {self.tmp / "state"}
+watchlists: [{self.watchlist.parent}]
+feeds:
+{feeds}polling:
+  jitter: 0s
+  timeout: 10s
+  allow_private_networks: true
+digest:
+  alert_severity: {alert_severity}
+email:
+  from: "sanctions-watch <watch@example.org>"
+  to: [analyst@example.org]
+smtp:
+  host: 127.0.0.1
+  port: {smtp.port}
+  security: starttls
+  username: {smtp.username}
+  password_file: {smtp.password_file}
+  ca_file: {smtp.ca_file}
+  timeout: 10s
+"""
+        )
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
+        env.pop("JOURNAL_STREAM", None)
+        env["NOTIFY_SOCKET"] = str(self.notify.path)
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+        env.update(extra)
+        return env
+
+    def start(self, *args: str, **env: str) -> DaemonProcess:
+        log = self.tmp / f"daemon-{len(self.daemons)}.log"
+        daemon = DaemonProcess(["run", "--config", str(self.config), *args], log, self.env(**env))
+        self.daemons.append(daemon)
+        return daemon
+
+    def run_once(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "watcher", "run", "--once", "--config", str(self.config)],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=STARTUP,
+            check=False,
+        )
+
+    def close(self) -> None:
+        for daemon in self.daemons:
+            daemon.kill()
+        self.notify.close()
+
+
+def _by_kind(messages: list[Received], kind: str) -> list[EmailMessage]:
+    return [m.message for m in messages if m.message["X-Sanctions-Watch-Kind"] == kind]
+
+
+def _text(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    with FeedServer() as feeds, SmtpTestServer(tmp_path) as smtp:
+        feeds.route(
+            "/news.xml",
+            rss(ROSNEFT_ITEM, LAVROV_ITEM, TENNIS_ITEM),
+            headers={"Content-Type": "application/rss+xml"},
+        )
+        world = Setup(tmp_path, feeds, smtp)
+        world.write_config()
+        try:
+            yield world
+        finally:
+            world.close()
+
+
+# --- tests ------------------------------------------------------------------------------------
+
+
+def test_ready_alert_digest_on_sigusr1_watchdog_and_clean_sigterm(setup: Setup) -> None:
+    daemon = setup.start(WATCHDOG_USEC="400000")
+    ready = setup.notify.expect("READY", deadline=STARTUP)
+    assert "feeds:" in ready.get("STATUS", "")
+    setup.notify.expect("WATCHDOG")  # pinged from the event loop at half of WATCHDOG_USEC
+
+    # the high-severity article is mailed at once as an alert (backfill: on the first poll)
+    (alert_mail,) = setup.smtp.wait_for_messages(1, deadline=DEADLINE)
+    alert = alert_mail.message
+    assert alert["X-Sanctions-Watch-Kind"] == "alert"
+    assert "Rosneft" in alert["Subject"] and "Lukoil" in _text(alert)
+
+    daemon.send(signal.SIGUSR1)  # digest now
+    messages = setup.smtp.wait_for_messages(2, deadline=DEADLINE)
+    (digest,) = _by_kind(messages, "digest")
+    text = _text(digest)
+    for expected in ("Rosneft", "Lukoil", "Sergei Lavrov", "Lavrov and Rubio speak by phone"):
+        assert expected in text
+    assert "Djokovic" not in text
+
+    wait_until(lambda: any("mail: 0 pending" in s for s in setup.notify.statuses()), "status")
+    started = time.monotonic()
+    daemon.send(signal.SIGTERM)
+    setup.notify.expect("STOPPING")
+    assert daemon.wait_exit() == 0
+    assert time.monotonic() - started < 10
+    assert "event=stopped" in daemon.log()
+    assert len(setup.smtp.messages) == 2  # nothing sent twice
+
+
+def test_broken_edit_keeps_old_watchlist_fixed_edit_takes_effect(setup: Setup) -> None:
+    daemon = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    setup.smtp.wait_for_messages(1)  # the Rosneft/Lukoil alert
+
+    setup.watchlist.write_text(WATCHLIST_BROKEN)
+    daemon.send(signal.SIGHUP)
+    setup.notify.expect("RELOADING")
+    setup.notify.expect("READY")
+    # every problem, with the file:line:col of the entry that lacks its name
+    daemon.wait_log(f"{setup.watchlist}:14:5: entries[3].name")
+    assert "kept=previous-configuration" in daemon.log()
+
+    # the previous watchlist is still in force: a new Lukoil article still alerts
+    lukoil = {**TENNIS_ITEM, "guid": "e2e-4", "link": "https://news.test/4"}
+    lukoil["title"] = "Lukoil to sell foreign assets"
+    gunvor = {**TENNIS_ITEM, "guid": "e2e-5", "link": "https://news.test/5"}
+    gunvor["title"] = "Gunvor bids for foreign assets"
+    setup.feeds.route("/news.xml", rss(ROSNEFT_ITEM, LAVROV_ITEM, TENNIS_ITEM, lukoil))
+    setup.smtp.wait_for_messages(2)
+
+    setup.watchlist.write_text(WATCHLIST_FIXED)
+    daemon.send(signal.SIGHUP)
+    setup.notify.expect("RELOADING")
+    setup.notify.expect("READY")
+    daemon.wait_log("event=reload result=ok")
+    setup.feeds.route("/news.xml", rss(ROSNEFT_ITEM, LAVROV_ITEM, TENNIS_ITEM, lukoil, gunvor))
+    messages = setup.smtp.wait_for_messages(3)
+    assert any("Gunvor" in m.message["Subject"] for m in messages)
+
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait_exit() == 0
+
+
+def test_file_edit_reloads_without_a_signal_and_watcher_reload_signals(setup: Setup) -> None:
+    daemon = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+
+    # an editor's save: write a temp file, rename it over the watchlist
+    temp = setup.watchlist.with_name(".e2e.yaml.tmp")
+    temp.write_text(WATCHLIST_FIXED)
+    temp.replace(setup.watchlist)
+    setup.notify.expect("RELOADING")
+    setup.notify.expect("READY")
+    daemon.wait_log("reason=file-change")
+    daemon.wait_log("event=reload result=ok")
+
+    reload = subprocess.run(
+        [sys.executable, "-m", "watcher", "reload", "--config", str(setup.config)],
+        env=setup.env(),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP,
+        check=False,
+    )
+    assert reload.returncode == 0, reload.stderr
+    assert f"PID {daemon.pid}" in reload.stdout
+    setup.notify.expect("RELOADING")
+    setup.notify.expect("READY")
+    daemon.wait_log("reason=SIGHUP")
+
+    daemon.send(signal.SIGINT)
+    assert daemon.wait_exit() == 0
+
+
+def test_second_daemon_on_the_same_state_dir_is_refused(setup: Setup) -> None:
+    first = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    second = setup.start()
+    assert second.wait_exit(deadline=STARTUP) == 1
+    assert "already running" in second.log()
+    assert f"PID {first.pid}" in second.log()
+    first.send(signal.SIGTERM)
+    assert first.wait_exit() == 0
+
+
+def test_kill_9_during_a_poll_then_restart_loses_nothing_and_duplicates_nothing(
+    setup: Setup,
+) -> None:
+    stalled = threading.Event()
+    release = threading.Event()
+    slow_item = {
+        "guid": "slow-1",
+        "link": "https://news.test/slow-1",
+        "title": "Lukoil halts Iraq output",
+        "description": "The company stopped production at West Qurna-2.",
+    }
+    slow_body = rss(slow_item)
+
+    def slow_feed(path: str, headers: Mapping[str, str]) -> Route:
+        if path != "/slow.xml":
+            return Route(status=404)
+        stalled.set()
+        release.wait(timeout=DEADLINE * 3)
+        return Route(body=slow_body, headers={"Content-Type": "application/rss+xml"})
+
+    setup.feeds._handler = slow_feed  # route-less paths go to the handler
+    setup.write_config(extra_feeds=("/slow.xml",))
+
+    first = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    setup.smtp.wait_for_messages(1)  # /news.xml's alert went out
+    wait_until(stalled.is_set, "the slow feed's request")
+    first.proc.kill()  # SIGKILL mid-poll: nothing of the slow poll was committed
+    first.proc.wait()
+    release.set()
+
+    second = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    messages = setup.smtp.wait_for_messages(2)  # the slow feed's alert, after the restart
+    second.send(signal.SIGUSR1)
+    messages = setup.smtp.wait_for_messages(3)
+    second.send(signal.SIGTERM)
+    assert second.wait_exit() == 0
+
+    messages = list(setup.smtp.messages)
+    assert len(messages) == 3, [m.message["Subject"] for m in messages]
+    assert len({m.message["Message-ID"] for m in messages}) == 3
+    alerts = _by_kind(messages, "alert")
+    assert sorted(a["Subject"].split("— ")[-1] for a in alerts) == [
+        "Lukoil halts Iraq output",
+        "US sanctions Rosneft and Lukoil",
+    ]
+    (digest,) = _by_kind(messages, "digest")
+    text = _text(digest)
+    for expected in ("Lukoil halts Iraq output", "US sanctions Rosneft and Lukoil", "Lavrov"):
+        assert text.count(expected) >= 1
+
+
+def test_smtp_outage_keeps_mail_queued_and_sends_it_once_when_back(setup: Setup) -> None:
+    setup.smtp.stop()  # connection refused
+    daemon = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    daemon.wait_log("event=drain sent=0 failed=1")
+    wait_until(lambda: any("mail: 1 pending" in s for s in setup.notify.statuses()), "status")
+
+    setup.smtp.start()
+    daemon.send(signal.SIGUSR2)  # retry now (otherwise: after the backoff, >= 60 s)
+    (received,) = setup.smtp.wait_for_messages(1)
+    assert received.message["X-Sanctions-Watch-Kind"] == "alert"
+    wait_until(lambda: any("mail: 0 pending" in s for s in setup.notify.statuses()), "status")
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait_exit() == 0
+    assert len(setup.smtp.messages) == 1
+
+
+def test_once_exits_75_while_mail_is_stuck_and_0_once_delivered(setup: Setup) -> None:
+    setup.smtp.stop()
+    stuck = setup.run_once()
+    assert stuck.returncode == 75, stuck.stderr
+    assert "pending=2" in stuck.stderr  # the alert and the digest stay queued
+
+    setup.smtp.start()
+    delivered = setup.run_once()
+    assert delivered.returncode == 0, delivered.stderr
+    messages = setup.smtp.wait_for_messages(2)
+    assert sorted(m.message["X-Sanctions-Watch-Kind"] for m in messages) == ["alert", "digest"]
+
+    nothing = setup.run_once()  # nothing new: nothing pending, exit 0, no mail
+    assert nothing.returncode == 0, nothing.stderr
+    assert len(setup.smtp.messages) == 2

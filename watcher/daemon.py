@@ -1,0 +1,524 @@
+"""`watcher run`: the long-running service, and its one-shot form (``--once``, cron).
+
+The daemon is one asyncio event loop running an APScheduler `AsyncIOScheduler`:
+
+- one poll job per feed (interval + jitter); after each poll, alerts are queued and the
+  outbox drain is kicked so a severe hit is mailed within seconds;
+- the digest on ``digest.schedule`` (cron in ``digest.timezone``);
+- the outbox drain every 30 s (retries after SMTP failures);
+- state retention daily; a file watcher every 2 s (config and watchlist edits reload).
+
+Jobs come from `watcher.jobs.job_specs` and are reconciled on every reload (MemoryJobStore:
+nothing pickled; all durable state is in the SQLite store).
+
+Signals: SIGHUP reloads (as do file edits and `watcher reload`); an invalid edit is logged with
+file:line:col and the last good configuration stays in force. SIGUSR1 queues and sends a
+digest now (operators, tests); SIGUSR2 retries queued mail now, ignoring its backoff (after
+fixing the mail server). SIGTERM/SIGINT stop taking new work, give in-flight polls and
+sends `STOP_GRACE` seconds, then exit 0; a second one cancels at once.
+
+systemd (`watcher.sdnotify`): READY=1 once the state is open and the watchlists compiled;
+STATUS= with feed health and pending mail; RELOADING=1 + MONOTONIC_USEC then READY=1 around a
+reload; STOPPING=1; WATCHDOG=1 from the event loop, so a stalled loop gets restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from watcher import notify, poll, settings
+from watcher.config import Config, FeedConfig
+from watcher.errors import Problem, ValidationFailed, WatcherError
+from watcher.fetch import FetchLimits, make_client
+from watcher.filewatch import FileWatcher
+from watcher.ignore import IgnoreRule, load_ignore
+from watcher.jobs import JobSpec, job_specs, poll_job_id
+from watcher.lock import StateLock
+from watcher.logs import kv
+from watcher.matching import CompiledWatchlists, compile_watchlists
+from watcher.sdnotify import Notifier, watchdog_interval
+from watcher.store import Store
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE = 10.0  # seconds in-flight work may take to finish after SIGTERM
+WATCH_INTERVAL = 2.0  # seconds between checks of the config and watchlist files
+EX_TEMPFAIL = 75  # sysexits.h: mail stays queued; cron or the operator tries again later
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One consistent version of everything read from files: swapped in as a whole."""
+
+    config_path: Path
+    config: Config
+    compiled: CompiledWatchlists
+    specs: tuple[JobSpec, ...]
+    watched_files: tuple[Path, ...]
+    entries: int
+
+    @property
+    def feeds(self) -> dict[str, FeedConfig]:
+        return {feed.url: feed for feed in self.config.feeds}
+
+
+def load(config_path: Path | None) -> Loaded:
+    """Read and validate the config and watchlists, compile the matcher (blocking: CPU + I/O).
+
+    Raises `ValidationFailed` (every problem with file:line:col) or another `WatcherError`.
+    """
+    path = settings.config_path(config_path).absolute()
+    config = settings.load_config(path)
+    specs = tuple(job_specs(config, config_file=str(path), watch_interval=WATCH_INTERVAL))
+    watchlists = settings.load_watchlists(list(config.watchlists))
+    ignore = _load_ignore(config.matching.ignore)
+    compiled = compile_watchlists(watchlists, threshold=config.matching.threshold, ignore=ignore)
+    list_files, _ = settings.watchlist_files(list(config.watchlists))
+    watched = dict.fromkeys([path, *config.watchlists, *list_files, *config.matching.ignore])
+    entries = sum(len(w.entries) for w in watchlists)
+    return Loaded(path, config, compiled, specs, tuple(watched), entries)
+
+
+def _load_ignore(paths: tuple[Path, ...]) -> tuple[IgnoreRule, ...]:
+    rules: list[IgnoreRule] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            rules.extend(load_ignore(path))
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ValidationFailed(problems)
+    return tuple(rules)
+
+
+def log_rejected(exc: WatcherError, what: str) -> None:
+    """Log a rejected config: one line per problem, each starting with file:line:col."""
+    problems = exc.problems if isinstance(exc, ValidationFailed) else None
+    if problems:
+        for problem in problems:
+            log.error("%s", problem)
+    else:
+        log.error("%s", exc)
+    log.error("%s", kv(event=what, result="rejected", problems=len(problems or [exc])))
+
+
+@dataclass
+class Daemon:
+    """The running service. Construct, then ``await daemon.run()``."""
+
+    config_path: Path | None
+    notifier: Notifier = field(default_factory=Notifier)
+    loaded: Loaded | None = None
+    store: Store | None = None
+    scheduler: AsyncIOScheduler | None = None
+    _lock: StateLock | None = None
+    _specs: dict[str, JobSpec] = field(default_factory=dict)
+    _inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _stop_requests: int = 0
+    _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _drain_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _drain_wanted: bool = False
+    _watcher: FileWatcher | None = None
+    _client: httpx.AsyncClient | None = None
+    _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    _last_status: str = ""
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    async def run(self) -> int:
+        self.loaded = await asyncio.to_thread(load, self.config_path)
+        config = self.loaded.config
+        state_dir = settings.resolved_state_dir(config)
+        self._lock = StateLock(state_dir)
+        self._lock.acquire()
+        try:
+            self.store = Store(state_dir)
+            poll.sync_feeds(self.store, config, time.time())
+            self._client = _client_for(config)
+            self._watcher = FileWatcher(self.loaded.watched_files)
+            self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+            self.scheduler.start()
+            self._reconcile(self.loaded.specs)
+            self._install_signal_handlers()
+            watchdog = self._start_watchdog()
+            log.info(
+                "%s",
+                kv(
+                    event="started",
+                    pid=os.getpid(),
+                    feeds=len(config.feeds),
+                    entries=self.loaded.entries,
+                    state_dir=state_dir,
+                ),
+            )
+            self.notifier.ready(status=self._status_text())
+            await self._stop.wait()
+            if watchdog is not None:
+                watchdog.cancel()
+            await self._shutdown()
+        finally:
+            if self.store is not None:
+                self.store.close()
+            self._lock.release()
+            self.notifier.close()
+        log.info("%s", kv(event="stopped", pid=os.getpid()))
+        return 0
+
+    def request_stop(self, signame: str = "SIGTERM") -> None:
+        self._stop_requests += 1
+        if self._stop_requests == 1:
+            log.info("%s", kv(event="stopping", signal=signame, inflight=len(self._inflight)))
+            self.notifier.stopping()
+            self._stop.set()
+        else:
+            log.warning("%s", kv(event="stopping", signal=signame, action="cancel-inflight"))
+            for task in list(self._inflight):
+                task.cancel()
+
+    async def _shutdown(self) -> None:
+        assert self.scheduler is not None
+        self.scheduler.shutdown(wait=False)  # no new firings; running tasks go on
+        pending = [t for t in self._inflight | self._background if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=STOP_GRACE)
+            for task in still:
+                task.cancel()
+            if still:
+                log.warning("%s", kv(event="stopping", cancelled=len(still), grace=STOP_GRACE))
+                await asyncio.wait(still, timeout=2.0)
+        for client in [*self._old_clients, *([self._client] if self._client else [])]:
+            await client.aclose()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop, "SIGTERM")
+        loop.add_signal_handler(signal.SIGINT, self.request_stop, "SIGINT")
+        loop.add_signal_handler(signal.SIGHUP, self._spawn, self.reload, "SIGHUP")
+        loop.add_signal_handler(signal.SIGUSR1, self._spawn, self.digest_now, "SIGUSR1")
+        loop.add_signal_handler(signal.SIGUSR2, self._spawn, self.retry_mail_now, "SIGUSR2")
+
+    def _spawn(self, func: Callable[[str], Coroutine[Any, Any, None]], reason: str) -> None:
+        if self._stop.is_set():
+            return
+        task = asyncio.get_running_loop().create_task(func(reason))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _start_watchdog(self) -> asyncio.Task[None] | None:
+        interval = watchdog_interval(os.environ, os.getpid())
+        if interval is None or not self.notifier.enabled:
+            return None
+
+        async def ping() -> None:
+            while True:
+                self.notifier.watchdog()
+                await asyncio.sleep(interval)
+
+        return asyncio.get_running_loop().create_task(ping())
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    def _reconcile(self, specs: tuple[JobSpec, ...]) -> None:
+        """Make the scheduler's jobs match ``specs``, keeping the timers of unchanged jobs."""
+        assert self.scheduler is not None
+        wanted = {spec.id: spec for spec in specs}
+        for job_id in [j for j in self._specs if j not in wanted]:
+            self.scheduler.remove_job(job_id)
+            del self._specs[job_id]
+        now = datetime.now(UTC)
+        for spec in specs:
+            old = self._specs.get(spec.id)
+            if old == spec:
+                continue
+            extra: dict[str, Any] = {}
+            first = self._first_run_time(spec, now) if old is None else None
+            if first is not None:
+                extra["next_run_time"] = first
+            self.scheduler.add_job(
+                self._run_job,
+                spec.trigger(),
+                args=(spec.kind, spec.feed_url),
+                **spec.options(),
+                **extra,
+            )
+            self._specs[spec.id] = spec
+
+    def _first_run_time(self, spec: JobSpec, now: datetime) -> datetime | None:
+        """A new job's first run: a poll resumes the persisted schedule (a restart does not
+        re-poll feeds fetched a minute ago; a feed in backoff stays in backoff)."""
+        first = spec.first_run_time(now)
+        if spec.kind != "poll" or spec.feed_url is None or first is None:
+            return first
+        assert self.store is not None
+        with self.store.transaction() as tx:
+            row = tx.feed(spec.feed_url)
+        if row is None:
+            return first
+        return max(first, datetime.fromtimestamp(row.next_poll, UTC))
+
+    async def _run_job(self, kind: str, feed_url: str | None) -> None:
+        """Every scheduled job enters here: tracked for shutdown, errors logged, never raised."""
+        if self._stop.is_set():
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._inflight.add(task)
+        try:
+            if kind == "poll" and feed_url is not None:
+                await self.poll_feed(feed_url)
+            elif kind == "digest":
+                await self.digest_now("schedule")
+            elif kind == "drain":
+                await self.drain()
+            elif kind == "prune":
+                self.prune()
+            elif kind == "watch":
+                self.check_files()
+        except asyncio.CancelledError:
+            log.warning("%s", kv(event=kind, feed=feed_url, result="cancelled"))
+            raise
+        except Exception:
+            log.exception("%s", kv(event=kind, feed=feed_url, result="error"))
+        finally:
+            self._inflight.discard(task)
+
+    async def poll_feed(self, feed_url: str) -> None:
+        assert self.loaded is not None and self.store is not None
+        loaded = self.loaded  # one consistent version for the whole poll, even across a reload
+        feed = loaded.feeds.get(feed_url)
+        if feed is None:
+            return
+        assert self._client is not None
+        result = await poll.poll_feed(
+            self.store, feed, loaded.config, loaded.compiled, self._client, time.time()
+        )
+        self._follow_schedule(result)
+        queued = notify.queue_alerts(self.store, loaded.config, time.time())
+        if queued:
+            self._spawn(self._drain_task, "alert")
+        self._update_status()
+
+    def _follow_schedule(self, result: poll.FeedPollResult) -> None:
+        """Next poll when ingestion says (backoff after failures, Retry-After, ttl, jitter);
+        the job's interval trigger is only the fallback cadence."""
+        assert self.scheduler is not None
+        job = self.scheduler.get_job(poll_job_id(result.url))
+        if job is None:
+            return
+        if result.next_poll is None:  # disabled (410 Gone): nothing more to poll
+            job.pause()
+            return
+        job.modify(next_run_time=datetime.fromtimestamp(result.next_poll, UTC))
+
+    async def _drain_task(self, reason: str) -> None:
+        await self.drain()
+
+    async def digest_now(self, reason: str) -> None:
+        assert self.loaded is not None and self.store is not None
+        config, now = self.loaded.config, time.time()
+        health = poll.feed_health(self.store, config, now)
+        digest_id = notify.queue_digest(self.store, config, now, feed_health=health)
+        log.info("%s", kv(event="digest", reason=reason, queued=digest_id or "nothing-pending"))
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Send what the outbox holds; concurrent calls coalesce into one more pass."""
+        self._drain_wanted = True
+        if self._drain_lock.locked():
+            return
+        async with self._drain_lock:
+            while self._drain_wanted:
+                self._drain_wanted = False
+                assert self.loaded is not None and self.store is not None
+                result = await notify.drain_outbox(self.store, self.loaded.config, time.time())
+                if result.sent or result.failed:
+                    log.info(
+                        "%s",
+                        kv(
+                            event="drain",
+                            sent=result.sent,
+                            failed=result.failed,
+                            pending=result.pending,
+                        ),
+                    )
+        self._update_status()
+
+    async def retry_mail_now(self, reason: str) -> None:
+        """Send every queued message now, ignoring its backoff (the mail server is back)."""
+        assert self.store is not None
+        async with self._drain_lock:  # no drain in flight: lifting leases is safe
+            with self.store.transaction() as tx:
+                count = tx.retry_unsent_now(time.time())
+        log.info("%s", kv(event="retry-mail", reason=reason, messages=count))
+        await self.drain()
+
+    def prune(self) -> None:
+        assert self.loaded is not None and self.store is not None
+        removed = poll.prune(self.store, self.loaded.config, time.time())
+        log.info("%s", kv(event="prune", removed=removed))
+
+    def check_files(self) -> None:
+        assert self._watcher is not None
+        changed = self._watcher.changed()
+        if changed:
+            log.info("%s", kv(event="files-changed", files=",".join(str(p) for p in changed)))
+            self._spawn(self.reload, "file-change")
+
+    # --- reload ---------------------------------------------------------------------------
+
+    async def reload(self, reason: str) -> None:
+        """Re-read config and watchlists; on any error keep the running version."""
+        async with self._reload_lock:
+            assert self.loaded is not None and self.store is not None
+            self.notifier.reloading()
+            log.info("%s", kv(event="reload", reason=reason))
+            try:
+                fresh = await asyncio.to_thread(load, self.config_path)
+                self._apply(fresh)
+            except WatcherError as exc:
+                log_rejected(exc, "reload")
+                log.error("%s", kv(event="reload", kept="previous-configuration"))
+            else:
+                log.info(
+                    "%s",
+                    kv(
+                        event="reload",
+                        result="ok",
+                        feeds=len(fresh.config.feeds),
+                        entries=fresh.entries,
+                    ),
+                )
+            finally:
+                if self._watcher is not None:
+                    self._watcher.watch(self.loaded.watched_files)
+                self.notifier.ready(status=self._status_text())
+
+    def _apply(self, fresh: Loaded) -> None:
+        assert self.loaded is not None and self.store is not None
+        old_dir = settings.resolved_state_dir(self.loaded.config)
+        new_dir = settings.resolved_state_dir(fresh.config)
+        if new_dir != old_dir:
+            raise WatcherError(
+                f"state_dir changed from {old_dir} to {new_dir}; that needs a restart "
+                "(systemctl restart sanctions-watch), not a reload"
+            )
+        poll.sync_feeds(self.store, fresh.config, time.time())
+        if fresh.config.polling != self.loaded.config.polling and self._client is not None:
+            # in-flight polls finish on the old client; it is closed at shutdown
+            self._old_clients.append(self._client)
+            self._client = _client_for(fresh.config)
+        self.loaded = fresh
+        self._reconcile(fresh.specs)
+
+    # --- status ---------------------------------------------------------------------------
+
+    def _status_text(self) -> str:
+        assert self.loaded is not None and self.store is not None
+        health = poll.feed_health(self.store, self.loaded.config, time.time())
+        ok = sum(1 for h in health if h.state == "ok")
+        failing = sum(1 for h in health if h.state != "ok")
+        pending = notify.pending_count(self.store)
+        return f"feeds: {ok} ok, {failing} failing; mail: {pending} pending"
+
+    def _update_status(self) -> None:
+        text = self._status_text()
+        if text != self._last_status:
+            self._last_status = text
+            self.notifier.status(text)
+
+
+def _client_for(config: Config) -> httpx.AsyncClient:
+    limits = FetchLimits.from_config(config.polling)
+    return make_client(limits, max_connections=config.polling.concurrency)
+
+
+# --- one shot (cron, `--once`, the demo) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OnceResult:
+    feeds: int
+    failed_feeds: int
+    digest_id: str | None
+    digest_matches: int  # matches the digest lists (0 when no digest was queued)
+    digest_high: int  # of which high severity
+    sent: int
+    failed: int
+    pending: int
+
+    @property
+    def exit_code(self) -> int:
+        return EX_TEMPFAIL if self.pending else 0
+
+
+async def run_once(config_path: Path | None, *, now: float | None = None) -> OnceResult:
+    """Poll every feed once, match, queue alerts and a digest, send everything pending."""
+    loaded = await asyncio.to_thread(load, config_path)
+    config = loaded.config
+    state_dir = settings.resolved_state_dir(config)
+    with StateLock(state_dir):
+        store = Store(state_dir)
+        try:
+            return await _once(store, loaded, now)
+        finally:
+            store.close()
+
+
+async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
+    config = loaded.config
+
+    def clock() -> float:
+        return time.time() if now is None else now
+
+    poll.sync_feeds(store, config, clock())
+    results = await poll.poll_due(store, config, loaded.compiled, now=clock(), force=True)
+    failed_feeds = sum(1 for r in results if r.status not in ("ok", "not-modified"))
+    notify.queue_alerts(store, config, clock())
+    health = poll.feed_health(store, config, clock())
+    with store.transaction() as tx:
+        pending = tx.pending_matches()
+    digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
+    with store.transaction() as tx:
+        tx.retry_unsent_now(clock())  # each run is a retry: cron's cadence is the backoff
+    drained = await notify.drain_outbox(store, config, clock())
+    result = OnceResult(
+        feeds=len(results),
+        failed_feeds=failed_feeds,
+        digest_id=digest_id,
+        digest_matches=len(pending) if digest_id else 0,
+        digest_high=sum(1 for m in pending if m.severity == "high") if digest_id else 0,
+        sent=drained.sent,
+        failed=drained.failed,
+        pending=drained.pending,
+    )
+    level = logging.WARNING if result.pending or failed_feeds else logging.INFO
+    log.log(
+        level,
+        "%s",
+        kv(
+            event="once",
+            feeds=result.feeds,
+            failed_feeds=failed_feeds,
+            digest=digest_id or "none",
+            sent=result.sent,
+            failed=result.failed,
+            pending=result.pending,
+        ),
+    )
+    return result
