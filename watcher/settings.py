@@ -50,10 +50,12 @@ def load_config(path: Path | None = None) -> Config:
     document = load_yaml(file)
     if document.data is None:  # an empty file: every default
         document.data = {}
+    base = file.absolute().parent
     config, problems = check(document, Config)
+    problems += _missing_inputs(document, base)
     if config is not None:
-        config = _absolute_paths(config, file.absolute().parent)
-        problems += _missing_inputs(document, config) + _duplicate_feeds(document, config)
+        config = _absolute_paths(config, base)
+        problems += _duplicate_feeds(document, config)
     if problems or config is None:
         raise ValidationFailed(sort_problems(problems))
     return config
@@ -70,8 +72,7 @@ def resolved_state_dir(config: Config) -> Path:
 
 def _absolute_paths(config: Config, base: Path) -> Config:
     def under(path: Path) -> Path:
-        path = path.expanduser()
-        return path if path.is_absolute() else base / path
+        return _under(base, path)
 
     def maybe(path: Path | None) -> Path | None:
         return None if path is None else under(path)
@@ -102,24 +103,48 @@ def _absolute_paths(config: Config, base: Path) -> Config:
     )
 
 
-def _missing_inputs(document: YamlDocument, config: Config) -> list[Problem]:
-    """Files the config names that the daemon will read, and that are not there."""
-    inputs: list[tuple[tuple[str | int, ...], Path | None]] = [
-        *((("watchlists", i), p) for i, p in enumerate(config.watchlists)),
-        *((("matching", "ignore", i), p) for i, p in enumerate(config.matching.ignore)),
-        (("email", "templates"), config.email.templates),
-        (("smtp", "password_file"), config.smtp.password_file),
-        (("smtp", "ca_file"), config.smtp.ca_file),
-    ]
-    return [
-        document.problem(
-            loc,
-            f"{path} does not exist; fix the path (relative paths are "
-            "resolved against the config file's directory)",
-        )
-        for loc, path in inputs
-        if path is not None and not path.exists()
-    ]
+# Where the config names files the daemon reads (lists: every item of the list).
+_INPUT_PATHS: tuple[tuple[str, ...], ...] = (
+    ("watchlists",),
+    ("matching", "ignore"),
+    ("email", "templates"),
+    ("smtp", "password_file"),
+    ("smtp", "ca_file"),
+)
+
+
+def _missing_inputs(document: YamlDocument, base: Path) -> list[Problem]:
+    """Files the config names that the daemon will read, and that are not there. Read from
+    the raw data, so that they are reported even when other values are invalid."""
+    problems = []
+    for loc, value in _input_paths(document.data):
+        path = _under(base, Path(value))
+        if not path.exists():
+            message = (
+                f"{path} does not exist; fix the path "
+                "(relative paths are resolved against the config file's directory)"
+            )
+            problems.append(document.problem(loc, message))
+    return problems
+
+
+def _input_paths(data: object) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    for keys in _INPUT_PATHS:
+        value = data
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            yield keys, value
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    yield (*keys, index), item
+
+
+def _under(base: Path, path: Path) -> Path:
+    """`path` with ``~`` expanded, relative to `base` unless absolute."""
+    path = path.expanduser()
+    return path if path.is_absolute() else base / path
 
 
 def _duplicate_feeds(document: YamlDocument, config: Config) -> list[Problem]:

@@ -19,7 +19,7 @@ from typing import TypeVar
 import click
 
 from watcher.config import Config
-from watcher.errors import Problem, ValidationFailed
+from watcher.errors import Problem, ValidationFailed, WatcherError
 from watcher.ignore import load_ignore
 from watcher.settings import config_path, load_config, load_watchlists
 from watcher.watchlist import Watchlist
@@ -60,8 +60,7 @@ def command(config_file: Path | None, watchlists_only: bool, paths: tuple[Path, 
     if problems:
         for problem in problems:
             click.echo(str(problem))
-        click.echo(f"{_count(len(problems), 'problem')} found", err=True)
-        raise click.exceptions.Exit(1)
+        raise WatcherError(f"{_count(len(problems), 'problem')} found")
     click.echo(f"ok: {summary}")
 
 
