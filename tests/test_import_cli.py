@@ -25,6 +25,8 @@ def test_import_writes_a_loadable_watchlist_then_reports_unchanged(tmp_path: Pat
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith(f"wrote {output}: 12 entries, ")
     assert "note: 2 alias rows for 1 ent_nums with no primary row" in first.stdout
+    checked = watcher("check", "--watchlists", output)
+    assert (checked.returncode, checked.stdout) == (0, "ok: 1 list, 12 entries, 20 names\n")
     watchlist = load_written(output)
     assert watchlist.name == "ofac-sdn"
     assert {e.severity.value for e in watchlist.entries} == {"high"}
