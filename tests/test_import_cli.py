@@ -71,3 +71,17 @@ def test_unknown_source_is_a_usage_error(tmp_path: Path) -> None:
     result = watcher("import", "eu", OFAC_FILES[0], "-o", tmp_path / "x.yaml")
     assert result.returncode == 2
     assert "'eu' is not one of" in result.stderr
+
+
+def test_a_hand_kept_watchlist_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    output = tmp_path / "russia.yaml"
+    hand_kept = "entries:\n  - id: rosneft\n    name: Rosneft\n"
+    output.write_text(hand_kept, encoding="utf-8")
+    refused = watcher("import", "ofac", *OFAC_FILES, "-o", output)
+    assert refused.returncode == 1
+    assert "was not written by `watcher import`; refusing to overwrite" in refused.stderr
+    assert output.read_text(encoding="utf-8") == hand_kept
+    forced = watcher("import", "ofac", *OFAC_FILES, "-o", output, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "changes since the previous import: 12 added, 1 removed, 0 renamed" in forced.stdout
+    assert "  removed: rosneft Rosneft" in forced.stdout

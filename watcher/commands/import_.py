@@ -1,7 +1,9 @@
 """`watcher import SOURCE FILE... -o watchlists/NAME.yaml`: official lists to a watchlist file.
 
 Re-importing over an existing output prints what changed (entries added, removed, renamed),
-and leaves the file untouched when nothing did, so a cron job can run it blindly.
+and leaves the file untouched when nothing did, so a cron job can run it blindly. A file that
+`watcher import` did not write (no marker line at its top) is never overwritten without --force:
+it may be a list someone keeps by hand.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from pathlib import Path
 
 import click
 
+from watcher.errors import WatcherError
 from watcher.importers.common import ImportResult
 from watcher.importers.ofac import import_ofac
 from watcher.importers.opensanctions import import_opensanctions
 from watcher.importers.un import import_un
-from watcher.importers.writer import diff, previous_names, render, write_atomically
+from watcher.importers.writer import diff, previous_names, render, was_imported, write_atomically
 from watcher.watchlist import Severity
 
 Importer = Callable[[Sequence[Path], str, Severity], ImportResult]
@@ -41,6 +44,11 @@ IMPORTERS: dict[str, Importer] = {
 )
 @click.option("--list", "list_name", help="List name (default: the output file's name).")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite an output file that was not written by `watcher import` (a hand-kept list).",
+)
+@click.option(
     "--severity",
     type=click.Choice([s.value for s in Severity]),
     default=Severity.MEDIUM.value,
@@ -48,10 +56,21 @@ IMPORTERS: dict[str, Importer] = {
     help="Severity given to every imported entry.",
 )
 def command(
-    source: str, files: tuple[Path, ...], output: Path, list_name: str | None, severity: str
+    *,
+    source: str,
+    files: tuple[Path, ...],
+    output: Path,
+    list_name: str | None,
+    severity: str,
+    force: bool,
 ) -> None:
     """Import an official sanctions list (OFAC CSV, UN XML, OpenSanctions FtM JSON)."""
     started = time.perf_counter()
+    if not force and not was_imported(output):
+        raise WatcherError(
+            f"{output} exists and was not written by `watcher import`; refusing to overwrite"
+            " a hand-kept watchlist (choose another -o file, or pass --force)"
+        )
     name = list_name or output.stem
     level = Severity(severity)
     result = IMPORTERS[source](files, name, level)

@@ -143,6 +143,17 @@ def diff(previous: dict[str, str], entries: Iterable[Entry]) -> Diff:
     )
 
 
+def was_imported(path: Path) -> bool:
+    """True when `path` is absent or starts with our marker line (a previous import)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(MARKER)) == MARKER.encode()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        raise SourceFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
 def previous_names(path: Path) -> dict[str, str] | None:
     """id -> name of the watchlist already at `path`, or None when there is none."""
     try:
