@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,24 @@ def test_import_writes_a_loadable_watchlist_then_reports_unchanged(tmp_path: Pat
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith(f"unchanged {output}: 12 entries")
     assert "changes since" not in second.stdout
+    assert output.read_bytes() == before
+
+
+def test_a_redownloaded_identical_file_leaves_the_output_alone(tmp_path: Path) -> None:
+    copies = tmp_path / "download"
+    copies.mkdir()
+    inputs = [copies / path.name for path in OFAC_FILES]
+    for source, copy in zip(OFAC_FILES, inputs, strict=True):
+        copy.write_bytes(source.read_bytes())
+        os.utime(copy, (1_700_000_000, 1_700_000_000))
+    output = tmp_path / "ofac.yaml"
+    assert watcher("import", "ofac", *inputs, "-o", output).returncode == 0
+    before = output.read_bytes()
+    assert b"mtime 2023-11-14T22:13:20Z" in before
+    for copy in inputs:
+        os.utime(copy, (1_800_000_000, 1_800_000_000))
+    again = watcher("import", "ofac", *inputs, "-o", output)
+    assert again.stdout.startswith(f"unchanged {output}:")
     assert output.read_bytes() == before
 
 

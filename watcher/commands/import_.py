@@ -1,7 +1,8 @@
 """`watcher import SOURCE FILE... -o watchlists/NAME.yaml`: official lists to a watchlist file.
 
 Re-importing over an existing output prints what changed (entries added, removed, renamed),
-and leaves the file untouched when nothing did, so a cron job can run it blindly. A file that
+and leaves the file untouched when nothing did (the header's file dates aside: a re-downloaded
+identical file does not make the daemon recompile), so a cron job can run it blindly. A file that
 `watcher import` did not write (no marker line at its top) is never overwritten without --force:
 it may be a list someone keeps by hand.
 """
@@ -19,7 +20,14 @@ from watcher.importers.common import ImportResult
 from watcher.importers.ofac import import_ofac
 from watcher.importers.opensanctions import import_opensanctions
 from watcher.importers.un import import_un
-from watcher.importers.writer import diff, previous_names, render, was_imported, write_atomically
+from watcher.importers.writer import (
+    diff,
+    previous_names,
+    render,
+    same_body,
+    was_imported,
+    write_atomically,
+)
 from watcher.watchlist import Severity
 
 Importer = Callable[[Sequence[Path], str, Severity], ImportResult]
@@ -76,7 +84,7 @@ def command(
     result = IMPORTERS[source](files, name, level)
     text = render(result, name, level)
     previous = previous_names(output)
-    unchanged = output.is_file() and output.read_bytes() == text.encode("utf-8")
+    unchanged = output.is_file() and same_body(output.read_text(encoding="utf-8"), text)
     if not unchanged:
         write_atomically(output, text)
     elapsed = time.perf_counter() - started

@@ -143,6 +143,18 @@ def diff(previous: dict[str, str], entries: Iterable[Entry]) -> Diff:
     )
 
 
+def same_body(old: str, new: str) -> bool:
+    """Equal but for the header comment (whose file mtimes change when a list is re-downloaded;
+    its sizes and hashes cannot change while the body stays the same)."""
+    return _without_header(old) == _without_header(new)
+
+
+def _without_header(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    return "".join(lines[start:])
+
+
 def was_imported(path: Path) -> bool:
     """True when `path` is absent or starts with our marker line (a previous import)."""
     try:
