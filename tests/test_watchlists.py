@@ -290,6 +290,34 @@ REJECTIONS = [
     ),
     pytest.param(
         """
+        entries:
+          - &rosneft {id: rosneft, name: Rosneft, severity: high}
+          - <<: *rosneft
+            id: rosneft-trading
+        """,
+        [
+            "l.yaml:3:5: merge keys (<<: *anchor) are not supported; repeat the keys "
+            "(in a watchlist, 'defaults:' sets values shared by all entries)"
+        ],
+        id="merge-key",
+    ),
+    pytest.param(
+        """
+        entries:
+          - id: rosneft
+            name: Rosneft
+            1: one
+            ? [complex]
+            : key
+        """,
+        [
+            f"l.yaml:4:5: entries[0].1: unknown key '1'; allowed keys: {ALLOWED_ENTRY_KEYS}",
+            "l.yaml:5:15: mapping keys must be plain text, not lists or mappings",
+        ],
+        id="non-text-keys",
+    ),
+    pytest.param(
+        """
         list: test
         entries: []
         ---
@@ -591,3 +619,20 @@ def test_example_watchlists_are_valid() -> None:
     assert "Novak" not in novak.aliases + novak.weak_aliases  # Novak Djokovic is not him
     assert "Путин" in entries["russia-officials/putin"].aliases
     assert entries["russia-officials/sechin"].notes == "Chief executive of Rosneft"
+
+
+def test_large_list_loads_and_a_late_error_is_found_at_its_line(tmp_path: Path) -> None:
+    lines = ["list: big", "entries:"]
+    for index in range(3000):
+        lines += [f"  - id: '{index}'", f"    name: Entity {index}", "    aliases: [A, B]"]
+    path = tmp_path / "big.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    watchlist = load_watchlist_file(path)
+    assert (len(watchlist.entries), watchlist.entries[-1].key) == (3000, "big/2999")
+    lines[-1] = "    aliases: [A, !!python/object:os.system B]"
+    lines[3] = "    name: !!python/name:os.system"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert problems_of(path) == [
+        f"big.yaml:4:11: YAML tag !!python/name:os.system {TAG_MESSAGE}",
+        f"big.yaml:9002:18: YAML tag !!python/object:os.system {TAG_MESSAGE}",
+    ]

@@ -58,6 +58,7 @@ _NUMBER_START = frozenset("0123456789-+.")
 # first characters of plain scalars that may not be text: numbers, null, booleans ("" too)
 _SPECIAL_START = frozenset(["", *_NUMBER_START, "~", "n", "N", "t", "T", "f", "F"])
 _NO_KEY = object()  # a mapping frame waiting for its next key
+_SKIP = object()  # a mapping frame dropping the value of an invalid key
 
 
 # Positions: 1-based (line, column) of a node, plus its children's for containers.
@@ -296,14 +297,15 @@ class _Builder:
                 if track:
                     frame[2].children.append(pos)
             elif frame[1] is _NO_KEY:
-                if type(value) is str and value not in container and not track:
+                if type(value) is str and value not in container and value != "<<" and not track:
                     frame[1] = value
                 else:
                     frame[1] = self._key(container, value, event, frame, pos)
             else:
-                container[frame[1]] = value
-                if track:
-                    frame[2].children[frame[1]] = pos
+                if frame[1] is not _SKIP:
+                    container[frame[1]] = value
+                    if track:
+                        frame[2].children[frame[1]] = pos
                 frame[1] = _NO_KEY
 
     def _scalar(self, event: Any) -> object:
@@ -351,10 +353,21 @@ class _Builder:
         frame: list[Any],
         pos: _Pos | None,
     ) -> object:
-        if isinstance(key, dict | list):
+        """The key as text (``1:`` and ``null:`` are names too), or `_SKIP` for a key that
+        cannot be one (its problem is reported; its value is dropped)."""
+        if type(event) is yaml.ScalarEvent:
+            key = event.value
+        elif not isinstance(key, str):
             self._add(event, "mapping keys must be plain text, not lists or mappings")
-            key = repr(key)
-        elif key in mapping:
+            return _SKIP
+        if key == "<<":
+            self._add(
+                event,
+                "merge keys (<<: *anchor) are not supported; repeat the keys "
+                "(in a watchlist, 'defaults:' sets values shared by all entries)",
+            )
+            return _SKIP
+        if key in mapping:
             self._add(event, f"duplicate key {key!r}; each key may appear once in a mapping")
         if self.track and pos is not None:
             frame[2].keys[key] = (pos.line, pos.column)
