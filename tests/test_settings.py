@@ -359,3 +359,22 @@ def test_state_dir_fallbacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     explicit = load_config(write_config(tmp_path, "state_dir: /srv/state\n"))
     monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/sanctions-watch")
     assert resolved_state_dir(explicit) == Path("/srv/state")
+
+
+def test_a_single_path_or_address_counts_as_a_list_of_one(tmp_path: Path) -> None:
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "ignore.yaml").write_text("ignore: []\n")
+    config = load_config(
+        write_config(
+            tmp_path,
+            "watchlists: lists\nmatching: {ignore: ignore.yaml}\nemail: {to: a@example.org}\n",
+        )
+    )
+    assert config.watchlists == (tmp_path / "lists",)
+    assert config.matching.ignore == (tmp_path / "ignore.yaml",)
+    assert config.email.to == ("a@example.org",)
+
+
+def test_config_path_that_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(WatcherError, match=r"config file .* is not a file \(pass --config"):
+        load_config(tmp_path)

@@ -99,6 +99,11 @@ def _check_cron(value: str) -> str:
     return value
 
 
+def _one_or_many(value: object) -> object:
+    """A single item where a list is expected means a list of one (``watchlists: lists/``)."""
+    return [value] if isinstance(value, str) else value
+
+
 def _positive(value: float) -> float:
     if value <= 0:
         raise ValueError("must be greater than zero")
@@ -139,7 +144,9 @@ class PollingConfig(_Section):
 
 class MatchingConfig(_Section):
     threshold: int = Field(default=90, ge=0, le=100)
-    ignore: tuple[Path, ...] = ()  # ignore-list files (phrases / entry ids to suppress)
+    ignore: Annotated[
+        tuple[Path, ...], BeforeValidator(_one_or_many)
+    ] = ()  # ignore-list files (phrases / entry ids to suppress)
 
 
 class DigestConfig(_Section):
@@ -152,7 +159,7 @@ class DigestConfig(_Section):
 
 class EmailConfig(_Section):
     from_: str = Field(default="sanctions-watch <watch@localhost>", alias="from")
-    to: tuple[str, ...] = ()
+    to: Annotated[tuple[str, ...], BeforeValidator(_one_or_many)] = ()
     subject_prefix: str = "[sanctions-watch]"
     delivery: Literal["smtp", "directory"] = "smtp"
     directory: Path = Path("./outbox")
@@ -174,7 +181,7 @@ class SmtpConfig(_Section):
 
 class Config(_Section):
     state_dir: Path | None = None  # None: $STATE_DIRECTORY, else ./state (see `resolved_state_dir`)
-    watchlists: tuple[Path, ...] = ()
+    watchlists: Annotated[tuple[Path, ...], BeforeValidator(_one_or_many)] = ()
     feeds: tuple[FeedConfig, ...] = ()
     polling: PollingConfig = PollingConfig()
     matching: MatchingConfig = MatchingConfig()

@@ -45,8 +45,8 @@ def load_config(path: Path | None = None) -> Config:
     missing (watchlists, ignore lists, templates, SMTP password and CA files)."""
     file = config_path(path)
     if not file.is_file():
-        how = f"pass --config PATH or set {CONFIG_ENV}"
-        raise WatcherError(f"config file {file} not found ({how})")
+        what = "is not a file" if file.exists() else "not found"
+        raise WatcherError(f"config file {file} {what} (pass --config PATH or set {CONFIG_ENV})")
     document = load_yaml(file)
     if document.data is None:  # an empty file: every default
         document.data = {}
