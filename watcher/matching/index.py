@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from watcher.ignore import IgnoreRule
 from watcher.matching import lexicon
-from watcher.matching.normalize import Word, tokens, word
+from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 from watcher.watchlist import Entry, EntryType, Watchlist
 
 INDEX_FORMAT = 1
@@ -43,9 +43,11 @@ class Mode:
 class Gap:
     """Which characters may stand between two words of one mention."""
 
-    PLAIN = 0  # spaces, line break, hyphen
+    PLAIN = 0  # spaces, a line break, a hyphen
     COMMA = 1  # also a comma: list order, ``PUTIN, Vladimir``
     DOT = 2  # also a dot: initials, ``V.V. Putin``
+    PERSON = 3  # a person's name: in order, in list order, with initials (see matcher);
+    # its slots are the given names, the surname, then two INITIAL slots
 
 
 class Slot(NamedTuple):
@@ -97,8 +99,9 @@ class CompiledWatchlists:
         entries: tuple[Entry, ...],
         thresholds: tuple[int, ...],
         patterns: tuple[Pattern, ...],
-        anchors: dict[str, tuple[int, ...]],
-        deletes: dict[str, tuple[str, ...]],
+        anchors: dict[str, list[int]],
+        strict_anchors: dict[str, list[int]],
+        fuzzy_keys: dict[str, list[str]],
         excludes: dict[int, re.Pattern[str]],
         ignores: tuple[CompiledIgnore, ...],
         signature: str,
@@ -107,12 +110,23 @@ class CompiledWatchlists:
         self.thresholds = thresholds
         self.patterns = patterns
         self.anchors = anchors
-        self.deletes = deletes
+        self.strict_anchors = strict_anchors
+        self.fuzzy_keys = fuzzy_keys
         self.excludes = excludes
         self.ignores = ignores
         self.signature = signature
-        # memo: word norm+key -> anchors it may stand for (rebuilt after unpickling)
-        self.candidate_cache: dict[str, tuple[str, ...]] = {}
+        # built on first use, per first letter: compiling stays fast, reading pays once
+        self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
+        # memo: word -> anchors it may stand for (emptied when pickled)
+        self.candidate_cache: dict[str, tuple[int, ...]] = {}
+
+    def deletions_for(self, letter: str) -> dict[str, list[str]]:
+        """The deletion index of the typo-tolerant anchor keys starting with `letter`."""
+        index = self.deletion_indexes.get(letter)
+        if index is None:
+            index = deletion_index(self.fuzzy_keys.get(letter, ()))
+            self.deletion_indexes[letter] = index
+        return index
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -137,18 +151,25 @@ def compile_watchlists(
     """Index every strong name of every entry (weak aliases and, unless opted in,
     vessels/aircraft are left out)."""
     entries = tuple(e for wl in watchlists for e in wl.entries if _is_matched(e))
-    raw: list[tuple[int, str, list[Slot], int, int]] = []
+    drafts: list[tuple[int, str, tuple[Slot, ...], int, int]] = []
+    seen: set[tuple[object, ...]] = set()
     for position, entry in enumerate(entries):
         for name in dict.fromkeys(entry.names):
-            raw.extend((position, name, *variant) for variant in name_variants(entry, name))
-    patterns = _anchor_patterns(_dedupe(raw))
-    anchors, deletes = _lookup_tables(patterns)
+            for slots, penalty, gap in name_variants(entry, name):
+                # another name of the entry may read the same (``Putin``/``Путин``)
+                shape = (position, gap, *(s.surface if s.mode == 0 else s.key for s in slots))
+                if shape not in seen:
+                    seen.add(shape)
+                    drafts.append((position, name, slots, penalty, gap))
+    patterns = _anchor_patterns(drafts)
+    anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     return CompiledWatchlists(
         entries=entries,
         thresholds=tuple(e.threshold if e.threshold is not None else threshold for e in entries),
         patterns=patterns,
         anchors=anchors,
-        deletes=deletes,
+        strict_anchors=strict_anchors,
+        fuzzy_keys=fuzzy_keys,
         excludes={i: phrase_regex(e.exclude) for i, e in enumerate(entries) if e.exclude},
         ignores=tuple(
             CompiledIgnore(r, phrase_regex([r.phrase]) if r.phrase else None) for r in ignore
@@ -172,19 +193,21 @@ def phrase_regex(phrases: Iterable[str | None]) -> re.Pattern[str]:
 # --- name variants -------------------------------------------------------------------------
 
 
-def name_variants(entry: Entry, name: str) -> list[tuple[list[Slot], int, int]]:
-    """(slots, penalty, gap) of every way `name` may be written in the news."""
+def name_variants(entry: Entry, name: str) -> list[tuple[tuple[Slot, ...], int, int]]:
+    """(slots, penalty, gap) of every way `name` may be written in the news.
+
+    A person's name is one pattern (Gap.PERSON): the matcher tries the name in order, in
+    list order, with initials and without middle names around its surname."""
     words = _name_words(entry, name)
     if not words:
         return []
     slots = _slots(words)
-    variants: list[tuple[list[Slot], int, int]] = [(slots, 0, Gap.PLAIN)]
     loose = any(s.mode != Mode.STRICT for s in slots)
+    if len(slots) > 1 and loose and entry.type == EntryType.PERSON:
+        return [(slots, 0, Gap.PERSON)]
+    variants = [(slots, 0, Gap.PLAIN)]
     if len(slots) > 1 and loose:
-        if entry.type == EntryType.PERSON:
-            variants.extend(_person_variants(slots))
-        else:
-            variants.extend(_company_variants(words))
+        variants.extend(_company_variants(words))
     return variants
 
 
@@ -192,13 +215,13 @@ def _name_words(entry: Entry, name: str) -> list[Word]:
     if entry.type == EntryType.PERSON and "," in name:
         surname, _, given = name.partition(",")  # list order: "PUTIN, Vladimir Vladimirovich"
         name = f"{given} {surname}"
-    return [word(surface) for surface, _, _ in tokens(name)]
+    return [word(found.group()) for found in TOKEN_RE.finditer(mask_markup(name))]
 
 
-def _slots(words: list[Word]) -> list[Slot]:
+def _slots(words: list[Word]) -> tuple[Slot, ...]:
     plain = [len(w.norm) <= 4 or lexicon.is_common_word(w.norm) or w.norm.isdigit() for w in words]
     if all(plain):  # DAN, VISTA, JUSTICE, "GOLDEN STAR": only exactly as written
-        return [_slot(w, Mode.STRICT, 0) for w in words]
+        return tuple(_slot(w, Mode.STRICT, 0) for w in words)
     single = len(words) == 1
     slots = []
     for w, is_plain in zip(words, plain, strict=True):
@@ -207,7 +230,7 @@ def _slots(words: list[Word]) -> list[Slot]:
         else:
             edits = max_edits(w.key) if not single or len(w.key) >= _MIN_FUZZY_SINGLE else 0
             slots.append(_slot(w, Mode.FULL, edits))
-    return slots
+    return tuple(slots)
 
 
 def _slot(w: Word, mode: int, edits: int) -> Slot:
@@ -217,29 +240,13 @@ def _slot(w: Word, mode: int, edits: int) -> Slot:
     return Slot(w.key, stem, w.surface, w.norm, mode, edits, w.script)
 
 
-def _person_variants(slots: list[Slot]) -> list[tuple[list[Slot], int, int]]:
-    given, surname = slots[:-1], slots[-1]
-    first = given[0]
-    variants = [([surname, *given], 2, Gap.COMMA)]
-    if len(given) > 1:  # a patronymic or middle name the news leaves out
-        variants += [([first, surname], 3, Gap.PLAIN), ([surname, first], 4, Gap.COMMA)]
-    if first.key.isalpha():
-        initial = Slot(first.key[:1], "", "", "", Mode.INITIAL, 0, first.script)
-        any_initial = Slot("", "", "", "", Mode.INITIAL, 0, first.script)
-        variants += [
-            ([initial, surname], 6, Gap.DOT),
-            ([initial, any_initial, surname], 6, Gap.DOT),
-        ]
-    return variants
-
-
-def _company_variants(words: list[Word]) -> list[tuple[list[Slot], int, int]]:
-    variants: list[tuple[list[Slot], int, int]] = []
+def _company_variants(words: list[Word]) -> list[tuple[tuple[Slot, ...], int, int]]:
+    variants: list[tuple[tuple[Slot, ...], int, int]] = []
     joined = "".join(w.key for w in words)
     if len(joined) >= 8 and all(w.script == words[0].script for w in words):
         closed = Word("".join(w.surface for w in words), "".join(w.norm for w in words), joined,
-                      (), words[0].script, words[0].capitalized)  # fmt: skip
-        variants.append(([_slot(closed, Mode.FULL, max_edits(joined))], 0, Gap.PLAIN))
+                      words[0].script, words[0].capitalized)  # fmt: skip
+        variants.append(((_slot(closed, Mode.FULL, max_edits(joined)),), 0, Gap.PLAIN))
     core = [w for w in words if w.norm not in LEGAL_WORDS]
     if 0 < len(core) < len(words):
         core_slots = _slots(core)
@@ -248,69 +255,77 @@ def _company_variants(words: list[Word]) -> list[tuple[list[Slot], int, int]]:
     return variants
 
 
-def _dedupe(
-    raw: list[tuple[int, str, list[Slot], int, int]],
-) -> list[tuple[int, str, tuple[Slot, ...], int, int]]:
-    """Drop variants another name of the same entry already covers (``Putin``/``Путин``)."""
-    seen: set[tuple[object, ...]] = set()
-    kept = []
-    for entry, alias, slots, penalty, gap in raw:
-        shape = (
-            entry,
-            gap,
-            tuple((s.key, s.mode, s.surface if s.mode == 0 else "") for s in slots),
-        )
-        if shape in seen:
-            continue
-        seen.add(shape)
-        kept.append((entry, alias, tuple(slots), penalty, gap))
-    return kept
-
-
 def _anchor_patterns(
-    raw: list[tuple[int, str, tuple[Slot, ...], int, int]],
+    drafts: list[tuple[int, str, tuple[Slot, ...], int, int]],
 ) -> tuple[Pattern, ...]:
-    """File each pattern under its rarest, longest word."""
-    frequency = Counter(s.key for _, _, slots, _, _ in raw for s in slots)
+    """File each pattern under its most telling word: rare in the news before everyday,
+    typo-tolerant before exact-only, long before short, rare in the lists before frequent
+    (``Sechin`` before ``Igor``, ``Melli`` before ``Bank``, never ``of``)."""
+    frequency = Counter(s.key for draft in drafts for s in draft[2])
 
-    def rank(item: tuple[int, Slot]) -> tuple[bool, int, int]:
-        _, s = item
-        return (s.mode in (Mode.FULL, Mode.KEY), -frequency[s.key], len(s.key))
+    def rank(slot: Slot) -> tuple[bool, bool, bool, int, int]:
+        rare_in_news = not lexicon.is_everyday_word(slot.norm)
+        telling = slot.mode == Mode.FULL and len(slot.key) >= 4
+        return (
+            slot.mode != Mode.STRICT,
+            rare_in_news,
+            telling,
+            -frequency[slot.key],
+            len(slot.key),
+        )
 
     patterns = []
-    for entry, alias, slots, penalty, gap in raw:
-        candidates = [(i, s) for i, s in enumerate(slots) if s.mode != Mode.INITIAL]
-        anchor = max(candidates, key=rank)[0]
-        patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap))
+    for entry, alias, slots, penalty, gap in drafts:
+        anchor = max(range(len(slots)), key=lambda i: rank(slots[i]))
+        if gap == Gap.PERSON:  # the initials a person's name may be written with
+            given = slots[0].key[:1]
+            second = slots[1].key[:1] if len(slots) > 2 else ""
+            initials = (_initial(given, slots[0].script), _initial(second, slots[0].script))
+            patterns.append(Pattern(entry, alias, (*slots, *initials), anchor, penalty, gap))
+        else:
+            patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap))
     return tuple(patterns)
+
+
+def _initial(letter: str, script: str) -> Slot:
+    return Slot(letter, "", "", "", Mode.INITIAL, 0, script)
 
 
 def _lookup_tables(
     patterns: tuple[Pattern, ...],
-) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[str, ...]]]:
-    """key -> patterns anchored there; deletion variant -> typo-tolerant anchor keys."""
-    anchors: defaultdict[str, list[int]] = defaultdict(list)
-    fuzzy_keys: set[str] = set()
+) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[str]]]:
+    """key -> patterns anchored there; exact surface -> patterns with a case-exact anchor;
+    first letter -> the typo-tolerant anchor keys."""
+    anchors: dict[str, list[int]] = {}
+    strict: dict[str, list[int]] = {}
+    fuzzy: dict[str, set[str]] = {}
     for number, pattern in enumerate(patterns):
         slot = pattern.slots[pattern.anchor]
-        anchors[slot.key].append(number)
+        if slot.mode == Mode.STRICT:
+            strict.setdefault(slot.surface, []).append(number)
+            continue
+        anchors.setdefault(slot.key, []).append(number)
         if slot.stem:
-            anchors[slot.stem].append(number)
+            anchors.setdefault(slot.stem, []).append(number)
         if slot.max_edits:
-            fuzzy_keys.add(slot.key)
-    deletes: defaultdict[str, list[str]] = defaultdict(list)
-    for key in fuzzy_keys:
-        for variant in deletions(key):
-            deletes[variant].append(key)
-    return (
-        {k: tuple(dict.fromkeys(v)) for k, v in anchors.items()},
-        {k: tuple(v) for k, v in deletes.items()},
-    )
+            fuzzy.setdefault(slot.key[0], set()).add(slot.key)
+    return anchors, strict, {letter: sorted(keys) for letter, keys in fuzzy.items()}
 
 
-def deletions(key: str) -> set[str]:
-    """`key` and every string one deletion away (the SymSpell neighbourhood, radius 1)."""
-    return {key, *(key[:i] + key[i + 1 :] for i in range(len(key)))}
+def deletion_index(keys: Iterable[str]) -> dict[str, list[str]]:
+    """One-deletion variant -> keys (the SymSpell neighbourhood of radius 1, first letter
+    kept: a word within one edit of a key that starts with the same letter shares a
+    variant with it, or is one, or has the key as one)."""
+    index: dict[str, list[str]] = {}
+    for key in keys:
+        for i in range(1, len(key)):
+            index.setdefault(key[:i] + key[i + 1 :], []).append(key)
+    return index
+
+
+def deletions(key: str) -> list[str]:
+    """Every string one deletion away from `key`, its first letter kept."""
+    return [key[:i] + key[i + 1 :] for i in range(1, len(key))]
 
 
 def _signature(

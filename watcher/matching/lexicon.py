@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import cache
 
 # Languages of the news the product reads (the corpora it is judged on).
-NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr")
+NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr", "es")
 # wordfreq buckets words by centibels: bucket i holds words of Zipf frequency 9 - i/100.
 _COMMON_ZIPF = 3.0  # about once per million words: everyday vocabulary
 _KNOWN_ZIPF = 2.0  # about once per hundred million words: attested, not a typo
@@ -42,7 +42,17 @@ def common_english_words() -> frozenset[str]:
 
     dictionary = get_english_words_set(["web2"], lower=False, alpha=True)
     ordinary = {w for w in dictionary if w.islower()}
-    return frozenset(w for w in _words_at_least("en", _COMMON_ZIPF) if w in ordinary)
+    frequent = _words_at_least("en", _COMMON_ZIPF)
+    return frozenset(w for w in frequent if w in ordinary or _base_form(w) in ordinary)
+
+
+def _base_form(inflected: str) -> str:
+    """The dictionary form of a regular English plural/participle (web2 lists only those):
+    services -> service, companies -> company, holdings -> holding, trading -> trade."""
+    for ending, replacement in (("ies", "y"), ("es", "e"), ("s", ""), ("ing", "e"), ("ed", "")):
+        if inflected.endswith(ending) and len(inflected) > len(ending) + 2:
+            return inflected[: -len(ending)] + replacement
+    return inflected
 
 
 @cache

@@ -10,6 +10,7 @@ does not count; ``exclude`` phrases; ignore rules) and merged per entry.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
@@ -17,7 +18,7 @@ from rapidfuzz.distance import OSA
 from watcher.ignore import IgnoreRule
 from watcher.matching import lexicon
 from watcher.matching.index import CompiledWatchlists, Gap, Mode, Pattern, Slot, deletions
-from watcher.matching.normalize import Word, mask_markup, tokens, word
+from watcher.matching.normalize import Word, mask_markup, stems, tokens, word
 from watcher.matching.types import Match
 
 # How sure a word-level hit is.
@@ -81,76 +82,134 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
 def _find_mentions(masked: str, compiled: CompiledWatchlists) -> list[_Mention]:
     spans = tokens(masked)
     words = [word(surface) for surface, _, _ in spans]
+    text = _Text(masked, spans, words)
     found: list[_Mention] = []
     for position, current in enumerate(words):
-        for anchor_key in _candidates(current, compiled):
-            for number in compiled.anchors[anchor_key]:
-                pattern = compiled.patterns[number]
-                score = _verify(pattern, position, spans, words, masked)
-                if score >= compiled.thresholds[pattern.entry]:
-                    first = position - pattern.anchor
-                    last = first + len(pattern.slots) - 1
-                    found.append(
-                        _Mention(
-                            pattern.entry, pattern.alias, spans[first][1], spans[last][2], score
-                        )
-                    )
+        for number in _candidates(current, compiled):
+            pattern = compiled.patterns[number]
+            score, first, last = _verify(pattern, position, text)
+            if score >= compiled.thresholds[pattern.entry]:
+                start, end = spans[first][1], spans[last][2]
+                found.append(_Mention(pattern.entry, pattern.alias, start, end, score))
     return found
 
 
-def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[str, ...]:
-    """Anchor keys this word may stand for (memoised per word)."""
+@dataclass(frozen=True, slots=True)
+class _Text:
+    masked: str
+    spans: list[tuple[str, int, int]]
+    words: list[Word]
+
+
+def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
+    """Patterns anchored on a word this text word may stand for (memoised per word)."""
     cache = compiled.candidate_cache
-    cached = cache.get(w.norm)
+    cached = cache.get(w.surface)
     if cached is None:
-        cached = _lookup(w, compiled)
+        keys = _anchor_keys(w, compiled)
+        numbers = [n for key in keys for n in compiled.anchors[key]]
+        numbers.extend(compiled.strict_anchors.get(w.surface, ()))
+        cached = tuple(dict.fromkeys(numbers))
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
-        cache[w.norm] = cached
+        cache[w.surface] = cached
     return cached
 
 
-def _lookup(w: Word, compiled: CompiledWatchlists) -> tuple[str, ...]:
+def _anchor_keys(w: Word, compiled: CompiledWatchlists) -> list[str]:
     anchors = compiled.anchors
-    found = [k for k in (w.key, *w.stems) if k in anchors]
-    if len(w.key) >= 4 and not w.norm.isdigit():
-        near = {
-            key
-            for variant in deletions(w.key)
-            for key in compiled.deletes.get(variant, ())
-            if key != w.key and key[0] == w.key[0]
-        }
-        if near and not lexicon.is_known_word(w.norm):
-            found.extend(sorted(near))
-    return tuple(dict.fromkeys(found))
+    found = [k for k in (w.key, *stems(w.key)) if k in anchors]
+    if _may_be_typo(w, compiled):
+        deletes = compiled.deletions_for(w.key[0])
+        near = set(deletes.get(w.key, ()))  # the text word lacks a letter
+        for variant in deletions(w.key):
+            near.update(deletes.get(variant, ()))  # a letter changed or two swapped
+            if variant in anchors:
+                near.add(variant)  # the text word has a letter too many
+        near.discard(w.key)
+        found.extend(sorted(near))
+    return found
 
 
-def _verify(
-    pattern: Pattern,
-    position: int,
-    spans: list[tuple[str, int, int]],
-    words: list[Word],
-    masked: str,
-) -> int:
-    """The pattern's score with its anchor at word `position` (-1: not there)."""
+def _may_be_typo(w: Word, compiled: CompiledWatchlists) -> bool:
+    """Long, not a number, and not a real word: a real word spelled right is no typo."""
+    return (
+        len(w.key) >= 4
+        and w.key[0] in compiled.fuzzy_keys
+        and not w.norm.isdigit()
+        and not lexicon.is_known_word(w.norm)
+    )
+
+
+_NO_MATCH = (-1, 0, 0)
+
+
+def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
+    """(score, first word, last word) of the pattern with its anchor at word `position`."""
+    if pattern.gap == Gap.PERSON:
+        return _verify_person(pattern, position, text)
     first = position - pattern.anchor
-    if first < 0 or first + len(pattern.slots) > len(words):
+    score = _sequence(pattern.slots, first, text, _GAPS[pattern.gap])
+    if score < 0:
+        return _NO_MATCH
+    if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first):
+        return _NO_MATCH
+    return score - pattern.penalty, first, first + len(pattern.slots) - 1
+
+
+def _sequence(slots: Sequence[Slot], first: int, text: _Text, *gaps: re.Pattern[str]) -> int:
+    """The weakest word score of `slots` read from word `first` on (-1: not there).
+    `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats)."""
+    if first < 0 or first + len(slots) > len(text.words):
         return -1
     score = 100
-    gap = _GAPS[pattern.gap]
-    for offset, slot in enumerate(pattern.slots):
+    for offset, slot in enumerate(slots):
         index = first + offset
-        if offset and not gap.fullmatch(masked, spans[index - 1][2], spans[index][1]):
-            return -1
-        slot_score = accept(slot, words[index])
+        if offset:
+            gap = gaps[min(offset - 1, len(gaps) - 1)]
+            if not gap.fullmatch(text.masked, text.spans[index - 1][2], text.spans[index][1]):
+                return -1
+        slot_score = accept(slot, text.words[index])
         if slot_score < 0:
             return -1
         score = min(score, slot_score)
-    if len(pattern.slots) == 1 and not _plausible_single(
-        pattern.slots[0], words[first], masked, spans[first][1]
-    ):
-        return -1
-    return score - pattern.penalty
+    return score
+
+
+# The ways a person's name is written, for n given names: slot numbers (n is the surname,
+# n + 1 and n + 2 the initials slots), the gap rules between them, the score penalty.
+_Reading = tuple[tuple[int, ...], tuple[re.Pattern[str], ...], int]
+
+
+def _readings(n: int) -> list[_Reading]:
+    plain, comma, dot = _GAPS[Gap.PLAIN], _GAPS[Gap.COMMA], _GAPS[Gap.DOT]
+    given = tuple(range(n))
+    readings: list[_Reading] = [
+        ((*given, n), (plain,), 0),  # Vladimir Vladimirovich Putin
+        ((n, *given), (comma, plain), 2),  # PUTIN, Vladimir Vladimirovich / LAVROV Sergey
+    ]
+    if n > 1:  # the middle names or patronymic the news leaves out
+        readings += [((0, n), (plain,), 3), ((n, 0), (comma,), 4)]
+    readings += [((n + 1, n), (dot,), 6), ((n + 1, n + 2, n), (dot,), 6)]  # V. / V.V. Putin
+    return readings
+
+
+_PERSON_READINGS = [_readings(n) for n in range(16)]
+
+
+def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
+    """The best reading of a person's name with its anchor word at `position`."""
+    n = len(pattern.slots) - 3
+    readings = _PERSON_READINGS[n] if n < len(_PERSON_READINGS) else _readings(n)
+    for order, gaps, penalty in readings:
+        if pattern.anchor not in order:
+            continue
+        first = position - order.index(pattern.anchor)
+        slots = [pattern.slots[i] for i in order]
+        score = _sequence(slots, first, text, *gaps)
+        if score >= 0:
+            return score - penalty, first, first + len(order) - 1
+    return _NO_MATCH
 
 
 def accept(slot: Slot, w: Word) -> int:
@@ -167,7 +226,8 @@ def accept(slot: Slot, w: Word) -> int:
 
 def _accept_variant(slot: Slot, w: Word) -> int:
     """An inflected form, or a typo in a long word that is not itself a real word."""
-    if slot.key in w.stems or (slot.stem and (slot.stem in w.stems or slot.stem == w.key)):
+    inflected = stems(w.key)
+    if slot.key in inflected or (slot.stem and (slot.stem in inflected or slot.stem == w.key)):
         return SCORE_STEM
     if slot.max_edits and w.key[:1] == slot.key[:1] and not lexicon.is_known_word(w.norm):
         edits = OSA.distance(w.key, slot.key, score_cutoff=slot.max_edits)
@@ -176,7 +236,7 @@ def _accept_variant(slot: Slot, w: Word) -> int:
     return -1
 
 
-def _plausible_single(slot: Slot, w: Word, masked: str, start: int) -> bool:
+def _plausible_single(slot: Slot, text: _Text, index: int) -> bool:
     """Extra care for one-word names, the ones everyday words collide with.
 
     A lower-case hit must not be an everyday word of some language (``nafta``, ``мир``);
@@ -184,13 +244,15 @@ def _plausible_single(slot: Slot, w: Word, masked: str, start: int) -> bool:
     capitalised and, if it is an everyday word there, not merely sentence-initial."""
     if slot.mode == Mode.STRICT:
         return True
+    w = text.words[index]
     if not w.capitalized and lexicon.is_everyday_word(w.norm):
         return False
     cross_script = {slot.script, w.script} == {"latin", "cyrillic"}
     if cross_script:
         if not w.capitalized:
             return False
-        if lexicon.is_everyday_word(w.norm) and _sentence_initial(masked, start):
+        start = text.spans[index][1]
+        if lexicon.is_everyday_word(w.norm) and _sentence_initial(text.masked, start):
             return False
     return True
 

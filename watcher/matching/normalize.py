@@ -74,31 +74,29 @@ _LATIN_SPECIAL = {
     "þ": "th",
 }
 
-# Phonetic folding, applied in order to the transliterated word. Each rule merges spellings
+# Phonetic folding of the transliterated word, in three passes. Each rule merges spellings
 # that different romanisation systems (English, German, French, Polish, ISO) give one sound.
-_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"szcz", "shch"),  # Polish щ
-        (r"tsch", "ch"),  # German ч: Setschin
-        (r"sch", "sh"),  # German ш
-        (r"cz", "ch"),  # Polish ч
-        (r"sz", "sh"),  # Polish ш
-        (r"rz", "zh"),  # Polish ж
-        (r"ph", "f"),
-        (r"kh", "h"),  # х: Mikhail / Mihail
-        (r"ck", "k"),
-        (r"c(?!h)", "k"),  # Sovcomflot / Sovkomflot
-        (r"x", "ks"),  # Alexandr / Aleksandr
-        (r"q", "k"),
-        (r"w", "v"),  # German/Polish v: Wladimir, Ławrow
-        (r"[jy]", "i"),  # Sergey / Sergei / Sergej, Dmitriy, Shoygu
-        (r"gu(?=[ei])", "g"),  # French: Sergueï
-        (r"ou", "u"),  # French: Poutine
-        (r"(.)\1+", r"\1"),  # doubled letters: Nabiullina / Nabiulina, Dmitriy + ev
-        (r"(?:^|(?<=[^aeiou]))i(?=[aeiou])", ""),  # soft consonant: Siergiej, Pieskow, Ye-
-    )
-)
+_LETTER_RULES = {
+    "szcz": "shch",  # Polish щ
+    "tsch": "ch",  # German ч: Setschin
+    "sch": "sh",  # German ш
+    "cz": "ch",  # Polish ч
+    "sz": "sh",  # Polish ш
+    "rz": "zh",  # Polish ж
+    "ph": "f",
+    "kh": "h",  # х: Mikhail / Mihail
+    "ck": "k",
+    "ch": "ch",
+    "c": "k",  # Sovcomflot / Sovkomflot
+    "x": "ks",  # Alexandr / Aleksandr
+    "q": "k",
+    "w": "v",  # German/Polish v: Wladimir, Ławrow
+    "j": "i",  # Sergey / Sergei / Sergej, Dmitriy, Shoygu
+    "y": "i",
+}
+_LETTERS = re.compile("|".join(sorted(_LETTER_RULES, key=len, reverse=True)))
+_FRENCH = re.compile(r"gu(?=[ei])|ou")  # Sergueï, Poutine
+_SOFT_I = re.compile(r"(?:^|(?<=[^aeiou]))i(?=[aeiou])")  # soft consonant: Siergiej, Ye-
 _DOUBLE = re.compile(r"(.)\1+")
 
 # Case endings of Russian, Ukrainian and Polish nouns and surnames, in key spelling.
@@ -113,6 +111,9 @@ _ENDINGS = tuple(
         reverse=True,
     )
 )  # fmt: skip
+_ENDINGS_BY_LAST: dict[str, tuple[str, ...]] = {
+    last: tuple(e for e in _ENDINGS if e.endswith(last)) for last in {e[-1] for e in _ENDINGS}
+}
 MIN_STEM = 4
 
 
@@ -123,7 +124,6 @@ class Word:
     surface: str  # as written, possessive removed
     norm: str  # lower case, no diacritics or apostrophes
     key: str  # transliterated, phonetically folded
-    stems: tuple[str, ...]  # key minus one case ending
     script: str  # "latin", "cyrillic" or "other"
     capitalized: bool
 
@@ -139,13 +139,14 @@ def word(surface: str) -> Word:
         surface=cleaned,
         norm=norm,
         key=key,
-        stems=stems(key),
         script=_script(cleaned),
         capitalized=cleaned[:1].isupper(),
     )
 
 
 def _strip_possessive(token: str) -> str:
+    if token[-1:] not in "sS":
+        return token
     for apostrophe in _APOSTROPHES:
         if token.endswith(apostrophe + "s") or token.endswith(apostrophe + "S"):
             return token[:-2]
@@ -154,6 +155,8 @@ def _strip_possessive(token: str) -> str:
 
 def _norm(token: str) -> str:
     lowered = token.casefold()
+    if lowered.isascii():
+        return lowered.replace("'", "").replace("`", "")
     decomposed = unicodedata.normalize("NFD", lowered)
     kept = []
     for char in decomposed:
@@ -166,19 +169,30 @@ def _norm(token: str) -> str:
 
 def fold(norm: str) -> str:
     """The phonetic key of a normalised word: Latin letters, one romanisation."""
-    latin = "".join(_CYRILLIC.get(char, char) for char in norm)
-    for pattern, replacement in _PHONETIC_RULES:
-        latin = pattern.sub(replacement, latin)
-    return _DOUBLE.sub(r"\1", latin)
+    latin = norm if norm.isascii() else "".join(_CYRILLIC.get(char, char) for char in norm)
+    latin = _LETTERS.sub(lambda m: _LETTER_RULES[m.group()], latin)
+    latin = _FRENCH.sub(lambda m: "g" if m.group() == "gu" else "u", latin)
+    latin = _collapse(latin)  # Nabiullina / Nabiulina, Dmitriy + ev
+    return _collapse(_SOFT_I.sub("", latin))
 
 
+@lru_cache(maxsize=200_000)
 def stems(key: str) -> tuple[str, ...]:
     """`key` without each case ending it carries (the stem keeps `MIN_STEM` letters)."""
     found = []
-    for ending in _ENDINGS:
+    for ending in _ENDINGS_BY_LAST.get(key[-1:], ()):
         if key.endswith(ending) and len(key) - len(ending) >= MIN_STEM:
-            found.append(_DOUBLE.sub(r"\1", key[: -len(ending)]))
+            found.append(_collapse(key[: -len(ending)]))
     return tuple(dict.fromkeys(found))
+
+
+def _collapse(text: str) -> str:
+    """Doubled letters written once (``Nabiullina`` / ``Nabiulina``)."""
+    return _DOUBLE.sub(_first_letter, text)
+
+
+def _first_letter(found: re.Match[str]) -> str:
+    return found.group(1)
 
 
 def _script(token: str) -> str:
