@@ -116,6 +116,20 @@ def test_digest_lists_everything_pending_once(store: Store, tmp_path: Path) -> N
     assert b"1 match " in latest.data and b"Lavrov" in latest.data and b"Putin" not in latest.data
 
 
+def test_digest_flags_entries_mentioned_for_the_first_time(store: Store, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    record_match(store, article="a1", entry="rosneft")
+    notify.queue_digest(store, config, T0)
+    record_match(store, article="a2", entry="rosneft")
+    record_match(store, article="a2", entry="lukoil")
+    notify.queue_digest(store, config, T0 + 86400)
+    first, second = (_parsed(m.data) for m in _outbox(store, "digest"))
+    assert "Rosneft (1, NEW)" in first.get_body(("plain",)).get_content()
+    text = second.get_body(("plain",)).get_content()
+    assert "(1 for the first time, marked NEW)" in text
+    assert "Lukoil (1, NEW)" in text and "Rosneft (1)" in text
+
+
 def test_digest_marks_matches_that_were_alerted(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
     config = make_config(tmp_path)

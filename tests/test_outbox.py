@@ -179,3 +179,18 @@ def test_stored_bytes_are_smtp_clean(store: Store) -> None:
         [stored] = tx.outbox_messages()
     assert stored.data == message.as_bytes(policy=SMTP)
     assert stored.data.isascii()  # no 8BITMIME / SMTPUTF8 needed from the relay
+
+
+async def test_pruning_forgets_only_old_sent_messages(store: Store, tmp_path: Path) -> None:
+    _queue(store, 2)
+    outdir = tmp_path / "mail"
+    with store.transaction() as tx:
+        first, _second = tx.claim_due_messages(T0, T0, 5)  # lease until T0: due again at once
+        tx.mark_sent(first.id, T0)
+    with store.transaction() as tx:
+        assert tx.prune_sent_messages(T0 - 1) == 0  # sent at T0: not older
+        assert tx.prune_sent_messages(T0 + 1) == 1
+        [left] = tx.outbox_messages()
+    assert left.sent_at is None  # unsent messages are never pruned
+    result = await drain(store, lambda: DirectoryMailer(outdir), SENDER, T0 + 10, 30.0)
+    assert result.sent == 1

@@ -61,7 +61,13 @@ def _check_golden(name: str, actual: str) -> None:
 
 
 def test_digest_matches_golden_file() -> None:
-    message = render_digest(sample_matches(), sample_problems(), settings(), "20251023T070000Z-x")
+    message = render_digest(
+        sample_matches(),
+        sample_problems(),
+        settings(),
+        "20251023T070000Z-x",
+        new_entries=frozenset({"russia-officials/lavrov"}),
+    )
     _check_golden("digest.txt", _masked(message))
 
 

@@ -20,7 +20,7 @@ from watcher.notice import FeedProblem, PendingMatch
 from watcher.outbox import DrainResult, drain, enqueue
 from watcher.poll import FeedHealth
 from watcher.render import DigestPart, RenderSettings, render_alert, split_digest
-from watcher.store import Store
+from watcher.store import Store, Transaction
 from watcher.watchlist import Severity
 
 __all__ = [
@@ -29,11 +29,14 @@ __all__ = [
     "feed_problems",
     "pending_count",
     "preview_digest",
+    "prune_outbox",
     "queue_alerts",
     "queue_digest",
 ]
 
 log = logging.getLogger(__name__)
+
+SENT_RETENTION = 30 * 86400.0  # sent messages are kept this long (for `watcher status`)
 
 
 def queue_alerts(store: Store, config: Config, now: float) -> int:
@@ -79,7 +82,7 @@ def queue_digest(
         if not pending and not config.digest.send_empty:
             return None
         digest_id = _new_id(now)
-        parts = split_digest(pending, problems, settings, digest_id)
+        parts = split_digest(pending, problems, settings, digest_id, _new_entries(tx, pending))
         for part in parts:
             enqueue(tx, "digest", part.message, config.email.to, now)
             tx.mark_digested(part.match_ids, digest_id)
@@ -106,8 +109,9 @@ def preview_digest(
     """The digest `queue_digest` would queue now, without queueing or marking anything."""
     with store.transaction() as tx:
         pending = tx.pending_matches()
+        new_entries = _new_entries(tx, pending)
     problems = feed_problems(feed_health, now)
-    return split_digest(pending, problems, _settings(config, now), "preview")
+    return split_digest(pending, problems, _settings(config, now), "preview", new_entries)
 
 
 async def drain_outbox(
@@ -125,6 +129,12 @@ def pending_count(store: Store) -> int:
     """Messages in the outbox not yet accepted by a server."""
     with store.transaction() as tx:
         return tx.unsent_count()
+
+
+def prune_outbox(store: Store, now: float, keep: float = SENT_RETENTION) -> int:
+    """Forget sent messages older than `keep` seconds (unsent ones are never pruned)."""
+    with store.transaction() as tx:
+        return tx.prune_sent_messages(now - keep)
 
 
 def pending_matches(store: Store) -> list[PendingMatch]:
@@ -163,6 +173,13 @@ def _health_detail(item: FeedHealth, now: float) -> str:
         days = (now - item.last_new_item) / 86400
         return f"no new item for {days:.0f} days"
     return item.last_error or ""
+
+
+def _new_entries(tx: Transaction, pending: Sequence[PendingMatch]) -> frozenset[str]:
+    """Keys of the pending entries that no earlier digest listed (first-time mentions)."""
+    keys = {(m.list_name, m.entry_id) for m in pending}
+    seen = tx.digested_entries(sorted(keys))
+    return frozenset(f"{list_name}/{entry_id}" for list_name, entry_id in keys - seen)
 
 
 def _settings(config: Config, now: float) -> RenderSettings:

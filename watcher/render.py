@@ -89,11 +89,20 @@ def render_digest(
     part: tuple[int, int] = (1, 1),
     left_over: int = 0,
     totals: Sequence[PendingMatch] | None = None,
+    new_entries: frozenset[str] = frozenset(),
 ) -> EmailMessage:
-    """One digest message listing `matches` (the summary counts `totals`, default the same)."""
+    """One digest message listing `matches` (the summary counts `totals`, default the same).
+
+    `new_entries` holds the keys (``list/entry``) of entries no earlier digest listed.
+    """
     ordered = sort_for_digest(matches)
     context = _digest_context(
-        ordered, totals or ordered, feed_health, settings, part=part, left_over=left_over
+        ordered,
+        _summary(totals or ordered, new_entries),
+        feed_health,
+        settings,
+        part=part,
+        left_over=left_over,
     )
     subject = _digest_subject(totals or ordered, settings, part)
     context["subject"] = subject
@@ -111,16 +120,19 @@ def split_digest(
     feed_health: Sequence[FeedProblem],
     settings: RenderSettings,
     digest_id: str,
+    new_entries: frozenset[str] = frozenset(),
 ) -> list[DigestPart]:
     """The digest as one message, or several parts each under `settings.max_bytes`."""
     ordered = sort_for_digest(matches)
-    whole = render_digest(ordered, feed_health, settings, digest_id)
+    whole = render_digest(ordered, feed_health, settings, digest_id, new_entries=new_entries)
     if message_size(whole) <= settings.max_bytes or len(ordered) <= 1:
         return [DigestPart(whole, tuple(m.id for m in ordered))]
     chunks: list[list[PendingMatch]] = []
     rest = list(ordered)
     while rest and len(chunks) < MAX_DIGEST_PARTS:
-        fits = _largest_fitting_prefix(rest, feed_health, settings, digest_id, ordered)
+        fits = _largest_fitting_prefix(
+            rest, feed_health, settings, digest_id, ordered, new_entries=new_entries
+        )
         chunks.append(rest[:fits])
         rest = rest[fits:]
     count = len(chunks)
@@ -135,6 +147,7 @@ def split_digest(
                 part=(index, count),
                 left_over=len(rest) if index == count else 0,
                 totals=listed,
+                new_entries=new_entries,
             ),
             tuple(m.id for m in chunk),
             index,
@@ -205,7 +218,7 @@ def one_line(value: str, limit: int = SUBJECT_MAX) -> str:
 
 def _digest_context(
     ordered: Sequence[PendingMatch],
-    totals: Sequence[PendingMatch],
+    summary: dict[str, Any],
     feed_health: Sequence[FeedProblem],
     settings: RenderSettings,
     *,
@@ -215,7 +228,7 @@ def _digest_context(
     return {
         "generated": _local(settings.now, settings).strftime("%Y-%m-%d %H:%M %Z"),
         "date": _local(settings.now, settings).strftime("%Y-%m-%d"),
-        "summary": _summary(totals),
+        "summary": summary,
         "groups": _severity_groups(ordered, settings),
         "feed_problems": [_problem_view(p, settings) for p in feed_health],
         "part": part[0],
@@ -224,12 +237,20 @@ def _digest_context(
     }
 
 
-def _summary(matches: Sequence[PendingMatch]) -> dict[str, Any]:
+def _summary(
+    matches: Sequence[PendingMatch], new_entries: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     counts = {str(s): sum(1 for m in matches if m.severity == s) for s in SEVERITY_ORDER}
     entries: dict[str, dict[str, Any]] = {}
     for m in sort_for_digest(matches):
         entry = entries.setdefault(
-            m.entry_key, {"name": _clean(m.name), "severity": str(m.severity), "count": 0}
+            m.entry_key,
+            {
+                "name": _clean(m.name),
+                "severity": str(m.severity),
+                "count": 0,
+                "new": m.entry_key in new_entries,
+            },
         )
         entry["count"] += 1
     return {
@@ -237,6 +258,7 @@ def _summary(matches: Sequence[PendingMatch]) -> dict[str, Any]:
         "counts": counts,
         "articles": len({m.article_id for m in matches}),
         "entries": list(entries.values()),
+        "new_entries": sum(1 for e in entries.values() if e["new"]),
         "alerted": sum(1 for m in matches if m.alerted_at is not None),
     }
 
@@ -410,6 +432,8 @@ def _largest_fitting_prefix(
     settings: RenderSettings,
     digest_id: str,
     everything: Sequence[PendingMatch],
+    *,
+    new_entries: frozenset[str],
 ) -> int:
     """Binary search for how many of `rest` fit in one part (at least one, always)."""
 
@@ -422,6 +446,7 @@ def _largest_fitting_prefix(
             part=(MAX_DIGEST_PARTS, MAX_DIGEST_PARTS),
             left_over=len(everything),
             totals=everything,
+            new_entries=new_entries,
         )
         return message_size(trial) <= settings.max_bytes
 

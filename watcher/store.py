@@ -92,6 +92,7 @@ MIGRATIONS: list[str] = [
         UNIQUE (article_id, list_name, entry_id)
     );
     CREATE INDEX matches_pending ON matches(digest_id) WHERE digest_id IS NULL;
+    CREATE INDEX matches_entry ON matches(list_name, entry_id);
     CREATE TABLE outbox (
         id           INTEGER PRIMARY KEY,
         kind         TEXT NOT NULL,            -- digest | alert | test
@@ -423,6 +424,26 @@ class Transaction:
             "SELECT min(next_attempt) FROM outbox WHERE sent_at IS NULL"
         ).fetchone()
         return None if row[0] is None else float(row[0])
+
+    def prune_sent_messages(self, sent_before: float) -> int:
+        """Forget messages a server accepted before `sent_before` (unsent ones stay)."""
+        cursor = self._db.execute(
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (sent_before,)
+        )
+        return cursor.rowcount
+
+    def digested_entries(self, entry_keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (list, entry) pairs some earlier digest already listed."""
+        found: set[tuple[str, str]] = set()
+        for list_name, entry_id in entry_keys:
+            row = self._db.execute(
+                """SELECT 1 FROM matches WHERE list_name = ? AND entry_id = ?
+                   AND digest_id IS NOT NULL LIMIT 1""",
+                (list_name, entry_id),
+            ).fetchone()
+            if row is not None:
+                found.add((list_name, entry_id))
+        return found
 
     def outbox_messages(self, kind: str | None = None) -> list[OutboxMessage]:
         """Every message kept in the outbox (sent or not), oldest first."""
