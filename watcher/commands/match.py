@@ -1,13 +1,153 @@
-"""`watcher match` (placeholder: to be written)."""
+"""`watcher match`: run the matcher over local files (feeds, HTML pages, text) and report.
+
+    watcher match [--config PATH | --watchlists PATH ...] [--threshold N] [--json] INPUT ...
+
+INPUT is an RSS/Atom file (one result per item), an HTML or text file (one result), or ``-``
+for standard input; which one is told by looking at the content. With ``--json`` every
+article is one line: ``{"id", "title", "link", "matches": [Match.to_json(), ...]}`` (the id
+is the item's guid, else its link, else the file name). Scripts and benchmarks rely on it.
+"""
 
 from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
 
 from watcher.errors import WatcherError
+from watcher.ignore import IgnoreRule, load_ignore
+from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
+from watcher.matching.matcher import snippet
+from watcher.parse import decode_document, parse_document
+from watcher.settings import load_config, load_watchlists
+from watcher.text import html_to_text
+
+_SNIFF_BYTES = 4096
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)\b", re.I)
+_HTML = re.compile(rb"<(?:!doctype\s+html|html|head|body|p|div|br|a|b|i|span|article)\b", re.I)
+_BOLD, _RESET = "\033[1m", "\033[0m"
+
+
+@dataclass(frozen=True)
+class _Document:
+    id: str
+    title: str
+    link: str
+    text: str  # what the matcher reads
 
 
 @click.command("match")
-def command() -> None:
-    """Not written yet."""
-    raise WatcherError("watcher match is not implemented yet")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Config file: its watchlists, ignore lists and threshold are used.",
+)
+@click.option(
+    "--watchlists",
+    "watchlist_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Watchlist file or directory of *.yaml/*.yml (repeatable); no config file needed.",
+)
+@click.option(
+    "--threshold",
+    type=click.IntRange(0, 100),
+    default=None,
+    help="Lowest score (0-100) reported [default: the config's, else 90].",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per article per line.")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+def command(
+    config_file: Path | None,
+    watchlist_paths: tuple[Path, ...],
+    threshold: int | None,
+    as_json: bool,
+    inputs: tuple[str, ...],
+) -> None:
+    """Find watchlist entries in feed, HTML or text files (``-`` reads standard input)."""
+    if config_file is not None and watchlist_paths:
+        raise click.UsageError("give --config or --watchlists, not both")
+    compiled = _compile(config_file, watchlist_paths, threshold)
+    highlight = (_BOLD, _RESET) if sys.stdout.isatty() else ("[[", "]]")
+    for source in inputs:
+        for document in _documents(source):
+            found = match(document.text, compiled)
+            if as_json:
+                click.echo(json.dumps(_json(document, found), ensure_ascii=False))
+            else:
+                click.echo(_report(document, found, highlight))
+
+
+def _compile(
+    config_file: Path | None, watchlist_paths: Sequence[Path], threshold: int | None
+) -> CompiledWatchlists:
+    ignore: tuple[IgnoreRule, ...] = ()
+    if watchlist_paths:
+        watchlists = load_watchlists(watchlist_paths)
+        default_threshold = 90
+    else:
+        config = load_config(config_file)
+        watchlists = load_watchlists(config.watchlists)
+        ignore = tuple(rule for path in config.matching.ignore for rule in load_ignore(path))
+        default_threshold = config.matching.threshold
+    chosen = default_threshold if threshold is None else threshold
+    return compile_watchlists(watchlists, threshold=chosen, ignore=ignore)
+
+
+def _documents(source: str) -> Iterator[_Document]:
+    body = _read(source)
+    name = "<stdin>" if source == "-" else source
+    head = body[:_SNIFF_BYTES]
+    if _FEED_ROOT.search(head):
+        parsed = parse_document(body, {}, name)
+        for item in parsed.items:
+            article = item.article
+            guid = item.key.removeprefix("guid:") if item.key.startswith("guid:") else ""
+            yield _Document(
+                guid or article.link or name, article.title, article.link, article.full_text
+            )
+        return
+    text, _ = decode_document(body)
+    if _HTML.search(head):
+        text = html_to_text(text)
+    yield _Document(name, "", "", text)
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise WatcherError(f"cannot read {source}: {exc.strerror or exc}") from exc
+
+
+def _json(document: _Document, found: list[Match]) -> dict[str, object]:
+    return {
+        "id": document.id,
+        "title": document.title,
+        "link": document.link,
+        "matches": [m.to_json() for m in found],
+    }
+
+
+def _report(document: _Document, found: list[Match], highlight: tuple[str, str]) -> str:
+    heading = document.id + (f": {document.title}" if document.title else "")
+    lines = [heading]
+    if not found:
+        lines.append("  no matches")
+    for m in found:
+        mentions = f", {m.mentions} mentions" if m.mentions > 1 else ""
+        lines.append(
+            f"  [{m.severity}] {m.list_name}/{m.entry_id} {m.name} "
+            f"(as {m.alias!r}, score {m.score}{mentions})"
+        )
+        lines.append("    " + snippet(document.text, m.start, m.end, marks=highlight))
+    return "\n".join(lines)

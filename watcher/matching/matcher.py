@@ -35,6 +35,7 @@ _GAPS = {
 }
 _SENTENCE_END = '.!?…\n:;"«»“”„—–-('  # a capital after these may only mark a sentence start
 SNIPPET_WIDTH = 160
+_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -369,15 +370,19 @@ def _count_distinct(group: list[_Mention]) -> int:
     return count
 
 
-def snippet(text: str, start: int, end: int, width: int = SNIPPET_WIDTH) -> str:
-    """About `width` characters around text[start:end], whitespace collapsed, cut at words."""
+def snippet(
+    text: str, start: int, end: int, width: int = SNIPPET_WIDTH, marks: tuple[str, str] = ("", "")
+) -> str:
+    """About `width` characters around text[start:end], whitespace collapsed, cut at word
+    boundaries; `marks` go around the mention itself (``("[[", "]]")`` to highlight it)."""
     room = max(0, (width - (end - start)) // 2)
     left, right = max(0, start - room), min(len(text), end + room)
-    if left > 0:
-        space = text.find(" ", left, start)
-        left = space + 1 if space != -1 else left
-    if right < len(text):
-        space = text.rfind(" ", end, right)
-        right = space if space != -1 else right
-    body = " ".join(text[left:right].replace("\u200b", "").split())
+    if left > 0:  # drop the partial word at the left edge
+        first_space = _SPACE.search(text, left, start)
+        left = first_space.end() if first_space else left
+    if right < len(text):  # and at the right edge
+        spaces = list(_SPACE.finditer(text, end, right))
+        right = spaces[-1].start() if spaces else right
+    body = f"{text[left:start]}{marks[0]}{text[start:end]}{marks[1]}{text[end:right]}"
+    body = " ".join(body.replace("\u200b", "").split())
     return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
