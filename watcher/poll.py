@@ -20,9 +20,10 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +38,7 @@ from watcher.schedule_math import Hints, next_poll_time, parse_max_age, parse_re
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 PollStatus = Literal["ok", "not-modified", "failed", "disabled", "refused"]
 HealthState = Literal["ok", "failing", "disabled", "stale"]
@@ -103,18 +105,24 @@ async def poll_due(
     within the global and per-host concurrency limits. Call `sync_feeds` first."""
     with store.transaction() as tx:
         feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
+    settings = {f.url: f for f in config.feeds}
     limits = FetchLimits.from_config(config.polling)
     own_client = client is None
     http = client or make_client(limits, max_connections=config.polling.concurrency)
     overall = asyncio.Semaphore(config.polling.concurrency)
     per_host: dict[str, asyncio.Semaphore] = {}
+    # One worker thread for parsing and matching: under the GIL more threads add no speed,
+    # only contention (longer event-loop stalls) and more documents in memory at once.
+    cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-parse")
 
     async def one(feed: FeedRow) -> FeedPollResult:
         host = urlsplit(feed.current_url).netloc.lower() or "file"
         host_limit = per_host.setdefault(host, asyncio.Semaphore(config.polling.per_host))
         async with host_limit, overall:  # host first: a queued feed holds no global slot
             try:
-                return await poll_feed(store, feed, config, compiled, http, now)
+                feed_settings = settings.get(feed.url) or FeedConfig(url=feed.url)
+                job = _Job(store, feed, config, feed_settings, now, cpu)
+                return await job.run(compiled, http)
             except Exception as exc:  # a bug or store error in one feed never breaks others
                 log.exception("feed=%s poll failed unexpectedly", feed.url)
                 return FeedPollResult(feed.url, "failed", error=f"internal error: {exc!r}")
@@ -122,6 +130,7 @@ async def poll_due(
     try:
         return list(await asyncio.gather(*(one(feed) for feed in feeds)))
     finally:
+        cpu.shutdown(wait=False, cancel_futures=True)
         if own_client:
             await http.aclose()
 
@@ -133,31 +142,22 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
     compiled: CompiledWatchlists,
     client: httpx.AsyncClient,
     now: float,
+    *,
+    executor: Executor | None = None,
 ) -> FeedPollResult:
-    """Poll one feed once and record the outcome in one transaction."""
+    """Poll one feed once and record the outcome in one transaction. The feed's state is
+    read afresh from the store; parsing and matching run on ``executor`` (default: the
+    loop's default thread pool)."""
     with store.transaction() as tx:
         row = tx.feed(feed_config_or_row.url)
     if row is None:
         raise ValueError(f"feed {feed_config_or_row.url} is not in the store; call sync_feeds")
-    if row.disabled_at is not None:
-        return FeedPollResult(row.url, "disabled", error=row.disabled_reason or "disabled")
-    job = _Job(store, row, config, _feed_settings(config, row.url), now)
-    fetched = await fetch(
-        client,
-        row.current_url,
-        FetchLimits.from_config(config.polling),
-        etag=row.etag,
-        last_modified=row.last_modified,
+    settings = (
+        feed_config_or_row
+        if isinstance(feed_config_or_row, FeedConfig)
+        else _feed_settings(config, row.url)
     )
-    settled = job.settle_without_parsing(fetched)
-    if settled is not None:
-        return settled
-    parsed = await asyncio.to_thread(parse_document, fetched.body, fetched.headers, row.url)
-    if not parsed.is_feed:
-        kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
-        reason = f"not an RSS/Atom feed (got {kind}): {parsed.problem or 'no feed elements'}"
-        return job.failure(fetched, reason, "failed")
-    return await job.ingest(compiled, fetched, parsed)
+    return await _Job(store, row, config, settings, now, executor).run(compiled, client)
 
 
 def _feed_settings(config: Config, url: str) -> FeedConfig:
@@ -176,6 +176,34 @@ class _Job:
     config: Config
     settings: FeedConfig
     now: float
+    executor: Executor | None = None
+
+    async def run(self, compiled: CompiledWatchlists, client: httpx.AsyncClient) -> FeedPollResult:
+        row = self.row
+        if row.disabled_at is not None:
+            return FeedPollResult(row.url, "disabled", error=row.disabled_reason or "disabled")
+        fetched = await fetch(
+            client,
+            row.current_url,
+            FetchLimits.from_config(self.config.polling),
+            etag=row.etag,
+            last_modified=row.last_modified,
+        )
+        settled = self.settle_without_parsing(fetched)
+        if settled is not None:
+            return settled
+        parsed = await self.offload(parse_document, fetched.body, fetched.headers, row.url)
+        if not parsed.is_feed:
+            kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
+            reason = f"not an RSS/Atom feed (got {kind}): {parsed.problem or 'no feed elements'}"
+            return self.failure(fetched, reason, "failed")
+        return await self.ingest(compiled, fetched, parsed)
+
+    async def offload(self, function: Callable[..., _T], *args: object) -> _T:
+        """Run a pure CPU-bound function off the event loop."""
+        if self.executor is None:
+            return await asyncio.to_thread(function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
 
     def settle_without_parsing(self, fetched: FetchResult) -> FeedPollResult | None:
         """The outcome when the body needs no parsing (errors, 304, 410, ...), else None."""
@@ -289,7 +317,7 @@ class _Job:
             for item in parsed.items
             if item.key not in known or known[item.key].content_hash != item.content_hash
         ]
-        scanned = await asyncio.to_thread(_scan_items, to_scan, compiled)
+        scanned = await self.offload(_scan_items, to_scan, compiled)
         new_items = sum(1 for item in parsed.items if item.key not in known)
         notify = row.initialized or self.settings.backfill
         changes = self.success_changes(fetched, ttl=parsed.ttl)
