@@ -103,8 +103,12 @@ def test_unchanged_config_gives_equal_specs_and_a_change_differs() -> None:
 def test_unusable_digest_schedule_is_a_validation_problem(
     digest: dict[str, str], path: str
 ) -> None:
+    # the config schema already rejects these (with file:line:col); model_copy skips that
+    # validation, as a Config built in code would, to test job_specs' own safety net
+    base = _config()
+    config = base.model_copy(update={"digest": base.digest.model_copy(update=digest)})
     with pytest.raises(ValidationFailed) as raised:
-        job_specs(_config(digest=digest), config_file="/etc/sanctions-watch/config.yaml")
+        job_specs(config, config_file="/etc/sanctions-watch/config.yaml")
     (problem,) = raised.value.problems
     assert problem.path == path
     assert problem.file == "/etc/sanctions-watch/config.yaml"
