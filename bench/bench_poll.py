@@ -81,7 +81,7 @@ def serve(
     stop: multiprocessing.synchronize.Event,
 ) -> None:
     def handler(path: str, headers: Mapping[str, str]) -> Route:
-        feed = int(path.rsplit("/", 1)[-1].split(".")[0])
+        feed = int(path.rsplit("/", 1)[-1].split(".", maxsplit=1)[0])
         gen = generation.value
         return Route(body=feed_xml(feed, gen, items), etag=f'"f{feed}-g{gen}"')
 

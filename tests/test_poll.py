@@ -444,6 +444,37 @@ async def test_prune_removes_only_old_articles_no_longer_in_any_feed(
     assert prune(store, config, later + 10 * 86400) == 0  # ITEM_2 still in the feed
 
 
+async def test_prune_keeps_articles_with_undigested_matches(server, store, compiled) -> None:
+    url = server.route("/f.xml", rss(ITEM_1, ITEM_2))
+    config = make_config(FeedConfig(url=url, backfill=True), retention=86400)
+    await poll(store, config, compiled)  # both match and are pending (backfill)
+    server.route("/f.xml", rss())
+    later = NOW + 2 * 86400
+    await poll(store, config, compiled, later)
+    assert prune(store, config, later) == 0
+    with store.transaction() as tx:
+        tx.mark_digested([m.id for m in tx.pending_matches()], "digest-1")
+    assert prune(store, config, later) == 2
+
+
+async def test_ignore_list_suppressions_are_counted(server, store) -> None:
+    from watcher.ignore import IgnoreRule
+
+    rule = IgnoreRule(phrase="Rosneft Arena", reason="stadium")
+    compiled = compile_watchlists([WATCHLIST], ignore=[rule])
+    url = server.route(
+        "/f.xml",
+        rss(
+            {"guid": "s1", "title": "Derby at the Rosneft Arena"},
+            {"guid": "s2", "title": "Rosneft Arena sold out"},
+            {"guid": "s3", "title": "Rosneft profits"},
+        ),
+    )
+    [result] = (await poll(store, make_config(url), compiled)).values()
+    assert result.new_matches == 1
+    assert counts(store).suppressions == {rule.label: 2}
+
+
 async def test_feed_without_new_items_turns_stale(server, store, compiled) -> None:
     url = server.route("/f.xml", rss(ITEM_1))
     config = make_config(url, stale_after=86400)

@@ -299,11 +299,16 @@ class Transaction:
         )
 
     def prune_articles(self, seen_before: float) -> int:
-        """Delete articles last seen before ``seen_before`` that no feed still carries."""
+        """Delete articles last seen before ``seen_before`` that no feed still carries and
+        that hold no match still waiting for a digest (pruning never loses an alert)."""
         cursor = self._db.execute(
-            """DELETE FROM articles WHERE last_seen < ? AND NOT EXISTS (
+            """DELETE FROM articles WHERE last_seen < ?
+               AND NOT EXISTS (
                    SELECT 1 FROM article_sources s
-                   WHERE s.article_id = articles.id AND s.in_feed = 1)""",
+                   WHERE s.article_id = articles.id AND s.in_feed = 1)
+               AND NOT EXISTS (
+                   SELECT 1 FROM matches m
+                   WHERE m.article_id = articles.id AND m.notify = 1 AND m.digest_id IS NULL)""",
             (seen_before,),
         )
         return cursor.rowcount
