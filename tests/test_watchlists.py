@@ -593,6 +593,7 @@ def test_directories_are_read_in_name_order_yaml_and_yml(tmp_path: Path) -> None
     write(tmp_path, "b.yml", "entries: []\n")
     write(tmp_path, "a.yaml", "entries: []\n")
     write(tmp_path, "notes.txt", "not a watchlist\n")
+    write(tmp_path, ".a.yaml", "editor: backup\n")
     (tmp_path / "sub").mkdir()
     write(tmp_path / "sub", "c.yaml", "entries: []\n")
     assert [w.name for w in load_watchlists([tmp_path])] == ["a", "b"]

@@ -218,13 +218,16 @@ class WatchlistFile(_Strict):
 
 def watchlist_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     """The files `paths` name: files as given, directories as their *.yaml/*.yml files
-    (sorted, not recursive). Missing paths and empty directories are problems."""
+    (sorted, not recursive, hidden files skipped: editors' backups and locks). Missing paths
+    and empty directories are problems."""
     files: dict[Path, Path] = {}  # resolved -> as named: a file named twice is loaded once
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
             found = sorted(
-                p for p in path.iterdir() if p.suffix in WATCHLIST_SUFFIXES and p.is_file()
+                p
+                for p in path.iterdir()
+                if p.suffix in WATCHLIST_SUFFIXES and not p.name.startswith(".") and p.is_file()
             )
             if not found:
                 problems.append(Problem(str(path), 0, 0, "", "directory has no *.yaml watchlists"))
