@@ -101,6 +101,8 @@ def import_ofac(
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (newer files), else Windows-1252: OFAC's "Latin-1" files are Windows exports, and
+    their bytes 0x80-0x9F are curly quotes and dashes, not Latin-1's control characters."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
