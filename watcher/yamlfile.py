@@ -246,39 +246,33 @@ class _Builder:
     def run(self, parser: yaml.CSafeLoader) -> None:  # noqa: PLR0912, PLR0915
         """One flat dispatch loop: ~300,000 events for the OFAC list, so no call per event."""
         stack: list[list[Any]] = []
+        frame: list[Any] | None = None  # stack[-1]: [container, pending key, positions]
         get_event: Callable[[], Any] = parser.get_event
-        container: Any
+        anchors = self.anchors
         track = self.track
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        no_key, special_start = _NO_KEY, _SPECIAL_START
         while (event := get_event()) is not None:
             kind = type(event)
             pos: _Pos | None = None
             if kind is scalar_event:
                 # the common case inline: an untagged plain word that is not a number
                 value: Any = event.value
-                if event.tag is not None or (event.implicit[0] and value[:1] in _SPECIAL_START):
+                if event.tag is not None or (event.implicit[0] and value[:1] in special_start):
                     value = self._scalar(event)
                 if event.anchor is not None:
-                    self.anchors[event.anchor] = value
+                    anchors[event.anchor] = value
                 if track:
                     pos = self._pos(event)
             elif kind is mapping_start or kind is sequence_start:
-                container = {} if kind is mapping_start else []
-                if event.tag is not None:
-                    self._check_tag(event, "map" if kind is mapping_start else "seq")
-                if event.anchor is not None:
-                    self.anchors[event.anchor] = container
-                frame_pos = None
-                if track:
-                    frame_pos = self._pos(event)
-                    frame_pos.children = {} if kind is mapping_start else []
-                    frame_pos.keys = {} if kind is mapping_start else None
-                stack.append([container, _NO_KEY, frame_pos])
+                frame = self._start(event, kind is mapping_start)
+                stack.append(frame)
                 continue
             elif kind in ends:
                 value, _, pos = stack.pop()
+                frame = stack[-1] if stack else None
             elif kind is alias_event:
                 value = self._alias(event)
                 if track:
@@ -287,16 +281,15 @@ class _Builder:
                 if kind is yaml.DocumentStartEvent:
                     self._document_start(event)
                 continue
-            if not stack:
+            if frame is None:
                 self.root, self.root_pos = value, pos
                 continue
-            frame = stack[-1]
             container = frame[0]
             if type(container) is list:
                 container.append(value)
                 if track:
                     frame[2].children.append(pos)
-            elif frame[1] is _NO_KEY:
+            elif frame[1] is no_key:
                 if type(value) is str and value not in container and value != "<<" and not track:
                     frame[1] = value
                 else:
@@ -306,7 +299,21 @@ class _Builder:
                     container[frame[1]] = value
                     if track:
                         frame[2].children[frame[1]] = pos
-                frame[1] = _NO_KEY
+                frame[1] = no_key
+
+    def _start(self, event: Any, mapping: bool) -> list[Any]:
+        """A new frame for a mapping or sequence start event."""
+        container: dict[object, object] | list[object] = {} if mapping else []
+        if event.tag is not None:
+            self._check_tag(event, "map" if mapping else "seq")
+        if event.anchor is not None:
+            self.anchors[event.anchor] = container
+        positions = None
+        if self.track:
+            positions = self._pos(event)
+            positions.children = {} if mapping else []
+            positions.keys = {} if mapping else None
+        return [container, _NO_KEY, positions]
 
     def _scalar(self, event: Any) -> object:
         value: str = event.value
