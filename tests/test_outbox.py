@@ -194,3 +194,26 @@ async def test_pruning_forgets_only_old_sent_messages(store: Store, tmp_path: Pa
     assert left.sent_at is None  # unsent messages are never pruned
     result = await drain(store, lambda: DirectoryMailer(outdir), SENDER, T0 + 10, 30.0)
     assert result.sent == 1
+
+
+async def test_one_drain_sends_more_than_one_batch(store: Store, tmp_path: Path) -> None:
+    _queue(store, 120)  # BATCH is 50: three claims in one pass
+    outdir = tmp_path / "mail"
+    result = await drain(store, lambda: DirectoryMailer(outdir), SENDER, T0, 30.0)
+    assert (result.sent, result.failed, result.pending) == (120, 0, 0)
+    assert len(list(outdir.glob("*.eml"))) == 120
+
+
+async def test_a_session_failure_stops_the_pass(store: Store, tmp_path: Path) -> None:
+    _queue(store, 120)
+    server = SmtpTestServer(tmp_path)  # down
+    result = await drain(store, lambda: _smtp(server), SENDER, T0, 5.0)
+    # the first batch is marked failed; the others are not tried but wait as long
+    assert (result.sent, result.failed, result.pending) == (0, 50, 120)
+    assert len(result.errors) == 1
+    with store.transaction() as tx:
+        messages = tx.outbox_messages()
+    assert {m.next_attempt for m in messages} == {T0 + 60}
+    assert sorted({m.attempts for m in messages}) == [0, 1]
+    again = await drain(store, lambda: _smtp(server), SENDER, T0 + 1, 5.0)
+    assert (again.sent, again.failed) == (0, 0)  # nothing hammers the dead server

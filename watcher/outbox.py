@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -58,38 +58,74 @@ async def drain(
     now: float,
     per_message_timeout: float,
 ) -> DrainResult:
-    """Send every due message once; record what happened to each."""
-    with store.transaction() as tx:
-        lease = LEASE_SLACK + per_message_timeout * (BATCH + 1)
-        due = tx.claim_due_messages(now, now + lease, BATCH)
+    """Try every due message once, batch after batch; record what happened to each.
+
+    Stops early when the server cannot be reached or refuses the login (the rest wait for
+    their backoff like the failed one).
+    """
     sent, failed, errors = 0, 0, []
-    if due:
-        try:
-            async with open_mailer() as mailer:
-                for index, message in enumerate(due):
-                    try:
-                        reply = await mailer.send(
-                            sender, message.recipients, message.data, message.message_id
-                        )
-                    except DeliveryError as exc:
-                        errors.append(str(exc))
-                        stop = exc.session
-                        failing = due[index:] if stop else [message]
-                        _record_failure(store, failing, str(exc), now)
-                        failed += len(failing)
-                        if stop:
-                            break
-                        continue
-                    _record_sent(store, message, reply, now)
-                    sent += 1
-        except (DeliveryError, WatcherError) as exc:  # could not even connect / log in
-            untried = due[sent + failed :]
-            _record_failure(store, untried, str(exc), now)
-            failed += len(untried)
-            errors.append(str(exc))
+    while True:
+        with store.transaction() as tx:
+            lease = LEASE_SLACK + per_message_timeout * (BATCH + 1)
+            due = tx.claim_due_messages(now, now + lease, BATCH)
+        if not due:
+            break
+        batch = await _send_batch(store, open_mailer, sender, due, now)
+        sent, failed = sent + batch.sent, failed + batch.failed
+        errors.extend(batch.errors)
+        if batch.session_failed:
+            # the server is unreachable or refuses us: the other due messages wait too
+            with store.transaction() as tx:
+                tx.defer_due_messages(now, now + backoff(max(m.attempts for m in due)))
+            break
+        if len(due) < BATCH:
+            break
     with store.transaction() as tx:
         pending = tx.unsent_count()
-    return DrainResult(sent, failed, pending, tuple(errors))
+    return DrainResult(sent, failed, pending, tuple(dict.fromkeys(errors)))
+
+
+@dataclass
+class _Batch:
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    session_failed: bool = False
+
+
+async def _send_batch(
+    store: Store,
+    open_mailer: Callable[[], Mailer],
+    sender: str,
+    due: Sequence[OutboxMessage],
+    now: float,
+) -> _Batch:
+    batch = _Batch()
+    try:
+        async with open_mailer() as mailer:
+            for index, message in enumerate(due):
+                try:
+                    reply = await mailer.send(
+                        sender, message.recipients, message.data, message.message_id
+                    )
+                except DeliveryError as exc:
+                    batch.errors.append(str(exc))
+                    batch.session_failed = exc.session
+                    failing = due[index:] if exc.session else [message]
+                    _record_failure(store, failing, str(exc), now)
+                    batch.failed += len(failing)
+                    if exc.session:
+                        break
+                    continue
+                _record_sent(store, message, reply, now)
+                batch.sent += 1
+    except (DeliveryError, WatcherError) as exc:  # could not even connect / log in
+        untried = due[batch.sent + batch.failed :]
+        _record_failure(store, untried, str(exc), now)
+        batch.failed += len(untried)
+        batch.errors.append(str(exc))
+        batch.session_failed = True
+    return batch
 
 
 def _record_sent(store: Store, message: OutboxMessage, reply: Delivered, now: float) -> None:

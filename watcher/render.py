@@ -33,6 +33,7 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAMES = ("digest.html.j2", "digest.txt.j2", "alert.html.j2", "alert.txt.j2")
 MAX_DIGEST_PARTS = 10  # beyond this, the rest waits for the next digest (nothing is dropped)
 SUBJECT_MAX = 180
+SUMMARY_ENTRIES = 30  # entries named in the summary; the rest are counted ("and 12 more")
 SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 _SPACE = re.compile(r"\s+")
 
@@ -96,15 +97,33 @@ def render_digest(
     `new_entries` holds the keys (``list/entry``) of entries no earlier digest listed.
     """
     ordered = sort_for_digest(matches)
-    context = _digest_context(
+    base = totals or ordered
+    return _digest_message(
         ordered,
-        _summary(totals or ordered, new_entries),
         feed_health,
         settings,
+        digest_id,
+        summary=_summary(base, new_entries),
+        subject=_digest_subject(base, settings, part),
         part=part,
         left_over=left_over,
     )
-    subject = _digest_subject(totals or ordered, settings, part)
+
+
+def _digest_message(
+    ordered: Sequence[PendingMatch],
+    feed_health: Sequence[FeedProblem],
+    settings: RenderSettings,
+    digest_id: str,
+    *,
+    summary: dict[str, Any],
+    subject: str,
+    part: tuple[int, int],
+    left_over: int,
+) -> EmailMessage:
+    context = _digest_context(
+        ordered, summary, feed_health, settings, part=part, left_over=left_over
+    )
     context["subject"] = subject
     context["digest_id"] = digest_id
     message = _message(
@@ -137,17 +156,18 @@ def split_digest(
         rest = rest[fits:]
     count = len(chunks)
     listed = [m for chunk in chunks for m in chunk]
+    summary = _summary(listed, new_entries)
     return [
         DigestPart(
-            render_digest(
+            _digest_message(
                 chunk,
                 feed_health if index == 1 else (),
                 settings,
                 digest_id,
+                summary=summary,
+                subject=_digest_subject(listed, settings, (index, count)),
                 part=(index, count),
                 left_over=len(rest) if index == count else 0,
-                totals=listed,
-                new_entries=new_entries,
             ),
             tuple(m.id for m in chunk),
             index,
@@ -253,12 +273,14 @@ def _summary(
             },
         )
         entry["count"] += 1
+    listed = list(entries.values())
     return {
         "total": len(matches),
         "counts": counts,
         "articles": len({m.article_id for m in matches}),
-        "entries": list(entries.values()),
-        "new_entries": sum(1 for e in entries.values() if e["new"]),
+        "entries": listed[:SUMMARY_ENTRIES],
+        "more_entries": max(0, len(listed) - SUMMARY_ENTRIES),
+        "new_entries": sum(1 for e in listed if e["new"]),
         "alerted": sum(1 for m in matches if m.alerted_at is not None),
     }
 
@@ -435,29 +457,38 @@ def _largest_fitting_prefix(
     *,
     new_entries: frozenset[str],
 ) -> int:
-    """Binary search for how many of `rest` fit in one part (at least one, always)."""
+    """How many of `rest` fit in one part (at least one, always)."""
+    # the summary over everything is at least as long as any part's final one: safe sizes
+    summary = _summary(everything, new_entries)
+    worst = (MAX_DIGEST_PARTS, MAX_DIGEST_PARTS)
+    subject = _digest_subject(everything, settings, worst)
 
     def fits(count: int) -> bool:
-        trial = render_digest(
+        trial = _digest_message(
             rest[:count],
             feed_health,
             settings,
             digest_id,
-            part=(MAX_DIGEST_PARTS, MAX_DIGEST_PARTS),
+            summary=summary,
+            subject=subject,
+            part=worst,
             left_over=len(everything),
-            totals=everything,
-            new_entries=new_entries,
         )
         return message_size(trial) <= settings.max_bytes
 
-    low, high = 1, len(rest)
-    while low < high:
-        middle = (low + high + 1) // 2
+    # gallop up from one match, then bisect: trial renders stay near the part's size
+    # instead of re-rendering the whole backlog at every step
+    good, probe = 1, 2
+    while probe <= len(rest) and fits(probe):
+        good, probe = probe, probe * 2
+    bad = min(probe, len(rest) + 1)  # the smallest count known not to fit (or past the end)
+    while bad - good > 1:
+        middle = (good + bad) // 2
         if fits(middle):
-            low = middle
+            good = middle
         else:
-            high = middle - 1
-    return low
+            bad = middle
+    return good
 
 
 # --- small text helpers --------------------------------------------------------------------
@@ -479,6 +510,7 @@ def _local(moment: datetime, settings: RenderSettings) -> datetime:
     return moment.astimezone(_zone(settings))
 
 
+@lru_cache(maxsize=8192)
 def _clean(value: str) -> str:
     """Feed text for display: control and format characters out, whitespace collapsed."""
     kept = "".join(_display_char(ch) for ch in value)

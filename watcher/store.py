@@ -408,6 +408,15 @@ class Transaction:
             (error, next_attempt, outbox_id),
         )
 
+    def defer_due_messages(self, now: float, until: float) -> int:
+        """Push every message due by `now` back to `until` (the server is unreachable: none
+        of them can go now). Their attempt counts stay as they are."""
+        cursor = self._db.execute(
+            "UPDATE outbox SET next_attempt = ? WHERE sent_at IS NULL AND next_attempt <= ?",
+            (until, now),
+        )
+        return cursor.rowcount
+
     def unsent_count(self) -> int:
         return int(
             self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
