@@ -228,11 +228,6 @@ def message_size(message: EmailMessage) -> int:
     return len(message.as_bytes(policy=SMTP))
 
 
-def one_line(value: str, limit: int = SUBJECT_MAX) -> str:
-    """`value` made safe for a header: controls and line breaks become spaces, length capped."""
-    return _one_line(value, limit)
-
-
 # --- view models (plain dicts the templates read) ------------------------------------------
 
 
