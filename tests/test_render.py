@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import tomllib
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -236,3 +237,14 @@ def test_bundled_templates_exist_and_top_level_folder_points_at_them() -> None:
         assert (BUNDLED_TEMPLATES / name).is_file()
     top = Path(__file__).resolve().parents[1] / "templates"
     assert top.resolve() == BUNDLED_TEMPLATES.resolve()
+
+
+def test_bundled_templates_are_shipped_as_package_data() -> None:
+    """A non-editable install (wheel) must carry them: pyproject lists them as package data."""
+    root = Path(__file__).resolve().parents[1]
+    with (root / "pyproject.toml").open("rb") as file:
+        pyproject = tomllib.load(file)
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["watcher"]
+    shipped = {p.name for pattern in patterns for p in (root / "watcher").glob(pattern)}
+    assert set(TEMPLATE_NAMES) <= shipped
+    assert root / "watcher" / "templates" == BUNDLED_TEMPLATES
