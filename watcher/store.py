@@ -167,8 +167,17 @@ class Store:
 
 
 def _split_sql(script: str) -> list[str]:
-    # executescript() would COMMIT the open transaction; run statements one by one instead.
-    return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+    """The statements of a migration script (no ``;`` may appear inside comments or strings).
+
+    executescript() would COMMIT the open transaction, so statements run one by one instead;
+    a chunk holding only comments is not a statement.
+    """
+    statements = []
+    for chunk in script.split(";"):
+        code = [line for line in chunk.splitlines() if line.strip() and not line.strip().startswith("--")]
+        if code:
+            statements.append(chunk.strip())
+    return statements
 
 
 class Transaction:
