@@ -30,17 +30,19 @@ import os
 import signal
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from watcher import notify, poll, settings
-from watcher.config import Config, FeedConfig
+from watcher.config import Config, FeedConfig, PollingConfig
 from watcher.errors import Problem, ValidationFailed, WatcherError
 from watcher.fetch import FetchLimits, make_client
 from watcher.filewatch import FileWatcher
@@ -56,6 +58,8 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds in-flight work may take to finish after SIGTERM
 WATCH_INTERVAL = 2.0  # seconds between checks of the config and watchlist files
+WORKERS = 2  # threads for parsing/matching/compiling: they keep the loop responsive; the
+# GIL, not the thread count, bounds their throughput
 EX_TEMPFAIL = 75  # sysexits.h: mail stays queued; cron or the operator tries again later
 
 
@@ -134,6 +138,8 @@ class Daemon:
     _drain_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _drain_wanted: bool = False
     _watcher: FileWatcher | None = None
+    _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(WORKERS))
+    _limits: PollLimits | None = None
     _client: httpx.AsyncClient | None = None
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -142,6 +148,9 @@ class Daemon:
     # --- life cycle -----------------------------------------------------------------------
 
     async def run(self) -> int:
+        # Our own pool for parsing, matching and compiling, so shutdown can drop queued work
+        # (asyncio.run would otherwise wait for every queued scan before exiting).
+        asyncio.get_running_loop().set_default_executor(self._executor)
         self.loaded = await asyncio.to_thread(load, self.config_path)
         config = self.loaded.config
         state_dir = settings.resolved_state_dir(config)
@@ -151,6 +160,7 @@ class Daemon:
             self.store = Store(state_dir)
             poll.sync_feeds(self.store, config, time.time())
             self._client = _client_for(config)
+            self._limits = PollLimits(config.polling)
             self._watcher = FileWatcher(self.loaded.watched_files)
             self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
             self.scheduler.start()
@@ -193,7 +203,8 @@ class Daemon:
 
     async def _shutdown(self) -> None:
         assert self.scheduler is not None
-        self.scheduler.shutdown(wait=False)  # no new firings; running tasks go on
+        # pause, not shutdown: APScheduler's shutdown cancels running coroutine jobs at once
+        self.scheduler.pause()
         pending = [t for t in self._inflight | self._background if not t.done()]
         if pending:
             _, still = await asyncio.wait(pending, timeout=STOP_GRACE)
@@ -202,6 +213,8 @@ class Daemon:
             if still:
                 log.warning("%s", kv(event="stopping", cancelled=len(still), grace=STOP_GRACE))
                 await asyncio.wait(still, timeout=2.0)
+        self.scheduler.shutdown(wait=False)
+        self._executor.shutdown(wait=False, cancel_futures=True)
         for client in [*self._old_clients, *([self._client] if self._client else [])]:
             await client.aclose()
 
@@ -216,9 +229,15 @@ class Daemon:
     def _spawn(self, func: Callable[[str], Coroutine[Any, Any, None]], reason: str) -> None:
         if self._stop.is_set():
             return
-        task = asyncio.get_running_loop().create_task(func(reason))
+        task = asyncio.get_running_loop().create_task(self._guarded(func, reason))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _guarded(self, func: Callable[[str], Coroutine[Any, Any, None]], reason: str) -> None:
+        try:
+            await func(reason)
+        except Exception:
+            log.exception("%s", kv(event=func.__name__, reason=reason, result="error"))
 
     def _start_watchdog(self) -> asyncio.Task[None] | None:
         interval = watchdog_interval(os.environ, os.getpid())
@@ -291,8 +310,8 @@ class Daemon:
             elif kind == "watch":
                 self.check_files()
         except asyncio.CancelledError:
+            # only at shutdown, after the grace period: the job ends here, quietly
             log.warning("%s", kv(event=kind, feed=feed_url, result="cancelled"))
-            raise
         except Exception:
             log.exception("%s", kv(event=kind, feed=feed_url, result="error"))
         finally:
@@ -304,15 +323,29 @@ class Daemon:
         feed = loaded.feeds.get(feed_url)
         if feed is None:
             return
-        assert self._client is not None
-        result = await poll.poll_feed(
-            self.store, feed, loaded.config, loaded.compiled, self._client, time.time()
-        )
+        assert self._client is not None and self._limits is not None
+        limits, client = self._limits, self._client
+        # A poll slower than its interval must not collide with the trigger's next firing;
+        # `_follow_schedule` sets the real next run when it ends.
+        self._postpone(feed_url, loaded.config.polling.timeout * 2 + 60)
+        async with limits.overall, limits.host(feed_url):
+            if self._stop.is_set():  # queued behind the limits when SIGTERM came: not started
+                return
+            result = await poll.poll_feed(
+                self.store, feed, loaded.config, loaded.compiled, client, time.time()
+            )
         self._follow_schedule(result)
         queued = notify.queue_alerts(self.store, loaded.config, time.time())
         if queued:
             self._spawn(self._drain_task, "alert")
         self._update_status()
+
+    def _postpone(self, feed_url: str, seconds: float) -> None:
+        assert self.scheduler is not None
+        job = self.scheduler.get_job(poll_job_id(feed_url))
+        if job is not None and job.next_run_time is not None:
+            later = datetime.fromtimestamp(time.time() + seconds, UTC)
+            job.modify(next_run_time=max(job.next_run_time, later))
 
     def _follow_schedule(self, result: poll.FeedPollResult) -> None:
         """Next poll when ingestion says (backoff after failures, Retry-After, ttl, jitter);
@@ -423,6 +456,7 @@ class Daemon:
             # in-flight polls finish on the old client; it is closed at shutdown
             self._old_clients.append(self._client)
             self._client = _client_for(fresh.config)
+            self._limits = PollLimits(fresh.config.polling)
         self.loaded = fresh
         self._reconcile(fresh.specs)
 
@@ -441,6 +475,19 @@ class Daemon:
         if text != self._last_status:
             self._last_status = text
             self.notifier.status(text)
+
+
+class PollLimits:
+    """At most ``polling.concurrency`` polls at once, ``polling.per_host`` per host."""
+
+    def __init__(self, polling: PollingConfig) -> None:
+        self.overall = asyncio.Semaphore(polling.concurrency)
+        self._per_host = polling.per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    def host(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).netloc.lower() or "file"
+        return self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
 
 
 def _client_for(config: Config) -> httpx.AsyncClient:

@@ -1,0 +1,357 @@
+"""Daemon benchmark: memory and event-loop stalls of a real `watcher run` under load.
+
+    .venv/bin/python bench/bench_daemon.py [--feeds 100] [--items 20] [--seconds 60]
+                                           [--interval 5] [--watchlist FILE]
+
+What it does:
+1. imports the full OFAC SDN list with `watcher import ofac` from ../shared/data (or uses
+   ``--watchlist``; without either it falls back to the example watchlists/ and says so);
+2. serves ``--feeds`` RSS feeds from 127.0.0.1 (a separate process, so its CPU is not
+   counted), each with ``--items`` items that are all replaced every ``--interval`` seconds,
+   so every poll parses and matches fresh text against the whole list;
+3. starts ``python -m watcher run`` with every feed polled every ``--interval`` seconds,
+   alerts on, mail delivered to a directory, ``NOTIFY_SOCKET`` bound here and
+   ``WATCHDOG_USEC=200000``: the daemon pings WATCHDOG=1 from its event loop every 100 ms,
+   so the longest gap between two pings, minus 100 ms, is the worst event-loop stall;
+4. after ``--seconds`` of polling: SIGHUP (reload: times RELOADING -> READY, which
+   recompiles the whole list in a worker thread while polling goes on), SIGUSR1 (digest),
+   SIGTERM (times the clean shutdown).
+
+Prints start-up time, polls done, peak RSS (VmHWM from /proc/PID/status), the worst loop
+stall and reload/shutdown times. Target: peak RSS < 300 MB with the full OFAC list and
+100 feeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import multiprocessing.synchronize
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+OFAC_FILES = [
+    SHARED / "data/ofac_sdn_2024-05-03/sdn.csv",
+    SHARED / "data/ofac_sdn_2026-06_alt_add/alt.csv",
+]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from feedserver import FeedServer, Route, rss  # noqa: E402
+
+SENTENCES = [
+    "Oil prices rose on Tuesday as traders weighed new supply risks in the Middle East.",
+    "The central bank kept its key rate unchanged, citing persistent inflation pressures.",
+    "Shares of Rosneft fell after Washington announced fresh sanctions on the company.",
+    "Lukoil said it would sell its international assets following the designation.",
+    "Foreign minister Sergei Lavrov met his counterpart to discuss the grain corridor.",
+    "Analysts expect European gas storage to remain above seasonal averages this winter.",
+    "Роснефть и Лукойл попали под новые санкции США, сообщает агентство.",
+    "The tanker was seen loading crude at the port of Primorsk last week.",
+    "Novak Djokovic won his match in straight sets on Sunday evening.",
+    "City council approved the new budget after a lengthy debate on Thursday night.",
+    "Kremlin spokesman Dmitry Peskov said no date had been set for the summit.",
+    "Hezbollah and Hamas officials were named in the latest Treasury designations.",
+]
+WATCHDOG_USEC = 200_000
+
+
+def _serve(
+    feeds: int,
+    items: int,
+    interval: float,
+    port_out: multiprocessing.Queue[int],
+    stop: multiprocessing.synchronize.Event,
+) -> None:
+    def handler(path: str, headers: Mapping[str, str]) -> Route:
+        feed = path.strip("/").split(".")[0]
+        epoch = int(time.time() // interval)
+        body = rss(
+            *(
+                {
+                    "guid": f"{feed}-{epoch}-{n}",
+                    "link": f"https://bench.test/{feed}/{epoch}/{n}",
+                    "title": SENTENCES[(n + epoch) % len(SENTENCES)],
+                    "description": " ".join(
+                        SENTENCES[(n * 7 + k + epoch) % len(SENTENCES)] for k in range(6)
+                    ),
+                }
+                for n in range(items)
+            ),
+            title=f"Bench feed {feed}",
+        )
+        return Route(body=body, headers={"Content-Type": "application/rss+xml"})
+
+    with FeedServer(handler=handler) as server:
+        port_out.put(server.port)
+        stop.wait()
+
+
+def _watchlist(work: Path, given: Path | None) -> tuple[Path, str]:
+    if given is not None:
+        return given, f"{given}"
+    if all(p.is_file() for p in OFAC_FILES):
+        out = work / "lists" / "ofac.yaml"
+        out.parent.mkdir()
+        started = time.monotonic()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "watcher",
+                "--log-level",
+                "warning",
+                "import",
+                "ofac",
+                *map(str, OFAC_FILES),
+                "-o",
+                str(out),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        took = time.monotonic() - started
+        return out, f"full OFAC SDN list via `watcher import ofac` ({took:.1f} s)"
+    return ROOT / "watchlists", "example watchlists/ (../shared absent: NOT the OFAC target)"
+
+
+def _config(work: Path, port: int, feeds: int, interval: float, watchlist: Path) -> Path:
+    feed_lines = "".join(f"  - url: http://127.0.0.1:{port}/feed{n}.xml\n" for n in range(feeds))
+    config = work / "config.yaml"
+    config.write_text(
+        f"""\
+state_dir: {work / "state"}
+watchlists: [{watchlist}]
+feeds:
+{feed_lines}polling:
+  interval: {interval}s
+  jitter: 1s
+  concurrency: 16
+  per_host: 16
+  allow_private_networks: true
+digest:
+  alert_severity: high
+email:
+  to: [bench@example.org]
+  delivery: directory
+  directory: {work / "outbox"}
+"""
+    )
+    return config
+
+
+class Notify:
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.path = path
+        self.watchdogs: list[float] = []
+        self.last_status = ""
+
+    def _receive(self, timeout: float) -> dict[str, str] | None:
+        self.sock.settimeout(max(timeout, 0.001))
+        try:
+            data = self.sock.recv(65536).decode()
+        except TimeoutError:
+            return None
+        fields = dict(line.split("=", 1) for line in data.split("\n") if "=" in line)
+        if "WATCHDOG" in fields:
+            self.watchdogs.append(time.monotonic())
+        if "STATUS" in fields:
+            self.last_status = fields["STATUS"]
+        return fields
+
+    def until(self, key: str, deadline: float) -> float:
+        """Receive (recording watchdog pings) until ``key=1`` arrives; its arrival time."""
+        give_up = time.monotonic() + deadline
+        while time.monotonic() < give_up:
+            fields = self._receive(give_up - time.monotonic())
+            if fields is not None and fields.get(key) == "1":
+                return time.monotonic()
+        raise SystemExit(f"no {key}=1 from the daemon within {deadline} s")
+
+    def drain_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self._receive(end - time.monotonic())
+
+    def worst_stall(self) -> float:
+        """Seconds: the longest gap between pings so far, minus the ping period; then reset."""
+        gaps = [b - a for a, b in zip(self.watchdogs, self.watchdogs[1:], strict=False)]
+        self.watchdogs = self.watchdogs[-1:]
+        return max(gaps, default=0.0) - WATCHDOG_USEC / 2 / 1e6
+
+
+def _pending_matches(state_dir: Path) -> int:
+    db = sqlite3.connect(f"file:{state_dir / 'state.sqlite3'}?mode=ro", uri=True)
+    try:
+        sql = "SELECT count(*) FROM matches WHERE notify = 1 AND digest_id IS NULL"
+        return int(db.execute(sql).fetchone()[0])
+    finally:
+        db.close()
+
+
+def _wait_for_log(path: Path, text: str, deadline: float) -> float:
+    give_up = time.monotonic() + deadline
+    while time.monotonic() < give_up:
+        log = path.read_text(errors="replace")
+        if text in log:
+            return time.monotonic()
+        if "result=error" in log:
+            raise SystemExit(f"the daemon failed:\n{log[-3000:]}")
+        time.sleep(0.05)
+    raise SystemExit(f"{text!r} not in the daemon's log within {deadline} s")
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def _mb(value: str) -> float:
+    return int(value.split(maxsplit=1)[0]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=100)
+    parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--interval", type=float, default=30.0)
+    parser.add_argument("--watchlist", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (log, state)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
+    if args.keep:
+        print(f"work dir:            {work}")
+    try:
+        watchlist, described = _watchlist(work, args.watchlist)
+        ports: multiprocessing.Queue[int] = multiprocessing.Queue()
+        stop = multiprocessing.Event()
+        server = multiprocessing.Process(
+            target=_serve, args=(args.feeds, args.items, args.interval, ports, stop)
+        )
+        server.start()
+        try:
+            config = _config(work, ports.get(timeout=30), args.feeds, args.interval, watchlist)
+            _run(work, config, described, args)
+        finally:
+            stop.set()
+            server.join(timeout=10)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(work: Path, config: Path, described: str, args: argparse.Namespace) -> None:
+    notify = Notify(work / "notify.sock")
+    env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "WATCHDOG_PID")}
+    env.update(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC=str(WATCHDOG_USEC))
+    log = (work / "daemon.log").open("wb")
+    figures: dict[str, float] = {"started": time.monotonic()}
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "run", "--config", str(config)],
+        stderr=log,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        status = _measure(daemon, notify, work, args.seconds, figures)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        log.close()
+    _report(
+        work, described, args=args, figures=figures, status=status, last_status=notify.last_status
+    )
+
+
+def _measure(
+    daemon: subprocess.Popen[bytes],
+    notify: Notify,
+    work: Path,
+    seconds: float,
+    figures: dict[str, float],
+) -> dict[str, str]:
+    """Drive the daemon through its phases; fill ``figures``; its /proc status at the end."""
+    figures["ready"] = notify.until("READY", deadline=300) - figures["started"]
+    figures["rss_ready"] = _mb(_proc_status(daemon.pid)["VmRSS"])
+    notify.watchdogs.clear()
+    notify.drain_for(seconds)
+    figures["stall_polling"] = notify.worst_stall()
+    reload_start = time.monotonic()
+    daemon.send_signal(signal.SIGHUP)
+    notify.until("RELOADING", deadline=60)
+    figures["reload"] = notify.until("READY", deadline=300) - reload_start
+    figures["stall_reload"] = notify.worst_stall()
+    figures["pending"] = _pending_matches(work / "state")
+    digest_start = time.monotonic()
+    daemon.send_signal(signal.SIGUSR1)
+    figures["digest"] = _wait_for_log(work / "daemon.log", "event=digest ", 300) - digest_start
+    notify.drain_for(1)
+    figures["stall_digest"] = notify.worst_stall()
+    status = _proc_status(daemon.pid)
+    stop_start = time.monotonic()
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        figures["code"] = daemon.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        figures["code"] = -1
+    figures["stop"] = time.monotonic() - stop_start
+    return status
+
+
+def _report(
+    work: Path,
+    described: str,
+    *,
+    args: argparse.Namespace,
+    figures: dict[str, float],
+    status: dict[str, str],
+    last_status: str,
+) -> None:
+    text = (work / "daemon.log").read_text(errors="replace")
+    polls = text.count(" ok items=")
+    failures = text.count(" failed (")
+    mails = len(list((work / "outbox").glob("*.eml"))) if (work / "outbox").exists() else 0
+    period = WATCHDOG_USEC / 2e3
+    lines = [
+        f"watchlist:           {described}",
+        f"feeds:               {args.feeds} x {args.items} items, every {args.interval:g} s, "
+        "all items new each interval",
+        f"start-up to READY:   {figures['ready']:.1f} s (RSS then {figures['rss_ready']:.0f} MB)",
+        f"polling for:         {args.seconds:g} s, then reload, digest, stop: {polls} polls "
+        f"with new items, {failures} failed polls, {mails} mails written",
+        f"last STATUS=:        {last_status}",
+        f"reload (SIGHUP):     {figures['reload']:.1f} s from RELOADING to READY "
+        "(recompiles the list in a worker thread; polling goes on)",
+        f"peak RSS (VmHWM):    {_mb(status['VmHWM']):.0f} MB   (target < 300 MB)",
+        f"RSS at the end:      {_mb(status['VmRSS']):.0f} MB",
+        f"worst loop stall:    polling {figures['stall_polling'] * 1000:.0f} ms, during reload "
+        f"{figures['stall_reload'] * 1000:.0f} ms (longest gap between WATCHDOG=1 pings, "
+        f"sent every {period:.0f} ms from the loop, minus {period:.0f} ms)",
+        f"digest (SIGUSR1):    {figures['pending']:.0f} pending matches queued in "
+        f"{figures['digest']:.1f} s; loop stall meanwhile {figures['stall_digest'] * 1000:.0f} ms",
+        f"SIGTERM to exit:     {figures['stop']:.2f} s, exit code {figures['code']:.0f}",
+    ]
+    print("\n".join(lines))
+    if figures["code"] != 0 or "Traceback" in text:
+        print(text[-3000:])
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
