@@ -405,6 +405,7 @@ async def test_store_error_in_one_feed_rolls_back_and_spares_the_others(
     monkeypatch.setattr(Transaction, "record_items", failing)
     results = await poll(store, make_config(bad, good), compiled)
     assert results[bad].status == "failed" and "disk full" in results[bad].error
+    assert results[bad].next_poll == NOW + INTERVAL  # retried, never parked
     assert results[good].status == "ok"
     assert feed_row(store, bad).initialized is False  # rolled back whole
     monkeypatch.setattr(Transaction, "record_items", original)

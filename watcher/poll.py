@@ -119,13 +119,17 @@ async def poll_due(
         host = urlsplit(feed.current_url).netloc.lower() or "file"
         host_limit = per_host.setdefault(host, asyncio.Semaphore(config.polling.per_host))
         async with host_limit, overall:  # host first: a queued feed holds no global slot
+            feed_settings = settings.get(feed.url) or FeedConfig(url=feed.url)
             try:
-                feed_settings = settings.get(feed.url) or FeedConfig(url=feed.url)
                 job = _Job(store, feed, config, feed_settings, now, cpu)
                 return await job.run(compiled, http)
             except Exception as exc:  # a bug or store error in one feed never breaks others
                 log.exception("feed=%s poll failed unexpectedly", feed.url)
-                return FeedPollResult(feed.url, "failed", error=f"internal error: {exc!r}")
+                # nothing was recorded (rolled back): retry after one interval
+                retry = now + (feed_settings.interval or config.polling.interval)
+                return FeedPollResult(
+                    feed.url, "failed", next_poll=retry, error=f"internal error: {exc!r}"
+                )
 
     try:
         return list(await asyncio.gather(*(one(feed) for feed in feeds)))
