@@ -66,6 +66,13 @@ def test_western_text_is_not_mistaken_for_cyrillic(raw: bytes, header: str, expe
     assert text == expected
 
 
+def test_utf8_with_one_broken_byte_stays_utf8() -> None:
+    body = russian_feed("utf-8", "utf-8").replace("Лукойл".encode(), "Лукойл".encode() + b"\xff")
+    [article] = parse_feed(body, {}, FEED)
+    assert "Роснефть и Лукойл" in article.title
+    assert cyrillic_share(article.text) > 0.9
+
+
 def test_item_fields_html_removed_and_all_text_kept() -> None:
     body = b"""<?xml version="1.0"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>

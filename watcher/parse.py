@@ -4,7 +4,8 @@ Decoding is done here, before feedparser, because feeds lie about their encoding
 1. a byte-order mark (or the XML spec's UTF-16/32 signature) decides;
 2. bytes that are valid UTF-8 are UTF-8, whatever the declaration says (a latin-1
    declaration on UTF-8 bytes is the most common lie, and random legacy bytes are
-   practically never valid UTF-8);
+   practically never valid UTF-8); so are bytes that are valid UTF-8 but for a few broken
+   sequences (decoded with replacement characters);
 3. otherwise the declarations (HTTP ``charset``, XML prolog, HTML ``<meta>``) that name a
    known codec and decode the bytes are candidates; a single-byte *Western* declaration whose
    result looks like Cyrillic read as Latin (mostly accented capitals) is checked against
@@ -125,6 +126,9 @@ def _unambiguous_codec(body: bytes) -> str | None:
 
 
 def _decode_declared_or_guessed(body: bytes, content_type: str) -> tuple[str, str]:
+    mostly_utf8 = _mostly_utf8(body)
+    if mostly_utf8 is not None:
+        return mostly_utf8, "utf-8"
     candidates = _declared_codecs(body, content_type)
     decoded = [(c, t) for c in candidates if (t := _try_decode(body, c)) is not None]
     if len(decoded) == 1:
@@ -141,6 +145,16 @@ def _decode_declared_or_guessed(body: bytes, content_type: str) -> tuple[str, st
     if _looks_like_cyrillic_as_latin(western):
         return _guess(body, _CYRILLIC_CANDIDATES, fallback=(western, "cp1252"))
     return western, "cp1252"
+
+
+def _mostly_utf8(body: bytes) -> str | None:
+    """UTF-8 with a few broken bytes (a truncated character, one stray Latin-1 byte) is still
+    UTF-8: decoded with replacement characters rather than all of it read as windows-1252.
+    Legacy single-byte text almost never forms valid multi-byte sequences, so it fails this."""
+    text = body.decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 127) - broken
+    return text if valid >= 10 * broken else None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
