@@ -248,10 +248,15 @@ async def test_redirect_loop_is_a_failure(server, store, compiled) -> None:
 
 
 async def test_html_instead_of_a_feed_is_a_failure(server, store, compiled) -> None:
-    page = b"<!DOCTYPE html><html><head><title>Welcome</title></head><body>Rosneft</body></html>"
+    page = (
+        b"<!DOCTYPE html><html><head><title>Welcome</title>"
+        b'<link href="/rss/world.xml" rel="alternate" type="application/rss+xml">'
+        b"</head><body>Rosneft</body></html>"
+    )
     url = server.route("/f.xml", page, headers={"Content-Type": "text/html; charset=utf-8"})
     [result] = (await poll(store, make_config(url), compiled)).values()
     assert result.status == "failed" and "not an RSS/Atom feed (got text/html)" in result.error
+    assert server.url("/rss/world.xml") in result.error  # the hint: the feed the page offers
     assert counts(store).articles == 0
 
 

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import charset_normalizer
 import feedparser
@@ -53,6 +54,9 @@ _SIGNATURES = (  # XML 1.0 appendix F: "<?" without a BOM
     (b"<\x00?\x00", "utf-16-le"),
 )
 _WESTERN = frozenset({"latin-1", "iso8859-1", "cp1252", "iso8859-15", "ascii"})
+_LINK_TAG = re.compile(r"<link\b[^>]*>", re.I)
+_ATTRIBUTE = re.compile(r"([\w:-]+)\s*=\s*([\"'])(.*?)\2", re.S)
+_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
 _LATIN_RUN = re.compile("[\u00c0-\u00ff]{4,}")
 _CYRILLIC_CANDIDATES = ["cp1251", "koi8_r"]
 
@@ -71,6 +75,7 @@ class ParsedFeed:
     ttl: float | None  # RSS <ttl>, in seconds
     encoding: str  # the codec the bytes were decoded with
     problem: str  # feedparser's complaint about an ill-formed document ("" if none)
+    alternates: tuple[str, ...] = ()  # feeds an HTML page links to (when it is not a feed)
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], feed_url: str) -> list[Article]:
@@ -99,7 +104,19 @@ def parse_document(body: bytes, headers: Mapping[str, str], feed_url: str) -> Pa
         ttl=parse_ttl(parsed.feed.get("ttl")),
         encoding=encoding,
         problem=problem,
+        alternates=() if is_feed else feed_links(text, feed_url),
     )
+
+
+def feed_links(html: str, base_url: str) -> tuple[str, ...]:
+    """The RSS/Atom feeds an HTML page advertises (``<link rel="alternate" type=...>``),
+    made absolute, so a user who configured a page URL is told which feed URL to use."""
+    found = []
+    for tag in _LINK_TAG.findall(html[:200_000]):
+        attributes = {k.lower(): v for k, _, v in _ATTRIBUTE.findall(tag)}
+        if attributes.get("type", "").lower() in _FEED_TYPES and attributes.get("href"):
+            found.append(urljoin(base_url, attributes["href"].strip()))
+    return tuple(dict.fromkeys(found))
 
 
 def decode_document(body: bytes, content_type: str = "") -> tuple[str, str]:

@@ -200,6 +200,8 @@ class _Job:
         if not parsed.is_feed:
             kind = fetched.headers.get("content-type", "unknown type").split(";")[0]
             reason = f"not an RSS/Atom feed (got {kind}): {parsed.problem or 'no feed elements'}"
+            if parsed.alternates:
+                reason += f"; the page links to feed(s): {', '.join(parsed.alternates[:3])}"
             return self.failure(fetched, reason, "failed")
         return await self.ingest(compiled, fetched, parsed)
 
