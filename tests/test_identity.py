@@ -18,7 +18,8 @@ FEED = "https://feeds.example.org/world.xml"
         ("https://example.com/a?gclid=1&x=2&UTM_Campaign=c", "https://example.com/a?x=2"),
         ("https://example.com/a#comments", "https://example.com/a"),
         ("HTTPS://example.com:443/a", "https://example.com/a"),
-        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("http://example.com:8080/a", "https://example.com:8080/a"),
+        ("http://example.com:80/a", "https://example.com/a"),  # http and https: one story
         ("https://example.com", "https://example.com/"),
         ("  https://example.com/a  ", "https://example.com/a"),
         ("https://example.com/Path/Case", "https://example.com/Path/Case"),  # path kept

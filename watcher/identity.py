@@ -72,8 +72,9 @@ def _is_tracking(name: str) -> bool:
 
 
 def canonical_link(url: str) -> str:
-    """The link with tracking parameters and the fragment removed, scheme and host lowercased
-    and a default port dropped. Not a URL at all (no scheme/host): returned stripped."""
+    """The link as an identity: tracking parameters and the fragment removed, scheme and host
+    lowercased, a default port dropped, http written as https. Not a URL at all (no
+    scheme/host): returned stripped."""
     text = url.strip()
     try:
         parts = urlsplit(text)
@@ -93,7 +94,10 @@ def canonical_link(url: str) -> str:
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
     ]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query, doseq=True), ""))
+    # one story linked over http by one feed and https by another is still one story
+    identity_scheme = "https" if scheme == "http" else scheme
+    path = parts.path or "/"
+    return urlunsplit((identity_scheme, netloc, path, urlencode(query, doseq=True), ""))
 
 
 @dataclass(frozen=True)
