@@ -1,14 +1,19 @@
 """Polling feeds: fetch -> parse -> dedupe -> match -> store, one feed at a time, many at once.
 
-Each feed poll ends in exactly one store transaction holding everything it learnt (new
+Each feed poll ends in exactly one write transaction holding everything it learnt (new
 articles, sources, matches, suppression counts, validators, next poll time), so a crash at
 any instant leaves either the state before the poll (the feed is simply fetched again: the
 validators were not saved yet, nothing is lost) or the state after it (nothing is repeated:
 matches are unique per article and entry).
 
-Fetching is async; parsing and matching are CPU-bound pure functions and run in worker
-threads (`asyncio.to_thread`) so a big feed does not stall the event loop; SQLite is only
-touched from the loop thread.
+Only new and edited items (new item key, or a changed content hash) are matched; an edit can
+only add matches, never repeat one. A feed's first successful poll records its items and
+matches with ``notify=0`` (not mailed) unless the feed says ``backfill: true``.
+
+Fetching is async; parsing and matching are CPU-bound pure functions and run off the event
+loop (`poll_due` uses one worker thread per cycle: under the GIL more threads only add
+contention; `poll_feed` takes an ``executor``, default the loop's), so a big feed does not
+stall other jobs; SQLite is only touched from the loop thread.
 
 Feeds removed from the config are kept inactive (their articles and matches stay for the
 digest and history; re-adding one resumes it without a first-run flood).
