@@ -8,6 +8,10 @@ TLS still verifies the certificate against the host name (httpcore passes the or
 name as SNI / for hostname checking). Proxies from the environment are disabled
 (``trust_env=False``) because a proxy would connect on our behalf, unchecked.
 
+Schemes: http and https; file URLs only as configured (the config's author can read the
+disk anyway), never as a redirect target. With ``allow_private_networks`` the address check
+is skipped (tests, intranet feeds); the scheme rules stay.
+
 "Public" means `ipaddress`'s ``is_global`` and not multicast/reserved/unspecified; an
 IPv4-mapped (``::ffff:127.0.0.1``), 6to4 or NAT64 IPv6 address is judged by the IPv4 address
 it embeds.
