@@ -254,7 +254,9 @@ class Transaction:
                    content_hash = excluded.content_hash, last_seen = excluded.last_seen""",
             [(i.article_id, i.link, i.title, i.published, i.content_hash, now, now) for i in items],
         )
-        self._db.execute("UPDATE article_sources SET in_feed = 0 WHERE feed_id = ?", (feed_id,))
+        self._db.execute(
+            "UPDATE article_sources SET in_feed = 0 WHERE feed_id = ? AND in_feed = 1", (feed_id,)
+        )
         self._db.executemany(
             """INSERT INTO article_sources
                    (feed_id, item_key, article_id, in_feed, content_hash, first_seen, last_seen)
