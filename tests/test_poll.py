@@ -171,6 +171,14 @@ async def test_cache_control_max_age_and_ttl_are_lower_bounds(server, store, com
     assert results[b].next_poll == NOW + 120 * 60
 
 
+async def test_ttl_still_binds_when_the_feed_answers_304(server, store, compiled) -> None:
+    url = server.route("/f.xml", rss(ITEM_1, ttl=60), etag='"t"')
+    config = make_config(url)
+    await poll(store, config, compiled)
+    [second] = (await poll(store, config, compiled, NOW + 3600)).values()
+    assert second.status == "not-modified" and second.next_poll == NOW + 3600 + 3600
+
+
 async def test_jitter_spreads_next_polls(server, store, compiled) -> None:
     urls = [server.route(f"/j{i}.xml", rss(ITEM_1)) for i in range(5)]
     results = await poll(store, make_config(*urls, jitter=600), compiled)

@@ -21,6 +21,7 @@ FEED_STATE_COLUMNS = frozenset(
         "disabled_at",
         "disabled_reason",
         "initialized",
+        "ttl",
     }
 )
 
@@ -45,6 +46,7 @@ class FeedRow:
     disabled_reason: str | None
     initialized: bool
     active: bool
+    ttl: float | None = None  # RSS <ttl> in seconds, from the last parse
 
 
 @dataclass(frozen=True)

@@ -286,6 +286,9 @@ class _Job:
         return FeedPollResult(self.row.url, "disabled", error=reason, http_status=410)
 
     def success_changes(self, fetched: FetchResult, ttl: float | None) -> dict[str, object]:
+        """Feed columns after a successful poll; ``ttl`` from this parse, else the stored one
+        (a 304 carries no <ttl> but the feed's still holds)."""
+        ttl = ttl if ttl is not None else self.row.ttl
         hints = Hints(max_age=parse_max_age(fetched.headers.get("cache-control")), ttl=ttl)
         changes: dict[str, object] = {
             **self.moved(fetched),
@@ -333,6 +336,7 @@ class _Job:
         notify = row.initialized or self.settings.backfill
         changes = self.success_changes(fetched, ttl=parsed.ttl)
         changes["initialized"] = 1
+        changes["ttl"] = parsed.ttl
         if new_items:
             changes["last_new_item"] = now
         article_ids = {r.key: r.article_id for r in records}

@@ -48,7 +48,8 @@ MIGRATIONS: list[str] = [
         disabled_at     REAL,
         disabled_reason TEXT,
         initialized     INTEGER NOT NULL DEFAULT 0, -- first poll done (existing items recorded)
-        active          INTEGER NOT NULL DEFAULT 1  -- 0: removed from the config (history kept)
+        active          INTEGER NOT NULL DEFAULT 1, -- 0: removed from the config (history kept)
+        ttl             REAL  -- the feed's RSS <ttl> (seconds) at its last parse: also honoured on 304
     );
     CREATE TABLE articles (
         id           TEXT PRIMARY KEY,  -- canonical identity, shared across feeds
