@@ -9,6 +9,7 @@
         url = server.url("/feed.xml")
         ...
         server.requests_for("/feed.xml")   # what clients sent (method, path, headers)
+        server.wait_for_requests("/feed.xml", 2, timeout=10)  # block until it has come twice
 
 Routes can be replaced while the server runs (the next request sees the new one); a
 ``handler`` answers every path without a route (used by the benchmark for 1,000 feeds).
@@ -68,6 +69,7 @@ class FeedServer:
         self._routes: dict[str, Route] = {}
         self._handler = handler
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer((host, 0), self._make_handler())
@@ -134,12 +136,29 @@ class FeedServer:
     def requests_for(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
 
+    def wait_for_requests(
+        self, path: str, count: int, timeout: float = 10.0
+    ) -> list[RecordedRequest]:
+        """Block until ``path`` has been requested ``count`` times (for daemon tests: a
+        condition with a deadline, never a fixed sleep); `TimeoutError` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                found = [r for r in self._requests if r.path == path]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{path}: {len(found)} of {count} requests in {timeout}s")
+                self._arrived.wait(left)
+
     # --- serving --------------------------------------------------------------------------
 
     def _lookup(self, path: str, headers: Mapping[str, str]) -> Route:
         with self._lock:
             self._requests.append(RecordedRequest("GET", path, headers))
             route = self._routes.get(path)
+            self._arrived.notify_all()
         if route is None and self._handler is not None:
             route = self._handler(path, headers)
         return route or Route(status=404, body=b"not found")

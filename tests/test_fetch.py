@@ -65,6 +65,16 @@ async def test_conditional_get_sends_validators_and_gets_304(server: FeedServer,
     assert sent["if-modified-since"] == "Mon, 03 Apr 2023 01:02:03 GMT"
 
 
+async def test_server_wait_for_requests(server: FeedServer, client) -> None:
+    url = server.route("/w.xml", FEED)
+    task = asyncio.ensure_future(fetch(client, url, OPEN))
+    found = await asyncio.to_thread(server.wait_for_requests, "/w.xml", 1, 10)
+    assert [r.path for r in found] == ["/w.xml"]
+    await task
+    with pytest.raises(TimeoutError):
+        server.wait_for_requests("/w.xml", 2, timeout=0.05)
+
+
 async def test_gzip_body_is_decoded(server: FeedServer, client) -> None:
     url = server.route("/g.xml", FEED, gzip=True)
     result = await fetch(client, url, OPEN)
