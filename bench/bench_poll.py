@@ -6,6 +6,7 @@ Cycles (each polls every feed once, matching against the example watchlists in w
   first     every feed is new: 20 items each recorded (first run: matches stored, not alerted)
   304       every feed answers 304 Not Modified to its stored ETag
   new-items every feed has 20 new items (new ETag)
+  big       one feed of 5,000 items alone (how long one big feed can hold the event loop)
 Prints wall time, CPU time of this process, peak RSS and the worst event-loop stall
 (how late a 10 ms ticker task ran). Targets on a 2-core machine: 304 cycle < 5 s, new-items
 cycle < 30 s, peak memory < 200 MB.
@@ -39,6 +40,7 @@ from watcher.poll import poll_due, sync_feeds  # noqa: E402
 from watcher.settings import load_watchlists  # noqa: E402
 from watcher.store import Store  # noqa: E402
 
+BIG_ITEMS = 5000  # the "big" cycle: one feed this large, to see how long it holds the loop
 SENTENCES = [
     "Oil prices rose on Tuesday as traders weighed new supply risks in the Middle East.",
     "The central bank kept its key rate unchanged, citing persistent inflation pressures.",
@@ -85,7 +87,8 @@ def serve(
     def handler(path: str, headers: Mapping[str, str]) -> Route:
         feed = int(path.rsplit("/", 1)[-1].split(".", maxsplit=1)[0])
         gen = generation.value
-        return Route(body=feed_xml(feed, gen, items), etag=f'"f{feed}-g{gen}"')
+        count = BIG_ITEMS if path.startswith("/big/") else items
+        return Route(body=feed_xml(feed, gen, count), etag=f'"f{feed}-g{gen}"')
 
     with FeedServer(handler=handler) as server:
         port_out.put(server.port)
@@ -164,15 +167,21 @@ def main() -> None:
         now = time.time()
         sync_feeds(store, config, now)
         try:
-            for name, gen in (("first", 0), ("304", 0), ("new-items", 1)):
+            big = Config(
+                feeds=(FeedConfig(url=f"http://127.0.0.1:{port}/big/{args.feeds}.xml"),),
+                polling=config.polling,
+            )
+            cycles = (("first", 0, config), ("304", 0, config), ("new-items", 1, config))
+            for name, gen, cycle_config in (*cycles, ("big", 2, big)):
                 generation.value = gen
+                sync_feeds(store, cycle_config, now)
                 profiler = None
                 if args.profile == name:
                     from pyinstrument import Profiler
 
                     profiler = Profiler(async_mode="disabled")
                     profiler.start()
-                figures = asyncio.run(cycle(store, config, compiled, now))
+                figures = asyncio.run(cycle(store, cycle_config, compiled, now))
                 if profiler is not None:
                     profiler.stop()
                     print(profiler.output_text(unicode=True, color=False, show_all=False))
