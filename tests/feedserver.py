@@ -71,6 +71,8 @@ class FeedServer:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
+        self._in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at one moment
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer((host, 0), self._make_handler())
         self._httpd.daemon_threads = True
@@ -154,6 +156,15 @@ class FeedServer:
 
     # --- serving --------------------------------------------------------------------------
 
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
     def _lookup(self, path: str, headers: Mapping[str, str]) -> Route:
         with self._lock:
             self._requests.append(RecordedRequest("GET", path, headers))
@@ -170,6 +181,13 @@ class FeedServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                server._enter()
+                try:
+                    self._answer()
+                finally:
+                    server._leave()
+
+            def _answer(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 route = server._lookup(self.path, headers)
                 if _not_modified(route, headers):
@@ -196,9 +214,10 @@ class FeedServer:
                     for index in range(len(body)):
                         if server._stopping.is_set():
                             return
+                        if index:
+                            time.sleep(drip)  # between bytes, never after the last one
                         self.wfile.write(body[index : index + 1])
                         self.wfile.flush()
-                        time.sleep(drip)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
 

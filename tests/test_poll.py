@@ -284,6 +284,20 @@ async def test_slow_feed_is_cut_and_does_not_hold_up_others(server, store, compi
     assert results[fast].status == "ok" and results[fast].new_items == 1
 
 
+async def test_per_host_and_global_concurrency_limits(server, store, compiled) -> None:
+    doc = rss(ITEM_1)
+    urls = [server.route(f"/c{i}.xml", doc, drip=0.0005) for i in range(8)]
+    await poll(store, make_config(*urls, per_host=2, concurrency=16), compiled)
+    assert server.max_in_flight == 2  # every feed is on 127.0.0.1:port
+    other = FeedServer().start()
+    try:
+        more = [other.route(f"/d{i}.xml", doc, drip=0.0005) for i in range(8)]
+        await poll(store, make_config(*more, per_host=8, concurrency=3), compiled, NOW + 1)
+        assert other.max_in_flight == 3
+    finally:
+        other.stop()
+
+
 # --- identity, edits, dedupe -------------------------------------------------------------------
 
 
