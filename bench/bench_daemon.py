@@ -126,7 +126,8 @@ def _watchlist(work: Path, given: Path | None) -> tuple[Path, str]:
     return ROOT / "watchlists", "example watchlists/ (../shared absent: NOT the OFAC target)"
 
 
-def _config(work: Path, port: int, feeds: int, interval: float, watchlist: Path) -> Path:
+def _config(work: Path, port: int, args: argparse.Namespace, watchlist: Path) -> Path:
+    feeds, interval = args.feeds, args.interval
     feed_lines = "".join(f"  - url: http://127.0.0.1:{port}/feed{n}.xml\n" for n in range(feeds))
     config = work / "config.yaml"
     config.write_text(
@@ -141,7 +142,7 @@ feeds:
   per_host: 16
   allow_private_networks: true
 digest:
-  alert_severity: high
+  alert_severity: {args.alert_severity}
 email:
   to: [bench@example.org]
   delivery: directory
@@ -230,6 +231,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--interval", type=float, default=30.0)
     parser.add_argument("--watchlist", type=Path, default=None)
+    parser.add_argument(
+        "--alert-severity",
+        default="high",
+        choices=["none", "low", "medium", "high"],
+        help="digest.alert_severity (the bench texts name sanctioned firms: high floods alerts)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir (log, state)")
     args = parser.parse_args()
 
@@ -245,7 +252,7 @@ def main() -> None:
         )
         server.start()
         try:
-            config = _config(work, ports.get(timeout=30), args.feeds, args.interval, watchlist)
+            config = _config(work, ports.get(timeout=30), args, watchlist)
             _run(work, config, described, args)
         finally:
             stop.set()
@@ -258,7 +265,9 @@ def main() -> None:
 def _run(work: Path, config: Path, described: str, args: argparse.Namespace) -> None:
     notify = Notify(work / "notify.sock")
     env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "WATCHDOG_PID")}
-    env.update(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC=str(WATCHDOG_USEC))
+    env.update(
+        NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC=str(WATCHDOG_USEC), PYTHONFAULTHANDLER="1"
+    )
     log = (work / "daemon.log").open("wb")
     figures: dict[str, float] = {"started": time.monotonic()}
     daemon = subprocess.Popen(
@@ -292,6 +301,7 @@ def _measure(
     notify.watchdogs.clear()
     notify.drain_for(seconds)
     figures["stall_polling"] = notify.worst_stall()
+    figures["hwm_polling"] = _mb(_proc_status(daemon.pid)["VmHWM"])
     reload_start = time.monotonic()
     daemon.send_signal(signal.SIGHUP)
     notify.until("RELOADING", deadline=60)
@@ -307,11 +317,23 @@ def _measure(
     stop_start = time.monotonic()
     daemon.send_signal(signal.SIGTERM)
     try:
-        figures["code"] = daemon.wait(timeout=60)
+        figures["code"] = _wait_reading(daemon, notify, 60)
     except subprocess.TimeoutExpired:
+        daemon.send_signal(signal.SIGABRT)  # faulthandler dumps every thread's stack to the log
+        daemon.wait(timeout=10)
         figures["code"] = -1
     figures["stop"] = time.monotonic() - stop_start
     return status
+
+
+def _wait_reading(daemon: subprocess.Popen[bytes], notify: Notify, deadline: float) -> int:
+    """Wait for the exit while still reading notify messages, as systemd does."""
+    give_up = time.monotonic() + deadline
+    while daemon.poll() is None:
+        if time.monotonic() > give_up:
+            raise subprocess.TimeoutExpired(daemon.args, deadline)
+        notify.drain_for(0.05)
+    return daemon.returncode
 
 
 def _report(
@@ -331,14 +353,16 @@ def _report(
     lines = [
         f"watchlist:           {described}",
         f"feeds:               {args.feeds} x {args.items} items, every {args.interval:g} s, "
-        "all items new each interval",
+        f"all items new each interval; alert_severity {args.alert_severity}",
         f"start-up to READY:   {figures['ready']:.1f} s (RSS then {figures['rss_ready']:.0f} MB)",
         f"polling for:         {args.seconds:g} s, then reload, digest, stop: {polls} polls "
         f"with new items, {failures} failed polls, {mails} mails written",
         f"last STATUS=:        {last_status}",
         f"reload (SIGHUP):     {figures['reload']:.1f} s from RELOADING to READY "
         "(recompiles the list in a worker thread; polling goes on)",
-        f"peak RSS (VmHWM):    {_mb(status['VmHWM']):.0f} MB   (target < 300 MB)",
+        f"peak RSS (VmHWM):    {_mb(status['VmHWM']):.0f} MB   (target < 300 MB); "
+        f"{figures['hwm_polling']:.0f} MB before the reload (which holds two compiled lists "
+        "while the new one is built)",
         f"RSS at the end:      {_mb(status['VmRSS']):.0f} MB",
         f"worst loop stall:    polling {figures['stall_polling'] * 1000:.0f} ms, during reload "
         f"{figures['stall_reload'] * 1000:.0f} ms (longest gap between WATCHDOG=1 pings, "

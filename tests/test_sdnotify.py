@@ -110,3 +110,29 @@ def test_watchdog_interval_is_half_and_only_for_our_pid(
     env: dict[str, str], expected: float | None
 ) -> None:
     assert watchdog_interval(env, pid=4242) == expected
+
+
+def test_a_receiver_that_stops_reading_never_blocks_status_or_watchdog(
+    listener: tuple[socket.socket, str],
+) -> None:
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    sent = [notifier.status(f"poll {n}") for n in range(5000)]
+    assert sent[0] is True
+    assert sent[-1] is False  # the queue filled up: dropped, not blocked
+    assert notifier.watchdog() is False
+    assert sock.recv(4096) == b"STATUS=poll 0"
+    notifier.close()
+
+
+def test_state_changes_wait_a_bounded_time_for_room(
+    listener: tuple[socket.socket, str],
+) -> None:
+    _, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    while notifier.status("filler"):
+        pass
+    started = time.monotonic()
+    assert notifier.send({"READY": 1}, wait=0.2) is False
+    assert 0.15 <= time.monotonic() - started < 2
+    notifier.close()

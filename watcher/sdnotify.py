@@ -17,6 +17,8 @@ from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
+STATE_WAIT = 2.0  # seconds a READY/RELOADING/STOPPING may wait for room in the socket queue
+
 
 def socket_address(env: Mapping[str, str]) -> str | None:
     """The address to send to, with ``@`` turned into the abstract-namespace NUL byte."""
@@ -59,8 +61,14 @@ class Notifier:
     def enabled(self) -> bool:
         return self.address is not None
 
-    def send(self, **fields: str | int) -> bool:
-        """Send one datagram of ``KEY=value`` lines; True when it was sent."""
+    def send(self, fields: Mapping[str, str | int], *, wait: float = STATE_WAIT) -> bool:
+        """Send one datagram of ``KEY=value`` lines; True when it was sent.
+
+        A receiver that stops reading fills the socket queue (only
+        ``net.unix.max_dgram_qlen`` datagrams, often 10); sending then blocks. State changes
+        (READY, RELOADING, STOPPING) wait up to `wait` seconds; STATUS and WATCHDOG pings
+        (``wait=0``) are dropped instead, so the event loop never hangs on a busy manager.
+        """
         if self.address is None:
             return False
         payload = "\n".join(f"{key}={value}" for key, value in fields.items()).encode()
@@ -69,7 +77,11 @@ class Notifier:
                 self._socket = socket.socket(
                     socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
                 )
+            self._socket.settimeout(wait)
             self._socket.sendto(payload, self.address)
+        except (BlockingIOError, TimeoutError):
+            log.debug("sd_notify dropped (the receiver is not reading) fields=%s", ",".join(fields))
+            return False
         except OSError as exc:
             log.warning("sd_notify failed socket=%s error=%r", os.environ.get("NOTIFY_SOCKET"), exc)
             return False
@@ -79,19 +91,19 @@ class Notifier:
         fields: dict[str, str | int] = {"READY": 1}
         if status is not None:
             fields["STATUS"] = status
-        return self.send(**fields)
+        return self.send(fields)
 
     def reloading(self) -> bool:
-        return self.send(RELOADING=1, MONOTONIC_USEC=monotonic_usec())
+        return self.send({"RELOADING": 1, "MONOTONIC_USEC": monotonic_usec()})
 
     def stopping(self) -> bool:
-        return self.send(STOPPING=1)
+        return self.send({"STOPPING": 1})
 
     def status(self, text: str) -> bool:
-        return self.send(STATUS=text)
+        return self.send({"STATUS": text}, wait=0)
 
     def watchdog(self) -> bool:
-        return self.send(WATCHDOG=1)
+        return self.send({"WATCHDOG": 1}, wait=0)
 
     def close(self) -> None:
         if self._socket is not None:
