@@ -241,17 +241,21 @@ def _slot(w: Word, mode: int, edits: int) -> Slot:
 
 
 def _company_variants(words: list[Word]) -> list[tuple[tuple[Slot, ...], int, int]]:
-    variants: list[tuple[tuple[Slot, ...], int, int]] = []
-    joined = "".join(w.key for w in words)
-    if len(joined) >= 8 and all(w.script == words[0].script for w in words):
-        closed = Word("".join(w.surface for w in words), "".join(w.norm for w in words), joined,
-                      words[0].script, words[0].capitalized)  # fmt: skip
-        variants.append(((_slot(closed, Mode.FULL, max_edits(joined)),), 0, Gap.PLAIN))
+    """The name without legal-form words (``PJSC Lukoil`` -> ``Lukoil``... only when two
+    words or more remain: a bare word counts only when the list names it, as ``OOO
+    Viktoriya`` is not every ``Victoria``), and written as one word (``Gazpromneft``)."""
     core = [w for w in words if w.norm not in LEGAL_WORDS]
-    if 0 < len(core) < len(words):
-        core_slots = _slots(core)
-        if len(core_slots) > 1 or core_slots[0].mode != Mode.STRICT:
-            variants.append((core_slots, 2, Gap.PLAIN))
+    if len(core) < 2:
+        return []
+    variants: list[tuple[tuple[Slot, ...], int, int]] = []
+    if len(core) < len(words):
+        variants.append((_slots(core), 2, Gap.PLAIN))
+    joined = "".join(w.key for w in core)
+    if len(joined) >= 8 and all(w.script == core[0].script for w in core):
+        surface, lower = "".join(w.surface for w in core), "".join(w.lower for w in core)
+        norm, script = "".join(w.norm for w in core), core[0].script
+        closed = Word(surface, lower, norm, joined, script, core[0].capitalized)
+        variants.append(((_slot(closed, Mode.FULL, 0),), 0, Gap.PLAIN))
     return variants
 
 

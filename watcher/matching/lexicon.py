@@ -81,9 +81,12 @@ def is_common_word(norm: str) -> bool:
     return norm in common_english_words()
 
 
-def is_known_word(norm: str) -> bool:
-    return norm in known_words()
+def is_known_word(*forms: str) -> bool:
+    """Whether any of `forms` (lower case: as written, and without diacritics) is attested."""
+    known = known_words()
+    return any(form in known for form in forms)
 
 
-def is_everyday_word(norm: str) -> bool:
-    return norm in everyday_words()
+def is_everyday_word(*forms: str) -> bool:
+    everyday = everyday_words()
+    return any(form in everyday for form in forms)

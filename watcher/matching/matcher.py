@@ -30,8 +30,8 @@ SCORE_TYPO = {1: 92, 2: 90}
 _CACHE_LIMIT = 500_000
 _GAPS = {
     Gap.PLAIN: re.compile(r"[^\S\n]*\n?[^\S\n]*(?:[-‐‑][^\S\n]*)?"),
-    Gap.COMMA: re.compile(r"[^\S\n]*\n?[^\S\n]*,?[^\S\n]*"),
-    Gap.DOT: re.compile(r"[^\S\n]*\.?[^\S\n]*\n?[^\S\n]*"),
+    Gap.COMMA: re.compile(r"[^\S\n]*,?[^\S\n]*"),
+    Gap.DOT: re.compile(r"\.[^\S\n]*"),
 }
 _SENTENCE_END = '.!?…\n:;"«»“”„—–-('  # a capital after these may only mark a sentence start
 SNIPPET_WIDTH = 160
@@ -133,12 +133,13 @@ def _anchor_keys(w: Word, compiled: CompiledWatchlists) -> list[str]:
 
 
 def _may_be_typo(w: Word, compiled: CompiledWatchlists) -> bool:
-    """Long, not a number, and not a real word: a real word spelled right is no typo."""
+    """Capitalised like a name, long, and not a real word (a real word spelled right is no
+    typo: ``Sachin``, ``garantía``)."""
     return (
-        len(w.key) >= 4
+        w.capitalized
+        and len(w.key) >= 4
         and w.key[0] in compiled.fuzzy_keys
-        and not w.norm.isdigit()
-        and not lexicon.is_known_word(w.norm)
+        and not lexicon.is_known_word(w.lower, w.norm)
     )
 
 
@@ -153,7 +154,7 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
     score = _sequence(pattern.slots, first, text, _GAPS[pattern.gap])
     if score < 0:
         return _NO_MATCH
-    if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first):
+    if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first, score):
         return _NO_MATCH
     return score - pattern.penalty, first, first + len(pattern.slots) - 1
 
@@ -177,21 +178,29 @@ def _sequence(slots: Sequence[Slot], first: int, text: _Text, *gaps: re.Pattern[
     return score
 
 
-# The ways a person's name is written, for n given names: slot numbers (n is the surname,
-# n + 1 and n + 2 the initials slots), the gap rules between them, the score penalty.
-_Reading = tuple[tuple[int, ...], tuple[re.Pattern[str], ...], int]
+# The ways a person's name is written, for n given names: which slots in which order (n is
+# the surname, n + 1 and n + 2 the initials slots), the gap rules between them, the score
+# penalty, and the kind of reading (for the checks in `_reading_holds`).
+_Reading = tuple[tuple[int, ...], tuple[re.Pattern[str], ...], int, str]
+_PATRONYMIC = re.compile(r"(?:ovich|evich|ich|ovna|evna|ichna|inichna|ogli|kizi)$")
 
 
 def _readings(n: int) -> list[_Reading]:
     plain, comma, dot = _GAPS[Gap.PLAIN], _GAPS[Gap.COMMA], _GAPS[Gap.DOT]
     given = tuple(range(n))
     readings: list[_Reading] = [
-        ((*given, n), (plain,), 0),  # Vladimir Vladimirovich Putin
-        ((n, *given), (comma, plain), 2),  # PUTIN, Vladimir Vladimirovich / LAVROV Sergey
+        ((*given, n), (plain,), 0, "in order"),  # Vladimir Vladimirovich Putin
+        ((n, *given), (comma, plain), 2, "list order"),  # PUTIN, Vladimir / LAVROV Sergey
     ]
-    if n > 1:  # the middle names or patronymic the news leaves out
-        readings += [((0, n), (plain,), 3), ((n, 0), (comma,), 4)]
-    readings += [((n + 1, n), (dot,), 6), ((n + 1, n + 2, n), (dot,), 6)]  # V. / V.V. Putin
+    if n > 1:
+        readings += [
+            ((0, n), (plain,), 3, "no patronymic"),  # Vladimir Putin
+            ((n, 0), (comma,), 4, "list order, no patronymic"),  # PUTIN, Vladimir
+        ]
+    readings += [
+        ((n + 1, n), (dot,), 6, "initials"),  # V. Putin
+        ((n + 1, n + 2, n), (dot,), 6, "initials"),  # V.V. Putin
+    ]
     return readings
 
 
@@ -202,15 +211,32 @@ def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, i
     """The best reading of a person's name with its anchor word at `position`."""
     n = len(pattern.slots) - 3
     readings = _PERSON_READINGS[n] if n < len(_PERSON_READINGS) else _readings(n)
-    for order, gaps, penalty in readings:
+    for order, gaps, penalty, kind in readings:
         if pattern.anchor not in order:
             continue
         first = position - order.index(pattern.anchor)
         slots = [pattern.slots[i] for i in order]
         score = _sequence(slots, first, text, *gaps)
-        if score >= 0:
+        if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text):
             return score - penalty, first, first + len(order) - 1
     return _NO_MATCH
+
+
+def _reading_holds(kind: str, given: Sequence[Slot], first: int, text: _Text) -> bool:
+    """List order needs a comma or a surname in capitals (``PUTIN Vladimir``, never
+    ``... Núñez Juan ...``); leaving names out is only for a patronymic or middle initial
+    (``Vladimir Putin`` for ``Vladimir Vladimirovich Putin``, but ``Mohammad Ismail`` is not
+    ``Mohamad Hassan Ismail``)."""
+    if kind.startswith("list order"):
+        surname = text.words[first].surface
+        comma = "," in text.masked[text.spans[first][2] : text.spans[first + 1][1]]
+        if not (comma or (surname.isupper() and len(surname) > 1)):
+            return False
+    if kind.endswith("no patronymic"):
+        left_out = given[1:]
+        droppable = all(len(s.norm) == 1 or _PATRONYMIC.search(s.key) for s in left_out)
+        return droppable and given[0].mode == Mode.FULL
+    return True
 
 
 def accept(slot: Slot, w: Word) -> int:
@@ -228,33 +254,41 @@ def accept(slot: Slot, w: Word) -> int:
 def _accept_variant(slot: Slot, w: Word) -> int:
     """An inflected form, or a typo in a long word that is not itself a real word."""
     inflected = stems(w.key)
-    if slot.key in inflected or (slot.stem and (slot.stem in inflected or slot.stem == w.key)):
+    if slot.key in inflected or (slot.stem and slot.stem in inflected):
         return SCORE_STEM
-    if slot.max_edits and w.key[:1] == slot.key[:1] and not lexicon.is_known_word(w.norm):
+    if (
+        slot.max_edits
+        and w.key[:1] == slot.key[:1]
+        and w.script == slot.script  # a typo on top of a transliteration is too loose
+        and w.capitalized
+        and not lexicon.is_known_word(w.lower, w.norm)
+    ):
         edits = OSA.distance(w.key, slot.key, score_cutoff=slot.max_edits)
         if edits <= slot.max_edits:
             return SCORE_TYPO[edits]
     return -1
 
 
-def _plausible_single(slot: Slot, text: _Text, index: int) -> bool:
+def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
     """Extra care for one-word names, the ones everyday words collide with.
 
-    A lower-case hit must not be an everyday word of some language (``nafta``, ``мир``);
-    a hit in the other script (a Latin-only name found in Cyrillic text) must be
-    capitalised and, if it is an everyday word there, not merely sentence-initial."""
+    * a lower-case word must be the name itself (``rosneft``), not a near form of it;
+    * a real word of some news language that merely sounds like the name in the same script
+      is that word (``Knock`` is not ``CNOOC``, ``Fénix`` not ``FENIKS``);
+    * an everyday word (``Hasta``, ``Мир``) at a sentence start must be spelled as the name;
+    * a hit in the other script (a Latin-only name in Cyrillic text) must be capitalised."""
     if slot.mode == Mode.STRICT:
         return True
     w = text.words[index]
-    if not w.capitalized and lexicon.is_everyday_word(w.norm):
-        return False
+    if not w.capitalized:
+        return score == SCORE_EXACT and not lexicon.is_everyday_word(w.lower, w.norm)
+    if score == SCORE_EXACT:
+        return True
     cross_script = {slot.script, w.script} == {"latin", "cyrillic"}
-    if cross_script:
-        if not w.capitalized:
-            return False
-        start = text.spans[index][1]
-        if lexicon.is_everyday_word(w.norm) and _sentence_initial(text.masked, start):
-            return False
+    if score == SCORE_KEY and not cross_script and lexicon.is_known_word(w.lower, w.norm):
+        return False
+    if lexicon.is_everyday_word(w.lower, w.norm):
+        return not _sentence_initial(text.masked, text.spans[index][1])
     return True
 
 

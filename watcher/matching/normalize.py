@@ -96,7 +96,8 @@ _LETTER_RULES = {
 }
 _LETTERS = re.compile("|".join(sorted(_LETTER_RULES, key=len, reverse=True)))
 _FRENCH = re.compile(r"gu(?=[ei])|ou")  # Sergueï, Poutine
-_SOFT_I = re.compile(r"(?:^|(?<=[^aeiou]))i(?=[aeiou])")  # soft consonant: Siergiej, Ye-
+# Polish softening "ie" (Siergiej, Pieskow, Rosnieft) and initial Ye-/Je- (Yevgeny, Jewgienij)
+_SOFT_I = re.compile(r"(?:^|(?<=[^aeiou]))i(?=e)")
 _DOUBLE = re.compile(r"(.)\1+")
 
 # Case endings of Russian, Ukrainian and Polish nouns and surnames, in key spelling.
@@ -122,6 +123,7 @@ class Word:
     """One word's comparable forms."""
 
     surface: str  # as written, possessive removed
+    lower: str  # lower case, diacritics kept (how word lists spell it)
     norm: str  # lower case, no diacritics or apostrophes
     key: str  # transliterated, phonetically folded
     script: str  # "latin", "cyrillic" or "other"
@@ -137,6 +139,7 @@ def word(surface: str) -> Word:
     key = fold(norm)
     return Word(
         surface=cleaned,
+        lower=cleaned.casefold(),
         norm=norm,
         key=key,
         script=_script(cleaned),
