@@ -95,3 +95,17 @@ def test_a_watchlist_dropped_into_a_watched_directory_is_seen(tmp_path: Path) ->
     (lists / "b.yaml").write_text("b\n")
     watcher.changed()
     assert watcher.changed() == [lists]
+
+
+def test_rebase_forgets_changes_already_read_but_not_later_ones(tmp_path: Path) -> None:
+    watched = tmp_path / "list.yaml"
+    watched.write_text("v1\n")
+    watcher = FileWatcher([watched])
+    watched.write_text("v2 (read by a SIGHUP reload)\n")
+    watcher.rebase()
+    assert watcher.changed() == []
+    assert watcher.changed() == []
+    watched.write_text("v3\n")
+    _bump_mtime(watched)
+    watcher.changed()
+    assert watcher.changed() == [watched]

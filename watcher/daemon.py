@@ -151,32 +151,16 @@ class Daemon:
         # Our own pool for parsing, matching and compiling, so shutdown can drop queued work
         # (asyncio.run would otherwise wait for every queued scan before exiting).
         asyncio.get_running_loop().set_default_executor(self._executor)
+        self._install_signal_handlers()  # first: a SIGTERM while compiling must not kill us
         self.loaded = await asyncio.to_thread(load, self.config_path)
-        config = self.loaded.config
-        state_dir = settings.resolved_state_dir(config)
+        if self._stop.is_set():
+            return 0
+        state_dir = settings.resolved_state_dir(self.loaded.config)
         self._lock = StateLock(state_dir)
         self._lock.acquire()
         try:
-            self.store = Store(state_dir)
-            poll.sync_feeds(self.store, config, time.time())
-            self._client = _client_for(config)
-            self._limits = PollLimits(config.polling)
-            self._watcher = FileWatcher(self.loaded.watched_files)
-            self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
-            self.scheduler.start()
-            self._reconcile(self.loaded.specs)
-            self._install_signal_handlers()
+            self._start(state_dir)
             watchdog = self._start_watchdog()
-            log.info(
-                "%s",
-                kv(
-                    event="started",
-                    pid=os.getpid(),
-                    feeds=len(config.feeds),
-                    entries=self.loaded.entries,
-                    state_dir=state_dir,
-                ),
-            )
             self.notifier.ready(status=self._status_text())
             await self._stop.wait()
             if watchdog is not None:
@@ -189,6 +173,29 @@ class Daemon:
             self.notifier.close()
         log.info("%s", kv(event="stopped", pid=os.getpid()))
         return 0
+
+    def _start(self, state_dir: Path) -> None:
+        """Open the state, sync the feeds table, schedule the jobs (the state lock is held)."""
+        assert self.loaded is not None
+        config = self.loaded.config
+        self.store = Store(state_dir)
+        poll.sync_feeds(self.store, config, time.time())
+        self._client = _client_for(config)
+        self._limits = PollLimits(config.polling)
+        self._watcher = FileWatcher(self.loaded.watched_files)
+        self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+        self.scheduler.start()
+        self._reconcile(self.loaded.specs)
+        log.info(
+            "%s",
+            kv(
+                event="started",
+                pid=os.getpid(),
+                feeds=len(config.feeds),
+                entries=self.loaded.entries,
+                state_dir=state_dir,
+            ),
+        )
 
     def request_stop(self, signame: str = "SIGTERM") -> None:
         self._stop_requests += 1
@@ -227,7 +234,8 @@ class Daemon:
         loop.add_signal_handler(signal.SIGUSR2, self._spawn, self.retry_mail_now, "SIGUSR2")
 
     def _spawn(self, func: Callable[[str], Coroutine[Any, Any, None]], reason: str) -> None:
-        if self._stop.is_set():
+        if self._stop.is_set() or self.scheduler is None:
+            log.info("%s", kv(event=func.__name__, reason=reason, result="ignored-not-running"))
             return
         task = asyncio.get_running_loop().create_task(self._guarded(func, reason))
         self._background.add(task)
@@ -421,6 +429,8 @@ class Daemon:
             assert self.loaded is not None and self.store is not None
             self.notifier.reloading()
             log.info("%s", kv(event="reload", reason=reason))
+            if self._watcher is not None:
+                self._watcher.rebase()  # what we are about to read is no news to the watcher
             try:
                 fresh = await asyncio.to_thread(load, self.config_path)
                 self._apply(fresh)

@@ -82,6 +82,11 @@ class FileWatcher:
             for path in wanted
         }
 
+    def rebase(self) -> None:
+        """Take the files as they are now as known (call just before reading them), so a
+        change already being loaded is not reported again; later edits still are."""
+        self._files = {path: _Watched(stat_key(path), content_digest(path)) for path in self._files}
+
     @property
     def paths(self) -> list[Path]:
         return list(self._files)
