@@ -156,8 +156,8 @@ def compile_watchlists(
     for position, entry in enumerate(entries):
         for name in dict.fromkeys(entry.names):
             for slots, penalty, gap in name_variants(entry, name):
-                # another name of the entry may read the same (``Putin``/``Путин``)
-                shape = (position, gap, *(s.surface if s.mode == 0 else s.key for s in slots))
+                # another name of the entry may read the same (``LUKOIL``/``Lukoil``)
+                shape = (position, gap, *(s.surface if s.mode == 0 else s.norm for s in slots))
                 if shape not in seen:
                     seen.add(shape)
                     drafts.append((position, name, slots, penalty, gap))

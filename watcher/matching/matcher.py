@@ -371,7 +371,8 @@ def _merge(
         by_entry.setdefault(m.entry, []).append(m)
     merged = []
     for number, group in by_entry.items():
-        best = max(group, key=lambda m: (m.score, m.end - m.start, -m.start))
+        clusters = _clusters(group)
+        best = max(clusters, key=lambda m: (m.score, m.end - m.start, -m.start))
         entry = compiled.entries[number]
         merged.append(
             Match(
@@ -387,21 +388,31 @@ def _merge(
                 end=best.end,
                 score=best.score,
                 snippet=snippet(masked, best.start, best.end),
-                mentions=_count_distinct(group),
+                mentions=len(clusters),
             )
         )
     merged.sort(key=lambda m: (-m.severity.rank, -m.score, m.start))
     return merged
 
 
-def _count_distinct(group: list[_Mention]) -> int:
-    """Overlapping hits (``Sergey Lavrov`` and ``Lavrov`` in it) are one mention."""
-    count, reach = 0, -1
-    for m in sorted(group, key=lambda m: m.start):
+def _clusters(group: list[_Mention]) -> list[_Mention]:
+    """Overlapping hits of one entry are one mention (``V. Putin`` and ``Putin`` in it): the
+    longest hit stands for it, with the best score any of them got."""
+    clusters: list[list[_Mention]] = []
+    reach = -1
+    for m in sorted(group, key=lambda m: (m.start, -m.end)):
         if m.start >= reach:
-            count += 1
+            clusters.append([])
+        clusters[-1].append(m)
         reach = max(reach, m.end)
-    return count
+    merged = []
+    for cluster in clusters:
+        longest = max(cluster, key=lambda m: (m.end - m.start, m.score))
+        best_score = max(m.score for m in cluster)
+        merged.append(
+            _Mention(longest.entry, longest.alias, longest.start, longest.end, best_score)
+        )
+    return merged
 
 
 def snippet(
