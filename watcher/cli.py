@@ -25,6 +25,7 @@ from watcher.commands import (
     status,
 )
 from watcher.errors import WatcherError
+from watcher.logs import configure_logging
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 
@@ -42,8 +43,6 @@ LOG_LEVELS = ["debug", "info", "warning", "error"]
 def cli(ctx: click.Context, log_level: str) -> None:
     """sanctions-watch: find watchlist entities in news feeds, mail digests and alerts."""
     ctx.obj = {"log_level": log_level}
-    from watcher.logs import configure_logging
-
     configure_logging(log_level)
 
 

@@ -26,7 +26,7 @@ class Problem:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
-class ValidationFailed(WatcherError):
+class ValidationFailed(WatcherError):  # noqa: N818 -- reads as what happened; public API
     """A config file or watchlist is invalid; carries every problem found, not only the first."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -49,7 +49,7 @@ MIGRATIONS: list[str] = [
         disabled_reason TEXT,
         initialized     INTEGER NOT NULL DEFAULT 0, -- first poll done (existing items recorded)
         active          INTEGER NOT NULL DEFAULT 1, -- 0: removed from the config (history kept)
-        ttl             REAL  -- the feed's RSS <ttl> (seconds) at its last parse: also honoured on 304
+        ttl             REAL  -- RSS <ttl> (seconds) at the last parse; also honoured on 304
     );
     CREATE TABLE articles (
         id           TEXT PRIMARY KEY,  -- canonical identity, shared across feeds
@@ -175,7 +175,11 @@ def _split_sql(script: str) -> list[str]:
     """
     statements = []
     for chunk in script.split(";"):
-        code = [line for line in chunk.splitlines() if line.strip() and not line.strip().startswith("--")]
+        code = [
+            line
+            for line in chunk.splitlines()
+            if line.strip() and not line.strip().startswith("--")
+        ]
         if code:
             statements.append(chunk.strip())
     return statements
