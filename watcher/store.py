@@ -168,20 +168,22 @@ class Store:
 
 
 def _split_sql(script: str) -> list[str]:
-    """The statements of a migration script (no ``;`` may appear inside comments or strings).
+    """The statements of a migration script, split where SQLite itself sees them end.
 
-    executescript() would COMMIT the open transaction, so statements run one by one instead;
-    a chunk holding only comments is not a statement.
+    executescript() would COMMIT the open transaction, so statements run one by one instead.
+    `sqlite3.complete_statement` knows about comments and string literals, so a ``;`` inside
+    either does not split a statement.
     """
-    statements = []
-    for chunk in script.split(";"):
-        code = [
-            line
-            for line in chunk.splitlines()
-            if line.strip() and not line.strip().startswith("--")
-        ]
-        if code:
-            statements.append(chunk.strip())
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and any(
+        part.strip() and not part.strip().startswith("--") for part in pending.splitlines()
+    ):
+        raise StateError(f"incomplete statement at the end of a migration: {pending.strip()!r}")
     return statements
 
 

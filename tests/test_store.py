@@ -1,0 +1,68 @@
+"""The store's own mechanics: migrations, versioning, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from watcher.store import DB_FILE, MIGRATIONS, StateError, Store, _split_sql
+
+
+def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.close()
+    db = sqlite3.connect(tmp_path / DB_FILE)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"feeds", "articles", "article_sources", "matches", "outbox", "suppressions"} <= tables
+
+
+def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    Store(tmp_path).close()  # would fail with "table feeds already exists" if it re-ran v1
+
+
+def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / DB_FILE)
+    db.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StateError, match="newer than this sanctions-watch understands"):
+        Store(tmp_path)
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx._db.execute("INSERT INTO suppressions(rule, count) VALUES ('x', 1)")
+        raise RuntimeError("boom")
+    with store.transaction() as tx:
+        assert tx._db.execute("SELECT count(*) FROM suppressions").fetchone()[0] == 0
+
+
+def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StateError, match="check state_dir"):
+        Store(blocker / "state")
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("CREATE TABLE a(x);\nCREATE TABLE b(y);", ["CREATE TABLE a(x);", "CREATE TABLE b(y);"]),
+        ("CREATE TABLE a(x -- a; comment\n);", ["CREATE TABLE a(x -- a; comment\n);"]),
+        ("CREATE TABLE a(x DEFAULT 'a;b');", ["CREATE TABLE a(x DEFAULT 'a;b');"]),
+        ("CREATE TABLE a(x);\n-- trailing comment only\n", ["CREATE TABLE a(x);"]),
+    ],
+)
+def test_split_sql_ends_statements_where_sqlite_does(script: str, expected: list[str]) -> None:
+    assert _split_sql(script) == expected
+
+
+def test_split_sql_refuses_an_unterminated_statement() -> None:
+    with pytest.raises(StateError, match="incomplete statement"):
+        _split_sql("CREATE TABLE a(x)")
