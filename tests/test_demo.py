@@ -1,0 +1,125 @@
+"""`watcher demo`: offline, one command, a real digest; also from a non-editable build."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+import subprocess
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_PY = """
+import warnings
+warnings.simplefilter("ignore")
+from setuptools.dist import Distribution
+dist = Distribution()
+dist.script_name = "setup.py"
+dist.parse_config_files()
+build = dist.get_command_obj("build_py")
+build.build_lib = {lib!r}
+dist.run_command("build_py")
+"""
+
+
+def _demo(directory: Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "demo", "--dir", str(directory)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _digest(stdout: str, cwd: Path) -> tuple[Path, EmailMessage, int, int]:
+    found = re.search(r"^digest: (\S+\.eml) \((\d+) matches, (\d+) high\)$", stdout, re.M)
+    assert found, stdout
+    path = cwd / found.group(1)
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return path, message, int(found.group(2)), int(found.group(3))
+
+
+def _text(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def test_demo_writes_a_real_digest_offline(tmp_path: Path) -> None:
+    stdout = _demo(Path("demo-run"), cwd=tmp_path)
+    path, digest, matches, high = _digest(stdout, tmp_path)
+    assert path.parent == tmp_path / "demo-run" / "outbox"
+    assert digest["X-Sanctions-Watch-Kind"] == "digest"
+    assert matches >= 15 and 0 < high < matches
+    text = _text(digest)
+    for name in ("Rosneft", "Lukoil", "Dmitry Peskov", "Sergei Lavrov", "Alexander Novak"):
+        assert name in text
+    # the sample feeds' deliberate near-misses stay out
+    for noise in ("Djokovic", "Rasputin", "sourdough"):
+        assert noise not in text
+    html = path.with_suffix(".html")
+    assert f"open {html.relative_to(tmp_path)} in a browser" in stdout
+    assert "<html" in html.read_text(encoding="utf-8").lower()
+    alerts = re.search(r"^alerts: (\d+) immediate", stdout, re.M)
+    assert alerts and int(alerts.group(1)) >= 1
+
+
+def test_demo_runs_again_from_scratch_and_keeps_edited_watchlists(tmp_path: Path) -> None:
+    _demo(tmp_path / "run", cwd=tmp_path)
+    energy = tmp_path / "run" / "watchlists" / "russia-energy.yaml"
+    energy.write_text(energy.read_text().replace("severity: high", "severity: low"))
+    stdout = _demo(tmp_path / "run", cwd=tmp_path)
+    _, digest, matches, _ = _digest(stdout, tmp_path)
+    assert matches >= 15  # state and outbox were reset: the same matches again
+    assert "severity: low" in energy.read_text()
+    assert "LOW SEVERITY" in _text(digest).upper()
+
+
+def test_demo_refuses_a_directory_that_is_not_its_own(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "demo", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "not a demo directory" in result.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_demo_works_from_a_non_editable_build(tmp_path: Path) -> None:
+    pytest.importorskip("setuptools")
+    lib = tmp_path / "lib"
+    subprocess.run(
+        [sys.executable, "-c", BUILD_PY.format(lib=str(lib))],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=50,
+    )
+    env = {**os.environ, "PYTHONPATH": str(lib)}
+    where = subprocess.run(
+        [sys.executable, "-c", "import watcher.demo; print(watcher.demo.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip() == str(lib / "watcher" / "demo" / "__init__.py")
+    stdout = _demo(Path("demo-run"), cwd=tmp_path, env=env)
+    _, _, matches, _ = _digest(stdout, tmp_path)
+    assert matches >= 15

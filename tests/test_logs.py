@@ -1,0 +1,55 @@
+"""Log lines: key=value fields; journald priority prefixes and no timestamps under systemd."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from watcher.logs import kv
+
+
+def test_kv_quotes_only_what_needs_it() -> None:
+    line = kv(event="poll", feed="https://x.test/rss?a=1", new=3, took=0.25, error=None)
+    assert line == 'event=poll feed="https://x.test/rss?a=1" new=3 took=0.25'
+    assert kv(reason='HTTP 503 "busy"\nretry') == 'reason="HTTP 503 \\"busy\\"\\nretry"'
+    assert kv(empty="") == 'empty=""'
+    assert kv(path=Path("/var/lib/sanctions-watch")) == "path=/var/lib/sanctions-watch"
+
+
+def _run_once(tmp_path: Path, **env: str) -> list[str]:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"state_dir: {tmp_path / 'state'}\n"
+        "email:\n  delivery: directory\n  directory: outbox\n  to: [a@example.org]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "run", "--once", "--config", str(config)],
+        env={**{k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}, **env},
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr.splitlines()
+
+
+@pytest.mark.slow
+def test_under_journald_lines_carry_priorities_and_no_timestamps(tmp_path: Path) -> None:
+    lines = _run_once(tmp_path, JOURNAL_STREAM="8:12345")
+    (once,) = [line for line in lines if "event=once" in line]
+    assert once.startswith("<6>watcher.daemon: event=once feeds=0 ")
+    assert all(re.match(r"<[0-7]>", line) for line in lines)
+    assert not any(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", line) for line in lines)
+
+
+@pytest.mark.slow
+def test_on_a_terminal_lines_carry_timestamps_and_levels(tmp_path: Path) -> None:
+    lines = _run_once(tmp_path)
+    (once,) = [line for line in lines if "event=once" in line]
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO watcher.daemon: event=once ", once)
