@@ -281,6 +281,9 @@ def _anchor_patterns(
     patterns = []
     for entry, alias, slots, penalty, gap in drafts:
         anchor = max(range(len(slots)), key=lambda i: rank(slots[i]))
+        surname = slots[-1]
+        if gap == Gap.PERSON and surname.mode == Mode.FULL and len(surname.key) >= 4:
+            anchor = len(slots) - 1  # every reading of a person's name has the surname
         if gap == Gap.PERSON:  # the initials a person's name may be written with
             given = slots[0].key[:1]
             second = slots[1].key[:1] if len(slots) > 2 else ""

@@ -198,8 +198,8 @@ def _readings(n: int) -> list[_Reading]:
             ((n, 0), (comma,), 4, "list order, no patronymic"),  # PUTIN, Vladimir
         ]
     readings += [
-        ((n + 1, n), (dot,), 6, "initials"),  # V. Putin
         ((n + 1, n + 2, n), (dot,), 6, "initials"),  # V.V. Putin
+        ((n + 1, n), (dot,), 6, "initials"),  # V. Putin
     ]
     return readings
 
