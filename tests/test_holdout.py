@@ -7,7 +7,8 @@ German/French spellings, names listed in one script only, patronymics, punctuati
 all-caps headlines, subsidiaries and vessels; traps for relatives, company families, other
 people, common words and vessels that are not opted in. Our own bars for a held-out set:
 precision >= 0.97, recall >= 0.95, every mention category found >= 0.85 and every trap category
-silent >= 0.85 (one test per category, so a strict xfail marks exactly what falls short). The full table: `.venv/bin/python bench/eval_holdout.py`.
+silent >= 0.85 (one test per category, so a strict xfail marks exactly what falls short).
+The full table: `.venv/bin/python bench/eval_holdout.py`.
 """
 
 from __future__ import annotations
