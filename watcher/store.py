@@ -435,6 +435,12 @@ class Transaction:
         )
         return cursor.rowcount
 
+    def last_queued_at(self, kind: str) -> float | None:
+        """When the newest message of this kind was queued (None: never)."""
+        row = self._db.execute("SELECT max(created_at) FROM outbox WHERE kind = ?", (kind,))
+        value = row.fetchone()[0]
+        return None if value is None else float(value)
+
     def unsent_count(self) -> int:
         return int(
             self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
