@@ -10,8 +10,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config
+from watcher.cron import cron_trigger
 from watcher.errors import ValidationFailed
-from watcher.jobs import DIGEST_GRACE, FIRST_POLL_SPREAD, job_specs, poll_job_id
+from watcher.jobs import (
+    DIGEST_GRACE,
+    FIRST_POLL_SPREAD,
+    job_specs,
+    poll_job_id,
+    previous_fire_time,
+)
 
 
 def _config(**overrides: object) -> Config:
@@ -112,3 +119,54 @@ def test_unusable_digest_schedule_is_a_validation_problem(
     (problem,) = raised.value.problems
     assert problem.path == path
     assert problem.file == "/etc/sanctions-watch/config.yaml"
+
+
+def test_previous_fire_time_of_the_digest() -> None:
+    (digest,) = [s for s in job_specs(_config()) if s.kind == "digest"]  # 07:00 Mon-Fri, Berlin
+    berlin = ZoneInfo("Europe/Berlin")
+    # Monday 09:00: the last digest was due today at 07:00
+    assert previous_fire_time(digest, datetime(2025, 10, 27, 9, 0, tzinfo=berlin)) == datetime(
+        2025, 10, 27, 7, 0, tzinfo=berlin
+    )
+    # Monday 06:00: it was due on Friday
+    assert previous_fire_time(digest, datetime(2025, 10, 27, 6, 0, tzinfo=berlin)) == datetime(
+        2025, 10, 24, 7, 0, tzinfo=berlin
+    )
+
+
+def test_previous_fire_time_of_a_per_minute_schedule_and_of_interval_jobs() -> None:
+    config = _config(digest={"schedule": "* * * * *", "timezone": "UTC"})
+    specs = {s.kind: s for s in job_specs(config)}
+    now = datetime(2025, 10, 23, 7, 0, 30, tzinfo=UTC)
+    assert previous_fire_time(specs["digest"], now) == datetime(2025, 10, 23, 7, 0, tzinfo=UTC)
+    assert previous_fire_time(specs["drain"], now) is None
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "expected"),
+    [
+        ("1-5", ["mon", "tue", "wed", "thu", "fri"]),  # APScheduler alone: tue-sat
+        ("0", ["sun"]),
+        ("7", ["sun"]),
+        ("5-7", ["fri", "sat", "sun"]),
+        ("*/2", ["sun", "tue", "thu", "sat"]),
+        ("1,3", ["mon", "wed"]),
+        ("mon-fri", ["mon", "tue", "wed", "thu", "fri"]),
+        ("sat,sun", ["sat", "sun"]),
+    ],
+)
+def test_weekdays_mean_what_cron_means(weekdays: str, expected: list[str]) -> None:
+    trigger = cron_trigger(f"0 7 * * {weekdays}", "UTC")
+    monday = datetime(2025, 10, 20, 0, 0, tzinfo=UTC)
+    fired = set()
+    when = trigger.get_next_fire_time(None, monday)
+    while when is not None and when < monday + timedelta(days=7):
+        fired.add(when.strftime("%a").lower())
+        when = trigger.get_next_fire_time(when, when + timedelta(seconds=1))
+    assert fired == set(expected)
+
+
+@pytest.mark.parametrize("weekdays", ["8", "fri-mon", "funday", "*/0"])
+def test_bad_weekdays_are_errors(weekdays: str) -> None:
+    with pytest.raises(ValueError):
+        cron_trigger(f"0 7 * * {weekdays}", "UTC")

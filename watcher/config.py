@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from watcher.cron import cron_trigger
 
 DEFAULT_CONFIG_PATH = Path("/etc/sanctions-watch/config.yaml")
 CONFIG_ENV = "SANCTIONS_WATCH_CONFIG"
@@ -90,7 +91,7 @@ def _check_timezone(value: str) -> str:
 
 def _check_cron(value: str) -> str:
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        cron_trigger(value, "UTC")  # cron's weekdays (0/7 = Sunday), not APScheduler's
     except ValueError as exc:
         raise ValueError(
             f"{value!r} is not a cron schedule ({exc}); write 5 fields: "

@@ -21,15 +21,16 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config, FeedConfig
+from watcher.cron import cron_trigger
 from watcher.errors import Problem, ValidationFailed
 
 DRAIN_INTERVAL = 30.0  # seconds between outbox retries (alerts also kick a drain at once)
 PRUNE_INTERVAL = 86400.0  # state retention runs daily
 DIGEST_GRACE = 6 * 3600  # a digest missed by a suspended host still goes out within 6 h
+CATCH_UP_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=8))
 FIRST_POLL_SPREAD = 5.0  # at most this many seconds between the first polls of the feeds
 
 JobKind = Literal["poll", "digest", "drain", "prune", "watch"]
@@ -49,7 +50,7 @@ class JobSpec:
     def trigger(self) -> BaseTrigger:
         if self.schedule[0] == "cron":
             _, expression, zone = self.schedule
-            return CronTrigger.from_crontab(expression, timezone=ZoneInfo(zone))
+            return cron_trigger(expression, zone)
         _, seconds, jitter = self.schedule
         return IntervalTrigger(seconds=seconds, jitter=jitter or None)
 
@@ -68,6 +69,26 @@ class JobSpec:
             "misfire_grace_time": self.misfire_grace_time,
             "replace_existing": True,
         }
+
+
+def previous_fire_time(spec: JobSpec, now: datetime) -> datetime | None:
+    """The last time at or before ``now`` the spec's cron schedule fired (within 8 days).
+
+    Looks back in growing windows so a per-minute schedule costs a few steps, a weekly one a
+    few more; None for interval jobs or when nothing fired in the last 8 days.
+    """
+    if spec.schedule[0] != "cron":
+        return None
+    trigger = spec.trigger()
+    for window in CATCH_UP_WINDOWS:
+        fire: datetime | None = trigger.get_next_fire_time(None, now - window)
+        last: datetime | None = None
+        while fire is not None and fire <= now:
+            last = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        if last is not None:
+            return last
+    return None
 
 
 def poll_job_id(feed_url: str) -> str:
@@ -130,7 +151,7 @@ def _digest_spec(config: Config, config_file: str) -> JobSpec:
         )
     else:
         try:
-            CronTrigger.from_crontab(digest.schedule, timezone=ZoneInfo(digest.timezone))
+            cron_trigger(digest.schedule, digest.timezone)
         except ValueError as exc:
             problems.append(
                 Problem(
