@@ -15,6 +15,7 @@ from watcher.errors import ValidationFailed
 from watcher.jobs import (
     DIGEST_GRACE,
     FIRST_POLL_SPREAD,
+    digest_missed,
     job_specs,
     poll_job_id,
     previous_fire_time,
@@ -170,3 +171,14 @@ def test_weekdays_mean_what_cron_means(weekdays: str, expected: list[str]) -> No
 def test_bad_weekdays_are_errors(weekdays: str) -> None:
     with pytest.raises(ValueError):
         cron_trigger(f"0 7 * * {weekdays}", "UTC")
+
+
+def test_digest_missed_only_when_pending_matches_were_due() -> None:
+    due = datetime(2025, 10, 23, 7, 0, tzinfo=UTC)
+    before, after = due - timedelta(hours=3), due + timedelta(hours=1)
+    assert digest_missed(due, last_digest=None, oldest_pending=before)
+    assert digest_missed(due, (due - timedelta(days=1)).timestamp(), before)
+    assert not digest_missed(due, (due + timedelta(minutes=1)).timestamp(), before)  # sent
+    assert not digest_missed(due, None, after)  # found after it was due: tomorrow's digest
+    assert not digest_missed(due, None, None)  # nothing pending
+    assert not digest_missed(None, None, before)  # nothing due in the last 8 days

@@ -47,7 +47,7 @@ from watcher.errors import Problem, ValidationFailed, WatcherError
 from watcher.fetch import FetchLimits, make_client
 from watcher.filewatch import FileWatcher
 from watcher.ignore import IgnoreRule, load_ignore
-from watcher.jobs import JobSpec, job_specs, poll_job_id
+from watcher.jobs import JobSpec, digest_missed, job_specs, poll_job_id, previous_fire_time
 from watcher.lock import StateLock
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, compile_watchlists
@@ -186,6 +186,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
         self.scheduler.start()
         self._reconcile(self.loaded.specs)
+        self._catch_up_digest()
         log.info(
             "%s",
             kv(
@@ -285,6 +286,21 @@ class Daemon:
                 **extra,
             )
             self._specs[spec.id] = spec
+
+    def _catch_up_digest(self) -> None:
+        """A digest missed while the daemon was down (host rebooting at 07:00) goes out now,
+        not a day late."""
+        assert self.loaded is not None and self.store is not None
+        (spec,) = [s for s in self.loaded.specs if s.kind == "digest"]
+        due = previous_fire_time(spec, datetime.now(UTC))
+        with self.store.transaction() as tx:
+            last = tx.last_queued_at("digest")
+            pending = tx.pending_matches()
+        oldest = pending[0].found_at if pending else None
+        if digest_missed(due, last, oldest):
+            assert due is not None
+            log.info("%s", kv(event="digest", reason="catch-up", due=due.isoformat()))
+            self._spawn(self.digest_now, "catch-up")
 
     def _first_run_time(self, spec: JobSpec, now: datetime) -> datetime | None:
         """A new job's first run: a poll resumes the persisted schedule (a restart does not

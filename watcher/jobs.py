@@ -91,6 +91,19 @@ def previous_fire_time(spec: JobSpec, now: datetime) -> datetime | None:
     return None
 
 
+def digest_missed(
+    due: datetime | None, last_digest: float | None, oldest_pending: datetime | None
+) -> bool:
+    """Whether a scheduled digest was skipped (the daemon was down when it was ``due``).
+
+    Only when matches that it should have listed are still pending (found before it was due)
+    and no digest was queued since.
+    """
+    if due is None or oldest_pending is None or oldest_pending >= due:
+        return False
+    return last_digest is None or last_digest < due.timestamp()
+
+
 def poll_job_id(feed_url: str) -> str:
     return f"poll:{feed_url}"
 
