@@ -1,4 +1,4 @@
-"""`watcher run`: the long-running service, and its one-shot form (``--once``, cron).
+"""`watcher run`: the long-running service (its one-shot form is `watcher.once`).
 
 The daemon is one asyncio event loop running an APScheduler `AsyncIOScheduler`:
 
@@ -42,82 +42,22 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from watcher import notify, poll, settings
-from watcher.config import Config, FeedConfig, PollingConfig
-from watcher.errors import Problem, ValidationFailed, WatcherError
+from watcher.config import Config, PollingConfig
+from watcher.errors import WatcherError
 from watcher.fetch import FetchLimits, make_client
 from watcher.filewatch import FileWatcher
-from watcher.ignore import IgnoreRule, load_ignore
-from watcher.jobs import JobSpec, digest_missed, job_specs, poll_job_id, previous_fire_time
+from watcher.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
 from watcher.lock import StateLock
 from watcher.logs import kv
-from watcher.matching import CompiledWatchlists, compile_watchlists
 from watcher.sdnotify import Notifier, watchdog_interval
+from watcher.snapshot import Loaded, load, log_rejected
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds in-flight work may take to finish after SIGTERM
-WATCH_INTERVAL = 2.0  # seconds between checks of the config and watchlist files
 WORKERS = 2  # threads for parsing/matching/compiling: they keep the loop responsive; the
 # GIL, not the thread count, bounds their throughput
-EX_TEMPFAIL = 75  # sysexits.h: mail stays queued; cron or the operator tries again later
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """One consistent version of everything read from files: swapped in as a whole."""
-
-    config_path: Path
-    config: Config
-    compiled: CompiledWatchlists
-    specs: tuple[JobSpec, ...]
-    watched_files: tuple[Path, ...]
-    entries: int
-
-    @property
-    def feeds(self) -> dict[str, FeedConfig]:
-        return {feed.url: feed for feed in self.config.feeds}
-
-
-def load(config_path: Path | None) -> Loaded:
-    """Read and validate the config and watchlists, compile the matcher (blocking: CPU + I/O).
-
-    Raises `ValidationFailed` (every problem with file:line:col) or another `WatcherError`.
-    """
-    path = settings.config_path(config_path).absolute()
-    config = settings.load_config(path)
-    specs = tuple(job_specs(config, config_file=str(path), watch_interval=WATCH_INTERVAL))
-    watchlists = settings.load_watchlists(list(config.watchlists))
-    ignore = _load_ignore(config.matching.ignore)
-    compiled = compile_watchlists(watchlists, threshold=config.matching.threshold, ignore=ignore)
-    list_files, _ = settings.watchlist_files(list(config.watchlists))
-    watched = dict.fromkeys([path, *config.watchlists, *list_files, *config.matching.ignore])
-    entries = sum(len(w.entries) for w in watchlists)
-    return Loaded(path, config, compiled, specs, tuple(watched), entries)
-
-
-def _load_ignore(paths: tuple[Path, ...]) -> tuple[IgnoreRule, ...]:
-    rules: list[IgnoreRule] = []
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            rules.extend(load_ignore(path))
-        except ValidationFailed as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ValidationFailed(problems)
-    return tuple(rules)
-
-
-def log_rejected(exc: WatcherError, what: str) -> None:
-    """Log a rejected config: one line per problem, each starting with file:line:col."""
-    problems = exc.problems if isinstance(exc, ValidationFailed) else None
-    if problems:
-        for problem in problems:
-            log.error("%s", problem)
-    else:
-        log.error("%s", exc)
-    log.error("%s", kv(event=what, result="rejected", problems=len(problems or [exc])))
 
 
 @dataclass
@@ -519,79 +459,3 @@ class PollLimits:
 def _client_for(config: Config) -> httpx.AsyncClient:
     limits = FetchLimits.from_config(config.polling)
     return make_client(limits, max_connections=config.polling.concurrency)
-
-
-# --- one shot (cron, `--once`, the demo) ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OnceResult:
-    feeds: int
-    failed_feeds: int
-    digest_id: str | None
-    digest_matches: int  # matches the digest lists (0 when no digest was queued)
-    digest_high: int  # of which high severity
-    sent: int
-    failed: int
-    pending: int
-
-    @property
-    def exit_code(self) -> int:
-        return EX_TEMPFAIL if self.pending else 0
-
-
-async def run_once(config_path: Path | None, *, now: float | None = None) -> OnceResult:
-    """Poll every feed once, match, queue alerts and a digest, send everything pending."""
-    loaded = await asyncio.to_thread(load, config_path)
-    config = loaded.config
-    state_dir = settings.resolved_state_dir(config)
-    with StateLock(state_dir):
-        store = Store(state_dir)
-        try:
-            return await _once(store, loaded, now)
-        finally:
-            store.close()
-
-
-async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
-    config = loaded.config
-
-    def clock() -> float:
-        return time.time() if now is None else now
-
-    poll.sync_feeds(store, config, clock())
-    results = await poll.poll_due(store, config, loaded.compiled, now=clock(), force=True)
-    failed_feeds = sum(1 for r in results if r.status not in ("ok", "not-modified"))
-    notify.queue_alerts(store, config, clock())
-    health = poll.feed_health(store, config, clock())
-    with store.transaction() as tx:
-        pending = tx.pending_matches()
-    digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
-    with store.transaction() as tx:
-        tx.retry_unsent_now(clock())  # each run is a retry: cron's cadence is the backoff
-    drained = await notify.drain_outbox(store, config, clock())
-    result = OnceResult(
-        feeds=len(results),
-        failed_feeds=failed_feeds,
-        digest_id=digest_id,
-        digest_matches=len(pending) if digest_id else 0,
-        digest_high=sum(1 for m in pending if m.severity == "high") if digest_id else 0,
-        sent=drained.sent,
-        failed=drained.failed,
-        pending=drained.pending,
-    )
-    level = logging.WARNING if result.pending or failed_feeds else logging.INFO
-    log.log(
-        level,
-        "%s",
-        kv(
-            event="once",
-            feeds=result.feeds,
-            failed_feeds=failed_feeds,
-            digest=digest_id or "none",
-            sent=result.sent,
-            failed=result.failed,
-            pending=result.pending,
-        ),
-    )
-    return result

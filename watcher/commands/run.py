@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from watcher.daemon import Daemon, run_once
+from watcher.daemon import Daemon
+from watcher.once import run_once
 
 
 @click.command("run")

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from watcher.daemon import OnceResult, run_once
 from watcher.errors import WatcherError
+from watcher.once import OnceResult, run_once
 from watcher.store import Store
 
 DATA = Path(__file__).parent
