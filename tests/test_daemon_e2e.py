@@ -472,3 +472,44 @@ def test_once_exits_75_while_mail_is_stuck_and_0_once_delivered(setup: Setup) ->
     nothing = setup.run_once()  # nothing new: nothing pending, exit 0, no mail
     assert nothing.returncode == 0, nothing.stderr
     assert len(setup.smtp.messages) == 2
+
+
+def test_sigterm_lets_an_in_flight_poll_finish_and_commit(setup: Setup) -> None:
+    stalled = threading.Event()
+    release = threading.Event()
+    slow_item = {
+        "guid": "slow-2",
+        "link": "https://news.test/slow-2",
+        "title": "Rosneft cuts exports",
+        "description": "Loadings at Primorsk fell.",
+    }
+
+    def slow_feed(path: str, headers: Mapping[str, str]) -> Route:
+        if path != "/slow.xml":
+            return Route(status=404)
+        stalled.set()
+        release.wait(timeout=DEADLINE * 3)
+        return Route(body=rss(slow_item), headers={"Content-Type": "application/rss+xml"})
+
+    setup.feeds._handler = slow_feed
+    setup.feed_paths = []  # only the slow feed
+    setup.write_config(extra_feeds=("/slow.xml",))
+    daemon = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    wait_until(stalled.is_set, "the slow feed's request")
+    daemon.send(signal.SIGTERM)
+    setup.notify.expect("STOPPING")
+    release.set()  # the poll in flight completes within the grace period
+    assert daemon.wait_exit() == 0
+    log = daemon.log()
+    assert "/slow.xml ok items=1 new=1 new_matches=1" in log
+    assert "result=cancelled" not in log
+
+    # what that last poll found was committed: the next run mails it, once
+    once = setup.run_once()
+    assert once.returncode == 0, once.stderr
+    messages = setup.smtp.wait_for_messages(2)
+    (alert,) = _by_kind(messages, "alert")
+    (digest,) = _by_kind(messages, "digest")
+    assert "Rosneft cuts exports" in alert["Subject"]
+    assert "Rosneft cuts exports" in _text(digest)
