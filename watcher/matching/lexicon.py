@@ -24,7 +24,7 @@ NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr", "es")
 # wordfreq buckets words by centibels: bucket i holds words of Zipf frequency 9 - i/100.
 _COMMON_ZIPF = 3.0  # about once per million words: everyday vocabulary
 _KNOWN_ZIPF = 2.0  # about once per hundred million words: attested, not a typo
-_EVERYDAY_ZIPF = 3.5  # a frequent word in some news language (for lower-case hits)
+_EVERYDAY_ZIPF = 3.0  # a frequent word in some news language (for lower-case hits)
 
 
 def _words_at_least(language: str, zipf: float, wordlist: str = "small") -> list[str]:

@@ -151,7 +151,7 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
     if pattern.gap == Gap.PERSON:
         return _verify_person(pattern, position, text)
     first = position - pattern.anchor
-    score = _sequence(pattern.slots, first, text, _GAPS[pattern.gap])
+    score = _sequence(pattern.slots, first, text, pattern.anchor, _GAPS[pattern.gap])
     if score < 0:
         return _NO_MATCH
     if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first, score):
@@ -159,9 +159,13 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
     return score - pattern.penalty, first, first + len(pattern.slots) - 1
 
 
-def _sequence(slots: Sequence[Slot], first: int, text: _Text, *gaps: re.Pattern[str]) -> int:
+def _sequence(
+    slots: Sequence[Slot], first: int, text: _Text, anchor: int, *gaps: re.Pattern[str]
+) -> int:
     """The weakest word score of `slots` read from word `first` on (-1: not there).
-    `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats)."""
+    `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats). Words beside the
+    anchor of a longer name may be typos even if they are real words (``Aleksandr`` for
+    ``Alexander``): the anchor already vouches for the name."""
     if first < 0 or first + len(slots) > len(text.words):
         return -1
     score = 100
@@ -171,7 +175,7 @@ def _sequence(slots: Sequence[Slot], first: int, text: _Text, *gaps: re.Pattern[
             gap = gaps[min(offset - 1, len(gaps) - 1)]
             if not gap.fullmatch(text.masked, text.spans[index - 1][2], text.spans[index][1]):
                 return -1
-        slot_score = accept(slot, text.words[index])
+        slot_score = accept(slot, text.words[index], lenient=offset != anchor)
         if slot_score < 0:
             return -1
         score = min(score, slot_score)
@@ -216,13 +220,16 @@ def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, i
             continue
         first = position - order.index(pattern.anchor)
         slots = [pattern.slots[i] for i in order]
-        score = _sequence(slots, first, text, *gaps)
-        if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text):
+        score = _sequence(slots, first, text, order.index(pattern.anchor), *gaps)
+        initials = sum(i > n for i in order)
+        if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text, initials):
             return score - penalty, first, first + len(order) - 1
     return _NO_MATCH
 
 
-def _reading_holds(kind: str, given: Sequence[Slot], first: int, text: _Text) -> bool:
+def _reading_holds(
+    kind: str, given: Sequence[Slot], first: int, text: _Text, initials: int
+) -> bool:
     """List order needs a comma or a surname in capitals (``PUTIN Vladimir``, never
     ``... Núñez Juan ...``); leaving names out is only for a patronymic or middle initial
     (``Vladimir Putin`` for ``Vladimir Vladimirovich Putin``, but ``Mohammad Ismail`` is not
@@ -233,14 +240,19 @@ def _reading_holds(kind: str, given: Sequence[Slot], first: int, text: _Text) ->
         if not (comma or (surname.isupper() and len(surname) > 1)):
             return False
     if kind.endswith("no patronymic"):
-        left_out = given[1:]
-        droppable = all(len(s.norm) == 1 or _PATRONYMIC.search(s.key) for s in left_out)
-        return droppable and given[0].mode == Mode.FULL
+        return _droppable(given[1:]) and given[0].mode == Mode.FULL
+    if kind == "initials":  # V. Putin: the names after the initials must be droppable
+        return _droppable(given[2:] if len(given) > 1 and initials == 2 else given[1:])
     return True
 
 
-def accept(slot: Slot, w: Word) -> int:
-    """How well text word `w` fills `slot` (-1: not at all)."""
+def _droppable(left_out: Sequence[Slot]) -> bool:
+    return all(len(s.norm) == 1 or _PATRONYMIC.search(s.key) for s in left_out)
+
+
+def accept(slot: Slot, w: Word, *, lenient: bool = False) -> int:
+    """How well text word `w` fills `slot` (-1: not at all); `lenient`: `w` may be a typo
+    even when it is a real word."""
     if slot.mode == Mode.STRICT:
         return SCORE_EXACT if w.surface == slot.surface else -1
     if slot.mode == Mode.INITIAL:
@@ -248,10 +260,10 @@ def accept(slot: Slot, w: Word) -> int:
         return SCORE_EXACT if single and w.key.startswith(slot.key) else -1
     if w.key == slot.key:
         return SCORE_EXACT if w.norm == slot.norm else SCORE_KEY
-    return _accept_variant(slot, w) if slot.mode == Mode.FULL else -1
+    return _accept_variant(slot, w, lenient) if slot.mode == Mode.FULL else -1
 
 
-def _accept_variant(slot: Slot, w: Word) -> int:
+def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
     """An inflected form, or a typo in a long word that is not itself a real word."""
     inflected = stems(w.key)
     if slot.key in inflected or (slot.stem and slot.stem in inflected):
@@ -261,7 +273,7 @@ def _accept_variant(slot: Slot, w: Word) -> int:
         and w.key[:1] == slot.key[:1]
         and w.script == slot.script  # a typo on top of a transliteration is too loose
         and w.capitalized
-        and not lexicon.is_known_word(w.lower, w.norm)
+        and ((lenient and len(slot.key) >= 7) or not lexicon.is_known_word(w.lower, w.norm))
     ):
         edits = OSA.distance(w.key, slot.key, score_cutoff=slot.max_edits)
         if edits <= slot.max_edits:
@@ -275,7 +287,7 @@ def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
     * a lower-case word must be the name itself (``rosneft``), not a near form of it;
     * a real word of some news language that merely sounds like the name in the same script
       is that word (``Knock`` is not ``CNOOC``, ``Fénix`` not ``FENIKS``);
-    * an everyday word (``Hasta``, ``Мир``) at a sentence start must be spelled as the name;
+    * an everyday word (``Hasta``, ``Únete``) at a sentence start must be spelled as the name;
     * a hit in the other script (a Latin-only name in Cyrillic text) must be capitalised."""
     if slot.mode == Mode.STRICT:
         return True
@@ -287,7 +299,10 @@ def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
     cross_script = {slot.script, w.script} == {"latin", "cyrillic"}
     if score == SCORE_KEY and not cross_script and lexicon.is_known_word(w.lower, w.norm):
         return False
-    if lexicon.is_everyday_word(w.lower, w.norm):
+    # A sentence-initial capital says nothing; inflected Cyrillic names on a Cyrillic list
+    # (``Роснефти удалось...``) are still trusted there.
+    doubtful = cross_script or w.script != "cyrillic"
+    if doubtful and lexicon.is_everyday_word(w.lower, w.norm):
         return not _sentence_initial(text.masked, text.spans[index][1])
     return True
 
