@@ -31,7 +31,8 @@ def command(config_path: Path | None, once: bool) -> None:
 
     \b
     Signals: SIGHUP (or `watcher reload`) re-reads config and watchlists, keeping the old
-    ones if the new ones are invalid; SIGUSR1 sends a digest now; SIGTERM stops cleanly.
+    ones if the new ones are invalid; SIGUSR1 sends a digest now; SIGUSR2 retries queued
+    mail now; SIGTERM stops cleanly (in-flight polls and sends get 10 s to finish).
     Edits to the config and watchlist files are picked up by themselves within seconds.
     """
     if once:
