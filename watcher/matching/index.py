@@ -38,6 +38,7 @@ class Mode:
     KEY = 1  # same key (any case, any romanisation), no inflection, no typos
     FULL = 2  # same key, or an inflected form, or (long words) a typo
     INITIAL = 3  # a capital single letter; the slot key is the letter ("" for any)
+    PATRONYMIC = 4  # any capitalised patronymic (Valentinovich): one the list left out
 
 
 class Gap:
@@ -47,7 +48,7 @@ class Gap:
     COMMA = 1  # also a comma: list order, ``PUTIN, Vladimir``
     DOT = 2  # also a dot: initials, ``V.V. Putin``
     PERSON = 3  # a person's name: in order, in list order, with initials (see matcher);
-    # its slots are the given names, the surname, then two INITIAL slots
+    # its slots are the given names, the surname, two INITIAL slots and a PATRONYMIC slot
 
 
 class Slot(NamedTuple):
@@ -67,6 +68,15 @@ class Pattern(NamedTuple):
     anchor: int  # which slot the pattern is filed under
     penalty: int  # score lost for a looser variant (initials, list order)
     gap: int
+    flags: int = 0  # Flag bits: extra checks the matcher makes
+
+
+class Flag:
+    """Extra checks for a pattern, from what its entry is."""
+
+    SURNAME = 1  # a person's bare surname: not when another given name stands before it
+    VESSEL_WORD = 2  # a vessel/aircraft name that is also a word: only beside "tanker" etc.
+    ORGANIZATION = 4  # a company's name: a real word merely sounding alike is another name
 
 
 # Legal-form words: a company is named with or without them.
@@ -101,6 +111,7 @@ class CompiledWatchlists:
         patterns: tuple[Pattern, ...],
         anchors: dict[str, list[int]],
         strict_anchors: dict[str, list[int]],
+        name_keys: dict[int, frozenset[str]],
         fuzzy_keys: dict[str, list[str]],
         excludes: dict[int, re.Pattern[str]],
         ignores: tuple[CompiledIgnore, ...],
@@ -111,6 +122,7 @@ class CompiledWatchlists:
         self.patterns = patterns
         self.anchors = anchors
         self.strict_anchors = strict_anchors
+        self.name_keys = name_keys  # person entry -> keys of all its name words
         self.fuzzy_keys = fuzzy_keys
         self.excludes = excludes
         self.ignores = ignores
@@ -151,24 +163,27 @@ def compile_watchlists(
     """Index every strong name of every entry (weak aliases and, unless opted in,
     vessels/aircraft are left out)."""
     entries = tuple(e for wl in watchlists for e in wl.entries if _is_matched(e))
-    drafts: list[tuple[int, str, tuple[Slot, ...], int, int]] = []
+    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int]] = []
     seen: set[tuple[object, ...]] = set()
     for position, entry in enumerate(entries):
         for name in dict.fromkeys(entry.names):
             for slots, penalty, gap in name_variants(entry, name):
+                flags = _flags(entry, slots)
                 # another name of the entry may read the same (``LUKOIL``/``Lukoil``)
                 shape = (position, gap, *(s.surface if s.mode == 0 else s.norm for s in slots))
                 if shape not in seen:
                     seen.add(shape)
-                    drafts.append((position, name, slots, penalty, gap))
+                    drafts.append((position, name, slots, penalty, gap, flags))
     patterns = _anchor_patterns(drafts)
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
+    name_keys = {i: _name_keys(e) for i, e in enumerate(entries) if e.type == EntryType.PERSON}
     return CompiledWatchlists(
         entries=entries,
         thresholds=tuple(e.threshold if e.threshold is not None else threshold for e in entries),
         patterns=patterns,
         anchors=anchors,
         strict_anchors=strict_anchors,
+        name_keys=name_keys,
         fuzzy_keys=fuzzy_keys,
         excludes={i: phrase_regex(e.exclude) for i, e in enumerate(entries) if e.exclude},
         ignores=tuple(
@@ -176,6 +191,21 @@ def compile_watchlists(
         ),
         signature=_signature(watchlists, threshold, ignore),
     )
+
+
+def _flags(entry: Entry, slots: tuple[Slot, ...]) -> int:
+    if entry.type == EntryType.PERSON:
+        return Flag.SURNAME if len(slots) == 1 else 0
+    flags = Flag.ORGANIZATION
+    if entry.type in (EntryType.VESSEL, EntryType.OTHER) and all(
+        lexicon.is_known_word(s.surface.casefold(), s.norm) or s.norm.isdigit() for s in slots
+    ):
+        flags |= Flag.VESSEL_WORD
+    return flags
+
+
+def _name_keys(entry: Entry) -> frozenset[str]:
+    return frozenset(w.key for name in entry.names for w in _name_words(entry, name))
 
 
 def _is_matched(entry: Entry) -> bool:
@@ -260,7 +290,7 @@ def _company_variants(words: list[Word]) -> list[tuple[tuple[Slot, ...], int, in
 
 
 def _anchor_patterns(
-    drafts: list[tuple[int, str, tuple[Slot, ...], int, int]],
+    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int]],
 ) -> tuple[Pattern, ...]:
     """File each pattern under its most telling word: rare in the news before everyday,
     typo-tolerant before exact-only, long before short, rare in the lists before frequent
@@ -279,7 +309,7 @@ def _anchor_patterns(
         )
 
     patterns = []
-    for entry, alias, slots, penalty, gap in drafts:
+    for entry, alias, slots, penalty, gap, flags in drafts:
         anchor = max(range(len(slots)), key=lambda i: rank(slots[i]))
         surname = slots[-1]
         if gap == Gap.PERSON and surname.mode == Mode.FULL and len(surname.key) >= 4:
@@ -288,9 +318,11 @@ def _anchor_patterns(
             given = slots[0].key[:1]
             second = slots[1].key[:1] if len(slots) > 2 else ""
             initials = (_initial(given, slots[0].script), _initial(second, slots[0].script))
-            patterns.append(Pattern(entry, alias, (*slots, *initials), anchor, penalty, gap))
+            patronymic = Slot("", "", "", "", Mode.PATRONYMIC, 0, slots[0].script)
+            extra = (*initials, patronymic)
+            patterns.append(Pattern(entry, alias, (*slots, *extra), anchor, penalty, gap, flags))
         else:
-            patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap))
+            patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap, flags))
     return tuple(patterns)
 
 

@@ -25,6 +25,7 @@ NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr", "es")
 _COMMON_ZIPF = 3.0  # about once per million words: everyday vocabulary
 _KNOWN_ZIPF = 2.0  # about once per hundred million words: attested, not a typo
 _EVERYDAY_ZIPF = 3.0  # a frequent word in some news language (for lower-case hits)
+_FREQUENT_ZIPF = 4.0  # very frequent: function words, adverbs (names rarely get this far)
 
 
 def _words_at_least(language: str, zipf: float, wordlist: str = "small") -> list[str]:
@@ -36,12 +37,23 @@ def _words_at_least(language: str, zipf: float, wordlist: str = "small") -> list
 
 
 @cache
-def common_english_words() -> frozenset[str]:
-    """Lower-case English dictionary words that are frequent in running text."""
+def dictionary_words() -> frozenset[str]:
+    """Ordinary (lower-case, not proper-noun) English dictionary words."""
     from english_words import get_english_words_set  # noqa: PLC0415 (slow, used lazily)
 
     dictionary = get_english_words_set(["web2"], lower=False, alpha=True)
-    ordinary = {w for w in dictionary if w.islower()}
+    return frozenset(w for w in dictionary if w.islower())
+
+
+def is_dictionary_word(lower: str) -> bool:
+    words = dictionary_words()
+    return lower in words or _base_form(lower) in words
+
+
+@cache
+def common_english_words() -> frozenset[str]:
+    """Lower-case English dictionary words that are frequent in running text."""
+    ordinary = dictionary_words()
     frequent = _words_at_least("en", _COMMON_ZIPF)
     return frozenset(w for w in frequent if w in ordinary or _base_form(w) in ordinary)
 
@@ -79,6 +91,19 @@ def everyday_words() -> frozenset[str]:
 
 def is_common_word(norm: str) -> bool:
     return norm in common_english_words()
+
+
+@cache
+def frequent_words() -> frozenset[str]:
+    """Very frequent words of any news language: ``wczoraj``, ``heute``, ``yesterday``."""
+    words: set[str] = set()
+    for language in NEWS_LANGUAGES:
+        words.update(_words_at_least(language, _FREQUENT_ZIPF))
+    return frozenset(words)
+
+
+def is_frequent_word(lower: str) -> bool:
+    return lower in frequent_words()
 
 
 def is_known_word(*forms: str) -> bool:

@@ -17,7 +17,15 @@ from rapidfuzz.distance import OSA
 
 from watcher.ignore import IgnoreRule
 from watcher.matching import lexicon
-from watcher.matching.index import CompiledWatchlists, Gap, Mode, Pattern, Slot, deletions
+from watcher.matching.index import (
+    CompiledWatchlists,
+    Flag,
+    Gap,
+    Mode,
+    Pattern,
+    Slot,
+    deletions,
+)
 from watcher.matching.normalize import Word, mask_markup, stems, tokens, word
 from watcher.matching.types import Match
 
@@ -89,10 +97,89 @@ def _find_mentions(masked: str, compiled: CompiledWatchlists) -> list[_Mention]:
         for number in _candidates(current, compiled):
             pattern = compiled.patterns[number]
             score, first, last = _verify(pattern, position, text)
-            if score >= compiled.thresholds[pattern.entry]:
-                start, end = spans[first][1], spans[last][2]
-                found.append(_Mention(pattern.entry, pattern.alias, start, end, score))
+            if score >= compiled.thresholds[pattern.entry] and _fits_context(
+                pattern, first, text, compiled
+            ):
+                found.append(
+                    _Mention(pattern.entry, pattern.alias, spans[first][1], spans[last][2], score)
+                )
+        if current.capitalized and position + 1 < len(words):
+            found.extend(_written_apart(position, text, compiled))
     return found
+
+
+def _written_apart(position: int, text: _Text, compiled: CompiledWatchlists) -> list[_Mention]:
+    """A one-word name written as two (``Gazprom Bank``, ``Gazprom-bank`` for Gazprombank)."""
+    first, second = text.words[position], text.words[position + 1]
+    joined = first.key + second.key
+    numbers = compiled.anchors.get(joined) if len(joined) >= 8 else None
+    if not numbers or not _GAPS[Gap.PLAIN].fullmatch(
+        text.masked, text.spans[position][2], text.spans[position + 1][1]
+    ):
+        return []
+    mentions = []
+    for number in numbers:
+        pattern = compiled.patterns[number]
+        slot = pattern.slots[0]
+        spelled = slot.norm == first.norm + second.norm  # only split, not respelled
+        if len(pattern.slots) == 1 and slot.mode == Mode.FULL and spelled:
+            score = SCORE_KEY - pattern.penalty
+            if score >= compiled.thresholds[pattern.entry]:
+                start, end = text.spans[position][1], text.spans[position + 1][2]
+                mentions.append(_Mention(pattern.entry, pattern.alias, start, end, score))
+    return mentions
+
+
+# Words that say a name is a ship's or an aircraft's (prefixes of their inflected forms).
+_VESSEL_CUES = (
+    "tanker", "vessel", "ship", "carrier", "freighter", "boat", "yacht", "barge", "tug",
+    "supertanker", "aircraft", "plane", "jet", "airliner", "танкер", "судн", "корабл",
+    "теплоход", "сухогруз", "самолет", "самолёт", "літак", "tankowc", "tankowiec", "statek",
+    "statk", "samolot", "schiff", "navire", "pétrolier", "petrolier",
+)  # fmt: skip
+_VESSEL_MARKS = frozenset({"mv", "mt", "ss", "imo", "lng", "m/t", "m/v"})
+_CUE_WINDOW = 4
+_TITLES = frozenset({"mr", "mrs", "ms", "dr", "sir", "herr", "pan", "pani", "gen", "sen", "rep"})
+
+
+def _fits_context(pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists) -> bool:
+    if pattern.flags & Flag.VESSEL_WORD:
+        before = text.words[max(0, first - _CUE_WINDOW) : first]
+        return any(w.norm in _VESSEL_MARKS or w.lower.startswith(_VESSEL_CUES) for w in before)
+    if pattern.flags & Flag.SURNAME and first > 0:
+        return not _another_given_name(first, text, compiled.name_keys.get(pattern.entry))
+    return True
+
+
+def _own_name(key: str, own: frozenset[str] | None) -> bool:
+    """One of the entry's names, in some language's form (Сергій / Sergey, Michaił / Mikhail)."""
+    return bool(own) and any(
+        key[:1] == name[:1] and OSA.distance(key, name, score_cutoff=2) <= 2 for name in own or ()
+    )
+
+
+def _another_given_name(first: int, text: _Text, own: frozenset[str] | None) -> bool:
+    """Whether the word before a bare surname is a given name not the entry's (``Lyudmila
+    Putina``, ``Vladimir Kiriyenko`` for Sergei Kiriyenko): a relative or a namesake.
+
+    A capitalised word right before it (only spaces between) is taken for a given name unless
+    it is one of the entry's own names, an ordinary dictionary word (``President``,
+    ``Yesterday``), a very frequent word of a news language (``Wczoraj``), a title, a
+    possessive (``Russia's``), in capitals (a headline), on another line, or not in Latin
+    script."""
+    before, raw = text.words[first - 1], text.spans[first - 1][0]
+    gap = text.masked[text.spans[first - 1][2] : text.spans[first][1]]
+    if gap.strip(" \t\xa0\u200b") or not before.capitalized or len(before.norm) < 2:
+        return False
+    if before.surface.isupper() or lexicon.is_frequent_word(before.lower):
+        return False
+    if _own_name(before.key, own) or (raw[-1:] in "sS" and raw[-2:-1] in "'’"):
+        return False
+    if before.norm in _TITLES or lexicon.is_common_word(before.lower):
+        return False
+    # Russian/Ukrainian put capitalised genitives before names (``Речник Кремля Пєсков``,
+    # ``глава МИД России Лавров``): there a capital says nothing.
+    return before.script == "latin" and not lexicon.is_dictionary_word(before.lower)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +238,8 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
     if pattern.gap == Gap.PERSON:
         return _verify_person(pattern, position, text)
     first = position - pattern.anchor
-    score = _sequence(pattern.slots, first, text, pattern.anchor, _GAPS[pattern.gap])
+    org = bool(pattern.flags & Flag.ORGANIZATION)
+    score = _sequence(pattern.slots, first, text, pattern.anchor, _GAPS[pattern.gap], org=org)
     if score < 0:
         return _NO_MATCH
     if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first, score):
@@ -160,7 +248,12 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
 
 
 def _sequence(
-    slots: Sequence[Slot], first: int, text: _Text, anchor: int, *gaps: re.Pattern[str]
+    slots: Sequence[Slot],
+    first: int,
+    text: _Text,
+    anchor: int,
+    *gaps: re.Pattern[str],
+    org: bool = False,
 ) -> int:
     """The weakest word score of `slots` read from word `first` on (-1: not there).
     `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats). Words beside the
@@ -175,7 +268,7 @@ def _sequence(
             gap = gaps[min(offset - 1, len(gaps) - 1)]
             if not gap.fullmatch(text.masked, text.spans[index - 1][2], text.spans[index][1]):
                 return -1
-        slot_score = accept(slot, text.words[index], lenient=offset != anchor)
+        slot_score = accept(slot, text.words[index], lenient=offset != anchor, org=org)
         if slot_score < 0:
             return -1
         score = min(score, slot_score)
@@ -183,10 +276,10 @@ def _sequence(
 
 
 # The ways a person's name is written, for n given names: which slots in which order (n is
-# the surname, n + 1 and n + 2 the initials slots), the gap rules between them, the score
-# penalty, and the kind of reading (for the checks in `_reading_holds`).
+# the surname, n + 1 and n + 2 the initials slots, n + 3 the patronymic slot), the gap rules
+# between them, the score penalty, and the kind of reading (for `_reading_holds`).
 _Reading = tuple[tuple[int, ...], tuple[re.Pattern[str], ...], int, str]
-_PATRONYMIC = re.compile(r"(?:ovich|evich|ich|ovna|evna|ichna|inichna|ogli|kizi)$")
+PATRONYMIC = re.compile(r"(?:ovich|evich|ich|ovna|evna|ichna|inichna|ogli|kizi)$")
 
 
 def _readings(n: int) -> list[_Reading]:
@@ -201,6 +294,8 @@ def _readings(n: int) -> list[_Reading]:
             ((0, n), (plain,), 3, "no patronymic"),  # Vladimir Putin
             ((n, 0), (comma,), 4, "list order, no patronymic"),  # PUTIN, Vladimir
         ]
+    else:  # a patronymic the list leaves out: Alexander Valentinovich Novak
+        readings += [((0, n + 3, n), (plain,), 1, "with patronymic")]
     readings += [
         ((n + 1, n + 2, n), (dot,), 6, "initials"),  # V.V. Putin
         ((n + 1, n), (dot,), 6, "initials"),  # V. Putin
@@ -213,7 +308,7 @@ _PERSON_READINGS = [_readings(n) for n in range(16)]
 
 def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
     """The best reading of a person's name with its anchor word at `position`."""
-    n = len(pattern.slots) - 3
+    n = len(pattern.slots) - 4
     readings = _PERSON_READINGS[n] if n < len(_PERSON_READINGS) else _readings(n)
     for order, gaps, penalty, kind in readings:
         if pattern.anchor not in order:
@@ -247,20 +342,32 @@ def _reading_holds(
 
 
 def _droppable(left_out: Sequence[Slot]) -> bool:
-    return all(len(s.norm) == 1 or _PATRONYMIC.search(s.key) for s in left_out)
+    return all(len(s.norm) == 1 or PATRONYMIC.search(s.key) for s in left_out)
 
 
-def accept(slot: Slot, w: Word, *, lenient: bool = False) -> int:
-    """How well text word `w` fills `slot` (-1: not at all); `lenient`: `w` may be a typo
-    even when it is a real word."""
+def accept(slot: Slot, w: Word, *, lenient: bool = False, org: bool = False) -> int:
+    """How well text word `w` fills `slot` (-1: not at all). `lenient`: a word beside the
+    anchor of a longer name, which may be a typo even if it is a real word; `org`: a
+    company's name, which a real word merely sounding alike is not (``Alpha`` for ``Alfa``)."""
     if slot.mode == Mode.STRICT:
         return SCORE_EXACT if w.surface == slot.surface else -1
     if slot.mode == Mode.INITIAL:
         single = len(w.norm) == 1 and w.surface.isupper()
         return SCORE_EXACT if single and w.key.startswith(slot.key) else -1
+    if slot.mode == Mode.PATRONYMIC:
+        return SCORE_EXACT if w.capitalized and PATRONYMIC.search(w.key) else -1
     if w.key == slot.key:
-        return SCORE_EXACT if w.norm == slot.norm else SCORE_KEY
+        return _accept_spelling(slot, w, org)
     return _accept_variant(slot, w, lenient) if slot.mode == Mode.FULL else -1
+
+
+def _accept_spelling(slot: Slot, w: Word, org: bool) -> int:
+    """Same key: the same spelling, or another romanisation (not a real word, for companies)."""
+    if w.norm == slot.norm:
+        return SCORE_EXACT
+    if org and w.script == slot.script and lexicon.is_dictionary_word(w.lower):
+        return -1
+    return SCORE_KEY
 
 
 def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
@@ -268,13 +375,14 @@ def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
     inflected = stems(w.key)
     if slot.key in inflected or (slot.stem and slot.stem in inflected):
         return SCORE_STEM
-    if (
-        slot.max_edits
-        and w.key[:1] == slot.key[:1]
-        and w.script == slot.script  # a typo on top of a transliteration is too loose
-        and w.capitalized
-        and ((lenient and len(slot.key) >= 7) or not lexicon.is_known_word(w.lower, w.norm))
-    ):
+    if not slot.max_edits or not w.capitalized:
+        return -1
+    if lenient and len(slot.key) >= 6:  # Aleksandr / Alexander, Олександр / Александр
+        typo = True
+    else:  # a typo on top of a transliteration is too loose
+        typo = w.key[:1] == slot.key[:1] and w.script == slot.script
+        typo = typo and not lexicon.is_known_word(w.lower, w.norm)
+    if typo:
         edits = OSA.distance(w.key, slot.key, score_cutoff=slot.max_edits)
         if edits <= slot.max_edits:
             return SCORE_TYPO[edits]
@@ -285,9 +393,9 @@ def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
     """Extra care for one-word names, the ones everyday words collide with.
 
     * a lower-case word must be the name itself (``rosneft``), not a near form of it;
-    * a real word of some news language that merely sounds like the name in the same script
-      is that word (``Knock`` is not ``CNOOC``, ``Fénix`` not ``FENIKS``);
-    * an everyday word (``Hasta``, ``Únete``) at a sentence start must be spelled as the name;
+    * an English word that merely sounds like the name in the same script is that word
+      (``Knock`` is not ``CNOOC``);
+    * an English word at a sentence start must be spelled as the name;
     * a hit in the other script (a Latin-only name in Cyrillic text) must be capitalised."""
     if slot.mode == Mode.STRICT:
         return True
@@ -297,12 +405,12 @@ def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
     if score == SCORE_EXACT:
         return True
     cross_script = {slot.script, w.script} == {"latin", "cyrillic"}
-    if score == SCORE_KEY and not cross_script and lexicon.is_known_word(w.lower, w.norm):
+    if score == SCORE_KEY and not cross_script and lexicon.is_dictionary_word(w.lower):
         return False
     # A sentence-initial capital says nothing; inflected Cyrillic names on a Cyrillic list
     # (``Роснефти удалось...``) are still trusted there.
     doubtful = cross_script or w.script != "cyrillic"
-    if doubtful and lexicon.is_everyday_word(w.lower, w.norm):
+    if doubtful and lexicon.is_dictionary_word(w.lower):
         return not _sentence_initial(text.masked, text.spans[index][1])
     return True
 

@@ -25,7 +25,16 @@ from functools import lru_cache
 
 # Zero-width filler that stays inside a word: what a masked entity leaves behind.
 _FILL = "\u200b"
-_WORD_CHAR = r"(?:[^\W_]|[\u0300-\u036f\u00ad\u200b])"
+# zero-width characters and soft hyphens hide inside words (``Pes\u200dkov``): part of the word
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_WORD_CHAR = rf"(?:[^\W_]|[\u0300-\u036f{_INVISIBLE}])"
+_DROP_INVISIBLE = str.maketrans("", "", _INVISIBLE)
+# Letters that look the same in Latin and Cyrillic: a word mixing the scripts (``Рutin`` with
+# a Cyrillic Р) is read in the script most of its letters are in.
+_CYRILLIC_LOOKALIKES = "АВЕКМНОРСТУХаеорсухіІ"
+_LATIN_LOOKALIKES = "ABEKMHOPCTYXaeopcyxiI"
+_TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES, _LATIN_LOOKALIKES)
+_TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
 TOKEN_RE = re.compile(rf"[^\W_]{_WORD_CHAR}*(?:['’ʼ`]{_WORD_CHAR}+)*")
 _TAG_RE = re.compile(r"<[A-Za-z/!?][^<>]{0,500}>")
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -100,13 +109,14 @@ _FRENCH = re.compile(r"gu(?=[ei])|ou")  # Sergueï, Poutine
 _SOFT_I = re.compile(r"(?:^|(?<=[^aeiou]))i(?=e)")
 _DOUBLE = re.compile(r"(.)\1+")
 
-# Case endings of Russian, Ukrainian and Polish nouns and surnames, in key spelling.
+# Case endings of Russian, Ukrainian, Polish (and Baltic) nouns and surnames, in key spelling.
 # Longest first; a stem must keep at least four letters.
 _ENDINGS = tuple(
     sorted(
         {
             "a", "u", "e", "i", "om", "em", "oi", "ei", "im", "iu", "ia", "ovi", "evi", "ami",
             "ah", "ach", "ego", "ogo", "omu", "emu", "oiu", "eiu", "ie", "ovoi", "evoi", "oe",
+            "as",  # Lithuanian nominative: Putinas
         },
         key=len,
         reverse=True,
@@ -133,8 +143,7 @@ class Word:
 @lru_cache(maxsize=200_000)
 def word(surface: str) -> Word:
     """The comparable forms of one token as `TOKEN_RE` cuts it."""
-    cleaned = surface.replace(_FILL, "").replace("\u00ad", "")
-    cleaned = _strip_possessive(cleaned)
+    cleaned = _unmix_scripts(_strip_possessive(surface.translate(_DROP_INVISIBLE)))
     norm = _norm(cleaned)
     key = fold(norm)
     return Word(
@@ -145,6 +154,16 @@ def word(surface: str) -> Word:
         script=_script(cleaned),
         capitalized=cleaned[:1].isupper(),
     )
+
+
+def _unmix_scripts(token: str) -> str:
+    if token.isascii():
+        return token
+    cyrillic = sum("\u0400" <= c <= "\u04ff" for c in token)
+    latin = sum(c.isascii() and c.isalpha() for c in token)
+    if not cyrillic or not latin:
+        return token
+    return token.translate(_TO_LATIN if latin >= cyrillic else _TO_CYRILLIC)
 
 
 def _strip_possessive(token: str) -> str:
