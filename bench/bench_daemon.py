@@ -13,9 +13,10 @@ What it does:
    alerts on, mail delivered to a directory, ``NOTIFY_SOCKET`` bound here and
    ``WATCHDOG_USEC=200000``: the daemon pings WATCHDOG=1 from its event loop every 100 ms,
    so the longest gap between two pings, minus 100 ms, is the worst event-loop stall;
-4. after ``--seconds`` of polling: SIGHUP (reload: times RELOADING -> READY, which
-   recompiles the whole list in a worker thread while polling goes on), SIGUSR1 (digest),
-   SIGTERM (times the clean shutdown).
+4. after ``--seconds`` of polling: SIGHUP with the lists unchanged (the compiled matcher is
+   reused), then a new list dropped in + SIGHUP (the whole matcher is rebuilt in a worker
+   thread while the old one serves: the memory peak), SIGUSR1 (digest), SIGTERM (times the
+   clean shutdown).
 
 Prints start-up time, polls done, peak RSS (VmHWM from /proc/PID/status), the worst loop
 stall and reload/shutdown times. Target: peak RSS < 300 MB with the full OFAC list and
@@ -38,6 +39,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -49,21 +51,40 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from feedserver import FeedServer, Route, rss  # noqa: E402
 
-SENTENCES = [
+NEUTRAL = [
     "Oil prices rose on Tuesday as traders weighed new supply risks in the Middle East.",
     "The central bank kept its key rate unchanged, citing persistent inflation pressures.",
-    "Shares of Rosneft fell after Washington announced fresh sanctions on the company.",
-    "Lukoil said it would sell its international assets following the designation.",
-    "Foreign minister Sergei Lavrov met his counterpart to discuss the grain corridor.",
     "Analysts expect European gas storage to remain above seasonal averages this winter.",
-    "Роснефть и Лукойл попали под новые санкции США, сообщает агентство.",
     "The tanker was seen loading crude at the port of Primorsk last week.",
     "Novak Djokovic won his match in straight sets on Sunday evening.",
     "City council approved the new budget after a lengthy debate on Thursday night.",
-    "Kremlin spokesman Dmitry Peskov said no date had been set for the summit.",
+    "A disco classic about Rasputin is back in the streaming charts.",
+    "Shipping rates through the Red Sea stayed high as insurers priced in new risks.",
+    "Wheat futures slipped after a larger than expected harvest in Argentina.",
+    "The ministry said the new rules would take effect at the start of next year.",
+]
+MENTIONS = [  # one item in ten carries one of these
+    "Shares of Rosneft fell after Washington announced fresh sanctions on the company.",
+    "Lukoil said it would sell its international assets following the designation.",
+    "Foreign minister Sergei Lavrov met his counterpart to discuss the grain corridor.",
+    "Роснефть и Лукойл попали под новые санкции США, сообщает агентство.",
     "Hezbollah and Hamas officials were named in the latest Treasury designations.",
 ]
 WATCHDOG_USEC = 200_000
+EXTRA_LIST = "list: bench-extra\nentries:\n  - id: gunvor\n    name: Gunvor\n"
+
+
+def _item(feed: str, epoch: int, n: int) -> dict[str, str]:
+    """A news-like item; every tenth one mentions a listed entity."""
+    body = [NEUTRAL[(n * 7 + k + epoch) % len(NEUTRAL)] for k in range(6)]
+    if (n + epoch) % 10 == 0:
+        body.insert(2, MENTIONS[(n + epoch) // 10 % len(MENTIONS)])
+    return {
+        "guid": f"{feed}-{epoch}-{n}",
+        "link": f"https://bench.test/{feed}/{epoch}/{n}",
+        "title": NEUTRAL[(n + epoch) % len(NEUTRAL)],
+        "description": " ".join(body),
+    }
 
 
 def _serve(
@@ -76,20 +97,7 @@ def _serve(
     def handler(path: str, headers: Mapping[str, str]) -> Route:
         feed = path.strip("/").split(".")[0]
         epoch = int(time.time() // interval)
-        body = rss(
-            *(
-                {
-                    "guid": f"{feed}-{epoch}-{n}",
-                    "link": f"https://bench.test/{feed}/{epoch}/{n}",
-                    "title": SENTENCES[(n + epoch) % len(SENTENCES)],
-                    "description": " ".join(
-                        SENTENCES[(n * 7 + k + epoch) % len(SENTENCES)] for k in range(6)
-                    ),
-                }
-                for n in range(items)
-            ),
-            title=f"Bench feed {feed}",
-        )
+        body = rss(*(_item(feed, epoch, n) for n in range(items)), title=f"Bench feed {feed}")
         return Route(body=body, headers={"Content-Type": "application/rss+xml"})
 
     with FeedServer(handler=handler) as server:
@@ -98,8 +106,15 @@ def _serve(
 
 
 def _watchlist(work: Path, given: Path | None) -> tuple[Path, str]:
+    """The watchlist directory the daemon reads (a copy: the bench adds a list to it)."""
     if given is not None:
-        return given, f"{given}"
+        lists = work / "lists"
+        if given.is_dir():
+            shutil.copytree(given, lists)
+        else:
+            lists.mkdir()
+            shutil.copy(given, lists / given.name)
+        return lists, f"{given}"
     if all(p.is_file() for p in OFAC_FILES):
         out = work / "lists" / "ofac.yaml"
         out.parent.mkdir()
@@ -122,8 +137,9 @@ def _watchlist(work: Path, given: Path | None) -> tuple[Path, str]:
             cwd=ROOT,
         )
         took = time.monotonic() - started
-        return out, f"full OFAC SDN list via `watcher import ofac` ({took:.1f} s)"
-    return ROOT / "watchlists", "example watchlists/ (../shared absent: NOT the OFAC target)"
+        return out.parent, f"full OFAC SDN list via `watcher import ofac` ({took:.1f} s)"
+    shutil.copytree(ROOT / "watchlists", work / "lists")
+    return work / "lists", "example watchlists/ (../shared absent: NOT the OFAC target)"
 
 
 def _config(work: Path, port: int, args: argparse.Namespace, watchlist: Path) -> Path:
@@ -191,7 +207,7 @@ class Notify:
         """Seconds: the longest gap between pings so far, minus the ping period; then reset."""
         gaps = [b - a for a, b in zip(self.watchdogs, self.watchdogs[1:], strict=False)]
         self.watchdogs = self.watchdogs[-1:]
-        return max(gaps, default=0.0) - WATCHDOG_USEC / 2 / 1e6
+        return max(0.0, max(gaps, default=0.0) - WATCHDOG_USEC / 2 / 1e6)
 
 
 def _pending_matches(state_dir: Path) -> int:
@@ -269,7 +285,7 @@ def _run(work: Path, config: Path, described: str, args: argparse.Namespace) -> 
         NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC=str(WATCHDOG_USEC), PYTHONFAULTHANDLER="1"
     )
     log = (work / "daemon.log").open("wb")
-    figures: dict[str, float] = {"started": time.monotonic()}
+    figures: dict[str, Any] = {"started": time.monotonic()}
     daemon = subprocess.Popen(
         [sys.executable, "-m", "watcher", "run", "--config", str(config)],
         stderr=log,
@@ -293,20 +309,26 @@ def _measure(
     notify: Notify,
     work: Path,
     seconds: float,
-    figures: dict[str, float],
+    figures: dict[str, Any],
 ) -> dict[str, str]:
     """Drive the daemon through its phases; fill ``figures``; its /proc status at the end."""
     figures["ready"] = notify.until("READY", deadline=300) - figures["started"]
     figures["rss_ready"] = _mb(_proc_status(daemon.pid)["VmRSS"])
     notify.watchdogs.clear()
-    notify.drain_for(seconds)
+    end = time.monotonic() + seconds
+    series = []
+    while time.monotonic() < end:
+        notify.drain_for(min(10.0, end - time.monotonic()))
+        series.append(_mb(_proc_status(daemon.pid)["VmRSS"]))
+    figures["rss_series"] = series
     figures["stall_polling"] = notify.worst_stall()
     figures["hwm_polling"] = _mb(_proc_status(daemon.pid)["VmHWM"])
-    reload_start = time.monotonic()
-    daemon.send_signal(signal.SIGHUP)
-    notify.until("RELOADING", deadline=60)
-    figures["reload"] = notify.until("READY", deadline=300) - reload_start
-    figures["stall_reload"] = notify.worst_stall()
+    figures["reload"], figures["stall_reload"] = _reload(daemon, notify)
+    # a real watchlist change: the whole matcher is rebuilt while the old one still serves
+    (work / "lists" / "bench-extra.yaml").write_text(EXTRA_LIST)
+    figures["rebuild"], figures["stall_rebuild"] = _reload(daemon, notify)
+    figures["hwm_rebuild"] = _mb(_proc_status(daemon.pid)["VmHWM"])
+    figures["rss_rebuild"] = _mb(_proc_status(daemon.pid)["VmRSS"])
     figures["pending"] = _pending_matches(work / "state")
     digest_start = time.monotonic()
     daemon.send_signal(signal.SIGUSR1)
@@ -326,6 +348,16 @@ def _measure(
     return status
 
 
+def _reload(daemon: subprocess.Popen[bytes], notify: Notify) -> tuple[float, float]:
+    """SIGHUP; seconds from the signal to READY, and the worst loop stall meanwhile."""
+    notify.worst_stall()
+    started = time.monotonic()
+    daemon.send_signal(signal.SIGHUP)
+    notify.until("RELOADING", deadline=60)
+    took = notify.until("READY", deadline=300) - started
+    return took, notify.worst_stall()
+
+
 def _wait_reading(daemon: subprocess.Popen[bytes], notify: Notify, deadline: float) -> int:
     """Wait for the exit while still reading notify messages, as systemd does."""
     give_up = time.monotonic() + deadline
@@ -341,7 +373,7 @@ def _report(
     described: str,
     *,
     args: argparse.Namespace,
-    figures: dict[str, float],
+    figures: dict[str, Any],
     status: dict[str, str],
     last_status: str,
 ) -> None:
@@ -350,23 +382,29 @@ def _report(
     failures = text.count(" failed (")
     mails = len(list((work / "outbox").glob("*.eml"))) if (work / "outbox").exists() else 0
     period = WATCHDOG_USEC / 2e3
+    rss_series = " ".join(f"{v:.0f}" for v in figures["rss_series"])
     lines = [
         f"watchlist:           {described}",
         f"feeds:               {args.feeds} x {args.items} items, every {args.interval:g} s, "
-        f"all items new each interval; alert_severity {args.alert_severity}",
+        "all items new each interval (1 in 10 names a listed entity); "
+        f"alert_severity {args.alert_severity}",
         f"start-up to READY:   {figures['ready']:.1f} s (RSS then {figures['rss_ready']:.0f} MB)",
         f"polling for:         {args.seconds:g} s, then reload, digest, stop: {polls} polls "
         f"with new items, {failures} failed polls, {mails} mails written",
         f"last STATUS=:        {last_status}",
-        f"reload (SIGHUP):     {figures['reload']:.1f} s from RELOADING to READY "
-        "(recompiles the list in a worker thread; polling goes on)",
-        f"peak RSS (VmHWM):    {_mb(status['VmHWM']):.0f} MB   (target < 300 MB); "
-        f"{figures['hwm_polling']:.0f} MB before the reload (which holds two compiled lists "
-        "while the new one is built)",
-        f"RSS at the end:      {_mb(status['VmRSS']):.0f} MB",
-        f"worst loop stall:    polling {figures['stall_polling'] * 1000:.0f} ms, during reload "
-        f"{figures['stall_reload'] * 1000:.0f} ms (longest gap between WATCHDOG=1 pings, "
-        f"sent every {period:.0f} ms from the loop, minus {period:.0f} ms)",
+        f"reload, lists same:  {figures['reload']:.2f} s SIGHUP to READY (matcher reused)",
+        f"reload, list added:  {figures['rebuild']:.1f} s SIGHUP to READY (matcher rebuilt in a "
+        "worker thread while the old one serves; polling goes on)",
+        f"peak RSS (VmHWM):    {figures['hwm_polling']:.0f} MB after {args.seconds:g} s of "
+        f"polling; {figures['hwm_rebuild']:.0f} MB after the rebuild (two compiled lists at "
+        f"once), RSS {figures['rss_rebuild']:.0f} MB once the old one is freed (target < 300 MB)",
+        f"at the end:          VmHWM {_mb(status['VmHWM']):.0f} MB, "
+        f"RSS {_mb(status['VmRSS']):.0f} MB",
+        f"RSS while polling:   {rss_series} MB (every 10 s)",
+        f"worst loop stall:    polling {figures['stall_polling'] * 1000:.0f} ms, reloads "
+        f"{figures['stall_reload'] * 1000:.0f} / {figures['stall_rebuild'] * 1000:.0f} ms "
+        f"(longest gap between WATCHDOG=1 pings, sent every {period:.0f} ms from the loop, "
+        f"minus {period:.0f} ms)",
         f"digest (SIGUSR1):    {figures['pending']:.0f} pending matches queued in "
         f"{figures['digest']:.1f} s; loop stall meanwhile {figures['stall_digest'] * 1000:.0f} ms",
         f"SIGTERM to exit:     {figures['stop']:.2f} s, exit code {figures['code']:.0f}",

@@ -14,6 +14,7 @@ from pathlib import Path
 from watcher import settings
 from watcher.config import Config, FeedConfig
 from watcher.errors import Problem, ValidationFailed, WatcherError
+from watcher.filewatch import content_digest
 from watcher.ignore import IgnoreRule, load_ignore
 from watcher.jobs import JobSpec, job_specs
 from watcher.logs import kv
@@ -34,27 +35,39 @@ class Loaded:
     specs: tuple[JobSpec, ...]
     watched_files: tuple[Path, ...]
     entries: int
+    matcher_key: tuple[object, ...]  # what `compiled` was built from (file digests, threshold)
 
     @property
     def feeds(self) -> dict[str, FeedConfig]:
         return {feed.url: feed for feed in self.config.feeds}
 
 
-def load(config_path: Path | None) -> Loaded:
+def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
     """Read and validate the config and watchlists, compile the matcher (blocking: CPU + I/O).
 
+    When the watchlists, ignore lists and threshold are byte-for-byte what ``previous`` was
+    built from, its compiled matcher is reused: a reload for a config edit neither re-parses
+    the OFAC list nor holds a second compiled copy in memory.
     Raises `ValidationFailed` (every problem with file:line:col) or another `WatcherError`.
     """
     path = settings.config_path(config_path).absolute()
     config = settings.load_config(path)
     specs = tuple(job_specs(config, config_file=str(path), watch_interval=WATCH_INTERVAL))
+    list_files, missing = settings.watchlist_files(list(config.watchlists))
+    key = _matcher_key(list_files, config)
+    watched = tuple(dict.fromkeys([path, *config.watchlists, *list_files, *config.matching.ignore]))
+    if previous is not None and not missing and previous.matcher_key == key:
+        return Loaded(path, config, previous.compiled, specs, watched, previous.entries, key)
     watchlists = settings.load_watchlists(list(config.watchlists))
     ignore = _load_ignore(config.matching.ignore)
     compiled = compile_watchlists(watchlists, threshold=config.matching.threshold, ignore=ignore)
-    list_files, _ = settings.watchlist_files(list(config.watchlists))
-    watched = dict.fromkeys([path, *config.watchlists, *list_files, *config.matching.ignore])
     entries = sum(len(w.entries) for w in watchlists)
-    return Loaded(path, config, compiled, specs, tuple(watched), entries)
+    return Loaded(path, config, compiled, specs, watched, entries, key)
+
+
+def _matcher_key(list_files: list[Path], config: Config) -> tuple[object, ...]:
+    files = [*list_files, *config.matching.ignore]
+    return (config.matching.threshold, *((str(f), content_digest(f)) for f in files))
 
 
 def _load_ignore(paths: tuple[Path, ...]) -> tuple[IgnoreRule, ...]:
