@@ -177,6 +177,7 @@ def compile_watchlists(
     patterns = _anchor_patterns(drafts)
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     name_keys = {i: _name_keys(e) for i, e in enumerate(entries) if e.type == EntryType.PERSON}
+
     return CompiledWatchlists(
         entries=entries,
         thresholds=tuple(e.threshold if e.threshold is not None else threshold for e in entries),
@@ -342,6 +343,8 @@ def _lookup_tables(
         slot = pattern.slots[pattern.anchor]
         if slot.mode == Mode.STRICT:
             strict.setdefault(slot.surface, []).append(number)
+            if len(pattern.slots) > 1 and slot.surface.upper() != slot.surface:
+                strict.setdefault(slot.surface.upper(), []).append(number)  # in a headline
             continue
         anchors.setdefault(slot.key, []).append(number)
         if slot.stem:

@@ -268,7 +268,9 @@ def _sequence(
             gap = gaps[min(offset - 1, len(gaps) - 1)]
             if not gap.fullmatch(text.masked, text.spans[index - 1][2], text.spans[index][1]):
                 return -1
-        slot_score = accept(slot, text.words[index], lenient=offset != anchor, org=org)
+        slot_score = accept(
+            slot, text.words[index], lenient=offset != anchor, org=org, caps=len(slots) > 1
+        )
         if slot_score < 0:
             return -1
         score = min(score, slot_score)
@@ -345,12 +347,16 @@ def _droppable(left_out: Sequence[Slot]) -> bool:
     return all(len(s.norm) == 1 or PATRONYMIC.search(s.key) for s in left_out)
 
 
-def accept(slot: Slot, w: Word, *, lenient: bool = False, org: bool = False) -> int:
+def accept(
+    slot: Slot, w: Word, *, lenient: bool = False, org: bool = False, caps: bool = False
+) -> int:
     """How well text word `w` fills `slot` (-1: not at all). `lenient`: a word beside the
     anchor of a longer name, which may be a typo even if it is a real word; `org`: a
-    company's name, which a real word merely sounding alike is not (``Alpha`` for ``Alfa``)."""
+    company's name, which a real word merely sounding alike is not (``Alpha`` for ``Alfa``);
+    `caps`: a phrase of everyday words may also be written in capitals (``ALFA-BANK``)."""
     if slot.mode == Mode.STRICT:
-        return SCORE_EXACT if w.surface == slot.surface else -1
+        upper = caps and w.surface.isupper() and w.surface == slot.surface.upper()
+        return SCORE_EXACT if w.surface == slot.surface or upper else -1
     if slot.mode == Mode.INITIAL:
         single = len(w.norm) == 1 and w.surface.isupper()
         return SCORE_EXACT if single and w.key.startswith(slot.key) else -1
@@ -365,7 +371,7 @@ def _accept_spelling(slot: Slot, w: Word, org: bool) -> int:
     """Same key: the same spelling, or another romanisation (not a real word, for companies)."""
     if w.norm == slot.norm:
         return SCORE_EXACT
-    if org and w.script == slot.script and lexicon.is_dictionary_word(w.lower):
+    if org and lexicon.is_dictionary_word(w.lower):  # Alpha Bank is not Альфа-Банк/Alfa-Bank
         return -1
     return SCORE_KEY
 
