@@ -383,6 +383,9 @@ def test_second_daemon_on_the_same_state_dir_is_refused(setup: Setup) -> None:
     assert second.wait_exit(deadline=STARTUP) == 1
     assert "already running" in second.log()
     assert f"PID {first.pid}" in second.log()
+    once = setup.run_once()  # cron's --once is refused too while the service runs
+    assert once.returncode == 1
+    assert f"PID {first.pid}" in once.stderr
     first.send(signal.SIGTERM)
     assert first.wait_exit() == 0
 
@@ -513,3 +516,16 @@ def test_sigterm_lets_an_in_flight_poll_finish_and_commit(setup: Setup) -> None:
     (digest,) = _by_kind(messages, "digest")
     assert "Rosneft cuts exports" in alert["Subject"]
     assert "Rosneft cuts exports" in _text(digest)
+
+
+def test_reload_without_a_running_daemon_says_so(setup: Setup) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "reload", "--config", str(setup.config)],
+        env=setup.env(),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"no watcher is running on state directory {setup.tmp / 'state'}" in result.stderr
