@@ -37,19 +37,8 @@ MIN_CATEGORY = 0.85
 PRECISION_PENDING = pytest.mark.xfail(
     strict=True, reason="matcher: the traps listed in TRAPS_FIRING are reported"
 )
-MENTIONS_MISSED = {
-    "homoglyph": "'Рutin' (Cyrillic Р) is missed; 'Rоsneft', 'Lаvrov', 'Sberbаnk' are found",
-    "invisible": "Peskov with a zero-width joiner inside (Pes+U+200D+kov) is missed",
-    "spacing": "'Gazprom Bank' and 'Gazprom-bank' are missed (Gazprombank)",
-}
-TRAPS_FIRING = {
-    "family": "relatives: Lyudmila Putina, Elizaveta Peskova, Sofia Abramovich, "
-    "Vladimir Kiriyenko (another given name before a listed surname)",
-    "near-name": "Bank Rossiya (as Банк России), Transnet (as Transneft), "
-    "Alpha Bank (as Alfa Bank)",
-    "common-word": "vessel names in everyday use: Boracay island, Jaguar Land Rover, "
-    "the film Pushpa 2",
-}
+MENTIONS_MISSED: dict[str, str] = {}
+TRAPS_FIRING: dict[str, str] = {}
 
 
 def _categories(kind: str, pending: dict[str, str]) -> list[object]:
@@ -134,6 +123,5 @@ def test_recall(result: Score) -> None:
     assert result.recall >= MIN_RECALL, table(result)
 
 
-@PRECISION_PENDING
 def test_precision(result: Score) -> None:
     assert result.precision >= MIN_PRECISION, table(result)

@@ -143,7 +143,6 @@ HARD_PENDING = pytest.mark.xfail(
 
 @requires_shared
 @pytest.mark.shared
-@HARD_PENDING
 def test_no_alerts_on_harder_everyday_sentences_with_the_real_list(tmp_path: Path) -> None:
     compiled = imported_watchlist(real_ofac_files(), tmp_path)
     fired = [
