@@ -188,6 +188,7 @@ class Setup:
         self.config = tmp_path / "config.yaml"
         self.daemons: list[DaemonProcess] = []
         self.feed_paths = ["/news.xml"]
+        self.unrouted: list[Callable[[str, Mapping[str, str]], Route]] = []
 
     def write_config(
         self, *, alert_severity: str = "high", extra_feeds: tuple[str, ...] = ()
@@ -264,13 +265,20 @@ def _text(message: EmailMessage) -> str:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
-    with FeedServer() as feeds, SmtpTestServer(tmp_path) as smtp:
+    unrouted: list[Callable[[str, Mapping[str, str]], Route]] = []
+
+    def fallback(path: str, headers: Mapping[str, str]) -> Route:
+        # paths without a route go to the test's own handler (a feed that stalls on demand)
+        return unrouted[0](path, headers) if unrouted else Route(status=404)
+
+    with FeedServer(handler=fallback) as feeds, SmtpTestServer(tmp_path) as smtp:
         feeds.route(
             "/news.xml",
             rss(ROSNEFT_ITEM, LAVROV_ITEM, TENNIS_ITEM),
             headers={"Content-Type": "application/rss+xml"},
         )
         world = Setup(tmp_path, feeds, smtp)
+        world.unrouted = unrouted
         world.write_config()
         try:
             yield world
@@ -410,7 +418,7 @@ def test_kill_9_during_a_poll_then_restart_loses_nothing_and_duplicates_nothing(
         release.wait(timeout=DEADLINE * 3)
         return Route(body=slow_body, headers={"Content-Type": "application/rss+xml"})
 
-    setup.feeds._handler = slow_feed  # route-less paths go to the handler
+    setup.unrouted.append(slow_feed)
     setup.write_config(extra_feeds=("/slow.xml",))
 
     first = setup.start()
@@ -494,7 +502,7 @@ def test_sigterm_lets_an_in_flight_poll_finish_and_commit(setup: Setup) -> None:
         release.wait(timeout=DEADLINE * 3)
         return Route(body=rss(slow_item), headers={"Content-Type": "application/rss+xml"})
 
-    setup.feeds._handler = slow_feed
+    setup.unrouted.append(slow_feed)
     setup.feed_paths = []  # only the slow feed
     setup.write_config(extra_feeds=("/slow.xml",))
     daemon = setup.start()
