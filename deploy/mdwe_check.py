@@ -29,8 +29,8 @@ def main() -> int:
         return 1
     _exercise()
     print(
-        "ok: feedparser, rapidfuzz, pyahocorasick, sqlite, ssl, jinja2, pydantic and the "
-        "matcher run without writable+executable memory"
+        "ok: feedparser, rapidfuzz, pyahocorasick, sqlite, ssl, jinja2, pydantic, the matcher "
+        "and a whole `watcher demo` pass run without writable+executable memory"
     )
     return 0
 
@@ -68,6 +68,7 @@ def _exercise() -> None:
     assert jinja2.Template("{{ x }}").render(x=1) == "1"
     Config.model_validate({"feeds": [{"url": "https://example.org/rss"}]})
     _exercise_matcher()
+    _exercise_pipeline()
 
 
 def _has_fts5(db: sqlite3.Connection) -> bool:
@@ -85,6 +86,20 @@ def _exercise_matcher() -> None:
     entry = Entry(list_name="demo", id="rosneft", name="Rosneft", aliases=("Роснефть",))
     compiled = compile_watchlists([Watchlist("demo", "", "demo.yaml", (entry,))])
     assert match("Rosneft's exports fell; Роснефть said", compiled)
+
+
+def _exercise_pipeline() -> None:
+    """The whole --once pass (parse, match, SQLite, render, deliver) on the demo feeds."""
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    from watcher import demo
+
+    logging.disable(logging.INFO)
+    with tempfile.TemporaryDirectory() as temp:
+        result = demo.run(Path(temp) / "demo-run")
+    assert result.digest is not None and result.once.digest_matches > 0
 
 
 if __name__ == "__main__":
