@@ -96,6 +96,7 @@ class Daemon:
         limit_malloc_arenas()  # before the first worker thread exists
         asyncio.get_running_loop().set_default_executor(self._executor)
         self._install_signal_handlers()  # first: a SIGTERM while compiling must not kill us
+        self.notifier.status("starting: reading the config, compiling the watchlists")
         self.loaded = await asyncio.to_thread(load, self.config_path)
         if self._stop.is_set():
             return 0
