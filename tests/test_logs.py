@@ -53,3 +53,23 @@ def test_on_a_terminal_lines_carry_timestamps_and_levels(tmp_path: Path) -> None
     lines = _run_once(tmp_path)
     (once,) = [line for line in lines if "event=once" in line]
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO watcher.once: event=once ", once)
+
+
+@pytest.mark.slow
+def test_a_startup_error_reaches_journald_at_error_priority(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("state_dir: state\nwatchlists: [missing.yaml]\nfeeds: 3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "run", "--config", str(config)],
+        env={**os.environ, "JOURNAL_STREAM": "8:12345"},
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("<3>error: ")
+    assert len(lines) >= 2  # one line per problem, each at error priority
+    assert all(line.startswith("<3>") for line in lines)
+    assert any(f"{config}:3:" in line for line in lines)

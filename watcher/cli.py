@@ -25,7 +25,7 @@ from watcher.commands import (
     status,
 )
 from watcher.errors import WatcherError
-from watcher.logs import configure_logging
+from watcher.logs import configure_logging, for_journal
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="watcher", standalone_mode=False)
     except WatcherError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(for_journal(f"error: {exc}"), err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

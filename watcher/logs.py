@@ -37,6 +37,15 @@ def _value(value: object) -> str:
     return f'"{escaped}"'
 
 
+def for_journal(text: str, level: int = logging.ERROR) -> str:
+    """``text`` with a priority prefix on every line when stderr goes to journald (for
+    messages printed outside logging, such as the CLI's final ``error: ...``)."""
+    if not os.environ.get("JOURNAL_STREAM"):
+        return text
+    prefix = f"<{_PRIORITY.get(level, 6)}>"
+    return "\n".join(prefix + line for line in text.split("\n"))
+
+
 class _JournalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
