@@ -69,6 +69,7 @@ class Pattern(NamedTuple):
     penalty: int  # score lost for a looser variant (initials, list order)
     gap: int
     flags: int = 0  # Flag bits: extra checks the matcher makes
+    punct: str = ""  # punctuation the name itself has between words: "S.A.", "Al-'Ali", "&"
 
 
 class Flag:
@@ -163,17 +164,18 @@ def compile_watchlists(
     """Index every strong name of every entry (weak aliases and, unless opted in,
     vessels/aircraft are left out)."""
     entries = tuple(e for wl in watchlists for e in wl.entries if _is_matched(e))
-    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int]] = []
+    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int, str]] = []
     seen: set[tuple[object, ...]] = set()
     for position, entry in enumerate(entries):
         for name in dict.fromkeys(entry.names):
+            punct = _punctuation(name)
             for slots, penalty, gap in name_variants(entry, name):
                 flags = _flags(entry, slots)
                 # another name of the entry may read the same (``LUKOIL``/``Lukoil``)
                 shape = (position, gap, *(s.surface if s.mode == 0 else s.norm for s in slots))
                 if shape not in seen:
                     seen.add(shape)
-                    drafts.append((position, name, slots, penalty, gap, flags))
+                    drafts.append((position, name, slots, penalty, gap, flags, punct))
     patterns = _anchor_patterns(drafts)
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     name_keys = {i: _name_keys(e) for i, e in enumerate(entries) if e.type == EntryType.PERSON}
@@ -192,6 +194,14 @@ def compile_watchlists(
         ),
         signature=_signature(watchlists, threshold, ignore),
     )
+
+
+_NAME_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def _punctuation(name: str) -> str:
+    """The punctuation inside a name (``S.A.`` -> ``.``), which a mention may also have."""
+    return "".join(sorted(set(_NAME_PUNCTUATION.findall(name))))
 
 
 def _flags(entry: Entry, slots: tuple[Slot, ...]) -> int:
@@ -291,7 +301,7 @@ def _company_variants(words: list[Word]) -> list[tuple[tuple[Slot, ...], int, in
 
 
 def _anchor_patterns(
-    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int]],
+    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int, str]],
 ) -> tuple[Pattern, ...]:
     """File each pattern under its most telling word: rare in the news before everyday,
     typo-tolerant before exact-only, long before short, rare in the lists before frequent
@@ -310,7 +320,7 @@ def _anchor_patterns(
         )
 
     patterns = []
-    for entry, alias, slots, penalty, gap, flags in drafts:
+    for entry, alias, slots, penalty, gap, flags, punct in drafts:
         anchor = max(range(len(slots)), key=lambda i: rank(slots[i]))
         surname = slots[-1]
         if gap == Gap.PERSON and surname.mode == Mode.FULL and len(surname.key) >= 4:
@@ -321,9 +331,10 @@ def _anchor_patterns(
             initials = (_initial(given, slots[0].script), _initial(second, slots[0].script))
             patronymic = Slot("", "", "", "", Mode.PATRONYMIC, 0, slots[0].script)
             extra = (*initials, patronymic)
-            patterns.append(Pattern(entry, alias, (*slots, *extra), anchor, penalty, gap, flags))
+            all_slots = (*slots, *extra)
+            patterns.append(Pattern(entry, alias, all_slots, anchor, penalty, gap, flags, punct))
         else:
-            patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap, flags))
+            patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap, flags, punct))
     return tuple(patterns)
 
 

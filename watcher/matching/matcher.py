@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 
@@ -36,11 +37,21 @@ SCORE_STEM = 95  # an inflected form
 SCORE_TYPO = {1: 92, 2: 90}
 
 _CACHE_LIMIT = 500_000
+
+
+class _GapRule(NamedTuple):
+    """What may stand between two words of one mention besides spaces and one line break."""
+
+    allowed: str  # punctuation allowed (at most three characters of it)
+    required: str = ""  # punctuation that must be there
+
+
 _GAPS = {
-    Gap.PLAIN: re.compile(r"[^\S\n]*\n?[^\S\n]*(?:[-‐‑][^\S\n]*)?"),
-    Gap.COMMA: re.compile(r"[^\S\n]*,?[^\S\n]*"),
-    Gap.DOT: re.compile(r"\.[^\S\n]*"),
+    Gap.PLAIN: _GapRule("-‐‑'’"),  # Gazprom-Neft, Al-'Ali
+    Gap.COMMA: _GapRule(","),  # PUTIN, Vladimir
+    Gap.DOT: _GapRule(".", "."),  # V.V. Putin
 }
+_MAX_PUNCTUATION = 3
 _SENTENCE_END = '.!?…\n:;"«»“”„—–-('  # a capital after these may only mark a sentence start
 SNIPPET_WIDTH = 160
 _SPACE = re.compile(r"\s+")
@@ -113,9 +124,7 @@ def _written_apart(position: int, text: _Text, compiled: CompiledWatchlists) -> 
     first, second = text.words[position], text.words[position + 1]
     joined = first.key + second.key
     numbers = compiled.anchors.get(joined) if len(joined) >= 8 else None
-    if not numbers or not _GAPS[Gap.PLAIN].fullmatch(
-        text.masked, text.spans[position][2], text.spans[position + 1][1]
-    ):
+    if not numbers or not _gap_fits(text, position + 1, _GAPS[Gap.PLAIN]):
         return []
     mentions = []
     for number in numbers:
@@ -239,7 +248,8 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
         return _verify_person(pattern, position, text)
     first = position - pattern.anchor
     org = bool(pattern.flags & Flag.ORGANIZATION)
-    score = _sequence(pattern.slots, first, text, pattern.anchor, _GAPS[pattern.gap], org=org)
+    gap = _with_punctuation(_GAPS[pattern.gap], pattern.punct)
+    score = _sequence(pattern.slots, first, text, pattern.anchor, gap, org=org)
     if score < 0:
         return _NO_MATCH
     if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first, score):
@@ -247,12 +257,31 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
     return score - pattern.penalty, first, first + len(pattern.slots) - 1
 
 
+def _with_punctuation(rule: _GapRule, punct: str) -> _GapRule:
+    return rule._replace(allowed=rule.allowed + punct) if punct else rule
+
+
+def _gap_fits(text: _Text, index: int, rule: _GapRule) -> bool:
+    """Whether what stands between word `index - 1` and word `index` keeps them one name."""
+    before = text.spans[index - 1]
+    start, end = before[1] + len(before[0]), text.spans[index][1]  # after any possessive 's
+    if end - start == 1:
+        return text.masked[start].isspace() or text.masked[start] in rule.allowed
+    gap = text.masked[start:end]
+    if gap.count("\n") > 1:
+        return False
+    punctuation = [c for c in gap if not c.isspace() and c != "\u200b"]
+    if len(punctuation) > _MAX_PUNCTUATION or (rule.required and rule.required not in gap):
+        return False
+    return all(c in rule.allowed for c in punctuation)
+
+
 def _sequence(
     slots: Sequence[Slot],
     first: int,
     text: _Text,
     anchor: int,
-    *gaps: re.Pattern[str],
+    *gaps: _GapRule,
     org: bool = False,
 ) -> int:
     """The weakest word score of `slots` read from word `first` on (-1: not there).
@@ -264,10 +293,8 @@ def _sequence(
     score = 100
     for offset, slot in enumerate(slots):
         index = first + offset
-        if offset:
-            gap = gaps[min(offset - 1, len(gaps) - 1)]
-            if not gap.fullmatch(text.masked, text.spans[index - 1][2], text.spans[index][1]):
-                return -1
+        if offset and not _gap_fits(text, index, gaps[min(offset - 1, len(gaps) - 1)]):
+            return -1
         slot_score = accept(
             slot, text.words[index], lenient=offset != anchor, org=org, caps=len(slots) > 1
         )
@@ -280,7 +307,7 @@ def _sequence(
 # The ways a person's name is written, for n given names: which slots in which order (n is
 # the surname, n + 1 and n + 2 the initials slots, n + 3 the patronymic slot), the gap rules
 # between them, the score penalty, and the kind of reading (for `_reading_holds`).
-_Reading = tuple[tuple[int, ...], tuple[re.Pattern[str], ...], int, str]
+_Reading = tuple[tuple[int, ...], tuple[_GapRule, ...], int, str]
 PATRONYMIC = re.compile(r"(?:ovich|evich|ich|ovna|evna|ichna|inichna|ogli|kizi)$")
 
 
@@ -312,11 +339,14 @@ def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, i
     """The best reading of a person's name with its anchor word at `position`."""
     n = len(pattern.slots) - 4
     readings = _PERSON_READINGS[n] if n < len(_PERSON_READINGS) else _readings(n)
-    for order, gaps, penalty, kind in readings:
+    for order, reading_gaps, penalty, kind in readings:
         if pattern.anchor not in order:
             continue
         first = position - order.index(pattern.anchor)
         slots = [pattern.slots[i] for i in order]
+        gaps = reading_gaps
+        if kind == "in order":  # the name as listed may carry its own punctuation
+            gaps = tuple(_with_punctuation(g, pattern.punct) for g in reading_gaps)
         score = _sequence(slots, first, text, order.index(pattern.anchor), *gaps)
         initials = sum(i > n for i in order)
         if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text, initials):
