@@ -178,7 +178,7 @@ def compile_watchlists(
                     drafts.append((position, name, slots, penalty, gap, flags, punct))
     patterns = _anchor_patterns(drafts)
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
-    name_keys = {i: _name_keys(e) for i, e in enumerate(entries) if e.type == EntryType.PERSON}
+    name_keys = _name_keys(entries, drafts)
 
     return CompiledWatchlists(
         entries=entries,
@@ -215,8 +215,15 @@ def _flags(entry: Entry, slots: tuple[Slot, ...]) -> int:
     return flags
 
 
-def _name_keys(entry: Entry) -> frozenset[str]:
-    return frozenset(w.key for name in entry.names for w in _name_words(entry, name))
+def _name_keys(
+    entries: tuple[Entry, ...], drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int, str]]
+) -> dict[int, frozenset[str]]:
+    """Person entry -> the keys of all the words of its names."""
+    keys: dict[int, set[str]] = {}
+    for entry, _, slots, *_ in drafts:
+        if entries[entry].type == EntryType.PERSON:
+            keys.setdefault(entry, set()).update(s.key for s in slots)
+    return {entry: frozenset(found) for entry, found in keys.items()}
 
 
 def _is_matched(entry: Entry) -> bool:
@@ -308,8 +315,10 @@ def _anchor_patterns(
     (``Sechin`` before ``Igor``, ``Melli`` before ``Bank``, never ``of``)."""
     frequency = Counter(s.key for draft in drafts for s in draft[2])
 
+    everyday = lexicon.everyday_words()
+
     def rank(slot: Slot) -> tuple[bool, bool, bool, int, int]:
-        rare_in_news = not lexicon.is_everyday_word(slot.norm)
+        rare_in_news = slot.norm not in everyday
         telling = slot.mode == Mode.FULL and len(slot.key) >= 4
         return (
             slot.mode != Mode.STRICT,
@@ -321,7 +330,7 @@ def _anchor_patterns(
 
     patterns = []
     for entry, alias, slots, penalty, gap, flags, punct in drafts:
-        anchor = max(range(len(slots)), key=lambda i: rank(slots[i]))
+        anchor = 0 if len(slots) == 1 else max(range(len(slots)), key=lambda i: rank(slots[i]))
         surname = slots[-1]
         if gap == Gap.PERSON and surname.mode == Mode.FULL and len(surname.key) >= 4:
             anchor = len(slots) - 1  # every reading of a person's name has the surname

@@ -335,9 +335,23 @@ def _readings(n: int) -> list[_Reading]:
 _PERSON_READINGS = [_readings(n) for n in range(16)]
 
 
+def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
+    """Whether word `index` may be part of the person's name: capitalised, or one of the
+    name's own lower-case words (``bin``, ``al``, ``de``)."""
+    if not 0 <= index < len(text.words):
+        return False
+    w = text.words[index]
+    return w.capitalized or any(w.key == slot.key for slot in pattern.slots[:n])
+
+
 def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
     """The best reading of a person's name with its anchor word at `position`."""
     n = len(pattern.slots) - 4
+    if not (
+        _name_word_at(position - 1, pattern, n, text)
+        or _name_word_at(position + 1, pattern, n, text)
+    ):
+        return _NO_MATCH  # every reading has a name word beside the anchor
     readings = _PERSON_READINGS[n] if n < len(_PERSON_READINGS) else _readings(n)
     for order, reading_gaps, penalty, kind in readings:
         if pattern.anchor not in order:
