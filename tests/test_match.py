@@ -128,6 +128,19 @@ FOUND = [
     # aliases, and a bare surname when the entry lists it
     ("NK Rosneft said", "rosneft", "NK Rosneft"),
     ("Lavrov said", "lavrov", "Lavrov"),
+    # look-alike letters from the other script, invisible characters, patronymics, spacing
+    ("the decree of Рutin", "putin", "Рutin"),
+    ("spokesman Pes\u200dkov said", "peskov", "Pes\u200dkov"),
+    ("Alexander Valentinovich Novak said", "novak", "Alexander Valentinovich Novak"),
+    ("віцепрем'єр Олександр Новак заявив", "novak", "Олександр Новак"),
+    ("a loan from Gazprom Bank", "gazprombank", "Gazprom Bank"),
+    ("a loan from Gazprom-bank", "gazprombank", "Gazprom-bank"),
+    ("akcje Gazpromu spadły", "gazprom", "Gazpromu"),
+    ("ALFA-BANK said", "alfa-bank", "ALFA-BANK"),
+    # a vessel name that is a word, beside a word saying it is a ship
+    ("the tanker Falcon was seized", "falcon", "Falcon"),
+    ("Kiriyenko said", "kiriyenko", "Kiriyenko"),
+    ("President Kiriyenko said", "kiriyenko", "Kiriyenko"),
     # short names, exactly as written
     ("VTB's chief", "vtb", "VTB"),
     ("JUSTICE, a vessel", "justice", "JUSTICE"),
@@ -176,6 +189,13 @@ NOT_FOUND = [
     ("a man named Kozakov", "kozak"),
     # list order needs a comma or capitals
     ("Novak Alexander", "novak"),
+    # relatives and namesakes: another given name before a listed surname
+    ("Lyudmila Putina, his former wife", "putin"),
+    ("his daughter Ekaterina Lavrova", "lavrov"),
+    ("his son Vladimir Kiriyenko", "kiriyenko"),
+    # a real word respelled is another name; a vessel name that is a word needs a ship
+    ("Alpha Bank reported profits", "alfa-bank"),
+    ("a Falcon Heavy launch", "falcon"),
 ]
 
 
