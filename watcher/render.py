@@ -8,9 +8,10 @@ and only http(s) links become anchors.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -120,9 +121,10 @@ def _digest_message(
     subject: str,
     part: tuple[int, int],
     left_over: int,
+    views: _Views | None = None,
 ) -> EmailMessage:
     context = _digest_context(
-        ordered, summary, feed_health, settings, part=part, left_over=left_over
+        ordered, summary, feed_health, views or _Views(settings), part=part, left_over=left_over
     )
     context["subject"] = subject
     context["digest_id"] = digest_id
@@ -141,19 +143,51 @@ def split_digest(
     digest_id: str,
     new_entries: frozenset[str] = frozenset(),
 ) -> list[DigestPart]:
-    """The digest as one message, or several parts each under `settings.max_bytes`."""
+    """The digest as one message, or several parts each under `settings.max_bytes`.
+
+    Sizes are found by trial renders of prefixes (templates are the user's: nothing else
+    knows how long a rendered match is), searched by interpolation (`_largest_fitting`): a
+    few renders near each part's size instead of a render of the whole backlog plus a
+    bisection from one match up.
+    """
     ordered = sort_for_digest(matches)
-    whole = render_digest(ordered, feed_health, settings, digest_id, new_entries=new_entries)
-    if message_size(whole) <= settings.max_bytes or len(ordered) <= 1:
-        return [DigestPart(whole, tuple(m.id for m in ordered))]
+    views = _Views(settings)
+    summary = _summary(ordered, new_entries)
+    subject = _digest_subject(ordered, settings, (1, 1))
+
+    def whole_prefix(count: int) -> EmailMessage:  # what render_digest makes of ordered[:count]
+        return _digest_message(
+            ordered[:count],
+            feed_health,
+            settings,
+            digest_id,
+            summary=summary,
+            subject=subject,
+            part=(1, 1),
+            left_over=0,
+            views=views,
+        )
+
+    whole = _Trials(whole_prefix)
+    if _fits_whole(whole, len(ordered), settings.max_bytes):
+        return [DigestPart(whole.message(len(ordered)), tuple(m.id for m in ordered))]
     chunks: list[list[PendingMatch]] = []
     rest = list(ordered)
+    guess = whole.last_fitting()
     while rest and len(chunks) < MAX_DIGEST_PARTS:
         fits = _largest_fitting_prefix(
-            rest, feed_health, settings, digest_id, ordered, new_entries=new_entries
+            rest,
+            feed_health,
+            settings,
+            digest_id,
+            everything=ordered,
+            summary=summary,
+            views=views,
+            guess=guess,
         )
         chunks.append(rest[:fits])
         rest = rest[fits:]
+        guess = fits  # parts come out about the same size: start the next search there
     count = len(chunks)
     listed = [m for chunk in chunks for m in chunk]
     summary = _summary(listed, new_entries)
@@ -168,6 +202,7 @@ def split_digest(
                 subject=_digest_subject(listed, settings, (index, count)),
                 part=(index, count),
                 left_over=len(rest) if index == count else 0,
+                views=views,
             ),
             tuple(m.id for m in chunk),
             index,
@@ -235,16 +270,17 @@ def _digest_context(
     ordered: Sequence[PendingMatch],
     summary: dict[str, Any],
     feed_health: Sequence[FeedProblem],
-    settings: RenderSettings,
+    views: _Views,
     *,
     part: tuple[int, int],
     left_over: int,
 ) -> dict[str, Any]:
+    settings = views.settings
     return {
         "generated": _local(settings.now, settings).strftime("%Y-%m-%d %H:%M %Z"),
         "date": _local(settings.now, settings).strftime("%Y-%m-%d"),
         "summary": summary,
-        "groups": _severity_groups(ordered, settings),
+        "groups": _severity_groups(ordered, views),
         "feed_problems": [_problem_view(p, settings) for p in feed_health],
         "part": part[0],
         "parts": part[1],
@@ -280,21 +316,19 @@ def _summary(
     }
 
 
-def _severity_groups(
-    ordered: Sequence[PendingMatch], settings: RenderSettings
-) -> list[dict[str, Any]]:
+def _severity_groups(ordered: Sequence[PendingMatch], views: _Views) -> list[dict[str, Any]]:
     groups = []
     for severity, of_severity in groupby(ordered, key=lambda m: m.severity):
         matches = list(of_severity)
         entries = [
-            _entry_view(list(of_entry), settings)
+            _entry_view(list(of_entry), views)
             for _, of_entry in groupby(matches, key=lambda m: m.entry_key)
         ]
         groups.append({"severity": str(severity), "count": len(matches), "entries": entries})
     return groups
 
 
-def _entry_view(matches: list[PendingMatch], settings: RenderSettings) -> dict[str, Any]:
+def _entry_view(matches: list[PendingMatch], views: _Views) -> dict[str, Any]:
     first = matches[0]
     return {
         "name": _clean(first.name),
@@ -302,8 +336,23 @@ def _entry_view(matches: list[PendingMatch], settings: RenderSettings) -> dict[s
         "type": _clean(first.type),
         "severity": str(first.severity),
         "programs": [_clean(p) for p in first.programs],
-        "hits": [_item_view(m, settings) for m in matches],
+        "hits": [views.item(m) for m in matches],
     }
+
+
+class _Views:
+    """Each match's view, built once per digest however many trial renders list it (the
+    templates only read them)."""
+
+    def __init__(self, settings: RenderSettings) -> None:
+        self.settings = settings
+        self._items: dict[int, dict[str, Any]] = {}
+
+    def item(self, match: PendingMatch) -> dict[str, Any]:
+        view = self._items.get(match.id)
+        if view is None:
+            view = self._items[match.id] = _item_view(match, self.settings)
+        return view
 
 
 def _item_view(match: PendingMatch, settings: RenderSettings) -> dict[str, Any]:
@@ -448,18 +497,20 @@ def _largest_fitting_prefix(
     feed_health: Sequence[FeedProblem],
     settings: RenderSettings,
     digest_id: str,
-    everything: Sequence[PendingMatch],
     *,
-    new_entries: frozenset[str],
+    everything: Sequence[PendingMatch],
+    summary: dict[str, Any],
+    views: _Views,
+    guess: int,
 ) -> int:
     """How many of `rest` fit in one part (at least one, always)."""
-    # the summary over everything is at least as long as any part's final one: safe sizes
-    summary = _summary(everything, new_entries)
+    # the summary over everything is at least as long as any part's final one, and so are
+    # the worst part number and the left-over note: safe sizes
     worst = (MAX_DIGEST_PARTS, MAX_DIGEST_PARTS)
     subject = _digest_subject(everything, settings, worst)
 
-    def fits(count: int) -> bool:
-        trial = _digest_message(
+    def trial(count: int) -> EmailMessage:
+        return _digest_message(
             rest[:count],
             feed_health,
             settings,
@@ -468,22 +519,93 @@ def _largest_fitting_prefix(
             subject=subject,
             part=worst,
             left_over=len(everything),
+            views=views,
         )
-        return message_size(trial) <= settings.max_bytes
 
-    # gallop up from one match, then bisect: trial renders stay near the part's size
-    # instead of re-rendering the whole backlog at every step
-    good, probe = 1, 2
-    while probe <= len(rest) and fits(probe):
-        good, probe = probe, probe * 2
-    bad = min(probe, len(rest) + 1)  # the smallest count known not to fit (or past the end)
-    while bad - good > 1:
-        middle = (good + bad) // 2
-        if fits(middle):
-            good = middle
+    return _largest_fitting(_Trials(trial), len(rest), settings.max_bytes, guess)
+
+
+class _Trials:
+    """Trial renders of prefixes, each rendered and measured at most once."""
+
+    def __init__(self, render: Callable[[int], EmailMessage]) -> None:
+        self._render = render
+        self._messages: dict[int, EmailMessage] = {}
+        self.sizes: dict[int, int] = {}
+
+    def size(self, count: int) -> int:
+        if count not in self.sizes:
+            message = self._messages[count] = self._render(count)
+            self.sizes[count] = message_size(message)
+        return self.sizes[count]
+
+    def message(self, count: int) -> EmailMessage:
+        self.size(count)
+        return self._messages[count]
+
+    def forget_larger(self, limit: int) -> None:
+        self.sizes = {c: s for c, s in self.sizes.items() if s <= limit}
+
+    def last_fitting(self) -> int:
+        """The largest count measured (after `forget_larger`: that fit; 0: none)."""
+        return max(self.sizes, default=0)
+
+
+FIRST_TRIAL = 32  # matches in the first trial render: a typical 100 KB part holds 40-60
+
+
+def _fits_whole(trials: _Trials, count: int, limit: int) -> bool:
+    """Whether all `count` matches fit in one message: render prefixes growing towards the
+    predicted limit until one does not fit (proof: the whole is longer still) or the whole
+    does. A small digest is rendered exactly once, as before."""
+    if count <= 1:
+        return True
+    probe = min(count, FIRST_TRIAL)
+    while trials.size(probe) <= limit:
+        if probe == count:
+            return True
+        predicted = _predict(trials.sizes, probe, limit)
+        probe = min(count, max(probe + 1, predicted + 1))  # just past the predicted limit
+    trials.forget_larger(limit)  # what fit is a hint for the parts' sizes
+    return False
+
+
+def _largest_fitting(trials: _Trials, count: int, limit: int, guess: int) -> int:
+    """The largest n in 1..count with trials.size(n) <= limit (1 if none: a part lists at
+    least one match), given sizes that grow with n. Interpolation between the closest known
+    sizes on either side of the limit lands within a match or two of the answer; after a few
+    steps plain bisection takes over, so an odd template cannot make the search slow."""
+    good, bad = 0, count + 1  # known to fit / known not to (0 and count+1: by definition)
+    probe = min(max(guess, 1), count)
+    for step in itertools.count():
+        if trials.size(probe) <= limit:
+            good = probe
         else:
-            bad = middle
-    return good
+            bad = probe
+        if bad - good <= 1:
+            break
+        if step >= 4:
+            probe = (good + bad) // 2
+        elif good and bad <= count:
+            span = trials.sizes[bad] - trials.sizes[good]
+            probe = good + (limit - trials.sizes[good]) * (bad - good) // max(span, 1)
+        elif good:
+            probe = _predict(trials.sizes, good, limit)
+        else:
+            probe = bad * limit // max(trials.sizes[bad], 1)
+        probe = min(max(probe, good + 1), bad - 1)
+    return max(good, 1)
+
+
+def _predict(sizes: dict[int, int], known: int, limit: int) -> int:
+    """The count whose size would reach `limit`, extrapolated from the measured sizes."""
+    below = [c for c in sizes if c < known]
+    if below:
+        other = max(below)
+        per_match = (sizes[known] - sizes[other]) / (known - other)
+    else:
+        per_match = sizes[known] / known  # includes the fixed part: errs low, never past
+    return known + int((limit - sizes[known]) // max(per_match, 1.0))
 
 
 # --- small text helpers --------------------------------------------------------------------
