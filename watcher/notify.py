@@ -3,21 +3,48 @@
 The daemon calls these; so do `watcher digest` and `watcher run --once`. Times are unix
 seconds (``now``) so callers share one clock. Rendering stays pure (`watcher.render`);
 delivery I/O is `watcher.mailer`; the outbox mechanics are `watcher.outbox`.
+
+Queueing is three steps, so that rendering (a CPU-second for a big digest: trial renders to
+fit each part under ``digest.max_bytes``) holds neither the daemon's event loop nor a write
+transaction:
+
+1. read: one short transaction reads the pending matches (and, for a digest, which entries
+   no earlier digest listed);
+2. render: a pure function of what was read, down to the exact bytes to store. The async
+   variants (`queue_digest_async`, `queue_alerts_async`: the daemon) run it in a worker
+   thread; the sync ones (`watcher digest`, `--once`) inline;
+3. commit: one short transaction stores the messages and marks exactly the matches they list,
+   check-and-set (`Transaction.mark_digested` / `mark_alerted` only mark matches still
+   pending). If any listed match is no longer pending (another digest or alert got it while
+   we rendered) the transaction rolls back, the render is discarded, and the whole thing is
+   tried once more from a fresh read; a second conflict leaves the matches pending for the
+   next run and says so in the log.
+
+"Message stored" and "matches marked" are therefore one atomic step: an exception or a crash
+before it leaves everything pending (nothing lost); no match is ever marked by two digests
+(nothing listed twice). Matches recorded while a digest renders are not in it and stay
+pending for the next one. Every store access stays on the calling thread (a `Store` is not
+shared across threads); the worker thread only renders.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.policy import SMTP
+from functools import partial
 from itertools import groupby
 
 from watcher.config import Config
 from watcher.logs import kv
 from watcher.mailer import Mailer, envelope_sender, mailer_for
 from watcher.notice import FeedProblem, PendingMatch
-from watcher.outbox import DrainResult, drain, enqueue
+from watcher.outbox import DrainResult, drain
 from watcher.poll import FeedHealth
 from watcher.render import DigestPart, RenderSettings, render_alert, split_digest
 from watcher.store import Store, Transaction
@@ -31,12 +58,47 @@ __all__ = [
     "preview_digest",
     "prune_outbox",
     "queue_alerts",
+    "queue_alerts_async",
     "queue_digest",
+    "queue_digest_async",
 ]
 
 log = logging.getLogger(__name__)
 
 SENT_RETENTION = 30 * 86400.0  # sent messages are kept this long (for `watcher status`)
+ATTEMPTS = 2  # read-render-commit rounds before a conflict is left for the next run
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered message, as the bytes to store, and the matches it lists."""
+
+    kind: str
+    message_id: str
+    data: bytes
+    match_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    digest_id: str
+    messages: tuple[Outgoing, ...]
+    left_over: int  # pending matches that did not fit in any part
+
+
+@dataclass(frozen=True)
+class DigestInput:
+    """What one read transaction saw: the pending matches and the entries new to digests."""
+
+    pending: tuple[PendingMatch, ...]
+    new_entries: frozenset[str]
+
+
+class _ConflictError(Exception):
+    """A listed match was no longer pending at commit: roll back, render again."""
+
+
+# --- alerts -----------------------------------------------------------------------------------
 
 
 def queue_alerts(store: Store, config: Config, now: float) -> int:
@@ -45,24 +107,71 @@ def queue_alerts(store: Store, config: Config, now: float) -> int:
     The matches stay pending for the next digest (which marks them "already alerted").
     Returns how many alert messages were queued.
     """
+    for _ in range(ATTEMPTS):
+        matches = _read_unalerted(store, config)
+        if not matches:
+            return 0
+        outgoing = render_alerts(matches, _settings(config, now), now)
+        if _commit(store, config, outgoing, now, partial(_mark_alerted, at=now)):
+            return _alerts_queued(outgoing, len(matches))
+    _log_conflict("alerts")
+    return 0
+
+
+async def queue_alerts_async(
+    store: Store, config: Config, now: float, executor: Executor | None = None
+) -> int:
+    """`queue_alerts` with the rendering in a worker thread (`executor`; None: the loop's
+    default): the event loop only runs the two short transactions."""
+    loop = asyncio.get_running_loop()
+    for _ in range(ATTEMPTS):
+        matches = _read_unalerted(store, config)
+        if not matches:
+            return 0
+        job = partial(render_alerts, matches, _settings(config, now), now)
+        outgoing = await loop.run_in_executor(executor, job)
+        if _commit(store, config, outgoing, now, partial(_mark_alerted, at=now)):
+            return _alerts_queued(outgoing, len(matches))
+    _log_conflict("alerts")
+    return 0
+
+
+def render_alerts(
+    matches: Sequence[PendingMatch], settings: RenderSettings, now: float
+) -> list[Outgoing]:
+    """One alert per article (pure but for the random ids; safe in a worker thread)."""
+    outgoing = []
+    for _, of_article in groupby(
+        sorted(matches, key=lambda m: m.article_id), key=lambda m: m.article_id
+    ):
+        group = list(of_article)
+        message = render_alert(group, settings, _new_id(now))
+        data = message.as_bytes(policy=SMTP)
+        outgoing.append(
+            Outgoing("alert", str(message["Message-ID"]), data, tuple(m.id for m in group))
+        )
+    return outgoing
+
+
+def _read_unalerted(store: Store, config: Config) -> list[PendingMatch]:
     severities = alert_severities(config)
     if not severities:
-        return 0
-    settings = _settings(config, now)
-    queued = 0
+        return []
     with store.transaction() as tx:
-        matches = tx.unalerted_matches([str(s) for s in severities])
-        for _, of_article in groupby(
-            sorted(matches, key=lambda m: m.article_id), key=lambda m: m.article_id
-        ):
-            group = list(of_article)
-            message = render_alert(group, settings, _new_id(now))
-            enqueue(tx, "alert", message, config.email.to, now)
-            tx.mark_alerted([m.id for m in group], now)
-            queued += 1
-    if queued:
-        log.info("%s", kv(event="alerts-queued", alerts=queued, matches=len(matches)))
-    return queued
+        return tx.unalerted_matches([str(s) for s in severities])
+
+
+def _mark_alerted(tx: Transaction, match_ids: Sequence[int], *, at: float) -> int:
+    return tx.mark_alerted(match_ids, at)
+
+
+def _alerts_queued(outgoing: Sequence[Outgoing], matches: int) -> int:
+    if outgoing:
+        log.info("%s", kv(event="alerts-queued", alerts=len(outgoing), matches=matches))
+    return len(outgoing)
+
+
+# --- digests ----------------------------------------------------------------------------------
 
 
 def queue_digest(
@@ -71,33 +180,128 @@ def queue_digest(
     now: float,
     feed_health: Sequence[FeedHealth | FeedProblem] = (),
 ) -> str | None:
-    """Render the pending matches as a digest, queue it and mark them, in one transaction.
+    """Render the pending matches as a digest, queue it and mark them (read, render, commit:
+    see the module docstring).
 
-    Returns the digest id, or None when nothing is pending (and `digest.send_empty` is off).
+    Returns the digest id, or None when nothing is pending (and `digest.send_empty` is off)
+    or a concurrent digest kept taking the matches.
     """
-    settings = _settings(config, now)
     problems = feed_problems(feed_health, now)
+    for _ in range(ATTEMPTS):
+        read = read_digest_input(store, config)
+        if read is None:
+            return None
+        rendered = render_digest_messages(read, problems, _settings(config, now), _new_id(now))
+        if _commit_digest(store, config, rendered, now):
+            return _digest_queued(rendered, len(read.pending))
+    _log_conflict("digest")
+    return None
+
+
+async def queue_digest_async(
+    store: Store,
+    config: Config,
+    now: float,
+    feed_health: Sequence[FeedHealth | FeedProblem] = (),
+    executor: Executor | None = None,
+) -> str | None:
+    """`queue_digest` with the rendering in a worker thread (`executor`; None: the loop's
+    default): the event loop only runs the two short transactions."""
+    loop = asyncio.get_running_loop()
+    problems = feed_problems(feed_health, now)
+    for _ in range(ATTEMPTS):
+        read = read_digest_input(store, config)
+        if read is None:
+            return None
+        job = partial(render_digest_messages, read, problems, _settings(config, now), _new_id(now))
+        rendered = await loop.run_in_executor(executor, job)
+        if _commit_digest(store, config, rendered, now):
+            return _digest_queued(rendered, len(read.pending))
+    _log_conflict("digest")
+    return None
+
+
+def read_digest_input(store: Store, config: Config) -> DigestInput | None:
+    """Step 1: the pending matches (None: nothing to send)."""
     with store.transaction() as tx:
         pending = tx.pending_matches()
         if not pending and not config.digest.send_empty:
             return None
-        digest_id = _new_id(now)
-        parts = split_digest(pending, problems, settings, digest_id, _new_entries(tx, pending))
-        for part in parts:
-            enqueue(tx, "digest", part.message, config.email.to, now)
-            tx.mark_digested(part.match_ids, digest_id)
-    left_over = parts[-1].left_over
+        return DigestInput(tuple(pending), _new_entries(tx, pending))
+
+
+def render_digest_messages(
+    read: DigestInput,
+    problems: Sequence[FeedProblem],
+    settings: RenderSettings,
+    digest_id: str,
+) -> RenderedDigest:
+    """Step 2, pure: the digest's parts as the bytes to store (safe in a worker thread)."""
+    parts = split_digest(read.pending, problems, settings, digest_id, read.new_entries)
+    messages = tuple(
+        Outgoing(
+            "digest", str(p.message["Message-ID"]), p.message.as_bytes(policy=SMTP), p.match_ids
+        )
+        for p in parts
+    )
+    return RenderedDigest(digest_id, messages, parts[-1].left_over)
+
+
+def _commit_digest(store: Store, config: Config, rendered: RenderedDigest, now: float) -> bool:
+    def mark(tx: Transaction, match_ids: Sequence[int]) -> int:
+        return tx.mark_digested(match_ids, rendered.digest_id)
+
+    return _commit(store, config, rendered.messages, now, mark)
+
+
+def _digest_queued(rendered: RenderedDigest, pending: int) -> str:
     log.info(
         "%s",
         kv(
             event="digest-queued",
-            digest_id=digest_id,
-            matches=len(pending) - left_over,
-            parts=len(parts),
-            left_for_next=left_over,
+            digest_id=rendered.digest_id,
+            matches=pending - rendered.left_over,
+            parts=len(rendered.messages),
+            left_for_next=rendered.left_over,
         ),
     )
-    return digest_id
+    return rendered.digest_id
+
+
+# --- the commit step ----------------------------------------------------------------------------
+
+
+def _commit(
+    store: Store,
+    config: Config,
+    outgoing: Sequence[Outgoing],
+    now: float,
+    mark: Callable[[Transaction, Sequence[int]], int],
+) -> bool:
+    """Step 3: store the messages and mark their matches, all or nothing. False (nothing
+    stored, nothing marked) when a listed match was taken meanwhile."""
+    try:
+        with store.transaction() as tx:
+            for message in outgoing:
+                if mark(tx, message.match_ids) != len(message.match_ids):
+                    raise _ConflictError
+                tx.add_to_outbox(
+                    message.kind, message.message_id, config.email.to, message.data, now
+                )
+    except _ConflictError:
+        return False
+    return True
+
+
+def _log_conflict(what: str) -> None:
+    log.warning(
+        "%s",
+        kv(
+            event=f"{what}-conflict",
+            attempts=ATTEMPTS,
+            result="matches taken meanwhile twice; the rest stays pending for the next run",
+        ),
+    )
 
 
 def preview_digest(

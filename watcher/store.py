@@ -377,15 +377,27 @@ class Transaction:
         )
         return [_pending_match(row) for row in rows]
 
-    def mark_alerted(self, match_ids: Sequence[int], at: float) -> None:
+    def mark_alerted(self, match_ids: Sequence[int], at: float) -> int:
+        """Mark these matches alerted, check-and-set: only those still pending and not
+        alerted yet are marked. Returns how many were (fewer: someone else got there first)."""
+        before = self._db.total_changes
         self._db.executemany(
-            "UPDATE matches SET alerted_at = ? WHERE id = ?", [(at, i) for i in match_ids]
+            """UPDATE matches SET alerted_at = ?
+               WHERE id = ? AND alerted_at IS NULL AND digest_id IS NULL AND notify = 1""",
+            [(at, i) for i in match_ids],
         )
+        return self._db.total_changes - before
 
-    def mark_digested(self, match_ids: Sequence[int], digest_id: str) -> None:
+    def mark_digested(self, match_ids: Sequence[int], digest_id: str) -> int:
+        """Mark these matches listed by `digest_id`, check-and-set: only those still pending
+        are marked. Returns how many were (fewer: another digest listed some meanwhile)."""
+        before = self._db.total_changes
         self._db.executemany(
-            "UPDATE matches SET digest_id = ? WHERE id = ?", [(digest_id, i) for i in match_ids]
+            """UPDATE matches SET digest_id = ?
+               WHERE id = ? AND digest_id IS NULL AND notify = 1""",
+            [(digest_id, i) for i in match_ids],
         )
+        return self._db.total_changes - before
 
     def add_to_outbox(
         self, kind: str, message_id: str, recipients: Sequence[str], data: bytes, now: float
