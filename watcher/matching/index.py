@@ -317,11 +317,13 @@ def _anchor_patterns(
 
     everyday = lexicon.everyday_words()
 
-    def rank(slot: Slot) -> tuple[bool, bool, bool, int, int]:
+    def rank(slot: Slot) -> tuple[bool, bool, bool, bool, int, int]:
+        word_like = len(slot.key) >= 3 and not slot.norm.isdigit()  # not "1", "Yu", "al"
         rare_in_news = slot.norm not in everyday
         telling = slot.mode == Mode.FULL and len(slot.key) >= 4
         return (
             slot.mode != Mode.STRICT,
+            word_like,
             rare_in_news,
             telling,
             -frequency[slot.key],

@@ -203,7 +203,10 @@ def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
     cache = compiled.candidate_cache
     cached = cache.get(w.surface)
     if cached is None:
-        keys = _anchor_keys(w, compiled)
+        # A lower-case everyday word (``para``, ``more``) is that word, not a listed name
+        # (``Parra``, ``MORYE``): only a name spelled exactly so may start there.
+        everyday = not w.capitalized and lexicon.is_everyday_word(w.lower, w.norm)
+        keys = [] if everyday else _anchor_keys(w, compiled)
         numbers = [n for key in keys for n in compiled.anchors[key]]
         numbers.extend(compiled.strict_anchors.get(w.surface, ()))
         cached = tuple(dict.fromkeys(numbers))
@@ -347,6 +350,8 @@ def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
 def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
     """The best reading of a person's name with its anchor word at `position`."""
     n = len(pattern.slots) - 4
+    if not text.words[position].capitalized:  # people's names are written with capitals
+        return _NO_MATCH
     if not (
         _name_word_at(position - 1, pattern, n, text)
         or _name_word_at(position + 1, pattern, n, text)
