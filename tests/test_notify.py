@@ -6,10 +6,16 @@ a new Store on the same SQLite file, as a restarted daemon would.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -335,3 +341,178 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
         ids = [r.message["Message-ID"] for r in received]
         assert len(set(ids)) == 3  # three distinct alerts...
         assert ids.count(ids[1]) == 2  # ...and only the in-flight one twice
+
+
+# --- off the event loop: read, render in a worker thread, check-and-set commit -----------------
+
+
+class _InterferingExecutor(Executor):
+    """Runs each render inline, but first lets `interfere(attempt)` act as a concurrent
+    writer would while the render runs (a second connection to the same state file)."""
+
+    def __init__(self, interfere: Callable[[int], None]) -> None:
+        self.interfere = interfere
+        self.attempts = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.attempts += 1
+        self.interfere(self.attempts)
+        future: Future[object] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting coroutine, as a thread would
+            future.set_exception(exc)
+        return future
+
+
+def _digest_ids(store: Store) -> dict[int, str | None]:
+    """Which digest listed each match, read straight from the state file."""
+    db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT id, digest_id FROM matches ORDER BY id").fetchall()
+    finally:
+        db.close()
+    return {row[0]: row[1] for row in rows}
+
+
+def _take_one_match(state: Path, digest_id: str) -> None:
+    """Another writer lists the oldest pending match in a digest of its own."""
+    other = Store(state)
+    try:
+        with other.transaction() as tx:
+            first = tx.pending_matches()[0]
+            assert tx.mark_digested([first.id], digest_id) == 1
+    finally:
+        other.close()
+
+
+async def test_digest_taken_meanwhile_is_not_listed_twice(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path)
+    executor = _InterferingExecutor(
+        lambda attempt: _take_one_match(tmp_path / "state", "other") if attempt == 1 else None
+    )
+    digest_id = await notify.queue_digest_async(store, config, T0, executor=executor)
+    assert executor.attempts == 2  # the first render listed the taken match: discarded
+    assert digest_id is not None
+    ids = _digest_ids(store)
+    assert Counter(ids.values()) == {"other": 1, digest_id: 2}
+    [digest] = _outbox(store, "digest")
+    assert _parsed(digest.data)["Subject"].startswith("[sanctions-watch] 2 matches")
+
+
+async def test_digest_conflicting_twice_queues_nothing_and_loses_nothing(
+    store: Store, tmp_path: Path
+) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path)
+    executor = _InterferingExecutor(
+        lambda attempt: _take_one_match(tmp_path / "state", f"other-{attempt}")
+    )
+    assert await notify.queue_digest_async(store, config, T0, executor=executor) is None
+    assert executor.attempts == 2
+    assert _outbox(store) == []  # neither render was stored...
+    assert len(notify.pending_matches(store)) == 1  # ...and the last match waits, unmarked
+    assert notify.queue_digest(store, config, T0 + 60) is not None  # the next run lists it
+
+
+async def test_two_digests_at_once_list_each_match_once(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        results = await asyncio.gather(
+            notify.queue_digest_async(store, config, T0, executor=pool),
+            notify.queue_digest_async(store, config, T0, executor=pool),
+        )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1  # both read the same three; the second commit found them taken
+    assert set(_digest_ids(store).values()) == {winners[0]}
+    assert len(_outbox(store, "digest")) == 1
+
+
+async def test_two_alert_passes_at_once_alert_each_article_once(
+    store: Store, tmp_path: Path
+) -> None:
+    _three_matches(store)
+    config = make_config(tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        counts = await asyncio.gather(
+            notify.queue_alerts_async(store, config, T0, pool),
+            notify.queue_alerts_async(store, config, T0, pool),
+        )
+    assert sorted(counts) == [0, 2]
+    subjects = sorted(_parsed(m.data)["Subject"] for m in _outbox(store, "alert"))
+    assert subjects == [
+        "[sanctions-watch] ALERT high: Putin — Story a2",
+        "[sanctions-watch] ALERT high: Rosneft — Story a1",
+    ]
+
+
+async def test_alert_for_a_match_digested_meanwhile_is_dropped(
+    store: Store, tmp_path: Path
+) -> None:
+    record_match(store, article="a1", entry="rosneft")
+    config = make_config(tmp_path)
+    executor = _InterferingExecutor(
+        lambda attempt: _take_one_match(tmp_path / "state", "digest-1") if attempt == 1 else None
+    )
+    assert await notify.queue_alerts_async(store, config, T0, executor) == 0
+    assert _outbox(store) == []  # the digest already listed it: no late alert
+
+
+def _broken_templates(tmp_path: Path, name: str) -> Config:
+    broken = tmp_path / "templates"
+    broken.mkdir(exist_ok=True)
+    (broken / name).write_text("{{ summary.total ")
+    base = make_config(tmp_path)
+    return base.model_copy(update={"email": base.email.model_copy(update={"templates": broken})})
+
+
+async def test_render_failure_in_the_worker_loses_nothing(store: Store, tmp_path: Path) -> None:
+    _three_matches(store)
+    with ThreadPoolExecutor(1) as pool:
+        with pytest.raises(TemplateError):
+            await notify.queue_digest_async(
+                store, _broken_templates(tmp_path, "digest.txt.j2"), T0, executor=pool
+            )
+        with pytest.raises(TemplateError):
+            await notify.queue_alerts_async(
+                store, _broken_templates(tmp_path, "alert.html.j2"), T0, pool
+            )
+    assert _outbox(store) == []
+    pending = notify.pending_matches(store)
+    assert len(pending) == 3 and all(m.alerted_at is None for m in pending)
+
+
+async def test_the_loop_keeps_running_while_a_digest_renders(store: Store, tmp_path: Path) -> None:
+    for n in range(200):
+        record_match(store, article=f"a{n:03d}", entry=f"entity-{n % 40:02d}", severity="low")
+    config = make_config(tmp_path, digest=DigestConfig(timezone="UTC", max_bytes=20_000))
+    rendering = threading.Event()
+    rendered = threading.Event()
+    loop_turns_during_render = 0
+
+    class Watched(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            def watched() -> object:
+                rendering.set()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    rendered.set()
+
+            return super().submit(watched)
+
+    async def ticker() -> None:
+        nonlocal loop_turns_during_render
+        while not rendered.is_set():
+            if rendering.is_set():
+                loop_turns_during_render += 1
+            await asyncio.sleep(0)
+
+    with Watched(1) as pool:
+        ticking = asyncio.create_task(ticker())
+        digest_id = await notify.queue_digest_async(store, config, T0, executor=pool)
+        await ticking
+    assert digest_id is not None and len(_outbox(store, "digest")) == 10
+    assert loop_turns_during_render > 0  # other tasks ran while the digest rendered

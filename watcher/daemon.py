@@ -4,7 +4,9 @@ The daemon is one asyncio event loop running an APScheduler `AsyncIOScheduler`:
 
 - one poll job per feed (interval + jitter); after each poll, alerts are queued and the
   outbox drain is kicked so a severe hit is mailed within seconds;
-- the digest on ``digest.schedule`` (cron in ``digest.timezone``);
+- the digest on ``digest.schedule`` (cron in ``digest.timezone``); digests and alerts render
+  in the ``notify`` worker thread, the loop only runs their two short transactions
+  (`notify.queue_digest_async`), so a 4,000-match digest does not stall polls or pings;
 - the outbox drain every 30 s (retries after SMTP failures);
 - state retention daily; a file watcher every 2 s (config and watchlist edits reload).
 
@@ -82,6 +84,12 @@ class Daemon:
     _drain_wanted: bool = False
     _watcher: FileWatcher | None = None
     _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(WORKERS))
+    # digests and alerts render here, off the loop, not queued behind parsing and matching
+    _notify_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="notify")
+    )
+    _alerts_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _alerts_wanted: bool = False
     _limits: PollLimits | None = None
     _client: httpx.AsyncClient | None = None
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
@@ -168,6 +176,7 @@ class Daemon:
                 await asyncio.wait(still, timeout=2.0)
         self.scheduler.shutdown(wait=False)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._notify_executor.shutdown(wait=False, cancel_futures=True)
         for client in [*self._old_clients, *([self._client] if self._client else [])]:
             await client.aclose()
 
@@ -304,7 +313,7 @@ class Daemon:
                 self.store, feed, loaded.config, loaded.compiled, client, time.time()
             )
         self._follow_schedule(result)
-        queued = notify.queue_alerts(self.store, loaded.config, time.time())
+        queued = await self.queue_alerts()
         if queued:
             self._spawn(self._drain_task, "alert")
         self._update_status()
@@ -335,9 +344,28 @@ class Daemon:
         assert self.loaded is not None and self.store is not None
         config, now = self.loaded.config, time.time()
         health = poll.feed_health(self.store, config, now)
-        digest_id = notify.queue_digest(self.store, config, now, feed_health=health)
+        digest_id = await notify.queue_digest_async(
+            self.store, config, now, feed_health=health, executor=self._notify_executor
+        )
         log.info("%s", kv(event="digest", reason=reason, queued=digest_id or "nothing-pending"))
         await self.drain()
+
+    async def queue_alerts(self) -> int:
+        """Queue alerts for new severe matches (rendered off the loop). One pass at a time:
+        concurrent calls coalesce into one more pass, whose alerts the running call counts
+        (two passes rendering the same matches would only conflict at commit)."""
+        self._alerts_wanted = True
+        if self._alerts_lock.locked():
+            return 0
+        queued = 0
+        async with self._alerts_lock:
+            while self._alerts_wanted:
+                self._alerts_wanted = False
+                assert self.loaded is not None and self.store is not None
+                queued += await notify.queue_alerts_async(
+                    self.store, self.loaded.config, time.time(), self._notify_executor
+                )
+        return queued
 
     async def drain(self) -> None:
         """Send what the outbox holds; concurrent calls coalesce into one more pass."""

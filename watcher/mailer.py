@@ -14,6 +14,7 @@ import os
 import re
 import ssl
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
@@ -82,10 +83,13 @@ class DirectoryMailer:
 
     The file name comes from the Message-ID, so delivering the same message twice (after a
     crash between writing and recording it) rewrites one file instead of adding a second.
+    Writes (and their fsync) run in a thread of the mailer's own, off the event loop and
+    not queued behind the daemon's parsing and matching.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._writer: ThreadPoolExecutor | None = None
 
     async def __aenter__(self) -> Self:
         try:
@@ -97,14 +101,20 @@ class DirectoryMailer:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        return None
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.shutdown(wait=False)  # nothing queued: each send awaited its write
 
     async def send(
         self, sender: str, recipients: tuple[str, ...], data: bytes, message_id: str
     ) -> Delivered:
         path = self.directory / f"{_file_stem(message_id)}.eml"
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="maildir")
         try:
-            _write_atomically(path, data)
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, _write_atomically, path, data
+            )
         except OSError as exc:
             raise DeliveryError(f"cannot write {path}: {exc.strerror}", session=True) from exc
         return Delivered(250, f"written to {path}")
