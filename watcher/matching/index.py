@@ -144,6 +144,7 @@ class CompiledWatchlists:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["candidate_cache"] = {}
+        state["deletion_indexes"] = {}  # rebuilt on first use: smaller files, faster loads
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:

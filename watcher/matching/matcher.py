@@ -36,7 +36,7 @@ SCORE_KEY = 96  # same sound in another romanisation or script
 SCORE_STEM = 95  # an inflected form
 SCORE_TYPO = {1: 92, 2: 90}
 
-_CACHE_LIMIT = 500_000
+_CACHE_LIMIT = 200_000  # words remembered per index (a daemon reads forever)
 
 
 class _GapRule(NamedTuple):
