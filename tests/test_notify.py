@@ -15,7 +15,7 @@ import textwrap
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -346,23 +346,22 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
 # --- off the event loop: read, render in a worker thread, check-and-set commit -----------------
 
 
-class _InterferingExecutor(Executor):
-    """Runs each render inline, but first lets `interfere(attempt)` act as a concurrent
-    writer would while the render runs (a second connection to the same state file)."""
+def _interfering(
+    monkeypatch: pytest.MonkeyPatch, name: str, interfere: Callable[[int], None]
+) -> list[int]:
+    """Wrap the real render step `notify.<name>` so that, while it renders, `interfere(n)`
+    (n: the attempt) acts as a concurrent writer would: through a second connection to the
+    same state file. Returns the attempts seen, for the test to check."""
+    real = getattr(notify, name)
+    attempts: list[int] = []
 
-    def __init__(self, interfere: Callable[[int], None]) -> None:
-        self.interfere = interfere
-        self.attempts = 0
+    def rendering(*args: object) -> object:
+        attempts.append(len(attempts) + 1)
+        interfere(attempts[-1])
+        return real(*args)
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.attempts += 1
-        self.interfere(self.attempts)
-        future: Future[object] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the awaiting coroutine, as a thread would
-            future.set_exception(exc)
-        return future
+    monkeypatch.setattr(notify, name, rendering)
+    return attempts
 
 
 def _digest_ids(store: Store) -> dict[int, str | None]:
@@ -386,33 +385,40 @@ def _take_one_match(state: Path, digest_id: str) -> None:
         other.close()
 
 
-async def test_digest_taken_meanwhile_is_not_listed_twice(store: Store, tmp_path: Path) -> None:
+async def test_digest_taken_meanwhile_is_not_listed_twice(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
-    executor = _InterferingExecutor(
-        lambda attempt: _take_one_match(tmp_path / "state", "other") if attempt == 1 else None
+    attempts = _interfering(
+        monkeypatch,
+        "render_digest_messages",
+        lambda n: _take_one_match(tmp_path / "state", "other") if n == 1 else None,
     )
-    digest_id = await notify.queue_digest_async(store, config, T0, executor=executor)
-    assert executor.attempts == 2  # the first render listed the taken match: discarded
+    with ThreadPoolExecutor(1) as pool:
+        digest_id = await notify.queue_digest_async(store, config, T0, executor=pool)
+    assert attempts == [1, 2]  # the first render listed the taken match: discarded
     assert digest_id is not None
-    ids = _digest_ids(store)
-    assert Counter(ids.values()) == {"other": 1, digest_id: 2}
+    assert Counter(_digest_ids(store).values()) == {"other": 1, digest_id: 2}
     [digest] = _outbox(store, "digest")
     assert _parsed(digest.data)["Subject"].startswith("[sanctions-watch] 2 matches")
 
 
 async def test_digest_conflicting_twice_queues_nothing_and_loses_nothing(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
-    executor = _InterferingExecutor(
-        lambda attempt: _take_one_match(tmp_path / "state", f"other-{attempt}")
+    attempts = _interfering(
+        monkeypatch,
+        "render_digest_messages",
+        lambda n: _take_one_match(tmp_path / "state", f"other-{n}"),
     )
-    assert await notify.queue_digest_async(store, config, T0, executor=executor) is None
-    assert executor.attempts == 2
+    assert notify.queue_digest(store, config, T0) is None
+    assert attempts == [1, 2]
     assert _outbox(store) == []  # neither render was stored...
     assert len(notify.pending_matches(store)) == 1  # ...and the last match waits, unmarked
+    monkeypatch.undo()
     assert notify.queue_digest(store, config, T0 + 60) is not None  # the next run lists it
 
 
@@ -449,14 +455,18 @@ async def test_two_alert_passes_at_once_alert_each_article_once(
 
 
 async def test_alert_for_a_match_digested_meanwhile_is_dropped(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record_match(store, article="a1", entry="rosneft")
     config = make_config(tmp_path)
-    executor = _InterferingExecutor(
-        lambda attempt: _take_one_match(tmp_path / "state", "digest-1") if attempt == 1 else None
+    attempts = _interfering(
+        monkeypatch,
+        "render_alerts",
+        lambda n: _take_one_match(tmp_path / "state", "digest-1") if n == 1 else None,
     )
-    assert await notify.queue_alerts_async(store, config, T0, executor) == 0
+    with ThreadPoolExecutor(1) as pool:
+        assert await notify.queue_alerts_async(store, config, T0, pool) == 0
+    assert attempts == [1]  # the retry read found nothing left to alert
     assert _outbox(store) == []  # the digest already listed it: no late alert
 
 

@@ -25,6 +25,7 @@ from watcher.notice import OutboxMessage, PendingMatch
 from watcher.watchlist import Severity
 
 DB_FILE = "state.sqlite3"
+ID_BATCH = 500  # ids per `IN (...)` list (SQLite allows 32766 parameters since 3.32)
 
 # Each script upgrades the schema by one version. Append only; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -162,6 +163,21 @@ class Store:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Transaction]:
+        """A read-only unit of work: one consistent view of the database that neither waits
+        for nor blocks writers (WAL), however long the reading takes. Only read inside it."""
+        self._db.execute("BEGIN DEFERRED")
+        try:
+            yield Transaction(self._db)
+        finally:
+            self._db.execute("ROLLBACK")  # nothing to keep: ends the read
+
+    def another_connection(self) -> Store:
+        """A second `Store` on the same database, for work in one other thread (a `Store` is
+        not shared across threads). SQLite serializes the writers of both."""
+        return Store(self.path.parent)
 
     def close(self) -> None:
         self._db.close()
@@ -380,24 +396,30 @@ class Transaction:
     def mark_alerted(self, match_ids: Sequence[int], at: float) -> int:
         """Mark these matches alerted, check-and-set: only those still pending and not
         alerted yet are marked. Returns how many were (fewer: someone else got there first)."""
-        before = self._db.total_changes
-        self._db.executemany(
-            """UPDATE matches SET alerted_at = ?
-               WHERE id = ? AND alerted_at IS NULL AND digest_id IS NULL AND notify = 1""",
-            [(at, i) for i in match_ids],
+        return self._update_matches(
+            "alerted_at = ?", "alerted_at IS NULL AND digest_id IS NULL", at, match_ids
         )
-        return self._db.total_changes - before
 
     def mark_digested(self, match_ids: Sequence[int], digest_id: str) -> int:
         """Mark these matches listed by `digest_id`, check-and-set: only those still pending
         are marked. Returns how many were (fewer: another digest listed some meanwhile)."""
-        before = self._db.total_changes
-        self._db.executemany(
-            """UPDATE matches SET digest_id = ?
-               WHERE id = ? AND digest_id IS NULL AND notify = 1""",
-            [(digest_id, i) for i in match_ids],
-        )
-        return self._db.total_changes - before
+        return self._update_matches("digest_id = ?", "digest_id IS NULL", digest_id, match_ids)
+
+    def _update_matches(
+        self, assignment: str, condition: str, value: object, match_ids: Sequence[int]
+    ) -> int:
+        # a few set-wise statements, not one per match: each statement step hands the GIL
+        # to other threads, and a writer holds the database lock while it waits to get it back
+        changed = 0
+        for start in range(0, len(match_ids), ID_BATCH):
+            ids = list(match_ids[start : start + ID_BATCH])
+            cursor = self._db.execute(
+                f"""UPDATE matches SET {assignment} WHERE {condition} AND notify = 1
+                    AND id IN ({",".join("?" * len(ids))})""",
+                (value, *ids),
+            )
+            changed += cursor.rowcount
+        return changed
 
     def add_to_outbox(
         self, kind: str, message_id: str, recipients: Sequence[str], data: bytes, now: float
