@@ -4,9 +4,10 @@ The daemon is one asyncio event loop running an APScheduler `AsyncIOScheduler`:
 
 - one poll job per feed (interval + jitter); after each poll, alerts are queued and the
   outbox drain is kicked so a severe hit is mailed within seconds;
-- the digest on ``digest.schedule`` (cron in ``digest.timezone``); digests and alerts render
-  in the ``notify`` worker thread, the loop only runs their two short transactions
-  (`notify.queue_digest_async`), so a 4,000-match digest does not stall polls or pings;
+- the digest on ``digest.schedule`` (cron in ``digest.timezone``). Digests and alerts are
+  read, rendered and committed in the ``notify`` worker thread on a connection of its own
+  (`notify.queue_digest_async`): the loop only awaits, so a 4,000-match digest stalls
+  neither polls nor pings;
 - the outbox drain every 30 s (retries after SMTP failures);
 - state retention daily; a file watcher every 2 s (config and watchlist edits reload).
 
@@ -84,7 +85,7 @@ class Daemon:
     _drain_wanted: bool = False
     _watcher: FileWatcher | None = None
     _executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(WORKERS))
-    # digests and alerts render here, off the loop, not queued behind parsing and matching
+    # digests and alerts are queued here, off the loop, not behind parsing and matching
     _notify_executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="notify")
     )
@@ -351,7 +352,7 @@ class Daemon:
         await self.drain()
 
     async def queue_alerts(self) -> int:
-        """Queue alerts for new severe matches (rendered off the loop). One pass at a time:
+        """Queue alerts for new severe matches (off the loop). One pass at a time:
         concurrent calls coalesce into one more pass, whose alerts the running call counts
         (two passes rendering the same matches would only conflict at commit)."""
         self._alerts_wanted = True
