@@ -133,6 +133,7 @@ FOUND = [
     ("spokesman Pes\u200dkov said", "peskov", "Pes\u200dkov"),
     ("Alexander Valentinovich Novak said", "novak", "Alexander Valentinovich Novak"),
     ("віцепрем'єр Олександр Новак заявив", "novak", "Олександр Новак"),
+    ("промова Володимира Путіна", "putin", "Володимира Путіна"),
     ("a loan from Gazprom Bank", "gazprombank", "Gazprom Bank"),
     ("a loan from Gazprom-bank", "gazprombank", "Gazprom-bank"),
     ("akcje Gazpromu spadły", "gazprom", "Gazpromu"),

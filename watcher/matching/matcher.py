@@ -288,19 +288,23 @@ def _sequence(
     org: bool = False,
 ) -> int:
     """The weakest word score of `slots` read from word `first` on (-1: not there).
-    `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats). Words beside the
-    anchor of a longer name may be typos even if they are real words (``Aleksandr`` for
-    ``Alexander``): the anchor already vouches for the name."""
+    `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats). Words beside an
+    anchor spelled right (no typo) may be another language's form of the name even if they
+    are real words (``Aleksandr`` for ``Alexander``): the anchor vouches for the name."""
     if first < 0 or first + len(slots) > len(text.words):
         return -1
-    score = 100
+    caps = len(slots) > 1
+    score = accept(slots[anchor], text.words[first + anchor], org=org, caps=caps)
+    if score < 0:
+        return -1
+    vouched = score >= SCORE_STEM
     for offset, slot in enumerate(slots):
         index = first + offset
         if offset and not _gap_fits(text, index, gaps[min(offset - 1, len(gaps) - 1)]):
             return -1
-        slot_score = accept(
-            slot, text.words[index], lenient=offset != anchor, org=org, caps=len(slots) > 1
-        )
+        if offset == anchor:
+            continue
+        slot_score = accept(slot, text.words[index], lenient=vouched, org=org, caps=caps)
         if slot_score < 0:
             return -1
         score = min(score, slot_score)
@@ -432,16 +436,18 @@ def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
         return SCORE_STEM
     if not slot.max_edits or not w.capitalized:
         return -1
-    if lenient and len(slot.key) >= 6:  # Aleksandr / Alexander, Олександр / Александр
-        typo = True
-    else:  # a typo on top of a transliteration is too loose
-        typo = w.key[:1] == slot.key[:1] and w.script == slot.script
-        typo = typo and not lexicon.is_known_word(w.lower, w.norm)
-    if typo:
-        edits = OSA.distance(w.key, slot.key, score_cutoff=slot.max_edits)
-        if edits <= slot.max_edits:
-            return SCORE_TYPO[edits]
-    return -1
+    allowed = slot.max_edits
+    if lenient and len(slot.key) >= 6:
+        # a given name beside a matched surname, in another language's form: Aleksandr /
+        # Alexander, Олександр / Александр, Володимир / Vladimir
+        allowed = 2
+    elif w.key[:1] != slot.key[:1] or w.script != slot.script:
+        return -1  # a typo on top of a transliteration is too loose
+    elif lexicon.is_known_word(w.lower, w.norm):
+        return -1
+    forms = (w.key, *stems(w.key)) if lenient else (w.key,)  # Володимира: volodimir(a)
+    edits = min(OSA.distance(form, slot.key, score_cutoff=allowed) for form in forms)
+    return SCORE_TYPO[edits] if edits <= allowed else -1
 
 
 def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
