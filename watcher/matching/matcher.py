@@ -354,8 +354,9 @@ def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
 def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
     """The best reading of a person's name with its anchor word at `position`."""
     n = len(pattern.slots) - 4
-    if not text.words[position].capitalized:  # people's names are written with capitals
-        return _NO_MATCH
+    anchor = pattern.slots[pattern.anchor]
+    if anchor.surface[:1].isupper() and not text.words[position].capitalized:
+        return _NO_MATCH  # people's names are written with capitals (Son-gwang: as listed)
     if not (
         _name_word_at(position - 1, pattern, n, text)
         or _name_word_at(position + 1, pattern, n, text)
