@@ -13,12 +13,11 @@ from pathlib import Path
 
 from watcher import settings
 from watcher.config import Config, FeedConfig
-from watcher.errors import Problem, ValidationFailed, WatcherError
-from watcher.filewatch import content_digest
-from watcher.ignore import IgnoreRule, load_ignore
+from watcher.errors import ValidationFailed, WatcherError
+from watcher.indexcache import compile_lists, input_key
 from watcher.jobs import JobSpec, job_specs
 from watcher.logs import kv
-from watcher.matching import CompiledWatchlists, compile_watchlists
+from watcher.matching import CompiledWatchlists
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ class Loaded:
     specs: tuple[JobSpec, ...]
     watched_files: tuple[Path, ...]
     entries: int
-    matcher_key: tuple[object, ...]  # what `compiled` was built from (file digests, threshold)
+    matcher_key: str  # what `compiled` was built from (`watcher.indexcache.input_key`)
 
     @property
     def feeds(self) -> dict[str, FeedConfig]:
@@ -47,40 +46,33 @@ def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
 
     When the watchlists, ignore lists and threshold are byte-for-byte what ``previous`` was
     built from, its compiled matcher is reused: a reload for a config edit neither re-parses
-    the OFAC list nor holds a second compiled copy in memory.
+    the OFAC list nor holds a second compiled copy in memory. Otherwise the compiled index
+    comes from the cache in the state directory when current (`watcher.indexcache`).
     Raises `ValidationFailed` (every problem with file:line:col) or another `WatcherError`.
     """
     path = settings.config_path(config_path).absolute()
     config = settings.load_config(path)
     specs = tuple(job_specs(config, config_file=str(path), watch_interval=WATCH_INTERVAL))
     list_files, missing = settings.watchlist_files(list(config.watchlists))
-    key = _matcher_key(list_files, config)
     watched = tuple(dict.fromkeys([path, *config.watchlists, *list_files, *config.matching.ignore]))
-    if previous is not None and not missing and previous.matcher_key == key:
-        return Loaded(path, config, previous.compiled, specs, watched, previous.entries, key)
-    watchlists = settings.load_watchlists(list(config.watchlists))
-    ignore = _load_ignore(config.matching.ignore)
-    compiled = compile_watchlists(watchlists, threshold=config.matching.threshold, ignore=ignore)
-    entries = sum(len(w.entries) for w in watchlists)
-    return Loaded(path, config, compiled, specs, watched, entries, key)
-
-
-def _matcher_key(list_files: list[Path], config: Config) -> tuple[object, ...]:
-    files = [*list_files, *config.matching.ignore]
-    return (config.matching.threshold, *((str(f), content_digest(f)) for f in files))
-
-
-def _load_ignore(paths: tuple[Path, ...]) -> tuple[IgnoreRule, ...]:
-    rules: list[IgnoreRule] = []
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            rules.extend(load_ignore(path))
-        except ValidationFailed as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise ValidationFailed(problems)
-    return tuple(rules)
+    ignore, threshold = config.matching.ignore, config.matching.threshold
+    if previous is not None and not missing:
+        key = input_key(list_files, ignore, threshold)
+        if key is not None and previous.matcher_key == key:
+            return Loaded(path, config, previous.compiled, specs, watched, previous.entries, key)
+    # a reload caches in the running state dir (a changed state_dir is refused, not created)
+    state_dir = settings.resolved_state_dir(previous.config if previous is not None else config)
+    lists = compile_lists(config.watchlists, ignore, threshold, state_dir)
+    log.info(
+        "%s",
+        kv(
+            event="watchlists",
+            entries=lists.entries,
+            names=lists.compiled.name_count,
+            index="cached" if lists.from_cache else "compiled",
+        ),
+    )
+    return Loaded(path, config, lists.compiled, specs, watched, lists.entries, lists.key)
 
 
 def log_rejected(exc: WatcherError, what: str) -> None:

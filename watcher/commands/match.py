@@ -20,11 +20,11 @@ from pathlib import Path
 import click
 
 from watcher.errors import WatcherError
-from watcher.ignore import IgnoreRule, load_ignore
+from watcher.indexcache import compile_lists
 from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
 from watcher.matching.matcher import snippet
 from watcher.parse import decode_document, parse_document
-from watcher.settings import load_config, load_watchlists
+from watcher.settings import load_config, load_watchlists, resolved_state_dir
 from watcher.text import html_to_text
 
 _SNIFF_BYTES = 4096
@@ -88,17 +88,16 @@ def command(
 def _compile(
     config_file: Path | None, watchlist_paths: Sequence[Path], threshold: int | None
 ) -> CompiledWatchlists:
-    ignore: tuple[IgnoreRule, ...] = ()
     if watchlist_paths:
-        watchlists = load_watchlists(watchlist_paths)
-        default_threshold = 90
-    else:
-        config = load_config(config_file)
-        watchlists = load_watchlists(config.watchlists)
-        ignore = tuple(rule for path in config.matching.ignore for rule in load_ignore(path))
-        default_threshold = config.matching.threshold
-    chosen = default_threshold if threshold is None else threshold
-    return compile_watchlists(watchlists, threshold=chosen, ignore=ignore)
+        chosen = 90 if threshold is None else threshold
+        return compile_watchlists(load_watchlists(watchlist_paths), threshold=chosen)
+    config = load_config(config_file)
+    matching = config.matching
+    chosen = matching.threshold if threshold is None else threshold
+    # the service's index cache, if its state dir exists (this command creates none)
+    state_dir = resolved_state_dir(config)
+    cache = state_dir if state_dir.is_dir() else None
+    return compile_lists(config.watchlists, matching.ignore, chosen, cache).compiled
 
 
 def _documents(source: str) -> Iterator[_Document]:

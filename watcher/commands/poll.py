@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 
 from watcher.config import Config
-from watcher.ignore import load_ignore
-from watcher.matching import CompiledWatchlists, compile_watchlists
+from watcher.indexcache import compile_lists
+from watcher.matching import CompiledWatchlists
 from watcher.poll import FeedPollResult, poll_due, prune, sync_feeds
-from watcher.settings import load_config, load_watchlists, resolved_state_dir
+from watcher.settings import load_config, resolved_state_dir
 from watcher.store import Store
 
 CONFIG_OPTION = click.option(
@@ -53,10 +53,11 @@ def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
 
 
 def compile_config_watchlists(config: Config) -> CompiledWatchlists:
-    """The config's watchlists and ignore lists, compiled for the matcher."""
-    watchlists = load_watchlists(config.watchlists)
-    ignore = [rule for path in config.matching.ignore for rule in load_ignore(path)]
-    return compile_watchlists(watchlists, threshold=config.matching.threshold, ignore=ignore)
+    """The config's watchlists and ignore lists, compiled for the matcher (from the index
+    cache in the state directory when current)."""
+    matching = config.matching
+    state_dir = resolved_state_dir(config)
+    return compile_lists(config.watchlists, matching.ignore, matching.threshold, state_dir).compiled
 
 
 def when(timestamp: float | None, now: float | None = None) -> str:

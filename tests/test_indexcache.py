@@ -1,0 +1,162 @@
+"""The compiled-index cache: hit, miss after an edit, broken files rebuilt, never fatal."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from watcher import indexcache
+from watcher.errors import ValidationFailed
+from watcher.indexcache import CACHE_DIR, KEEP, compile_lists
+from watcher.matching import match
+from watcher.snapshot import load
+
+LIST = "list: demo\nentries:\n  - id: rosneft\n    name: Rosneft\n"
+LUKOIL = "  - id: lukoil\n    name: Lukoil\n"
+TEXT = "Rosneft and Lukoil were named on Tuesday."
+
+
+@pytest.fixture
+def lists(tmp_path: Path) -> Path:
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (folder / "demo.yaml").write_text(LIST)
+    return folder
+
+
+def _found(lists: Path, state: Path | None, threshold: int = 90) -> tuple[bool, list[str]]:
+    result = compile_lists([lists], [], threshold, state)
+    return result.from_cache, sorted(m.entry_id for m in match(TEXT, result.compiled))
+
+
+def _cached_files(state: Path) -> list[Path]:
+    return sorted((state / CACHE_DIR).glob("*.pickle"))
+
+
+def test_a_second_compile_is_a_hit_with_the_same_matches(tmp_path: Path, lists: Path) -> None:
+    state = tmp_path / "state"
+    assert _found(lists, state) == (False, ["rosneft"])
+    (saved,) = _cached_files(state)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert stat.S_IMODE((state / CACHE_DIR).stat().st_mode) == 0o700
+    assert _found(lists, state) == (True, ["rosneft"])
+    hit = compile_lists([lists], [], 90, state)
+    assert hit.entries == 1
+
+
+def test_an_edited_list_or_threshold_misses(tmp_path: Path, lists: Path) -> None:
+    state = tmp_path / "state"
+    _found(lists, state)
+    (lists / "demo.yaml").write_text(LIST + LUKOIL)
+    assert _found(lists, state) == (False, ["lukoil", "rosneft"])
+    assert _found(lists, state) == (True, ["lukoil", "rosneft"])
+    assert _found(lists, state, threshold=95)[0] is False
+    (lists / "demo.yaml").write_text(LIST)  # back to the first version: still cached
+    assert _found(lists, state) == (True, ["rosneft"])
+
+
+def test_an_edited_ignore_list_misses(tmp_path: Path, lists: Path) -> None:
+    state, ignore = tmp_path / "state", tmp_path / "ignore.yaml"
+    ignore.write_text("ignore: []\n")
+    assert compile_lists([lists], [ignore], 90, state).from_cache is False
+    assert compile_lists([lists], [ignore], 90, state).from_cache is True
+    ignore.write_text("ignore:\n  - entry: demo/rosneft\n    reason: test\n")
+    again = compile_lists([lists], [ignore], 90, state)
+    assert again.from_cache is False
+    assert match(TEXT, again.compiled) == []
+
+
+def test_a_corrupt_file_is_rebuilt_with_a_warning(
+    tmp_path: Path, lists: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    _found(lists, state)
+    (saved,) = _cached_files(state)
+    saved.write_bytes(saved.read_bytes()[:100])  # truncated: a crash mid-write on another fs
+    with caplog.at_level(logging.WARNING, "watcher.indexcache"):
+        assert _found(lists, state) == (False, ["rosneft"])
+    assert "result=unreadable" in caplog.text
+    assert _found(lists, state) == (True, ["rosneft"])
+
+
+def test_a_file_others_could_write_is_not_loaded(
+    tmp_path: Path, lists: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    _found(lists, state)
+    (saved,) = _cached_files(state)
+    saved.chmod(0o666)
+    with caplog.at_level(logging.WARNING, "watcher.indexcache"):
+        assert _found(lists, state) == (False, ["rosneft"])
+    assert "result=ignored-untrusted" in caplog.text
+
+
+def test_an_unwritable_cache_dir_still_compiles(
+    tmp_path: Path, lists: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    state.write_text("a file where the state directory should be")
+    with caplog.at_level(logging.WARNING, "watcher.indexcache"):
+        assert _found(lists, state) == (False, ["rosneft"])
+        assert _found(lists, state) == (False, ["rosneft"])
+    assert "result=not-saved" in caplog.text
+
+
+def test_no_state_dir_means_no_cache(tmp_path: Path, lists: Path) -> None:
+    assert _found(lists, None) == (False, ["rosneft"])
+    assert _found(lists, None) == (False, ["rosneft"])
+    assert not (tmp_path / "state").exists()
+
+
+def test_an_invalid_list_raises_though_older_versions_are_cached(
+    tmp_path: Path, lists: Path
+) -> None:
+    state = tmp_path / "state"
+    _found(lists, state)
+    (lists / "demo.yaml").write_text("list: demo\nentries:\n  - id: x\n")
+    with pytest.raises(ValidationFailed) as raised:
+        compile_lists([lists], [], 90, state)
+    assert any(p.path.endswith("name") for p in raised.value.problems)
+
+
+def test_only_the_newest_files_are_kept(tmp_path: Path, lists: Path) -> None:
+    state = tmp_path / "state"
+    thresholds = range(80, 80 + KEEP + 2)
+    seen: set[Path] = set()
+    for n, threshold in enumerate(thresholds):
+        compile_lists([lists], [], threshold, state)
+        (new,) = set(_cached_files(state)) - seen
+        os.utime(new, (1_000_000 + n, 1_000_000 + n))  # distinct ages, oldest first
+        seen.add(new)
+    assert len(_cached_files(state)) == KEEP
+    assert compile_lists([lists], [], thresholds[-1], state).from_cache is True
+    assert compile_lists([lists], [], thresholds[0], state).from_cache is False
+
+
+def test_a_code_change_invalidates_every_saved_index(
+    tmp_path: Path, lists: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    _found(lists, state)
+    monkeypatch.setattr(indexcache, "code_fingerprint", lambda: "another version")
+    assert _found(lists, state) == (False, ["rosneft"])
+
+
+def test_the_daemon_snapshot_uses_the_cache(
+    tmp_path: Path, lists: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("state_dir: state\nwatchlists: [lists/]\nfeeds:\n  - url: https://a.test/\n")
+    first = load(config)
+    assert len(_cached_files(tmp_path / "state")) == 1
+    with caplog.at_level(logging.INFO, "watcher.snapshot"):
+        second = load(config)
+    assert "index=cached" in caplog.text
+    assert second.compiled is not first.compiled
+    assert second.matcher_key == first.matcher_key
+    assert second.entries == first.entries == 1
+    assert [m.entry_id for m in match(TEXT, second.compiled)] == ["rosneft"]
