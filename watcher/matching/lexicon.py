@@ -12,12 +12,19 @@ hit. A *known word* is any word written often enough in one of the news language
 (``Sachin``, ``Novartis``, ``Djokovic`` included): a word spelled as itself is not a typo of
 a watched name, so typo tolerance never applies to it.
 
-Both sets are built once per process, on first use (never at import).
+Both sets are built once per process, on first use (never at import), as `WordSet`s: the
+matcher only asks whether a word is in one, and 900,000 Python strings in frozensets would
+cost ~110 MB of the daemon's memory, their hashes in sorted arrays ~8 MB.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from functools import cache
+from itertools import chain
+from typing import NoReturn
 
 # Languages of the news the product reads (the corpora it is judged on).
 NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr", "es")
@@ -28,21 +35,53 @@ _EVERYDAY_ZIPF = 3.0  # a frequent word in some news language (for lower-case hi
 _FREQUENT_ZIPF = 4.0  # very frequent: function words, adverbs (names rarely get this far)
 
 
+class WordSet:
+    """Words, for membership tests only: the sorted 64-bit hashes of the words (8 bytes a
+    word, not the ~100 of a string in a set). Two words sharing a hash would be confused:
+    about one chance in 10**13 per look-up. The length is hashed too: CPython hashes a
+    string's raw buffer, so ``g0`` (two bytes) and ``で`` (one 16-bit character) share a
+    plain hash. String hashes are salted per process, so a WordSet is built where it is used
+    and never pickled."""
+
+    __slots__ = ("_hashes",)
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._hashes = array("q", sorted({hash((len(w), w)) for w in words}))
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str):
+            return False
+        hashed = hash((len(word), word))
+        at = bisect_left(self._hashes, hashed)
+        return at < len(self._hashes) and self._hashes[at] == hashed
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a WordSet holds this process's string hashes: build it, never pickle it")
+
+
 def _words_at_least(language: str, zipf: float, wordlist: str = "small") -> list[str]:
     from wordfreq import get_frequency_list  # noqa: PLC0415 (slow import, used lazily)
 
-    buckets = get_frequency_list(language, wordlist=wordlist)
+    # not through wordfreq's unbounded cache, which would keep every list for good (~25 MB)
+    buckets = get_frequency_list.__wrapped__(language, wordlist=wordlist)
     last = round((9 - zipf) * 100)
     return [w for bucket in buckets[: last + 1] for w in bucket]
 
 
 @cache
-def dictionary_words() -> frozenset[str]:
+def dictionary_words() -> WordSet:
     """Ordinary (lower-case, not proper-noun) English dictionary words."""
+    return WordSet(_dictionary())
+
+
+def _dictionary() -> list[str]:
     from english_words import get_english_words_set  # noqa: PLC0415 (slow, used lazily)
 
     dictionary = get_english_words_set(["web2"], lower=False, alpha=True)
-    return frozenset(w for w in dictionary if w.islower())
+    return [w for w in dictionary if w.islower()]
 
 
 def is_dictionary_word(lower: str) -> bool:
@@ -51,11 +90,11 @@ def is_dictionary_word(lower: str) -> bool:
 
 
 @cache
-def common_english_words() -> frozenset[str]:
+def common_english_words() -> WordSet:
     """Lower-case English dictionary words that are frequent in running text."""
     ordinary = dictionary_words()
     frequent = _words_at_least("en", _COMMON_ZIPF)
-    return frozenset(w for w in frequent if w in ordinary or _base_form(w) in ordinary)
+    return WordSet(w for w in frequent if w in ordinary or _base_form(w) in ordinary)
 
 
 def _base_form(inflected: str) -> str:
@@ -68,25 +107,20 @@ def _base_form(inflected: str) -> str:
 
 
 @cache
-def known_words() -> frozenset[str]:
+def known_words() -> WordSet:
     """Words attested in the news languages, lower case (names included).
 
     English down to rare words (the names of people in the news are in there: Sachin,
     Djokovic); the other languages from their compact everyday lists, which keeps this set
     small (the full lists would cost a quarter of a gigabyte)."""
-    words = set(_words_at_least("en", _KNOWN_ZIPF, wordlist="best"))
-    for language in NEWS_LANGUAGES:
-        words.update(_words_at_least(language, _COMMON_ZIPF))
-    return frozenset(words)
+    lists = (_words_at_least(language, _COMMON_ZIPF) for language in NEWS_LANGUAGES)
+    return WordSet(chain(_words_at_least("en", _KNOWN_ZIPF, wordlist="best"), *lists))
 
 
 @cache
-def everyday_words() -> frozenset[str]:
+def everyday_words() -> WordSet:
     """Frequent words of any news language, lower case (frequent names included)."""
-    words: set[str] = set()
-    for language in NEWS_LANGUAGES:
-        words.update(_words_at_least(language, _EVERYDAY_ZIPF))
-    return frozenset(words)
+    return WordSet(_words_in_news(_EVERYDAY_ZIPF))
 
 
 def is_common_word(norm: str) -> bool:
@@ -94,12 +128,15 @@ def is_common_word(norm: str) -> bool:
 
 
 @cache
-def frequent_words() -> frozenset[str]:
+def frequent_words() -> WordSet:
     """Very frequent words of any news language: ``wczoraj``, ``heute``, ``yesterday``."""
-    words: set[str] = set()
+    return WordSet(_words_in_news(_FREQUENT_ZIPF))
+
+
+def _words_in_news(zipf: float) -> Iterator[str]:
+    """The words of every news language at least this frequent (one list in memory at once)."""
     for language in NEWS_LANGUAGES:
-        words.update(_words_at_least(language, _FREQUENT_ZIPF))
-    return frozenset(words)
+        yield from _words_at_least(language, zipf)
 
 
 def is_frequent_word(lower: str) -> bool:
