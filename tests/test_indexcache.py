@@ -160,3 +160,17 @@ def test_the_daemon_snapshot_uses_the_cache(
     assert second.matcher_key == first.matcher_key
     assert second.entries == first.entries == 1
     assert [m.entry_id for m in match(TEXT, second.compiled)] == ["rosneft"]
+
+
+def test_equal_slots_are_one_object_also_when_loaded_from_the_cache(tmp_path: Path) -> None:
+    people = "list: people\nentries:\n" + "".join(
+        f"  - id: p{n}\n    type: person\n    name: Vladimir Ivanovich {surname}\n"
+        for n, surname in enumerate(["Sechinov", "Petrovsky", "Kovalchuk"])
+    )
+    (tmp_path / "people.yaml").write_text(people)
+    state = tmp_path / "state"
+    for expected in (False, True):
+        result = compile_lists([tmp_path / "people.yaml"], [], 90, state)
+        assert result.from_cache is expected
+        slots = [s for p in result.compiled.patterns for s in p.slots]
+        assert len({id(s) for s in slots}) == len(set(slots)) < len(slots)

@@ -107,6 +107,7 @@ class Daemon:
         self._install_signal_handlers()  # first: a SIGTERM while compiling must not kill us
         self.notifier.status("starting: reading the config, compiling the watchlists")
         self.loaded = await asyncio.to_thread(load, self.config_path)
+        release_memory()  # what parsing and compiling left behind: pages back before polling
         if self._stop.is_set():
             return 0
         state_dir = settings.resolved_state_dir(self.loaded.config)

@@ -17,7 +17,7 @@ from watcher.errors import ValidationFailed, WatcherError
 from watcher.indexcache import compile_lists, input_key
 from watcher.jobs import JobSpec, job_specs
 from watcher.logs import kv
-from watcher.matching import CompiledWatchlists
+from watcher.matching import CompiledWatchlists, lexicon
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
     # a reload caches in the running state dir (a changed state_dir is refused, not created)
     state_dir = settings.resolved_state_dir(previous.config if previous is not None else config)
     lists = compile_lists(config.watchlists, ignore, threshold, state_dir)
+    lexicon.preload()  # the matcher's word lists: built here, before any match runs
     log.info(
         "%s",
         kv(

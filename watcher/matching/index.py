@@ -177,7 +177,7 @@ def compile_watchlists(
                 if shape not in seen:
                     seen.add(shape)
                     drafts.append((position, name, slots, penalty, gap, flags, punct))
-    patterns = _anchor_patterns(drafts)
+    patterns = _shared_slots(_anchor_patterns(drafts))
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     name_keys = _name_keys(entries, drafts)
 
@@ -348,6 +348,16 @@ def _anchor_patterns(
         else:
             patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap, flags, punct))
     return tuple(patterns)
+
+
+def _shared_slots(patterns: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
+    """The patterns with one `Slot` object per distinct slot: the OFAC list's 190,000 slots
+    are 38,000 distinct ones (initials, patronymics, a surname in every variant), and sharing
+    them (pickling keeps the sharing) takes ~25 MB off a daemon's resident size."""
+    canonical: dict[Slot, Slot] = {}
+    return tuple(
+        p._replace(slots=tuple(canonical.setdefault(s, s) for s in p.slots)) for p in patterns
+    )
 
 
 def _initial(letter: str, script: str) -> Slot:

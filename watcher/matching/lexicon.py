@@ -152,3 +152,11 @@ def is_known_word(*forms: str) -> bool:
 def is_everyday_word(*forms: str) -> bool:
     everyday = everyday_words()
     return any(form in everyday for form in forms)
+
+
+def preload() -> None:
+    """Build every word set now, in one thread: not on first use by matchers running
+    concurrently (each would build its own copy, at once: a memory peak)."""
+    for build in (dictionary_words, common_english_words, known_words, everyday_words):
+        build()
+    frequent_words()
