@@ -36,7 +36,7 @@ SCORE_KEY = 96  # same sound in another romanisation or script
 SCORE_STEM = 95  # an inflected form
 SCORE_TYPO = {1: 92, 2: 90}
 
-_CACHE_LIMIT = 200_000  # words remembered per index (a daemon reads forever)
+_CACHE_LIMIT = 50_000  # words remembered per index (a daemon reads forever): ~8 MB
 
 
 class _GapRule(NamedTuple):
