@@ -94,7 +94,7 @@ class RenderedDigest:
 
 @dataclass(frozen=True)
 class DigestInput:
-    """What one read transaction saw: the pending matches and the entries new to digests."""
+    """What one read snapshot saw: the pending matches and the entries new to digests."""
 
     pending: tuple[PendingMatch, ...]
     new_entries: frozenset[str]
