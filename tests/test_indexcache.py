@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,21 @@ def test_equal_slots_are_one_object_also_when_loaded_from_the_cache(tmp_path: Pa
         assert result.from_cache is expected
         slots = [s for p in result.compiled.patterns for s in p.slots]
         assert len({id(s) for s in slots}) == len(set(slots)) < len(slots)
+
+
+def test_a_hit_restores_the_word_lists_too(tmp_path: Path, lists: Path) -> None:
+    state = tmp_path / "state"
+    _found(lists, state)  # saved with this process's word lists
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from watcher.indexcache import compile_lists\n"
+        "from watcher.matching import lexicon, match\n"
+        f"hit = compile_lists([Path({str(lists)!r})], [], 90, Path({str(state)!r}))\n"
+        "lexicon.preload()\n"
+        "print(hit.from_cache, 'wordfreq' in sys.modules, lexicon.is_known_word('djokovic'),\n"
+        f"      [m.entry_id for m in match({TEXT!r}, hit.compiled)])\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout.split("\n")[0] == "True False True ['rosneft']"

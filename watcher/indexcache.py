@@ -10,7 +10,9 @@ index is therefore saved as ``<state_dir>/index/<key>.pickle``, the key being a 
   the word-list package versions, the Python version, the index format).
 
 A file is only ever saved after its lists validated, so a hit proves the same bytes passed
-the same code's validation: the YAML is not parsed again. Anything else (no state dir yet,
+the same code's validation: the YAML is not parsed again. The matcher's word lists
+(`watcher.matching.lexicon`, whose versions are in the key) are saved beside the index and
+restored with it: not rebuilt either. Anything else (no state dir yet,
 an unreadable, corrupt, foreign or stale file, an unwritable directory) falls back to loading
 and compiling, with a warning at most: the cache is never a reason to fail.
 
@@ -41,7 +43,7 @@ from watcher import settings
 from watcher.errors import Problem, ValidationFailed
 from watcher.ignore import IgnoreRule, load_ignore
 from watcher.logs import kv
-from watcher.matching import CompiledWatchlists, compile_watchlists
+from watcher.matching import CompiledWatchlists, compile_watchlists, lexicon
 from watcher.matching.index import INDEX_FORMAT
 
 log = logging.getLogger(__name__)
@@ -145,7 +147,7 @@ def load_cached(cache_dir: Path, key: str) -> tuple[CompiledWatchlists, int] | N
             if not _trusted(cache_dir, os.fstat(source.fileno())):
                 log.warning("%s", kv(event="index-cache", file=path, result="ignored-untrusted"))
                 return None
-            saved_key, entries, compiled = pickle.load(source)
+            saved_key, entries, compiled, words = pickle.load(source)
     except FileNotFoundError:
         return None
     except Exception as exc:  # any broken file: rebuild, never fail
@@ -154,6 +156,8 @@ def load_cached(cache_dir: Path, key: str) -> tuple[CompiledWatchlists, int] | N
     if saved_key != key or not isinstance(compiled, CompiledWatchlists):
         log.warning("%s", kv(event="index-cache", file=path, result="ignored-mismatch"))
         return None
+    if isinstance(words, dict):
+        lexicon.restore(words)  # the matcher's word lists: not built again
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: kept when older ones are pruned
     return compiled, int(entries)
@@ -180,7 +184,8 @@ def save_cached(cache_dir: Path, key: str, compiled: CompiledWatchlists, entries
         handle, temp = tempfile.mkstemp(dir=cache_dir, prefix=".tmp-", suffix=_SUFFIX)
         try:
             with os.fdopen(handle, "wb") as out:
-                pickle.dump((key, entries, compiled), out, protocol=pickle.HIGHEST_PROTOCOL)
+                payload = (key, entries, compiled, lexicon.saved())
+                pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, cache_dir / f"{key}{_SUFFIX}")

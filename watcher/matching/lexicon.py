@@ -12,19 +12,20 @@ hit. A *known word* is any word written often enough in one of the news language
 (``Sachin``, ``Novartis``, ``Djokovic`` included): a word spelled as itself is not a typo of
 a watched name, so typo tolerance never applies to it.
 
-Both sets are built once per process, on first use (never at import), as `WordSet`s: the
-matcher only asks whether a word is in one, and 900,000 Python strings in frozensets would
-cost ~110 MB of the daemon's memory, their hashes in sorted arrays ~8 MB.
+Both sets are built once per process, on first use (never at import), or restored from the
+compiled-index cache (`saved`/`restore`: 1.2 s of building saved at a daemon's start), as
+`WordSet`s: the matcher only asks whether a word is in one, and 900,000 Python strings in
+frozensets would cost ~110 MB of the daemon's memory, their hashes in sorted arrays ~8 MB.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
+from hashlib import blake2b
 from itertools import chain
-from typing import NoReturn
 
 # Languages of the news the product reads (the corpora it is judged on).
 NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr", "es")
@@ -36,13 +37,11 @@ _FREQUENT_ZIPF = 4.0  # very frequent: function words, adverbs (names rarely get
 
 
 class WordSet:
-    """Words, for membership tests only: a sorted array of 53-bit hashes of the words, held
-    as doubles (exact below 2**53, and sorted several times faster than 64-bit ints): 8 bytes
-    a word, not the ~100 of a string in a set. Two words sharing a hash would be confused:
-    about one chance in 10**10 per look-up. The length is hashed too: CPython hashes a
-    string's raw buffer, so ``g0`` (two bytes) and ``で`` (one 16-bit character) share a
-    plain hash. String hashes are salted per process, so a WordSet is built where it is used
-    and never pickled."""
+    """Words, for membership tests only: a sorted array of 53-bit hashes (BLAKE2b of the
+    UTF-8 bytes: the same in every process, so a WordSet can be saved) held as doubles (exact
+    below 2**53, and sorted several times faster than big ints): 8 bytes a word, not the
+    ~100 of a string in a set. Two words sharing a hash would be confused: about one chance
+    in 10**10 per look-up."""
 
     __slots__ = ("_hashes",)
 
@@ -59,12 +58,20 @@ class WordSet:
     def __len__(self) -> int:
         return len(self._hashes)
 
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("a WordSet holds this process's string hashes: build it, never pickle it")
+    def __getstate__(self) -> array[float]:
+        return self._hashes
+
+    def __setstate__(self, state: array[float]) -> None:
+        self._hashes = state
 
 
 def _hash53(word: str) -> float:
-    return float(hash((len(word), word)) >> 11)
+    digest = blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return float(int.from_bytes(digest, "little") >> 11)
+
+
+# Word sets read from the index cache, taken instead of building them (see `restore`).
+_restored: dict[str, WordSet] = {}
 
 
 def _words_at_least(language: str, zipf: float, wordlist: str = "small") -> list[str]:
@@ -79,7 +86,7 @@ def _words_at_least(language: str, zipf: float, wordlist: str = "small") -> list
 @cache
 def dictionary_words() -> WordSet:
     """Ordinary (lower-case, not proper-noun) English dictionary words."""
-    return WordSet(_dictionary())
+    return _restored.pop("dictionary_words", None) or WordSet(_dictionary())
 
 
 def _dictionary() -> list[str]:
@@ -97,6 +104,8 @@ def is_dictionary_word(lower: str) -> bool:
 @cache
 def common_english_words() -> WordSet:
     """Lower-case English dictionary words that are frequent in running text."""
+    if "common_english_words" in _restored:
+        return _restored.pop("common_english_words")
     ordinary = dictionary_words()
     frequent = _words_at_least("en", _COMMON_ZIPF)
     return WordSet(w for w in frequent if w in ordinary or _base_form(w) in ordinary)
@@ -118,6 +127,8 @@ def known_words() -> WordSet:
     English down to rare words (the names of people in the news are in there: Sachin,
     Djokovic); the other languages from their compact everyday lists, which keeps this set
     small (the full lists would cost a quarter of a gigabyte)."""
+    if "known_words" in _restored:
+        return _restored.pop("known_words")
     lists = (_words_at_least(language, _COMMON_ZIPF) for language in NEWS_LANGUAGES)
     return WordSet(chain(_words_at_least("en", _KNOWN_ZIPF, wordlist="best"), *lists))
 
@@ -125,7 +136,7 @@ def known_words() -> WordSet:
 @cache
 def everyday_words() -> WordSet:
     """Frequent words of any news language, lower case (frequent names included)."""
-    return WordSet(_words_in_news(_EVERYDAY_ZIPF))
+    return _restored.pop("everyday_words", None) or WordSet(_words_in_news(_EVERYDAY_ZIPF))
 
 
 def is_common_word(norm: str) -> bool:
@@ -135,7 +146,7 @@ def is_common_word(norm: str) -> bool:
 @cache
 def frequent_words() -> WordSet:
     """Very frequent words of any news language: ``wczoraj``, ``heute``, ``yesterday``."""
-    return WordSet(_words_in_news(_FREQUENT_ZIPF))
+    return _restored.pop("frequent_words", None) or WordSet(_words_in_news(_FREQUENT_ZIPF))
 
 
 def _words_in_news(zipf: float) -> Iterator[str]:
@@ -159,9 +170,30 @@ def is_everyday_word(*forms: str) -> bool:
     return any(form in everyday for form in forms)
 
 
+_WORD_SETS = {
+    "dictionary_words": dictionary_words,
+    "common_english_words": common_english_words,
+    "known_words": known_words,
+    "everyday_words": everyday_words,
+    "frequent_words": frequent_words,
+}
+
+
 def preload() -> None:
     """Build every word set now, in one thread: not on first use by matchers running
     concurrently (each would build its own copy, at once: a memory peak)."""
-    for build in (dictionary_words, common_english_words, known_words, everyday_words):
+    for build in _WORD_SETS.values():
         build()
-    frequent_words()
+
+
+def saved() -> dict[str, WordSet]:
+    """Every word set, for the index cache to save (built first if need be)."""
+    return {name: build() for name, build in _WORD_SETS.items()}
+
+
+def restore(sets: Mapping[str, object]) -> None:
+    """Take word sets `saved` earlier (by the same code and word-list versions: the index
+    cache's key says so) instead of building them; ones built already are kept."""
+    for name, found in sets.items():
+        if name in _WORD_SETS and isinstance(found, WordSet):
+            _restored[name] = found
