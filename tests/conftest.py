@@ -7,6 +7,8 @@ and skip with a clear reason.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,11 @@ def shared_dir_fixture() -> Path:
     if not path.is_dir():
         pytest.skip("../shared corpora absent (CI has them)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """Collect garbage when each test ends, so a leaked socket or transport warns (and fails,
+    warnings being errors) in the test that leaked it, not in whichever test runs next."""
+    yield
+    gc.collect()
