@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import click
 
+from watcher.commands import config_option
 from watcher.config import Config
 from watcher.errors import Problem, ValidationFailed, WatcherError
 from watcher.ignore import load_ignore
@@ -28,13 +29,7 @@ T = TypeVar("T")
 
 
 @click.command("check")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Config file (default: $SANCTIONS_WATCH_CONFIG, else /etc/sanctions-watch/config.yaml).",
-)
+@config_option("config_file")
 @click.option(
     "--watchlists",
     "watchlists_only",

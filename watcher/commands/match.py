@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from watcher.commands import config_option
 from watcher.errors import WatcherError
 from watcher.indexcache import compile_lists
 from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
@@ -42,12 +43,8 @@ class _Document:
 
 
 @click.command("match")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Config file: its watchlists, ignore lists and threshold are used.",
+@config_option(
+    "config_file", help_text="Config file: its watchlists, ignore lists and threshold are used."
 )
 @click.option(
     "--watchlists",

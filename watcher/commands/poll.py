@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from watcher.commands import config_option
 from watcher.config import Config
 from watcher.indexcache import compile_lists
 from watcher.matching import CompiledWatchlists
@@ -20,13 +21,7 @@ from watcher.poll import FeedPollResult, poll_due, prune, sync_feeds
 from watcher.settings import load_config, resolved_state_dir
 from watcher.store import Store
 
-CONFIG_OPTION = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Config file (default: $SANCTIONS_WATCH_CONFIG, else /etc/sanctions-watch/config.yaml).",
-)
+CONFIG_OPTION = config_option()
 
 
 @click.command("poll")

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import click
 
+from watcher.commands import config_option
 from watcher.errors import WatcherError
 from watcher.lock import running_pid
 from watcher.settings import load_config, resolved_state_dir
 
 
 @click.command("reload")
-@click.option(
-    "--config",
+@config_option(
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Config file of the daemon to reload (it names the state_dir holding the daemon's PID).",
+    help_text=(
+        "Config file of the daemon to reload (it names the state_dir holding the daemon's PID)."
+    ),
 )
 def command(config_path: Path | None) -> None:
     """Signal the daemon running on this config's state_dir to reload (SIGHUP).

@@ -8,18 +8,13 @@ from pathlib import Path
 
 import click
 
+from watcher.commands import config_option
 from watcher.daemon import Daemon
 from watcher.once import run_once
 
 
 @click.command("run")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Config file [default: $SANCTIONS_WATCH_CONFIG or /etc/sanctions-watch/config.yaml].",
-)
+@config_option("config_path")
 @click.option(
     "--once",
     is_flag=True,
