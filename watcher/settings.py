@@ -11,6 +11,7 @@ problem in a file is reported (and, for watchlists, every problem in every file)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -21,7 +22,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from watcher.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config
 from watcher.errors import Problem, ValidationFailed, WatcherError
-from watcher.watchlist import Entry, EntryType, Severity, Watchlist
+from watcher.watchlist import (
+    DerivedName,
+    Entry,
+    EntryType,
+    NameOrder,
+    NameParts,
+    Severity,
+    Watchlist,
+)
 from watcher.yamlfile import YamlDocument, check, gc_paused, load_yaml, sort_problems
 
 WATCHLIST_SUFFIXES = (".yaml", ".yml")
@@ -196,12 +205,34 @@ class EntryOptions(_Strict):
 _OPTION_FIELDS = tuple(EntryOptions.model_fields)
 
 
+class NamePartsModel(_Strict):
+    """``name_parts:`` of an entry (see `watcher.watchlist.NameParts`)."""
+
+    given: tuple[Name, ...] = ()
+    middle: tuple[Name, ...] = ()
+    family: tuple[Name, ...] = ()
+    order: NameOrder = NameOrder.GIVEN_FIRST
+
+
+class DerivedModel(_Strict):
+    """One item of ``derived:`` (see `watcher.watchlist.DerivedName`)."""
+
+    name: Name
+    rule: Id
+
+
 class EntryModel(EntryOptions):
     """One item of ``entries:``."""
 
     id: Id
     name: Name
     aliases: tuple[Name, ...] = ()
+    name_parts: NamePartsModel | None = None
+    derived: tuple[DerivedModel, ...] = ()
+    titles: tuple[Name, ...] = ()
+    countries: tuple[Name, ...] = ()
+    birth_dates: tuple[Name, ...] = ()
+    identifiers: tuple[Name, ...] = ()
 
 
 class WatchlistFile(_Strict):
@@ -336,7 +367,30 @@ def _entry(list_name: str, model: EntryModel, defaults: dict[str, object]) -> En
     aliases = _unique(values["aliases"], exclude=(name,))
     if options["weak_aliases"]:
         options["weak_aliases"] = _unique(options["weak_aliases"], exclude=(name, *aliases))  # type: ignore[arg-type]
-    return Entry(list_name=list_name, id=values["id"], name=name, aliases=aliases, **options)  # type: ignore[arg-type]
+    entry = Entry(list_name=list_name, id=values["id"], name=name, aliases=aliases, **options)  # type: ignore[arg-type]
+    return _described(entry, model) if model.model_fields_set & _DESCRIPTIVE_FIELDS else entry
+
+
+# What the source says about the entity: most hand-made entries set none of these, and a
+# 15k-entry list is loaded on start-up, so they are copied only when set.
+_DESCRIPTIVE_FIELDS = frozenset(
+    ("name_parts", "derived", "titles", "countries", "birth_dates", "identifiers")
+)
+
+
+def _described(entry: Entry, model: EntryModel) -> Entry:
+    parts = model.name_parts
+    return dataclasses.replace(
+        entry,
+        name_parts=None
+        if parts is None
+        else NameParts(parts.given, parts.middle, parts.family, parts.order),
+        derived=tuple(DerivedName(d.name, d.rule) for d in model.derived),
+        titles=model.titles,
+        countries=model.countries,
+        birth_dates=model.birth_dates,
+        identifiers=model.identifiers,
+    )
 
 
 def _unique(names: tuple[str, ...], *, exclude: tuple[str, ...]) -> tuple[str, ...]:

@@ -17,6 +17,18 @@ The YAML schema users edit (keep it; extend, never rename):
         threshold: 92            # per-entry override of matching.threshold
         exclude: [Rosneftegaz]   # phrases that must not count as this entry
         match_vessels: false     # vessels/aircraft are only matched when true
+        # What the source says about the entity (importers write these; all optional):
+        name_parts:              # the primary name's parts (people)
+          given: [Vladimir]
+          middle: [Vladimirovich]     # patronymics and middle names
+          family: [Putin]             # family names (Spanish/Portuguese often two)
+          order: given-first          # given-first | family-first (Korean, Chinese, Vietnamese)
+        derived:                 # forms news derives from the name: delete one to stop it
+          - {name: Vladimir Putin, rule: given-family}
+        titles: [President of the Russian Federation]
+        countries: [Russia]      # nationality, citizenship, seat or address countries
+        birth_dates: ["1952-10-07"]
+        identifiers: [passport:RU-123]   # kind:number; shared ones merge entries across lists
 """
 
 from __future__ import annotations
@@ -45,6 +57,31 @@ class Severity(StrEnum):
 _SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
 
 
+class NameOrder(StrEnum):
+    GIVEN_FIRST = "given-first"
+    FAMILY_FIRST = "family-first"  # Korean, Chinese, Vietnamese: Kim Jong Un
+
+
+@dataclass(frozen=True)
+class NameParts:
+    """What the source says about the parts of a person's primary name (OFAC ``LAST, First
+    Middle``; UN FIRST_NAME/SECOND_NAME/...; OpenSanctions firstName/lastName...)."""
+
+    given: tuple[str, ...] = ()
+    middle: tuple[str, ...] = ()  # patronymics and middle names: news leaves them out
+    family: tuple[str, ...] = ()  # a Spanish/Portuguese name often has two; news uses the first
+    order: NameOrder = NameOrder.GIVEN_FIRST
+
+
+@dataclass(frozen=True)
+class DerivedName:
+    """A form of the name that news writes and the list does not (``Kim Jong Un`` for
+    ``KIM, Jong Un``), with the rule that derived it, so an analyst can see and remove it."""
+
+    name: str
+    rule: str  # e.g. given-family, family-first, first-surname, arabic-last
+
+
 @dataclass(frozen=True)
 class Entry:
     """One watched entity or person, with defaults already applied."""
@@ -61,6 +98,12 @@ class Entry:
     threshold: int | None = None
     exclude: tuple[str, ...] = ()
     match_vessels: bool = False
+    name_parts: NameParts | None = None
+    derived: tuple[DerivedName, ...] = ()
+    titles: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    birth_dates: tuple[str, ...] = ()  # ISO dates, or a bare year ("1952") when that is all
+    identifiers: tuple[str, ...] = ()  # "kind:number", e.g. "imo:9123456", "passport:..."
 
     @property
     def key(self) -> str:
