@@ -13,8 +13,8 @@ from watcher.watchlist import Entry, EntryType, Severity
 
 REPO = Path(__file__).resolve().parents[1]
 ALLOWED_ENTRY_KEYS = (
-    "aliases, exclude, id, match_vessels, name, notes, programs, severity, threshold, type, "
-    "weak_aliases"
+    "aliases, birth_dates, countries, derived, exclude, id, identifiers, match_vessels, name, "
+    "name_parts, notes, programs, severity, threshold, titles, type, weak_aliases"
 )
 TAG_MESSAGE = (
     "is not allowed; remove it (only plain text, numbers, true/false, lists and mappings are "
