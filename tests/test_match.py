@@ -122,6 +122,10 @@ FOUND = [
     # initials and list order
     ("a decree signed by V. Putin", "putin", "V. Putin"),
     ("signed V.V. Putin", "putin", "V.V. Putin"),
+    # a middle initial belongs to the mention (the digest highlights all of it)
+    ("President Vladimir V. Putin said", "putin", "Vladimir V. Putin"),
+    ("Putin said. Later Vladimir V. Putin met", "putin", "Vladimir V. Putin"),
+    ("minister Sergey V. Lavrov said", "lavrov", "Sergey V. Lavrov"),
     ("signed В. В. Путин", "putin", "В. В. Путин"),
     ("Designated: PUTIN, Vladimir", "putin", "PUTIN, Vladimir"),
     ("Listed: LAVROV Sergey", "lavrov", "LAVROV Sergey"),

@@ -333,6 +333,7 @@ def _readings(n: int) -> list[_Reading]:
     else:  # a patronymic the list leaves out: Alexander Valentinovich Novak
         readings += [((0, n + 3, n), (plain,), 1, "with patronymic")]
     readings += [
+        ((0, n + 2, n), (plain, dot), 1, "middle initial"),  # Vladimir V. Putin
         ((n + 1, n + 2, n), (dot,), 6, "initials"),  # V.V. Putin
         ((n + 1, n), (dot,), 6, "initials"),  # V. Putin
     ]
@@ -392,6 +393,8 @@ def _reading_holds(
             return False
     if kind.endswith("no patronymic"):
         return _droppable(given[1:]) and given[0].mode == Mode.FULL
+    if kind == "middle initial":  # Vladimir V. Putin: the initial stands for the second name
+        return _droppable(given[2:])
     if kind == "initials":  # V. Putin: the names after the initials must be droppable
         return _droppable(given[2:] if len(given) > 1 and initials == 2 else given[1:])
     return True
