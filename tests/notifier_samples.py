@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 from watcher.config import Config, DigestConfig, EmailConfig, SmtpConfig
 from watcher.feedstate import ItemRecord
 from watcher.matching.types import Match
 from watcher.notice import FeedProblem, PendingMatch
-from watcher.render import RenderSettings
+from watcher.render import NO_HISTORY, MentionHistory, RenderSettings, split_digest
 from watcher.store import Store
 from watcher.watchlist import EntryType, Severity
 
@@ -31,6 +32,23 @@ def settings(**overrides: object) -> RenderSettings:
     }
     values.update(overrides)
     return RenderSettings(**values)  # type: ignore[arg-type]
+
+
+def digest_message(
+    matches: list[PendingMatch],
+    problems: list[FeedProblem],
+    render_settings: RenderSettings,
+    digest_id: str,
+    new_entries: frozenset[str] = frozenset(),
+    *,
+    history: MentionHistory = NO_HISTORY,
+) -> EmailMessage:
+    """The digest as production renders it (`split_digest`), when it fits in one message."""
+    parts = split_digest(
+        matches, problems, render_settings, digest_id, new_entries, history=history
+    )
+    assert len(parts) == 1, f"expected a one-message digest, got {len(parts)} parts"
+    return parts[0].message
 
 
 def _match(n: int, **fields: object) -> PendingMatch:

@@ -6,7 +6,9 @@ Set SANCTIONS_WATCH_SCREENSHOT=/some/path.png to keep the desktop screenshot for
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -14,9 +16,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from notifier_samples import sample_matches, sample_problems, settings
+from notifier_samples import digest_message, sample_matches, sample_problems, settings
 
-from watcher.render import render_alert, render_digest
+from watcher.render import render_alert
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and Path("/usr/bin/chromium").exists():
@@ -57,7 +59,7 @@ def _html_file(tmp_path: Path, name: str, html: str) -> Path:
 
 
 def _digest_html() -> str:
-    message = render_digest(sample_matches(), sample_problems(), settings(), "browser-check")
+    message = digest_message(sample_matches(), sample_problems(), settings(), "browser-check")
     body = message.get_body(("html",))
     assert body is not None
     return body.get_content()
@@ -162,3 +164,54 @@ def test_alert_renders(tmp_path: Path) -> None:
     dom = _chromium(tmp_path / "profile", "--dump-dom", page.as_uri()).stdout.decode()
     assert "Rosneft and Lukoil face new US sanctions" in dom
     assert dom.count("<mark") == 2
+
+
+LONG_NAME = "Obshchestvo-s-Ogranichennoi-Otvetstvennostyu-Neftegazovaya-Kompaniya-Severnyi-Potok"
+# A test-only probe (never in a mail): lays the page out `width` pixels wide (headless
+# Chromium's window is at least 500 px, so the body is narrowed to the phone's width), then
+# measures how far any block reaches past its own box and the page past that width, and
+# writes the figures into the DOM for --dump-dom to show.
+OVERFLOW_PROBE = """<script>
+document.body.style.width = "WIDTHpx";
+const worst = [...document.querySelectorAll("div, h1, h2, table")]
+  .map(e => e.scrollWidth - e.clientWidth).reduce((a, b) => Math.max(a, b), 0);
+const page = document.body.scrollWidth - document.body.clientWidth;
+document.body.insertAdjacentHTML("beforeend",
+  `<p id="probe">overflow block=${worst} page=${page} width=${document.body.clientWidth}</p>`);
+</script>"""
+
+
+def _long_words_digest_html() -> str:
+    """A digest whose entry name, title, snippet and feed are long unbroken words."""
+    first = sample_matches()[0]
+    long_one = dataclasses.replace(
+        first,
+        id=90,
+        article_id="long",
+        entry_id="long",
+        name=LONG_NAME,
+        title="https://news.example.org/" + "unbroken-path-segment" * 4,
+        snippet=f"… {LONG_NAME}Subsidiary said Rosneft had raised output …",
+        feeds=("Feed" + "X" * 60,),
+    )
+    message = digest_message([*sample_matches(), long_one], sample_problems(), settings(), "w")
+    body = message.get_body(("html",))
+    assert body is not None
+    return body.get_content()
+
+
+@pytest.mark.parametrize("width", [390, 1000])
+def test_long_names_do_not_overflow_their_cards(tmp_path: Path, width: int) -> None:
+    probe_script = OVERFLOW_PROBE.replace("WIDTH", str(width))
+    html = _long_words_digest_html().replace("</body>", probe_script + "</body>")
+    page = _html_file(tmp_path, "digest.html", html)
+    dom = _chromium(
+        tmp_path / "profile", f"--window-size={width},1200", "--dump-dom", page.as_uri()
+    ).stdout.decode()
+    probe = re.search(r"overflow block=(-?\d+) page=(-?\d+) width=(\d+)", dom)
+    assert probe is not None, "the probe did not run"
+    block, overflow, seen = (int(v) for v in probe.groups())
+    assert seen == width
+    assert LONG_NAME in dom
+    assert block <= 0, f"a block is {block}px wider than its box at {width}px"
+    assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"

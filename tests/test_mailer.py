@@ -8,7 +8,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 import pytest
-from notifier_samples import sample_matches, sample_problems, settings
+from notifier_samples import digest_message, sample_matches, sample_problems, settings
 from smtpserver import PASSWORD, SmtpTestServer, free_port
 
 from watcher.config import SmtpConfig
@@ -20,13 +20,12 @@ from watcher.mailer import (
     is_loopback,
     read_password,
 )
-from watcher.render import render_digest
 
 SENDER = "watch@example.org"
 
 
 def _digest_bytes() -> tuple[str, bytes]:
-    message = render_digest(sample_matches(), sample_problems(), settings(), "d-mailer")
+    message = digest_message(sample_matches(), sample_problems(), settings(), "d-mailer")
     return str(message["Message-ID"]), message.as_bytes(policy=SMTP)
 
 

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import re
 import tomllib
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from notifier_samples import NOW, sample_matches, sample_problems, settings
+from notifier_samples import NOW, digest_message, sample_matches, sample_problems, settings
 
+from watcher.once import run_once
 from watcher.render import (
     BUNDLED_TEMPLATES,
     TEMPLATE_NAMES,
     TemplateError,
     message_size,
     render_alert,
-    render_digest,
     split_digest,
 )
+from watcher.store import Store
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -33,8 +36,9 @@ def _reparse(message: EmailMessage) -> EmailMessage:
     return parsed
 
 
-def _masked(message: EmailMessage) -> str:
-    """Headers (volatile ones masked) plus both decoded bodies: a readable, stable golden."""
+def _masked(message: EmailMessage, volatile: tuple[str, ...] = ()) -> str:
+    """Headers (volatile ones masked) plus both decoded bodies: a readable, stable golden.
+    Each string in `volatile` (a random digest id) is masked wherever it appears."""
     parsed = _reparse(message)
     lines = []
     for name, value in parsed.items():
@@ -46,7 +50,58 @@ def _masked(message: EmailMessage) -> str:
         assert body is not None, kind
         lines.append(f"\n===== text/{kind} =====")
         lines.append(body.get_content())
-    return "\n".join(lines).replace("\r\n", "\n")
+    text = "\n".join(lines).replace("\r\n", "\n")
+    for value in volatile:
+        text = text.replace(value, "<masked>")
+    return text
+
+
+GOLDEN_NOW = datetime(2025, 10, 23, 7, 0, tzinfo=UTC).timestamp()
+GOLDEN_CONFIG = """\
+state_dir: state
+watchlists: [{input}/watchlist.yaml]
+feeds:
+  - url: {input_uri}/wire.xml
+    name: Example Wire
+    backfill: true
+  - url: {missing_uri}
+    name: Broken Feed
+polling:
+  allow_private_networks: false
+digest:
+  timezone: Europe/Berlin
+  alert_severity: high
+email:
+  from: "sanctions-watch <watch@example.org>"
+  to: [analyst@example.org, desk@example.org]
+  delivery: directory
+  directory: outbox
+"""
+
+
+def _production_digest(tmp_path: Path) -> EmailMessage:
+    """The digest `watcher run --once` queues for the golden input feed (one broken feed
+    beside it), as the outbox would send it."""
+    source = GOLDEN / "input"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        GOLDEN_CONFIG.format(
+            input=source,
+            input_uri=source.as_uri(),
+            missing_uri=(tmp_path / "missing.xml").as_uri(),
+        )
+    )
+    asyncio.run(run_once(config, now=GOLDEN_NOW))
+    store = Store(tmp_path / "state")
+    try:
+        with store.snapshot() as tx:
+            digests = tx.outbox_messages("digest")
+    finally:
+        store.close()
+    assert len(digests) == 1
+    parsed = message_from_bytes(digests[0].data, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def _check_golden(name: str, actual: str) -> None:
@@ -61,15 +116,11 @@ def _check_golden(name: str, actual: str) -> None:
     )
 
 
-def test_digest_matches_golden_file() -> None:
-    message = render_digest(
-        sample_matches(),
-        sample_problems(),
-        settings(),
-        "20251023T070000Z-x",
-        new_entries=frozenset({"russia-officials/lavrov"}),
-    )
-    _check_golden("digest.txt", _masked(message))
+def test_digest_matches_golden_file(tmp_path: Path) -> None:
+    """Through the production path: feed and config in, the queued digest mail out."""
+    message = _production_digest(tmp_path)
+    digest_id = str(message["X-Sanctions-Watch-Digest-Id"])
+    _check_golden("digest.txt", _masked(message, volatile=(digest_id, str(tmp_path))))
 
 
 def test_alert_matches_golden_file() -> None:
@@ -78,7 +129,7 @@ def test_alert_matches_golden_file() -> None:
 
 
 def test_digest_is_well_formed_multipart_alternative() -> None:
-    message = _reparse(render_digest(sample_matches(), sample_problems(), settings(), "d1"))
+    message = _reparse(digest_message(sample_matches(), sample_problems(), settings(), "d1"))
     assert message.get_content_type() == "multipart/alternative"
     kinds = [part.get_content_type() for part in message.iter_parts()]
     assert kinds == ["text/plain", "text/html"]  # plain first: clients prefer the last
@@ -99,7 +150,7 @@ def test_digest_is_well_formed_multipart_alternative() -> None:
 
 
 def test_digest_orders_high_first_and_marks_alerted_matches() -> None:
-    text = render_digest(sample_matches(), [], settings(), "d1").get_body(("plain",))
+    text = digest_message(sample_matches(), [], settings(), "d1").get_body(("plain",))
     body = text.get_content()
     high, medium, low = (body.index(f"== {s} SEVERITY") for s in ("HIGH", "MEDIUM", "LOW"))
     assert high < medium < low
@@ -109,9 +160,9 @@ def test_digest_orders_high_first_and_marks_alerted_matches() -> None:
 
 
 def test_digest_shows_times_in_the_configured_timezone() -> None:
-    body = render_digest(sample_matches(), [], settings(), "d").get_body(("plain",)).get_content()
+    body = digest_message(sample_matches(), [], settings(), "d").get_body(("plain",)).get_content()
     assert "Generated 2025-10-23 09:00 CEST" in body  # 07:00 UTC in Berlin
-    tokyo = render_digest(sample_matches(), [], settings(timezone="Asia/Tokyo"), "d")
+    tokyo = digest_message(sample_matches(), [], settings(timezone="Asia/Tokyo"), "d")
     assert "Generated 2025-10-23 16:00 JST" in tokyo.get_body(("plain",)).get_content()
 
 
@@ -123,12 +174,12 @@ def test_markup_in_feed_content_arrives_as_text() -> None:
         link='javascript:alert("x")',
         feeds=("<i>Feed</i>",),
     )
-    html = render_digest([evil], [], settings(), "d").get_body(("html",)).get_content()
+    html = digest_message([evil], [], settings(), "d").get_body(("html",)).get_content()
     assert "<script" not in html and "<img" not in html and "<i>Feed" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;Bold&lt;/b&gt;" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "javascript:" not in html  # not a link at all
-    text = render_digest([evil], [], settings(), "d").get_body(("plain",)).get_content()
+    text = digest_message([evil], [], settings(), "d").get_body(("plain",)).get_content()
     assert '<script>alert("x")</script><b>Bold</b> Rosneft' in text  # text part: verbatim
 
 
@@ -138,7 +189,7 @@ def test_line_breaks_in_titles_cannot_inject_headers(breaker: str) -> None:
     match = dataclasses.replace(sample_matches()[0], title=title, name=f"Rosneft{breaker}X-A: b")
     for message in (
         render_alert([match], settings(), "a1"),
-        render_digest([match], [], settings(subject_prefix=f"[p]{breaker}Cc: x@y"), "d1"),
+        digest_message([match], [], settings(subject_prefix=f"[p]{breaker}Cc: x@y"), "d1"),
     ):
         raw = message.as_bytes(policy=policy.SMTP)
         headers = raw.split(b"\r\n\r\n", 1)[0]
@@ -162,14 +213,14 @@ def test_alert_subject_names_entity_and_title_and_encodes_cyrillic() -> None:
 
 
 def test_rendering_is_deterministic() -> None:
-    first = render_digest(sample_matches(), sample_problems(), settings(), "d").as_bytes()
-    second = render_digest(sample_matches(), sample_problems(), settings(), "d").as_bytes()
+    first = digest_message(sample_matches(), sample_problems(), settings(), "d").as_bytes()
+    second = digest_message(sample_matches(), sample_problems(), settings(), "d").as_bytes()
     mask = re.compile(rb"=+\d+=+")  # MIME boundaries are random by design
     assert mask.sub(b"B", first) == mask.sub(b"B", second)
 
 
 def test_empty_digest_says_so() -> None:
-    message = render_digest([], [], settings(), "d")
+    message = digest_message([], [], settings(), "d")
     assert message["Subject"] == "[sanctions-watch] no new matches — 2025-10-23"
     assert "No new matches." in message.get_body(("plain",)).get_content()
 
@@ -220,7 +271,7 @@ def test_small_digest_is_one_message() -> None:
 
 def test_user_templates_override_bundled_ones(tmp_path: Path) -> None:
     (tmp_path / "digest.txt.j2").write_text("Custom: {{ summary.total }} for {{ digest_id }}\n")
-    message = render_digest(sample_matches(), [], settings(templates=tmp_path), "d9")
+    message = digest_message(sample_matches(), [], settings(templates=tmp_path), "d9")
     assert message.get_body(("plain",)).get_content() == "Custom: 5 for d9\n"
     # the HTML part falls back to the bundled template
     assert "sanctions-watch digest" in message.get_body(("html",)).get_content()

@@ -51,7 +51,15 @@ from watcher.mailer import Mailer, envelope_sender, mailer_for
 from watcher.notice import FeedProblem, PendingMatch
 from watcher.outbox import DrainResult, drain
 from watcher.poll import FeedHealth
-from watcher.render import DigestPart, RenderSettings, render_alert, split_digest
+from watcher.render import (
+    NO_HISTORY,
+    DigestPart,
+    MentionHistory,
+    RenderSettings,
+    chart_window,
+    render_alert,
+    split_digest,
+)
 from watcher.store import Store, Transaction
 from watcher.watchlist import Severity
 
@@ -98,6 +106,7 @@ class DigestInput:
 
     pending: tuple[PendingMatch, ...]
     new_entries: frozenset[str]
+    history: MentionHistory = NO_HISTORY  # the entries' mentions per day, for the charts
 
 
 class _ConflictError(Exception):
@@ -185,7 +194,7 @@ def queue_digest(
     """
     problems = feed_problems(feed_health, now)
     for _ in range(ATTEMPTS):
-        read = read_digest_input(store, config)
+        read = read_digest_input(store, config, now)
         if read is None:
             return None
         rendered = render_digest_messages(read, problems, _settings(config, now), _new_id(now))
@@ -218,13 +227,14 @@ def _on_own_connection(store: Store, work: Callable[..., _T], *args: object) -> 
         own.close()
 
 
-def read_digest_input(store: Store, config: Config) -> DigestInput | None:
+def read_digest_input(store: Store, config: Config, now: float) -> DigestInput | None:
     """Step 1: the pending matches (None: nothing to send)."""
     with store.snapshot() as tx:
         pending = tx.pending_matches()
         if not pending and not config.digest.send_empty:
             return None
-        return DigestInput(tuple(pending), _new_entries(tx, pending))
+        history = _history(tx, pending, config, now)
+        return DigestInput(tuple(pending), _new_entries(tx, pending), history)
 
 
 def render_digest_messages(
@@ -234,7 +244,9 @@ def render_digest_messages(
     digest_id: str,
 ) -> RenderedDigest:
     """Step 2, pure: the digest's parts as the bytes to store (safe in a worker thread)."""
-    parts = split_digest(read.pending, problems, settings, digest_id, read.new_entries)
+    parts = split_digest(
+        read.pending, problems, settings, digest_id, read.new_entries, history=read.history
+    )
     messages = tuple(
         Outgoing(
             "digest", str(p.message["Message-ID"]), p.message.as_bytes(policy=SMTP), p.match_ids
@@ -311,8 +323,10 @@ def preview_digest(
     with store.snapshot() as tx:
         pending = tx.pending_matches()
         new_entries = _new_entries(tx, pending)
+        history = _history(tx, pending, config, now)
     problems = feed_problems(feed_health, now)
-    return split_digest(pending, problems, _settings(config, now), "preview", new_entries)
+    settings = _settings(config, now)
+    return split_digest(pending, problems, settings, "preview", new_entries, history=history)
 
 
 async def drain_outbox(
@@ -381,6 +395,16 @@ def _new_entries(tx: Transaction, pending: Sequence[PendingMatch]) -> frozenset[
     keys = {(m.list_name, m.entry_id) for m in pending}
     seen = tx.digested_entries(sorted(keys))
     return frozenset(f"{list_name}/{entry_id}" for list_name, entry_id in keys - seen)
+
+
+def _history(
+    tx: Transaction, pending: Sequence[PendingMatch], config: Config, now: float
+) -> MentionHistory:
+    """The pending entries' mentions per day up to today, for the digest's charts."""
+    start, days = chart_window(datetime.fromtimestamp(now, UTC), config.digest.timezone)
+    keys = sorted({(m.list_name, m.entry_id) for m in pending})
+    counts = tx.daily_mentions(keys, start, days)
+    return MentionHistory({f"{k[0]}/{k[1]}": tuple(v) for k, v in counts.items()})
 
 
 def _settings(config: Config, now: float) -> RenderSettings:

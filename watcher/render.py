@@ -11,9 +11,9 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -34,7 +34,18 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAMES = ("digest.html.j2", "digest.txt.j2", "alert.html.j2", "alert.txt.j2")
 MAX_DIGEST_PARTS = 10  # beyond this, the rest waits for the next digest (nothing is dropped)
 SUBJECT_MAX = 180
-SUMMARY_ENTRIES = 30  # entries named in the summary; the rest are counted ("and 12 more")
+SUMMARY_ENTRIES = 8  # entries named in the summary; the rest are counted ("and 12 more")
+CHART_DAYS = 30  # the per-entry chart: mentions per day over this many days, today last
+CHART_HEIGHT = 24  # pixels of the tallest bar
+SPARKS = "▁▂▃▄▅▆▇█"  # the text part's bars, lowest to highest
+# One item is bounded whatever the feed sent, so a part stays near `max_bytes` (a 400 KB
+# title once made a part four times the limit): longer values are cut with a visible note.
+TITLE_MAX = 300
+NAME_MAX = 200  # entry names, aliases, the matched text, feed names
+CONTEXT_MAX = 240  # snippet text on either side of the highlighted mention
+LIST_MAX = 8  # feeds or programs listed for one item; the rest are counted
+DETAIL_MAX = 500  # a feed problem's detail and URL
+LINK_MAX = 2000  # longer links are shown as no link at all
 SEVERITY_ORDER = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 _SPACE = re.compile(r"\s+")
 
@@ -69,6 +80,18 @@ class RenderSettings:
 
 
 @dataclass(frozen=True)
+class MentionHistory:
+    """Mentions per day of each entry over the `CHART_DAYS` days up to today (in the
+    digest's time zone), oldest first, by entry key (``list/entry``). Entries not in it get
+    no chart."""
+
+    counts: Mapping[str, tuple[int, ...]]
+
+
+NO_HISTORY = MentionHistory({})
+
+
+@dataclass(frozen=True)
 class DigestPart:
     """One message of a digest and the matches it lists."""
 
@@ -82,50 +105,93 @@ class DigestPart:
 # --- public API ---------------------------------------------------------------------------
 
 
-def render_digest(
+def split_digest(
     matches: Sequence[PendingMatch],
     feed_health: Sequence[FeedProblem],
     settings: RenderSettings,
     digest_id: str,
-    *,
-    part: tuple[int, int] = (1, 1),
-    left_over: int = 0,
-    totals: Sequence[PendingMatch] | None = None,
     new_entries: frozenset[str] = frozenset(),
-) -> EmailMessage:
-    """One digest message listing `matches` (the summary counts `totals`, default the same).
+    *,
+    history: MentionHistory = NO_HISTORY,
+) -> list[DigestPart]:
+    """The digest as one message, or several parts each under `settings.max_bytes`.
 
-    `new_entries` holds the keys (``list/entry``) of entries no earlier digest listed.
+    `new_entries` holds the keys (``list/entry``) of entries no earlier digest listed;
+    `history` the per-entry mentions per day for the charts.
+
+    Sizes are found by trial renders of prefixes (templates are the user's: nothing else
+    knows how long a rendered match is), searched by interpolation (`_largest_fitting`): a
+    few renders near each part's size instead of a render of the whole backlog plus a
+    bisection from one match up.
     """
     ordered = sort_for_digest(matches)
-    base = totals or ordered
-    return _digest_message(
-        ordered,
-        feed_health,
-        settings,
-        digest_id,
-        summary=_summary(base, new_entries),
-        subject=_digest_subject(base, settings, part),
-        part=part,
-        left_over=left_over,
-    )
+    views = _Views(settings, history)
+    summary = _summary(ordered, new_entries)
+    subject = _digest_subject(ordered, settings, (1, 1))
+
+    def whole_prefix(count: int) -> EmailMessage:  # the one-message digest of ordered[:count]
+        return _digest_message(
+            ordered[:count],
+            feed_health,
+            views,
+            digest_id,
+            summary=summary,
+            subject=subject,
+            part=(1, 1),
+            left_over=0,
+        )
+
+    whole = _Trials(whole_prefix)
+    if _fits_whole(whole, len(ordered), settings.max_bytes):
+        return [DigestPart(whole.message(len(ordered)), tuple(m.id for m in ordered))]
+    chunks: list[list[PendingMatch]] = []
+    rest = list(ordered)
+    guess = whole.last_fitting()
+    worst = _worst_summary(ordered, new_entries)
+    while rest and len(chunks) < MAX_DIGEST_PARTS:
+        fits = _largest_fitting_prefix(
+            rest, feed_health, views, digest_id, everything=ordered, summary=worst, guess=guess
+        )
+        chunks.append(rest[:fits])
+        rest = rest[fits:]
+        guess = fits  # parts come out about the same size: start the next search there
+    count = len(chunks)
+    listed = [m for chunk in chunks for m in chunk]
+    return [
+        DigestPart(
+            _digest_message(
+                chunk,
+                feed_health if index == 1 else (),
+                views,
+                digest_id,
+                # part 1 gives the overview; later parts name only the entries they list
+                summary=_summary(listed, new_entries, entries_of=None if index == 1 else chunk),
+                subject=_digest_subject(listed, settings, (index, count)),
+                part=(index, count),
+                left_over=len(rest) if index == count else 0,
+            ),
+            tuple(m.id for m in chunk),
+            index,
+            count,
+            len(rest) if index == count else 0,
+        )
+        for index, chunk in enumerate(chunks, start=1)
+    ]
 
 
 def _digest_message(
     ordered: Sequence[PendingMatch],
     feed_health: Sequence[FeedProblem],
-    settings: RenderSettings,
+    views: _Views,
     digest_id: str,
     *,
     summary: dict[str, Any],
     subject: str,
     part: tuple[int, int],
     left_over: int,
-    views: _Views | None = None,
 ) -> EmailMessage:
-    context = _digest_context(
-        ordered, summary, feed_health, views or _Views(settings), part=part, left_over=left_over
-    )
+    settings = views.settings
+    context = _digest_context(ordered, summary, feed_health, views, part=part, left_over=left_over)
     context["subject"] = subject
     context["digest_id"] = digest_id
     message = _message(
@@ -136,81 +202,13 @@ def _digest_message(
     return message
 
 
-def split_digest(
-    matches: Sequence[PendingMatch],
-    feed_health: Sequence[FeedProblem],
-    settings: RenderSettings,
-    digest_id: str,
-    new_entries: frozenset[str] = frozenset(),
-) -> list[DigestPart]:
-    """The digest as one message, or several parts each under `settings.max_bytes`.
-
-    Sizes are found by trial renders of prefixes (templates are the user's: nothing else
-    knows how long a rendered match is), searched by interpolation (`_largest_fitting`): a
-    few renders near each part's size instead of a render of the whole backlog plus a
-    bisection from one match up.
-    """
-    ordered = sort_for_digest(matches)
-    views = _Views(settings)
-    summary = _summary(ordered, new_entries)
-    subject = _digest_subject(ordered, settings, (1, 1))
-
-    def whole_prefix(count: int) -> EmailMessage:  # what render_digest makes of ordered[:count]
-        return _digest_message(
-            ordered[:count],
-            feed_health,
-            settings,
-            digest_id,
-            summary=summary,
-            subject=subject,
-            part=(1, 1),
-            left_over=0,
-            views=views,
-        )
-
-    whole = _Trials(whole_prefix)
-    if _fits_whole(whole, len(ordered), settings.max_bytes):
-        return [DigestPart(whole.message(len(ordered)), tuple(m.id for m in ordered))]
-    chunks: list[list[PendingMatch]] = []
-    rest = list(ordered)
-    guess = whole.last_fitting()
-    while rest and len(chunks) < MAX_DIGEST_PARTS:
-        fits = _largest_fitting_prefix(
-            rest,
-            feed_health,
-            settings,
-            digest_id,
-            everything=ordered,
-            summary=summary,
-            views=views,
-            guess=guess,
-        )
-        chunks.append(rest[:fits])
-        rest = rest[fits:]
-        guess = fits  # parts come out about the same size: start the next search there
-    count = len(chunks)
-    listed = [m for chunk in chunks for m in chunk]
-    summary = _summary(listed, new_entries)
-    return [
-        DigestPart(
-            _digest_message(
-                chunk,
-                feed_health if index == 1 else (),
-                settings,
-                digest_id,
-                summary=summary,
-                subject=_digest_subject(listed, settings, (index, count)),
-                part=(index, count),
-                left_over=len(rest) if index == count else 0,
-                views=views,
-            ),
-            tuple(m.id for m in chunk),
-            index,
-            count,
-            len(rest) if index == count else 0,
-        )
-        for index, chunk in enumerate(chunks, start=1)
-    ]
+def chart_window(now: datetime, timezone: str) -> tuple[float, int]:
+    """Where the per-entry charts start (unix time of local midnight `CHART_DAYS - 1` days
+    before today, in `timezone`) and how many days they span. Days are counted as 86,400 s
+    from there: around a DST change a mention near midnight may land in the next day."""
+    today = now.astimezone(_zone_named(timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = today - timedelta(days=CHART_DAYS - 1)
+    return first.timestamp(), CHART_DAYS
 
 
 def render_alert(
@@ -285,35 +283,63 @@ def _digest_context(
         "part": part[0],
         "parts": part[1],
         "left_over": left_over,
+        "chart_days": CHART_DAYS,
     }
 
 
 def _summary(
-    matches: Sequence[PendingMatch], new_entries: frozenset[str] = frozenset()
+    matches: Sequence[PendingMatch],
+    new_entries: frozenset[str] = frozenset(),
+    *,
+    entries_of: Sequence[PendingMatch] | None = None,
 ) -> dict[str, Any]:
+    """Totals over `matches`; the entries named are those of `entries_of` (default: all of
+    `matches`), the most severe and most mentioned first, `SUMMARY_ENTRIES` of them."""
     counts = {str(s): sum(1 for m in matches if m.severity == s) for s in SEVERITY_ORDER}
+    named = _entry_counts(matches if entries_of is None else entries_of, new_entries)
+    return {
+        "total": len(matches),
+        "counts": counts,
+        "articles": len({m.article_id for m in matches}),
+        "entries": named[:SUMMARY_ENTRIES],
+        "more_entries": max(0, len(named) - SUMMARY_ENTRIES),
+        "entries_in_part": entries_of is not None,  # later parts: "in this part"
+        "new_entries": len({m.entry_key for m in matches if m.entry_key in new_entries}),
+        "alerted": sum(1 for m in matches if m.alerted_at is not None),
+    }
+
+
+def _entry_counts(
+    matches: Sequence[PendingMatch], new_entries: frozenset[str]
+) -> list[dict[str, Any]]:
     entries: dict[str, dict[str, Any]] = {}
-    for m in sort_for_digest(matches):
+    for m in matches:
         entry = entries.setdefault(
             m.entry_key,
             {
-                "name": _clean(m.name),
+                "name": _shorten(_clean(m.name), NAME_MAX),
                 "severity": str(m.severity),
+                "rank": m.severity.rank,
                 "count": 0,
                 "new": m.entry_key in new_entries,
             },
         )
         entry["count"] += 1
-    listed = list(entries.values())
-    return {
-        "total": len(matches),
-        "counts": counts,
-        "articles": len({m.article_id for m in matches}),
-        "entries": listed[:SUMMARY_ENTRIES],
-        "more_entries": max(0, len(listed) - SUMMARY_ENTRIES),
-        "new_entries": sum(1 for e in listed if e["new"]),
-        "alerted": sum(1 for m in matches if m.alerted_at is not None),
-    }
+    return sorted(entries.values(), key=lambda e: (-e["rank"], -e["count"], e["name"].casefold()))
+
+
+def _worst_summary(
+    everything: Sequence[PendingMatch], new_entries: frozenset[str]
+) -> dict[str, Any]:
+    """A summary at least as long as any part's own: for sizing parts before they are known
+    (the longest names, every one marked new, with the largest count)."""
+    summary = _summary(everything, new_entries)
+    named = _entry_counts(everything, new_entries)
+    longest = sorted(named, key=lambda e: -len(e["name"]))[:SUMMARY_ENTRIES]
+    summary["entries"] = [{**e, "new": True, "count": len(everything)} for e in longest]
+    summary["more_entries"] = len(named)
+    summary["entries_in_part"] = True
+    return summary
 
 
 def _severity_groups(ordered: Sequence[PendingMatch], views: _Views) -> list[dict[str, Any]]:
@@ -321,32 +347,22 @@ def _severity_groups(ordered: Sequence[PendingMatch], views: _Views) -> list[dic
     for severity, of_severity in groupby(ordered, key=lambda m: m.severity):
         matches = list(of_severity)
         entries = [
-            _entry_view(list(of_entry), views)
+            views.entry(list(of_entry))
             for _, of_entry in groupby(matches, key=lambda m: m.entry_key)
         ]
         groups.append({"severity": str(severity), "count": len(matches), "entries": entries})
     return groups
 
 
-def _entry_view(matches: list[PendingMatch], views: _Views) -> dict[str, Any]:
-    first = matches[0]
-    return {
-        "name": _clean(first.name),
-        "key": _clean(first.entry_key),
-        "type": _clean(first.type),
-        "severity": str(first.severity),
-        "programs": [_clean(p) for p in first.programs],
-        "hits": [views.item(m) for m in matches],
-    }
-
-
 class _Views:
-    """Each match's view, built once per digest however many trial renders list it (the
-    templates only read them)."""
+    """Each match's and entry's view, built once per digest however many trial renders list
+    it (the templates only read them)."""
 
-    def __init__(self, settings: RenderSettings) -> None:
+    def __init__(self, settings: RenderSettings, history: MentionHistory = NO_HISTORY) -> None:
         self.settings = settings
+        self.history = history
         self._items: dict[int, dict[str, Any]] = {}
+        self._charts: dict[str, dict[str, Any] | None] = {}
 
     def item(self, match: PendingMatch) -> dict[str, Any]:
         view = self._items.get(match.id)
@@ -354,43 +370,123 @@ class _Views:
             view = self._items[match.id] = _item_view(match, self.settings)
         return view
 
+    def entry(self, matches: list[PendingMatch]) -> dict[str, Any]:
+        first = matches[0]
+        key = first.entry_key
+        if key not in self._charts:
+            counts = self.history.counts.get(key)
+            self._charts[key] = None if counts is None else mention_chart(counts, self.settings)
+        return {
+            "name": _shorten(_clean(first.name), NAME_MAX),
+            "key": _shorten(_clean(key), NAME_MAX),
+            "type": _clean(first.type),
+            "severity": str(first.severity),
+            "programs": _listed(first.programs, NAME_MAX),
+            "chart": self._charts[key],
+            "hits": [self.item(m) for m in matches],
+        }
+
+
+BAR_WIDTH = 6  # pixels per day, plus a pixel between days
+
+
+def mention_chart(counts: Sequence[int], settings: RenderSettings) -> dict[str, Any]:
+    """The chart of one entry's mentions per day (oldest first, today last): bars scaled to
+    the busiest day (`CHART_HEIGHT` pixels), a sparkline for the text part, and the figures
+    an analyst reads first. Pure: the templates draw the bars as table cells. A run of days
+    without mentions is one thin bar as wide as the run (most entries are quiet most days,
+    and a cell per day would make a chart weigh kilobytes)."""
+    peak = max(counts, default=0)
+    first_day = _local(settings.now, settings).date() - timedelta(days=len(counts) - 1)
+    bars: list[dict[str, Any]] = []
+    for offset, count in enumerate(counts):
+        if not count and bars and not bars[-1]["count"]:
+            bars[-1]["days"] += 1
+            bars[-1]["width"] += BAR_WIDTH + 1
+            continue
+        day = first_day + timedelta(days=offset)
+        height = 0 if not count else max(2, round(count / peak * CHART_HEIGHT))
+        bars.append(
+            {
+                "count": count,
+                "height": height,
+                "days": 1,
+                "width": BAR_WIDTH,
+                "day": day.strftime("%b %-d"),
+            }
+        )
+    return {
+        "bars": bars,
+        "total": sum(counts),
+        "today": counts[-1] if counts else 0,
+        "peak": peak,
+        "height": CHART_HEIGHT,
+        "days": len(counts),
+        "spark": sparkline(counts),
+        "first": first_day.strftime("%b %-d"),
+    }
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    """One character per day, ``▁`` (none) to ``█`` (the busiest day); a day with any
+    mention is never drawn as none."""
+    peak = max(counts, default=0)
+    if not peak:
+        return SPARKS[0] * len(counts)
+    top = len(SPARKS) - 1
+    return "".join(SPARKS[0] if not c else SPARKS[max(1, round(c / peak * top))] for c in counts)
+
 
 def _item_view(match: PendingMatch, settings: RenderSettings) -> dict[str, Any]:
     before, hit, after = _highlight(_clean(match.snippet), _clean(match.text))
+    short_before, short_hit, short_after = (
+        _shorten(before, CONTEXT_MAX, left=True),
+        _shorten(hit, NAME_MAX),
+        _shorten(after, CONTEXT_MAX),
+    )
+    article = _article_view(match, settings)
+    alias, matched = _shorten(_clean(match.alias), NAME_MAX), _shorten(_clean(match.text), NAME_MAX)
+    cut = (short_before, short_hit, short_after) != (before, hit, after)
     return {
-        **_article_view(match, settings),
-        "entry": _clean(match.name),
-        "entry_key": _clean(match.entry_key),
+        **article,
+        "entry": _shorten(_clean(match.name), NAME_MAX),
+        "entry_key": _shorten(_clean(match.entry_key), NAME_MAX),
         "severity": str(match.severity),
-        "programs": [_clean(p) for p in match.programs],
-        "alias": _clean(match.alias),
-        "matched": _clean(match.text),
+        "programs": _listed(match.programs, NAME_MAX),
+        "alias": alias,
+        "matched": matched,
         "score": match.score,
-        "before": before,
-        "hit": hit,
-        "after": after,
+        "before": short_before,
+        "hit": short_hit,
+        "after": short_after,
         "alerted": match.alerted_at is not None,
+        # a note when anything shown was cut short (the article link has it all)
+        "shortened": cut or article["shortened"] or alias != _clean(match.alias),
     }
 
 
 def _article_view(match: PendingMatch, settings: RenderSettings) -> dict[str, Any]:
     published = match.published
+    title = _clean(match.title)
+    feeds = _listed(match.feeds, NAME_MAX)
+    link = _safe_link(match.link)
     return {
-        "title": _clean(match.title) or "(untitled)",
-        "link": _safe_link(match.link),
-        "feeds": [_clean(f) for f in match.feeds] or ["(unknown feed)"],
+        "title": _shorten(title, TITLE_MAX) or "(untitled)",
+        "link": link,
+        "feeds": feeds or ["(unknown feed)"],
         "published": _local(published, settings).strftime("%Y-%m-%d %H:%M %Z")
         if published
         else "date unknown",
+        "shortened": len(title) > TITLE_MAX or (bool(match.link) and not link),
     }
 
 
 def _problem_view(problem: FeedProblem, settings: RenderSettings) -> dict[str, Any]:
     return {
-        "name": _clean(problem.name) or _clean(problem.url),
-        "url": _clean(problem.url),
+        "name": _shorten(_clean(problem.name) or _clean(problem.url), NAME_MAX),
+        "url": _shorten(_clean(problem.url), DETAIL_MAX),
         "state": problem.state,
-        "detail": _clean(problem.detail),
+        "detail": _shorten(_clean(problem.detail), DETAIL_MAX),
         "since": _local(problem.since, settings).strftime("%Y-%m-%d %H:%M %Z")
         if problem.since
         else "",
@@ -407,6 +503,28 @@ def _highlight(snippet: str, text: str) -> tuple[str, str, str]:
     if at < 0:
         return snippet, "", ""
     return snippet[:at], snippet[at : at + len(text)], snippet[at + len(text) :]
+
+
+def _shorten(text: str, limit: int, *, left: bool = False) -> str:
+    """`text` cut to `limit` characters at a word boundary, with an ellipsis where it was
+    cut (`left`: keep the end, as for the context before a mention)."""
+    if len(text) <= limit:
+        return text
+    if left:
+        kept = text[len(text) - limit + 1 :]
+        space = kept.find(" ")
+        return "…" + (kept[space + 1 :] if 0 <= space < limit // 4 else kept)
+    kept = text[: limit - 1]
+    space = kept.rfind(" ")
+    return (kept[:space] if space > limit * 3 // 4 else kept) + "…"
+
+
+def _listed(values: Sequence[str], limit: int) -> list[str]:
+    """Up to `LIST_MAX` values for display, each shortened, and how many more there were."""
+    shown = [_shorten(_clean(v), limit) for v in values[:LIST_MAX]]
+    if len(values) > LIST_MAX:
+        shown.append(f"and {len(values) - LIST_MAX} more")
+    return shown
 
 
 # --- messages ------------------------------------------------------------------------------
@@ -495,31 +613,30 @@ def _digest_subject(
 def _largest_fitting_prefix(
     rest: Sequence[PendingMatch],
     feed_health: Sequence[FeedProblem],
-    settings: RenderSettings,
+    views: _Views,
     digest_id: str,
     *,
     everything: Sequence[PendingMatch],
     summary: dict[str, Any],
-    views: _Views,
     guess: int,
 ) -> int:
     """How many of `rest` fit in one part (at least one, always)."""
-    # the summary over everything is at least as long as any part's final one, and so are
-    # the worst part number and the left-over note: safe sizes
+    # `summary` is the worst case of any part's own, and so are the worst part number and
+    # the left-over note: safe sizes
     worst = (MAX_DIGEST_PARTS, MAX_DIGEST_PARTS)
+    settings = views.settings
     subject = _digest_subject(everything, settings, worst)
 
     def trial(count: int) -> EmailMessage:
         return _digest_message(
             rest[:count],
             feed_health,
-            settings,
+            views,
             digest_id,
             summary=summary,
             subject=subject,
             part=worst,
             left_over=len(everything),
-            views=views,
         )
 
     return _largest_fitting(_Trials(trial), len(rest), settings.max_bytes, guess)
@@ -651,6 +768,6 @@ def _one_line(value: str, limit: int) -> str:
 def _safe_link(link: str) -> str:
     """Only absolute http(s) links become anchors (no javascript:, data:, mailto: ...)."""
     link = link.strip()
-    if re.match(r"(?i)^https?://[^\s\"'<>]+$", link):
+    if len(link) <= LINK_MAX and re.match(r"(?i)^https?://[^\s\"'<>]+$", link):
         return link
     return ""

@@ -517,6 +517,31 @@ class Transaction:
                 found.add((list_name, entry_id))
         return found
 
+    def daily_mentions(
+        self, entry_keys: Sequence[tuple[str, str]], start: float, days: int
+    ) -> dict[tuple[str, str], list[int]]:
+        """Matches per day of each (list, entry) pair over `days` days of 86,400 s from
+        `start` (day 0 first), dated by the article's publication time, or by when it was
+        found where the feed gave none. Matches a first poll recorded without mailing count
+        too: they are mentions all the same. One grouped query per entry (the entry index):
+        at most `days` rows each, however long the history."""
+        end = start + days * 86400.0
+        counts: dict[tuple[str, str], list[int]] = {}
+        for list_name, entry_id in entry_keys:
+            per_day = [0] * days
+            rows = self._db.execute(
+                """SELECT CAST((at - ?) / 86400 AS INTEGER) AS day, count(*) FROM (
+                       SELECT COALESCE(a.published, m.found_at) AS at
+                       FROM matches m JOIN articles a ON a.id = m.article_id
+                       WHERE m.list_name = ? AND m.entry_id = ?)
+                   WHERE at >= ? AND at < ? GROUP BY day""",
+                (start, list_name, entry_id, start, end),
+            )
+            for day, count in rows:
+                per_day[min(int(day), days - 1)] += int(count)
+            counts[(list_name, entry_id)] = per_day
+        return counts
+
     def outbox_messages(self, kind: str | None = None) -> list[OutboxMessage]:
         """Every message kept in the outbox (sent or not), oldest first."""
         rows = self._db.execute(
