@@ -526,3 +526,22 @@ async def test_the_loop_keeps_running_while_a_digest_renders(store: Store, tmp_p
         await ticking
     assert digest_id is not None and len(_outbox(store, "digest")) == 10
     assert loop_turns_during_render > 0  # other tasks ran while the digest rendered
+
+
+def test_digest_charts_each_entry_s_mentions_per_day(store: Store, tmp_path: Path) -> None:
+    """Today's matches and earlier ones (already mailed or a feed's baseline) in the chart."""
+    for days_ago, count in ((20, 1), (3, 2), (0, 3)):
+        for n in range(count):
+            at = T0 - days_ago * 86400 - 3600
+            record_match(store, article=f"d{days_ago}-{n}", entry="rosneft", found_at=at)
+            record_match(store, article=f"d{days_ago}-{n}", entry="lukoil", found_at=at)
+        if days_ago:
+            notify.queue_digest(store, make_config(tmp_path), T0 - days_ago * 86400)
+    notify.queue_digest(store, make_config(tmp_path), T0)
+    latest = _parsed(_outbox(store, "digest")[-1].data)
+    text = latest.get_body(("plain",)).get_content()
+    bars = "▁" * 9 + "▃" + "▁" * 16 + "▆▁▁█"  # 20 and 3 days ago, today (Oct 23, UTC)
+    line = f"{bars}  mentions per day since Sep 24: 6, today 3, busiest day 3"
+    assert text.count(line) == 2  # Lukoil and Rosneft
+    html = latest.get_body(("html",)).get_content()
+    assert html.count('title="Oct 23: 3"') == 2 and html.count('title="Oct 3: 1"') == 2

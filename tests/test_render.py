@@ -15,16 +15,23 @@ from pathlib import Path
 import pytest
 from notifier_samples import NOW, digest_message, sample_matches, sample_problems, settings
 
+from watcher.notice import PendingMatch
 from watcher.once import run_once
 from watcher.render import (
     BUNDLED_TEMPLATES,
+    CHART_HEIGHT,
+    SUMMARY_ENTRIES,
     TEMPLATE_NAMES,
+    MentionHistory,
     TemplateError,
+    mention_chart,
     message_size,
     render_alert,
+    sparkline,
     split_digest,
 )
 from watcher.store import Store
+from watcher.watchlist import Severity
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -299,3 +306,97 @@ def test_bundled_templates_are_shipped_as_package_data() -> None:
     shipped = {p.name for pattern in patterns for p in (root / "watcher").glob(pattern)}
     assert set(TEMPLATE_NAMES) <= shipped
     assert root / "watcher" / "templates" == BUNDLED_TEMPLATES
+
+
+def _entries(count: int) -> list[PendingMatch]:
+    """`count` entries, entry i mentioned i % 4 + 1 times; every fifth one high severity."""
+    base = sample_matches()[3]  # medium
+    matches = []
+    for i in range(count):
+        severity = Severity.HIGH if i % 5 == 0 else Severity.MEDIUM
+        for n in range(i % 4 + 1):
+            matches.append(
+                dataclasses.replace(
+                    base,
+                    id=len(matches) + 1,
+                    article_id=f"e{i}-{n}",
+                    entry_id=f"entry-{i:02d}",
+                    name=f"Entry {i:02d}",
+                    severity=severity,
+                    snippet=f"… some words about Lavrov's entry {i} …" + " filler" * 20,
+                )
+            )
+    return matches
+
+
+def _summary_line(message: EmailMessage, label: str) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    [line] = [x for x in body.get_content().splitlines() if x.startswith(label)]
+    return line
+
+
+def test_summary_names_the_top_entries_by_severity_and_count_and_counts_the_rest() -> None:
+    message = digest_message(_entries(24), [], settings(max_bytes=1_000_000), "d")
+    line = _summary_line(message, "Most mentioned")
+    named = re.findall(r"Entry (\d\d) \((\d)\)", line)
+    assert len(named) == SUMMARY_ENTRIES < 24
+    assert line.endswith(f"and {24 - SUMMARY_ENTRIES} more")
+    # the five high-severity entries first (most mentioned first), then the busiest medium ones
+    assert [n for n, _ in named[:5]] == ["15", "10", "05", "00", "20"]
+    assert all(int(count) == 4 for _, count in named[5:])
+
+
+def test_later_parts_name_only_their_own_entries() -> None:
+    parts = split_digest(_entries(24), [], settings(max_bytes=20_000), "d")
+    assert len(parts) > 2
+    assert "Most mentioned" in parts[0].message.get_body(("plain",)).get_content()
+    by_id = {m.id: m for m in _entries(24)}
+    for part in parts[1:]:
+        line = _summary_line(part.message, "In this part")
+        own = {by_id[i].name for i in part.match_ids}
+        named = set(re.findall(r"Entry \d\d", line))
+        assert named and named <= own
+        assert len(named) == min(len(own), SUMMARY_ENTRIES)
+
+
+def test_one_huge_item_is_shortened_to_keep_the_part_under_the_limit() -> None:
+    huge = dataclasses.replace(
+        sample_matches()[0],
+        title="Rosneft " + "headline " * 45_000,  # ~400 KB: four times the limit
+        snippet="context " * 25_000 + "Rosneft" + " more" * 25_000,
+        feeds=tuple(f"Feed {n}" for n in range(1_000)),
+        programs=tuple(f"PROGRAM-{n}" for n in range(1_000)),
+    )
+    parts = split_digest([huge, *sample_matches()[1:]], [], settings(max_bytes=100_000), "h")
+    assert sum(len(p.match_ids) for p in parts) == 5  # nothing dropped
+    assert all(message_size(p.message) <= 100_000 for p in parts)
+    text = parts[0].message.get_body(("plain",)).get_content()
+    assert "(shortened here: the article has it all)" in text
+    assert "[[Rosneft]]" in text  # the mention itself stays visible
+    assert "and 992 more" in text  # feeds beyond the first eight are counted
+
+
+def test_sparkline_scales_to_the_busiest_day_and_never_hides_a_mention() -> None:
+    assert sparkline([0, 1, 2, 4]) == "▁▃▅█"
+    assert sparkline([1, 100]) == "▂█"  # one mention beside a hundred still shows
+    assert sparkline([0, 0, 0]) == "▁▁▁"
+
+
+def test_mention_chart_draws_quiet_runs_as_one_bar_and_scales_the_rest() -> None:
+    chart = mention_chart([0, 0, 0, 2, 0, 4], settings())
+    bars = [(b["count"], b["days"], b["width"], b["height"]) for b in chart["bars"]]
+    assert bars == [(0, 3, 20, 0), (2, 1, 6, 12), (0, 1, 6, 0), (4, 1, 6, CHART_HEIGHT)]
+    assert (chart["total"], chart["today"], chart["peak"]) == (6, 4, 4)
+    assert chart["first"] == "Oct 18" and chart["bars"][1]["day"] == "Oct 21"  # today Oct 23
+
+
+def test_digest_shows_each_entry_chart_in_both_parts() -> None:
+    history = MentionHistory({"russia-energy/rosneft": (0,) * 27 + (1, 0, 5)})
+    message = digest_message(sample_matches(), [], settings(), "d", history=history)
+    text = message.get_body(("plain",)).get_content()
+    assert "▁" * 27 + "▂▁█  mentions per day since Sep 24: 6, today 5, busiest day 5" in text
+    assert text.count("mentions per day") == 1  # entries without history get no chart
+    html = message.get_body(("html",)).get_content()
+    assert 'title="Oct 23: 5"' in html and 'title="Oct 21: 1"' in html
+    assert "<img" not in html and "<script" not in html

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from notifier_samples import record_match
 
 from watcher.store import DB_FILE, MIGRATIONS, StateError, Store, _split_sql
 
@@ -66,3 +67,26 @@ def test_split_sql_ends_statements_where_sqlite_does(script: str, expected: list
 def test_split_sql_refuses_an_unterminated_statement() -> None:
     with pytest.raises(StateError, match="incomplete statement"):
         _split_sql("CREATE TABLE a(x)")
+
+
+def test_daily_mentions_counts_each_entry_per_day_inside_the_window(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    day, start = 86400.0, 1_760_000_000.0
+    for article, entry, at in [
+        ("a1", "rosneft", start + 0.5 * day),
+        ("a2", "rosneft", start + 2.1 * day),
+        ("a3", "rosneft", start + 2.9 * day),
+        ("a4", "rosneft", start - 1),  # the day before the window
+        ("a5", "rosneft", start + 3 * day),  # the day after it
+        ("a6", "lukoil", start + 1.5 * day),
+    ]:
+        record_match(store, article=article, entry=entry, found_at=at, notify=entry != "lukoil")
+    keys = [("test-list", "rosneft"), ("test-list", "lukoil"), ("test-list", "absent")]
+    with store.snapshot() as tx:
+        counts = tx.daily_mentions(keys, start, 3)
+    assert counts == {
+        ("test-list", "rosneft"): [1, 0, 2],
+        ("test-list", "lukoil"): [0, 1, 0],  # recorded without mailing: a mention all the same
+        ("test-list", "absent"): [0, 0, 0],
+    }
+    store.close()
