@@ -400,3 +400,13 @@ def test_digest_shows_each_entry_chart_in_both_parts() -> None:
     html = message.get_body(("html",)).get_content()
     assert 'title="Oct 23: 5"' in html and 'title="Oct 21: 1"' in html
     assert "<img" not in html and "<script" not in html
+
+
+def test_highlight_marks_the_mention_not_a_word_containing_it() -> None:
+    match = dataclasses.replace(
+        sample_matches()[0],
+        text="Putin",
+        snippet="… his former wife Lyudmila Putina said Putin had …",
+    )
+    text = digest_message([match], [], settings(), "d").get_body(("plain",)).get_content()
+    assert '"… his former wife Lyudmila Putina said [[Putin]] had …"' in text

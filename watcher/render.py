@@ -494,15 +494,26 @@ def _problem_view(problem: FeedProblem, settings: RenderSettings) -> dict[str, A
 
 
 def _highlight(snippet: str, text: str) -> tuple[str, str, str]:
-    """Split the snippet around the matched text (first occurrence; case-insensitive fallback)."""
+    """Split the snippet around the matched text: its first occurrence that stands as whole
+    words (``Putin`` inside ``Rasputin`` is not the mention), else its first occurrence at
+    all; case-insensitive when the exact text is not there."""
     if not text:
         return snippet, "", ""
-    at = snippet.find(text)
-    if at < 0 and len(snippet.casefold()) == len(snippet):
-        at = snippet.casefold().find(text.casefold())
-    if at < 0:
+    haystack, needle = snippet, text
+    if snippet.find(text) < 0 and len(snippet.casefold()) == len(snippet):
+        haystack, needle = snippet.casefold(), text.casefold()
+    found = [m.start() for m in re.finditer(re.escape(needle), haystack)]
+    if not found:
         return snippet, "", ""
+    whole = [at for at in found if _stands_alone(haystack, at, at + len(needle))]
+    at = (whole or found)[0]
     return snippet[:at], snippet[at : at + len(text)], snippet[at + len(text) :]
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    return (start == 0 or not text[start - 1].isalnum()) and (
+        end == len(text) or not text[end].isalnum()
+    )
 
 
 def _shorten(text: str, limit: int, *, left: bool = False) -> str:
