@@ -155,7 +155,7 @@ class DigestConfig(_Section):
     timezone: Annotated[str, AfterValidator(_check_timezone)] = "UTC"
     alert_severity: Literal["none", "low", "medium", "high"] = "high"
     send_empty: bool = False
-    max_bytes: Size = 100_000  # a larger digest is truncated with a note
+    max_bytes: Size = 100_000  # a larger digest is split into parts (at most 10; the rest waits)
 
 
 class EmailConfig(_Section):
