@@ -38,8 +38,8 @@ SUMMARY_ENTRIES = 8  # entries named in the summary; the rest are counted ("and 
 CHART_DAYS = 30  # the per-entry chart: mentions per day over this many days, today last
 CHART_HEIGHT = 24  # pixels of the tallest bar
 SPARKS = "▁▂▃▄▅▆▇█"  # the text part's bars, lowest to highest
-# One item is bounded whatever the feed sent, so a part stays near `max_bytes` (a 400 KB
-# title once made a part four times the limit): longer values are cut with a visible note.
+# One item is bounded whatever the feed sent, so a part stays near `max_bytes` (one huge
+# item once made a part four times the limit): longer values are cut with a visible note.
 TITLE_MAX = 300
 NAME_MAX = 200  # entry names, aliases, the matched text, feed names
 CONTEXT_MAX = 240  # snippet text on either side of the highlighted mention
