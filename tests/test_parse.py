@@ -146,3 +146,23 @@ def test_atom_feed() -> None:
     assert article.title == "Lavrov & Co"
     assert article.text == "Said Lavrov"
     assert article.published == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_text_constructs_read_as_their_declared_type() -> None:
+    """A plain-text title keeps its angle brackets; HTML content keeps its words apart."""
+    item = (
+        "<item><guid>1</guid><title>Oil price &lt; $60 as Lavrov &gt; meets Rubio</title>"
+        "<description>&lt;table&gt;&lt;tr&gt;&lt;td&gt;Igor&lt;/td&gt;&lt;td&gt;Sechin&lt;/td&gt;"
+        "&lt;/tr&gt;&lt;/table&gt;&lt;p&gt;A&lt;p&gt;B</description></item>"
+    )
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>2</id>'
+        '<title type="text">Lavrov &lt;b&gt; Rubio</title>'
+        '<content type="html">&lt;li&gt;Rosneft&lt;li&gt;Lukoil</content></entry></feed>'
+    )
+    [article] = parse_feed(f"<rss version='2.0'><channel>{item}</channel></rss>".encode(), {}, FEED)
+    assert article.title == "Oil price < $60 as Lavrov > meets Rubio"
+    assert article.text == "Igor Sechin\nA\nB"
+    [entry] = parse_feed(atom.encode(), {}, FEED)
+    assert entry.title == "Lavrov <b> Rubio"
+    assert entry.text == "Rosneft\nLukoil"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.text import html_to_text
+from watcher.text import content_to_text, html_to_text
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,25 @@ from watcher.text import html_to_text
         ("<script>var x = 'Putin';</script>kept", "kept"),
         ("<style>p { color: red }</style>kept", "kept"),
         ("  plain text  ", "plain text"),
+        # block-level elements and table cells never glue words together
+        ("<table><tr><td>Igor</td><td>Sechin</td></tr></table>", "Igor Sechin"),
+        ("<p>Alexander<p>Novak", "Alexander\nNovak"),
+        ("<ul><li>Rosneft<li>Lukoil</ul>", "Rosneft\nLukoil"),
+        ("<h2>Lavrov</h2>Rubio", "Lavrov\nRubio"),
+        ("<div>\n  Igor\n  <b>Sechin</b>\n</div>", "Igor Sechin"),
+        # a "<" that starts no tag is text, in HTML too
+        ("Oil price < $60 as Lavrov > meets Rubio", "Oil price < $60 as Lavrov > meets Rubio"),
     ],
 )
 def test_html_to_text(markup: str, text: str) -> None:
     assert html_to_text(markup) == text
+
+
+def test_plain_text_keeps_every_word() -> None:
+    title = "Oil price < $60 as Lavrov <b>meets</b> Rubio"
+    assert content_to_text(title, "text/plain") == title
+
+
+def test_html_content_type_is_parsed() -> None:
+    assert content_to_text("<td>Igor</td><td>Sechin</td>", "text/html") == "Igor Sechin"
+    assert content_to_text("<p>a</p>", "application/xhtml+xml; charset=utf-8") == "a"

@@ -35,7 +35,7 @@ import feedparser
 from watcher.article import Article
 from watcher.identity import RawItem, assign_identities
 from watcher.schedule_math import parse_ttl
-from watcher.text import html_to_text
+from watcher.text import content_to_text
 
 _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._:-]+)([\"'])", re.S)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
@@ -255,7 +255,7 @@ def _items(entries: list[Any], feed_url: str) -> tuple[FeedItem, ...]:
 
 
 def _raw_item(entry: Any) -> tuple[RawItem, datetime | None]:
-    title = html_to_text(_string(entry.get("title")))
+    title = _construct_text(entry.get("title_detail"), entry.get("title"))
     return (
         RawItem(
             guid=_string(entry.get("id")),
@@ -272,13 +272,20 @@ def _body_text(entry: Any) -> str:
     already part of the content), so no mention hides in the part we skipped."""
     parts: list[str] = []
     for content in entry.get("content") or []:
-        value = html_to_text(_string(content.get("value")))
+        value = _construct_text(content, content.get("value"))
         if value and all(value not in p for p in parts):
             parts.append(value)
-    summary = html_to_text(_string(entry.get("summary")))
+    summary = _construct_text(entry.get("summary_detail"), entry.get("summary"))
     if summary and all(summary not in p for p in parts):
         parts.append(summary)
     return "\n\n".join(parts)
+
+
+def _construct_text(detail: Any, value: object) -> str:
+    """A title, summary or content part as plain text, read as the type feedparser gives it
+    (RSS titles are text unless they hold markup; Atom says ``type="text"``/``"html"``)."""
+    content_type = detail.get("type", "") if isinstance(detail, Mapping) else ""
+    return content_to_text(_string(value), content_type or "text/html")
 
 
 def _string(value: object) -> str:

@@ -1,20 +1,79 @@
-"""HTML to plain text for the matcher: tags removed, entities decoded, block breaks kept."""
+"""Feed text to plain text for the matcher: HTML parsed as HTML (tags removed, entities decoded,
+block breaks kept), plain text kept as it is, whatever ``<`` and ``>`` it contains."""
 
 from __future__ import annotations
 
-import html
 import re
+from html.parser import HTMLParser
 
-_BLOCK = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.I)
-_DROP = re.compile(r"<(script|style)\b.*?</\1\s*>", re.I | re.S)
-_TAG = re.compile(r"<[^>]*>")
+# elements whose start and end break the text into separate lines (HTML's block-level and
+# list/table-structure elements); any other tag is inline and vanishes without a space
+_BLOCK = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div",
+        "dl", "dt", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+        "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary",
+        "table", "tbody", "tfoot", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+_CELL = frozenset({"td", "th"})  # neighbouring cells are separate words on one line
+_HIDDEN = frozenset({"script", "style", "template", "noscript"})
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_SPACES = re.compile(r"[ \t\r\n\f\xa0]+")
+_LINE_BREAKS = re.compile(r" *\n[\n ]*")
+_BREAK = "\x00"  # a block boundary, resolved to a line break once all text is collected
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self._hidden += 1
+        self._separate(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._separate(tag)  # <br/>, <hr/>, <td/>: no content to hide
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN and self._hidden:
+            self._hidden -= 1
+        self._separate(tag)
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.chunks.append(data)
+
+    def _separate(self, tag: str) -> None:
+        if tag in _BLOCK:
+            self.chunks.append(_BREAK)
+        elif tag in _CELL:
+            self.chunks.append(" ")
 
 
 def html_to_text(markup: str) -> str:
     """Plain text of an HTML fragment. Inline tags vanish without a space (``Igor <b>Sechin</b>``
-    reads ``Igor Sechin``); block ends become line breaks; ``&nbsp;`` becomes a space."""
-    text = _DROP.sub(" ", markup)
-    text = _BLOCK.sub("\n", text)
-    text = _TAG.sub("", text)
-    text = html.unescape(text).replace("\xa0", " ")
-    return text.strip()
+    reads ``Igor Sechin``); block elements (``<p>``, ``<li>``, ``<br>``, ``<tr>``...) start and
+    end a line and table cells are separate words, so nothing glues (``<td>Igor</td><td>Sechin
+    </td>`` reads ``Igor Sechin``); whitespace runs collapse as a browser shows them; ``<``
+    that starts no tag (``price < $60``) is text."""
+    parser = _TextCollector()
+    parser.feed(markup)
+    parser.close()
+    text = _SPACES.sub(" ", "".join(parser.chunks)).replace(_BREAK, "\n")
+    return _LINE_BREAKS.sub("\n", text).strip()
+
+
+def plain_text(text: str) -> str:
+    """Text that is not markup, as the matcher reads it: a no-break space is a space."""
+    return text.replace("\xa0", " ").strip()
+
+
+def content_to_text(value: str, content_type: str) -> str:
+    """A feed construct as plain text, read as its declared type says (feedparser reports
+    ``text/plain`` or ``text/html`` for every title, summary and content)."""
+    mime = content_type.split(";", maxsplit=1)[0].strip().lower()
+    return html_to_text(value) if mime in _HTML_TYPES else plain_text(value)
