@@ -31,6 +31,28 @@ def test_canonical_link(link: str, expected: str) -> None:
     assert canonical_link(link) == expected
 
 
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("https://example.com/%7Eanna/story", "https://example.com/~anna/story"),
+        ("https://example.com/a%2fb%c3%bc", "https://example.com/a%2Fb%C3%BC"),
+        ("https://example.com/über uns", "https://example.com/%C3%BCber%20uns"),
+        ("https://example.com/a?id=7&page=2", "https://example.com/a?page=2&id=7"),
+        ("https://example.com/a?q=%7E", "https://example.com/a?q=~"),
+        ("https://news.example.com./a", "https://news.example.com/a"),
+        ("https://bücher.example/a", "https://xn--bcher-kva.example/a"),
+        ("https://BÜCHER.example./a", "https://xn--bcher-kva.example/a"),
+    ],
+)
+def test_equivalent_links_are_one_identity(one: str, other: str) -> None:
+    assert canonical_link(one) == canonical_link(other)
+
+
+def test_repeated_parameter_keeps_its_value_order() -> None:
+    assert canonical_link("https://e.org/a?t=2&k=1&t=1") == "https://e.org/a?k=1&t=2&t=1"
+    assert canonical_link("https://e.org/a?t=1&t=2") != canonical_link("https://e.org/a?t=2&t=1")
+
+
 def item(guid: str = "", link: str = "", title: str = "t", text: str = "x") -> RawItem:
     return RawItem(guid=guid, link=link, title=title, text=text)
 

@@ -17,10 +17,11 @@ matched again (only matches not already stored are reported).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 # query parameters that only track the reader, never select the content
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "matomo_", "_hs", "hsa_")
@@ -51,6 +52,10 @@ _TRACKING_NAMES = frozenset(
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+# characters a path keeps as they are (RFC 3986 pchar and "/"); anything else is %-escaped
+_PATH_SAFE = "/:@!$&'()*+,;=%-._~"
 
 
 def _digest(*parts: str) -> str:
@@ -72,9 +77,11 @@ def _is_tracking(name: str) -> bool:
 
 
 def canonical_link(url: str) -> str:
-    """The link as an identity: tracking parameters and the fragment removed, scheme and host
-    lowercased, a default port dropped, http written as https. Not a URL at all (no
-    scheme/host): returned stripped."""
+    """The link as an identity: tracking parameters and the fragment removed, the remaining
+    parameters in name order, scheme and host lowercased, a host's trailing dot dropped and an
+    internationalised host written in punycode, a default port dropped, http written as https,
+    percent-escapes normalised (``%7E`` is ``~``, ``%c3`` is ``%C3``, ``ü`` is ``%C3%BC``).
+    Not a URL at all (no scheme/host): returned stripped."""
     text = url.strip()
     try:
         parts = urlsplit(text)
@@ -84,9 +91,7 @@ def canonical_link(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         return text
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
+    host = _canonical_host(parts.hostname or "")
     userinfo = parts.netloc.rpartition("@")[0]
     netloc = f"{userinfo}@{host}" if userinfo else host
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
@@ -94,10 +99,37 @@ def canonical_link(url: str) -> str:
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
     ]
+    # parameter order carries no meaning for the servers news sites run; a stable sort keeps
+    # the order of a repeated name's values, which can
+    query.sort(key=lambda pair: pair[0])
     # one story linked over http by one feed and https by another is still one story
     identity_scheme = "https" if scheme == "http" else scheme
-    path = parts.path or "/"
+    path = _canonical_path(parts.path or "/")
     return urlunsplit((identity_scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def _canonical_host(hostname: str) -> str:
+    """Lowercase, without the root's trailing dot, an IDN as punycode, IPv6 in brackets."""
+    host = hostname.lower().rstrip(".")
+    if ":" in host:  # IPv6 literal
+        return f"[{host}]"
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid IDN (a label too long, ...): compared as written
+        return host
+
+
+def _canonical_path(path: str) -> str:
+    """RFC 3986 6.2.2 normalisation: escaped unreserved characters decoded, the other escapes
+    in upper case, characters a URL cannot hold (non-ASCII, spaces) escaped as UTF-8."""
+
+    def normalise(escape: re.Match[str]) -> str:
+        char = chr(int(escape.group(1), 16))
+        return char if char in _UNRESERVED else escape.group(0).upper()
+
+    return quote(_ESCAPE.sub(normalise, path), safe=_PATH_SAFE)
 
 
 @dataclass(frozen=True)
