@@ -99,3 +99,24 @@ def test_feedparser_corpus_never_raises() -> None:
         except Exception as exc:  # collected, so one run lists every offender
             failures.append(f"{row['path']}: {exc!r}")
     assert not failures, "\n".join(failures[:20])
+
+
+def test_double_encoded_utf8_feed_is_repaired() -> None:
+    """eldiario's feed is valid UTF-8 whose text was double-encoded upstream."""
+    raw = (FEEDS / "real" / "jmanuelbr_eldiario.xml").read_bytes()
+    assert "Ã".encode() in raw  # the corpus file still shows the problem
+    parsed = parse_document(raw, {}, "https://feeds.example/")
+    text = "\n".join(item.article.full_text for item in parsed.items)
+    for bad in MOJIBAKE:
+        assert bad not in text, f"mojibake {bad!r} in the repaired text"
+    assert "detenido este miércoles" in text
+    assert "corrupción" in text
+    assert "Ángel Pérez-Maura" in text
+
+
+@pytest.mark.parametrize("path", _files("real", "*.xml"), ids=lambda p: p.name)
+def test_no_real_feed_keeps_utf8_mojibake(path: Path) -> None:
+    parsed = parse_document(path.read_bytes(), {}, f"https://feeds.example/{path.name}")
+    text = "\n".join(item.article.full_text for item in parsed.items)
+    for bad in ("Ã©", "Ã³", "Ã±", "â€™"):
+        assert bad not in text

@@ -41,3 +41,17 @@ def test_plain_text_keeps_every_word() -> None:
 def test_html_content_type_is_parsed() -> None:
     assert content_to_text("<td>Igor</td><td>Sechin</td>", "text/html") == "Igor Sechin"
     assert content_to_text("<p>a</p>", "application/xhtml+xml; charset=utf-8") == "a"
+
+
+@pytest.mark.parametrize(
+    ("text", "repaired"),
+    [
+        ("corrupciÃ³n en EspaÃ±a", "corrupción en España"),
+        ("La batallaÂ que", "La batalla que"),
+        ("Mãe de utente, Café société", "Mãe de utente, Café société"),  # real Latin kept
+        ("Путин’s “quotes”", "Путин’s “quotes”"),
+    ],
+)
+def test_mojibake_repaired(text: str, repaired: str) -> None:
+    assert content_to_text(text, "text/plain") == repaired
+    assert content_to_text(f"<p>{text}</p>", "text/html") == repaired

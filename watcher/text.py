@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import ftfy
+
 # elements whose start and end break the text into separate lines (HTML's block-level and
 # list/table-structure elements); any other tag is inline and vanishes without a space
 _BLOCK = frozenset(
@@ -74,6 +76,19 @@ def plain_text(text: str) -> str:
 
 def content_to_text(value: str, content_type: str) -> str:
     """A feed construct as plain text, read as its declared type says (feedparser reports
-    ``text/plain`` or ``text/html`` for every title, summary and content)."""
+    ``text/plain`` or ``text/html`` for every title, summary and content), with mojibake
+    repaired."""
     mime = content_type.split(";", maxsplit=1)[0].strip().lower()
-    return html_to_text(value) if mime in _HTML_TYPES else plain_text(value)
+    text = html_to_text(value) if mime in _HTML_TYPES else plain_text(value)
+    return repair_mojibake(text)
+
+
+def repair_mojibake(text: str) -> str:
+    """Text that was UTF-8 decoded as Latin-1/windows-1252 somewhere upstream (``corrupciÃ³n``
+    in a feed that is otherwise correct UTF-8) decoded back (``corrupción``). Only ftfy's
+    encoding steps run: quotes, ligatures and widths stay as the publisher wrote them. ftfy
+    changes only text that is far likelier mojibake than real Latin-1 (``Ã³`` yes, ``Mãe``
+    no)."""
+    if text.isascii():
+        return text
+    return plain_text(ftfy.fix_encoding(text))  # a repaired "Â " is a no-break space

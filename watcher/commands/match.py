@@ -26,7 +26,7 @@ from watcher.matching import CompiledWatchlists, Match, compile_watchlists, matc
 from watcher.matching.matcher import snippet
 from watcher.parse import decode_document, parse_document
 from watcher.settings import load_config, load_watchlists, resolved_state_dir
-from watcher.text import html_to_text
+from watcher.text import html_to_text, repair_mojibake
 
 _SNIFF_BYTES = 4096
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)\b", re.I)
@@ -113,6 +113,7 @@ def _documents(source: str) -> Iterator[_Document]:
     text, _ = decode_document(body)
     if _HTML.search(head):
         text = html_to_text(text)
+    text = repair_mojibake(text)
     yield _Document(name, "", "", text)
 
 
