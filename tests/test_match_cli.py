@@ -121,3 +121,12 @@ def test_config_and_watchlists_together_are_refused() -> None:
     run = watcher("match", "--config", "x.yaml", *WATCHLISTS, "-", stdin="")
     assert run.returncode != 0
     assert "not both" in run.stderr
+
+
+def test_json_says_where_each_match_stands() -> None:
+    """A name only in an item's <category> is found, and marked as a tag."""
+    run = watcher("match", *WATCHLISTS, "--json", str(FIXTURES / "tagged.xml"))
+    assert run.returncode == 0, run.stderr
+    tagged, titled = json_lines(run.stdout)
+    assert [(m["entry"], m["field"]) for m in tagged["matches"]] == [("rosneft", "tag")]  # type: ignore[union-attr]
+    assert [(m["entry"], m["field"]) for m in titled["matches"]] == [("rosneft", "title")]  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from feedserver import rss
 
+from watcher.article import Article
 from watcher.parse import decode_document, parse_document, parse_feed
 
 RUSSIAN = "Роснефть и Лукойл попали под новые санкции, заявил министр Сечин"
@@ -166,3 +167,32 @@ def test_text_constructs_read_as_their_declared_type() -> None:
     [entry] = parse_feed(atom.encode(), {}, FEED)
     assert entry.title == "Lavrov <b> Rubio"
     assert entry.text == "Rosneft\nLukoil"
+
+
+def test_categories_are_part_of_the_item_and_marked_as_tags() -> None:
+    item = (
+        "<item><guid>1</guid><title>Red Sea</title><description>Shipping halted.</description>"
+        "<category>Houthis</category><category domain='x'>Yemen</category>"
+        "<category>Houthis</category></item>"
+    )
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>2</id><title>t</title>'
+        '<category term="ye" label="Yemen"/></entry></feed>'
+    )
+    [article] = parse_feed(f"<rss version='2.0'><channel>{item}</channel></rss>".encode(), {}, FEED)
+    assert article.tags == ("Houthis", "Yemen")
+    assert article.full_text == "Red Sea\n\nShipping halted.\n\nTags: Houthis · Yemen"
+    words = ("Sea", "halted", "Yemen")
+    fields = [article.field_at(article.full_text.index(word)) for word in words]
+    assert fields == ["title", "text", "tag"]
+    [entry] = parse_feed(atom.encode(), {}, FEED)
+    assert entry.tags == ("ye", "Yemen")
+    assert entry.field_at(entry.full_text.index("Yemen")) == "tag"
+
+
+def test_article_fields_without_a_title_or_text() -> None:
+    tags_only = Article("", "id", "", "", None, "", tags=("Houthis",))
+    assert tags_only.full_text == "Tags: Houthis"
+    assert tags_only.field_at(6) == "tag"
+    plain = Article("", "id", "", "", None, "body")
+    assert plain.full_text == "body" and plain.field_at(0) == "text"

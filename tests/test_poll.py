@@ -571,3 +571,14 @@ def test_cli_poll_config_error_exits_non_zero(tmp_path: Path) -> None:
     config.write_text("feeds:\n  - url: ftp://nope\n")
     done = run_cli("poll", "--once", "--config", str(config))
     assert done.returncode != 0 and "feeds" in done.stderr
+
+
+async def test_item_category_is_screened_and_shows_as_a_tag(server, store, compiled) -> None:
+    tagged = {"guid": "t1", "title": "Markets today", "category": "Lukoil"}
+    url = server.route("/f.xml", rss(tagged, ITEM_1))
+    await poll(store, make_config(FeedConfig(url=url, backfill=True)), compiled)
+    with store.transaction() as tx:
+        found = {m.entry_id: m for m in tx.pending_matches()}
+    assert set(found) == {"lukoil", "rosneft"}
+    assert found["lukoil"].snippet.endswith("Tags: Lukoil")
+    assert "Tags" not in found["rosneft"].snippet

@@ -35,7 +35,7 @@ import feedparser
 from watcher.article import Article
 from watcher.identity import RawItem, assign_identities
 from watcher.schedule_math import parse_ttl
-from watcher.text import content_to_text
+from watcher.text import content_to_text, plain_text, repair_mojibake
 
 _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._:-]+)([\"'])", re.S)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
@@ -237,9 +237,9 @@ def _guess(body: bytes, candidates: list[str] | None, fallback: tuple[str, str])
 
 def _items(entries: list[Any], feed_url: str) -> tuple[FeedItem, ...]:
     raw = [_raw_item(entry) for entry in entries]
-    identities = assign_identities(feed_url, [item for item, _ in raw])
+    identities = assign_identities(feed_url, [item for item, _, _ in raw])
     items: dict[str, FeedItem] = {}
-    for (item, published), identity in zip(raw, identities, strict=True):
+    for (item, published, tags), identity in zip(raw, identities, strict=True):
         if identity.key in items:  # an exact repeat inside the document
             continue
         article = Article(
@@ -249,12 +249,13 @@ def _items(entries: list[Any], feed_url: str) -> tuple[FeedItem, ...]:
             title=item.title,
             published=published,
             text=item.text,
+            tags=tags,
         )
         items[identity.key] = FeedItem(article, identity.key, identity.content_hash)
     return tuple(items.values())
 
 
-def _raw_item(entry: Any) -> tuple[RawItem, datetime | None]:
+def _raw_item(entry: Any) -> tuple[RawItem, datetime | None, tuple[str, ...]]:
     title = _construct_text(entry.get("title_detail"), entry.get("title"))
     return (
         RawItem(
@@ -264,7 +265,20 @@ def _raw_item(entry: Any) -> tuple[RawItem, datetime | None]:
             text=_body_text(entry),
         ),
         _published(entry),
+        _tags(entry),
     )
+
+
+def _tags(entry: Any) -> tuple[str, ...]:
+    """The item's categories (a term and, when it says more, its label), each once. Not part
+    of the content hash: tags are screened, but a re-tagged item is not an edited story."""
+    found: list[str] = []
+    for tag in entry.get("tags") or []:
+        for value in (tag.get("term"), tag.get("label")):
+            text = repair_mojibake(plain_text(_string(value)))
+            if text and text not in found:
+                found.append(text)
+    return tuple(found)
 
 
 def _body_text(entry: Any) -> str:

@@ -4,8 +4,9 @@
 
 INPUT is an RSS/Atom file (one result per item), an HTML or text file (one result), or ``-``
 for standard input; which one is told by looking at the content. With ``--json`` every
-article is one line: ``{"id", "title", "link", "matches": [Match.to_json(), ...]}`` (the id
-is the item's guid, else its link, else the file name). Scripts and benchmarks rely on it.
+article is one line: ``{"id", "title", "link", "matches": [Match.to_json() + "field", ...]}``
+(the id is the item's guid, else its link, else the file name; ``field`` is where the match
+stands: ``title``, ``text`` or ``tag`` for an item's categories). Scripts and benchmarks rely on it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from watcher.article import Article, Field
 from watcher.commands import config_option
 from watcher.errors import WatcherError
 from watcher.indexcache import compile_lists
@@ -40,6 +42,7 @@ class _Document:
     title: str
     link: str
     text: str  # what the matcher reads
+    article: Article | None = None  # a feed item: tells title, text and tag matches apart
 
 
 @click.command("match")
@@ -107,7 +110,11 @@ def _documents(source: str) -> Iterator[_Document]:
             article = item.article
             guid = item.key.removeprefix("guid:") if item.key.startswith("guid:") else ""
             yield _Document(
-                guid or article.link or name, article.title, article.link, article.full_text
+                guid or article.link or name,
+                article.title,
+                article.link,
+                article.full_text,
+                article,
             )
         return
     text, _ = decode_document(body)
@@ -131,8 +138,13 @@ def _json(document: _Document, found: list[Match]) -> dict[str, object]:
         "id": document.id,
         "title": document.title,
         "link": document.link,
-        "matches": [m.to_json() for m in found],
+        "matches": [{**m.to_json(), "field": _field(document, m)} for m in found],
     }
+
+
+def _field(document: _Document, found: Match) -> Field:
+    """Where the match stands: ``title``, ``text`` or ``tag`` (a file's whole text is text)."""
+    return document.article.field_at(found.start) if document.article else "text"
 
 
 def _report(document: _Document, found: list[Match], highlight: tuple[str, str]) -> str:
