@@ -242,9 +242,7 @@ class _RecordingBackend(httpcore.AsyncNetworkBackend):
         raise httpcore.ConnectError("recorded, not connected")
 
 
-async def test_guard_connects_to_the_checked_address_not_the_name(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_guard_connects_to_the_checked_address_not_the_name() -> None:
     # DNS rebinding defence: the name is resolved once (the OS resolver is the mocked edge);
     # the connection goes to that checked address, so a second answer can never be used
     answers = iter([["93.184.215.14"], ["127.0.0.1"]])
@@ -252,11 +250,70 @@ async def test_guard_connects_to_the_checked_address_not_the_name(
     async def fake_resolve(host: str, port: int) -> list[str]:
         return next(answers)
 
-    monkeypatch.setattr(netguard, "resolve", fake_resolve)
     inner = _RecordingBackend()
+    backend = GuardedBackend(inner, resolver=fake_resolve)
     with pytest.raises(httpcore.ConnectError):
-        await GuardedBackend(inner).connect_tcp("rebind.example", 80)
+        await backend.connect_tcp("rebind.example", 80)
     assert inner.hosts == ["93.184.215.14"]
     with pytest.raises(RefusedAddressError):
-        await GuardedBackend(inner).connect_tcp("rebind.example", 80)
+        await backend.connect_tcp("rebind.example", 80)
     assert inner.hosts == ["93.184.215.14"]
+
+
+# --- private addresses allowed per feed, per host, per network ---------------------------------
+
+INTRANET_NAMES = {"intranet.example": "127.0.0.1", "metadata.example": "127.0.0.1"}
+
+
+async def fake_dns(host: str, port: int) -> list[str]:
+    """A resolver under the test's control: two names, both on loopback (never the OS's)."""
+    if host in INTRANET_NAMES:
+        return [INTRANET_NAMES[host]]
+    return await netguard.resolve(host, port) if host[0].isdigit() else []
+
+
+async def test_a_feed_allowed_private_reaches_its_own_host_only(server: FeedServer) -> None:
+    server.route("/f.xml", FEED)
+    own = server.url("/f.xml", host="intranet.example")
+    limits = FetchLimits(timeout=5, private_feed_url=own)
+    async with make_client(GUARDED, resolver=fake_dns) as http:
+        assert (await fetch(http, own, limits)).body == FEED
+        other = await fetch(http, server.url("/f.xml", host="metadata.example"), limits)
+        assert other.refused
+        # the same host without the feed's allowance: its open connection is not reused
+        unallowed = await fetch(http, own, GUARDED)
+    assert unallowed.refused, unallowed
+    assert "allow_private: true" in unallowed.error
+    assert "polling.allow_private_hosts" in unallowed.error
+    assert len(server.requests) == 1
+
+
+async def test_a_redirect_to_another_private_host_is_refused(server: FeedServer) -> None:
+    server.route("/f.xml", FEED)
+    own = server.redirect("/r", server.url("/f.xml", host="metadata.example"), status=302)
+    own = own.replace("127.0.0.1", "intranet.example")
+    limits = FetchLimits(timeout=5, private_feed_url=own)
+    async with make_client(GUARDED, resolver=fake_dns) as http:
+        result = await fetch(http, own, limits)
+    assert result.refused and "metadata.example" in result.error
+    assert [r.path for r in server.requests] == ["/r"]
+
+
+@pytest.mark.parametrize("entry", ["metadata.example", "METADATA.example.", "127.0.0.0/8"])
+async def test_allowed_private_hosts_and_networks(server: FeedServer, entry: str) -> None:
+    server.route("/f.xml", FEED)
+    own = server.redirect("/r", server.url("/f.xml", host="metadata.example"), status=302)
+    own = own.replace("127.0.0.1", "intranet.example")
+    limits = FetchLimits(timeout=5, private_feed_url=own, allow_private_hosts=(entry,))
+    async with make_client(GUARDED, resolver=fake_dns) as http:
+        result = await fetch(http, own, limits)
+    assert result.body == FEED, result
+
+
+async def test_a_listed_network_does_not_cover_other_addresses(server: FeedServer) -> None:
+    server.route("/f.xml", FEED)
+    limits = FetchLimits(timeout=5, allow_private_hosts=("10.0.0.0/8", "intranet.example"))
+    async with make_client(limits, resolver=fake_dns) as http:
+        refused = await fetch(http, server.url("/f.xml", host="metadata.example"), limits)
+        allowed = await fetch(http, server.url("/f.xml", host="intranet.example"), limits)
+    assert refused.refused and allowed.body == FEED

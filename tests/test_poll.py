@@ -273,7 +273,17 @@ async def test_private_addresses_are_refused_unless_allowed(server, store, compi
     urls = [server.url("/f.xml"), server.url("/f.xml", host="[::ffff:127.0.0.1]")]
     results = await poll(store, make_config(*urls, allow_private_networks=False), compiled)
     assert {r.status for r in results.values()} == {"refused"}
+    assert "allow_private: true" in results[urls[0]].error
     assert server.requests == []
+
+
+async def test_a_feed_allowed_private_spares_no_other_feed(server, store, compiled) -> None:
+    server.route("/f.xml", rss(ITEM_1))
+    allowed, other = server.url("/f.xml"), server.url("/f.xml", host="[::ffff:127.0.0.1]")
+    feeds = (FeedConfig(url=allowed, allow_private=True), other)
+    results = await poll(store, make_config(*feeds, allow_private_networks=False), compiled)
+    assert (results[allowed].status, results[other].status) == ("ok", "refused")
+    assert len(server.requests) == 1
 
 
 async def test_slow_feed_is_cut_and_does_not_hold_up_others(server, store, compiled) -> None:

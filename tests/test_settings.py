@@ -110,7 +110,8 @@ CONFIG_REJECTIONS = [
         "polling:\n  intervall: 5m\n",
         [
             "config.yaml:2:3: polling.intervall: unknown key 'intervall' (did you mean "
-            "'interval'?); allowed keys: allow_private_networks, concurrency, interval, jitter, "
+            "'interval'?); allowed keys: allow_private_hosts, allow_private_networks, "
+            "concurrency, interval, jitter, "
             "max_backoff, max_bytes, max_redirects, per_host, retention, stale_after, timeout, "
             "user_agent"
         ],
@@ -378,3 +379,26 @@ def test_a_single_path_or_address_counts_as_a_list_of_one(tmp_path: Path) -> Non
 def test_config_path_that_is_a_directory(tmp_path: Path) -> None:
     with pytest.raises(WatcherError, match=r"config file .* is not a file \(pass --config"):
         load_config(tmp_path)
+
+
+def test_private_address_settings(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        """
+        feeds:
+          - {url: "http://intranet.example.org/feed.xml", allow_private: true}
+          - url: https://public.example/feed.xml
+        polling:
+          allow_private_hosts: [wiki.example.org, 10.1.2.0/24, "fd00::1"]
+        """,
+    )
+    config = load_config(path)
+    assert [f.allow_private for f in config.feeds] == [True, False]
+    assert config.polling.allow_private_hosts == ("wiki.example.org", "10.1.2.0/24", "fd00::1")
+    assert config.polling.allow_private_networks is False  # the old key keeps its default
+    bad = write_config(
+        tmp_path, "polling:\n  allow_private_hosts: [ok.example, 'a b/c']\n", "b.yaml"
+    )
+    [problem] = problems_of(bad)
+    assert problem.startswith("b.yaml:2:37: polling.allow_private_hosts[1]: ")
+    assert "neither a host name" in problem

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from watcher.cron import cron_trigger
+from watcher.netguard import parse_private_host
 
 DEFAULT_CONFIG_PATH = Path("/etc/sanctions-watch/config.yaml")
 CONFIG_ENV = "SANCTIONS_WATCH_CONFIG"
@@ -100,6 +101,11 @@ def _check_cron(value: str) -> str:
     return value
 
 
+def _check_private_host(value: str) -> str:
+    parse_private_host(value)  # raises ValueError naming what is wrong
+    return value.strip()
+
+
 def _one_or_many(value: object) -> object:
     """A single item where a list is expected means a list of one (``watchlists: lists/``)."""
     return [value] if isinstance(value, str) else value
@@ -126,6 +132,7 @@ class FeedConfig(_Section):
     name: str = ""
     interval: PositiveDuration | None = None  # overrides polling.interval
     backfill: bool = False  # alert on the items already in the feed at its first poll
+    allow_private: bool = False  # this feed's own host may be on a private/loopback address
 
 
 class PollingConfig(_Section):
@@ -140,7 +147,9 @@ class PollingConfig(_Section):
     stale_after: PositiveDuration = 7 * 86400.0  # no new item for this long: "stale"
     retention: PositiveDuration = 90 * 86400.0  # article rows older than this are pruned
     user_agent: str = "sanctions-watch/0.1 (+https://github.com/sanctions-watch/sanctions-watch)"
-    allow_private_networks: bool = False
+    allow_private_networks: bool = False  # every feed may reach any address (all or nothing)
+    # host names and networks whose private addresses any feed may reach
+    allow_private_hosts: tuple[Annotated[str, AfterValidator(_check_private_host)], ...] = ()
 
 
 class MatchingConfig(_Section):

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -23,8 +24,14 @@ from urllib.parse import unquote, urlsplit
 import httpcore
 import httpx
 
-from watcher.config import PollingConfig
-from watcher.netguard import GuardedBackend, RefusedAddressError, check_scheme
+from watcher.config import FeedConfig, PollingConfig
+from watcher.netguard import (
+    AddressPolicy,
+    GuardedBackend,
+    RefusedAddressError,
+    Resolver,
+    check_scheme,
+)
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
@@ -40,17 +47,27 @@ class FetchLimits:
     max_bytes: int = 10 * 2**20
     max_redirects: int = 5
     user_agent: str = "sanctions-watch"
-    allow_private_networks: bool = False
+    allow_private_networks: bool = False  # every feed may reach any address
+    allow_private_hosts: tuple[str, ...] = ()  # host names / networks (see `AddressPolicy`)
+    private_feed_url: str = ""  # a feed with ``allow_private: true``: its host is allowed
 
     @classmethod
-    def from_config(cls, polling: PollingConfig) -> FetchLimits:
+    def from_config(cls, polling: PollingConfig, feed: FeedConfig | None = None) -> FetchLimits:
+        """The limits for one feed (``feed``'s own settings applied), else for any feed."""
         return cls(
             timeout=polling.timeout,
             max_bytes=polling.max_bytes,
             max_redirects=polling.max_redirects,
             user_agent=polling.user_agent,
             allow_private_networks=polling.allow_private_networks,
+            allow_private_hosts=polling.allow_private_hosts,
+            private_feed_url=feed.url if feed is not None and feed.allow_private else "",
         )
+
+    @property
+    def policy(self) -> AddressPolicy:
+        base = AddressPolicy.build(self.allow_private_networks, self.allow_private_hosts)
+        return base.with_host(self.private_feed_url) if self.private_feed_url else base
 
 
 @dataclass(frozen=True)
@@ -68,25 +85,127 @@ class FetchResult:
         return not self.error
 
 
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport whose connections go through `GuardedBackend`, built only from
+    public APIs (httpx's transport interface, httpcore's pool and network backend).
+
+    Each `AddressPolicy` (the one in a request's ``watcher.address_policy`` extension, else
+    the default) has a connection pool of its own, so a connection opened for a feed allowed
+    to reach a private host is never reused by a feed that is not."""
+
+    def __init__(
+        self,
+        default: AddressPolicy,
+        *,
+        max_connections: int = 100,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._default = default
+        self._max_connections = max_connections
+        self._resolver = resolver
+        self._ssl_context = httpx.create_ssl_context()
+        self._pools: dict[AddressPolicy, httpcore.AsyncConnectionPool] = {}
+
+    def _pool(self, policy: AddressPolicy) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(policy)
+        if pool is None:
+            pool = self._pools[policy] = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl_context,
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections,
+                keepalive_expiry=5.0,
+                retries=0,
+                network_backend=GuardedBackend(policy=policy, resolver=self._resolver),
+            )
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        extensions = dict(request.extensions)
+        policy = extensions.pop(_POLICY, None)
+        pool = self._pool(policy if isinstance(policy, AddressPolicy) else self._default)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=extensions,
+        )
+        with _httpx_errors():
+            response = await pool.handle_async_request(core_request)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        pools = list(self._pools.values())
+        self._pools.clear()
+        for pool in pools:
+            await pool.aclose()
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: Iterable[bytes] | AsyncIterable[bytes]) -> None:
+        assert isinstance(stream, AsyncIterable)  # an async pool gives async streams
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+@contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpcore's exceptions as the httpx exceptions of the same name (httpx's transport
+    contract); the guard's refusal passes through unchanged."""
+    try:
+        yield
+    except httpcore.ConnectError as exc:
+        raise httpx.ConnectError(_connect_message(exc)) from exc
+    except (
+        httpcore.TimeoutException,
+        httpcore.NetworkError,
+        httpcore.ProtocolError,
+        httpcore.UnsupportedProtocol,
+        httpcore.PoolTimeout,
+    ) as exc:
+        for cls in type(exc).__mro__:
+            mapped = getattr(httpx, cls.__name__, None)
+            if isinstance(mapped, type) and issubclass(mapped, httpx.TransportError):
+                raise mapped(str(exc)) from exc
+        raise httpx.TransportError(str(exc)) from exc
+
+
+def _connect_message(exc: httpcore.ConnectError) -> str:
+    return str(exc)
+
+
 class _TooLargeError(Exception):
     pass
 
 
-def make_client(limits: FetchLimits, max_connections: int = 100) -> httpx.AsyncClient:
-    """The shared client: no automatic redirects, no env proxies, the guarded backend."""
-    backend: httpcore.AsyncNetworkBackend = (
-        httpcore.AnyIOBackend() if limits.allow_private_networks else GuardedBackend()
-    )
-    transport = httpx.AsyncHTTPTransport(retries=0)
-    # httpx has no public knob for the network backend; swap in an equivalent pool using ours
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=5.0,
-        retries=0,
-        network_backend=backend,
-    )
+_POLICY = "watcher.address_policy"  # request extension: the `AddressPolicy` to connect under
+
+
+def make_client(
+    limits: FetchLimits, max_connections: int = 100, *, resolver: Resolver | None = None
+) -> httpx.AsyncClient:
+    """The shared client: no automatic redirects, no env proxies, connections only through
+    the guarded network backend (``resolver`` replaces DNS, for tests)."""
+    transport = GuardedTransport(limits.policy, max_connections=max_connections, resolver=resolver)
     return httpx.AsyncClient(
         transport=transport,
         follow_redirects=False,
@@ -154,7 +273,9 @@ async def _follow(
     permanent = True
     current = url
     for _hop in range(limits.max_redirects + 1):
-        request = client.build_request("GET", current, headers=headers)
+        request = client.build_request(
+            "GET", current, headers=headers, extensions={_POLICY: limits.policy}
+        )
         response = await client.send(request, stream=True)
         try:
             if response.status_code in REDIRECTS and "location" in response.headers:

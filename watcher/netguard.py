@@ -9,8 +9,13 @@ name as SNI / for hostname checking). Proxies from the environment are disabled
 (``trust_env=False``) because a proxy would connect on our behalf, unchecked.
 
 Schemes: http and https; file URLs only as configured (the config's author can read the
-disk anyway), never as a redirect target. With ``allow_private_networks`` the address check
-is skipped (tests, intranet feeds); the scheme rules stay.
+disk anyway), never as a redirect target.
+
+Which non-public addresses may be reached is an `AddressPolicy`, chosen per request (see
+`watcher.fetch`): ``polling.allow_private_networks`` skips the address check for every feed
+(kept as it always worked); ``polling.allow_private_hosts`` names host names and networks
+whose private addresses any feed may reach; a feed's ``allow_private: true`` allows its own
+host only, so a redirect from it to another private host (169.254.169.254) is still refused.
 
 "Public" means `ipaddress`'s ``is_global`` and not multicast/reserved/unspecified; an
 IPv4-mapped (``::ffff:127.0.0.1``), 6to4 or NAT64 IPv6 address is judged by the IPv4 address
@@ -21,16 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpcore
 
 ALLOWED_SCHEMES = frozenset({"http", "https", "file"})
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_HOST_LABEL = re.compile(r"(?!-)[\w-]{1,63}(?<!-)")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 class RefusedAddressError(Exception):
@@ -74,19 +84,91 @@ def is_public(address: IPAddress) -> bool:
     )
 
 
+def normalise_host(host: str) -> str:
+    """A host name as policies compare it (and as connections see it): lower case, no
+    brackets, no root dot, an internationalised name in punycode."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
+
+
+def parse_private_host(text: str) -> str | IPNetwork:
+    """An ``allow_private_hosts`` entry: an IP network (``10.1.2.0/24``, or one address) or
+    a host name; `ValueError` for anything else."""
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        pass
+    host = normalise_host(text)
+    labels = host.split(".")
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"{text!r} is neither a host name (intranet.example.org) nor a network (10.1.2.0/24)"
+        )
+    return host
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which non-public addresses a request may reach (public ones always may)."""
+
+    allow_all: bool = False  # polling.allow_private_networks
+    hosts: frozenset[str] = frozenset()  # host names whose private addresses are allowed
+    networks: frozenset[IPNetwork] = frozenset()  # private networks any host may resolve into
+
+    @classmethod
+    def build(cls, allow_all: bool, entries: Iterable[str]) -> AddressPolicy:
+        parsed = [parse_private_host(entry) for entry in entries]
+        return cls(
+            allow_all=allow_all,
+            hosts=frozenset(p for p in parsed if isinstance(p, str)),
+            networks=frozenset(p for p in parsed if not isinstance(p, str)),
+        )
+
+    def with_host(self, url: str) -> AddressPolicy:
+        """This policy, also allowing the private addresses of ``url``'s host."""
+        host = normalise_host(urlsplit(url).hostname or "")
+        return (
+            self if not host else AddressPolicy(self.allow_all, self.hosts | {host}, self.networks)
+        )
+
+    def allows(self, host: str, address: IPAddress) -> bool:
+        return (
+            self.allow_all
+            or is_public(address)
+            or normalise_host(host) in self.hosts
+            or any(address in network for network in self.networks)
+        )
+
+    def check(self, host: str, addresses: Iterable[str]) -> list[str]:
+        """The addresses, all allowed, or `RefusedAddressError` naming the first that is not
+        and the settings that would allow it."""
+        checked = []
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            if not self.allows(host, address):
+                raise RefusedAddressError(
+                    f"refusing {host}: it resolves to non-public address {address}; to poll a "
+                    "feed on your own network, set 'allow_private: true' on that feed in "
+                    "'feeds', or list the host or its network in "
+                    "'polling.allow_private_hosts'"
+                )
+            checked.append(str(address))
+        if not checked:
+            raise RefusedAddressError(f"refusing {host}: it resolves to no address")
+        return checked
+
+
+PUBLIC_ONLY = AddressPolicy()
+
+
 def check_addresses(host: str, addresses: Iterable[str]) -> list[str]:
     """The addresses, all public, or `RefusedAddressError` naming the first one that is not."""
-    checked = []
-    for text in addresses:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-        if not is_public(address):
-            raise RefusedAddressError(
-                f"refusing {host}: it resolves to non-public address {address}"
-            )
-        checked.append(str(address))
-    if not checked:
-        raise RefusedAddressError(f"refusing {host}: it resolves to no address")
-    return checked
+    return PUBLIC_ONLY.check(host, addresses)
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -104,10 +186,18 @@ async def resolve(host: str, port: int) -> list[str]:
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that connects only to checked public addresses."""
+    """An httpcore network backend that connects only to addresses its policy allows."""
 
-    def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+        *,
+        policy: AddressPolicy = PUBLIC_ONLY,
+        resolver: Resolver | None = None,
+    ) -> None:
         self._inner = inner or httpcore.AnyIOBackend()
+        self._policy = policy
+        self._resolve = resolver or resolve
 
     async def connect_tcp(
         self,
@@ -117,7 +207,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        addresses = check_addresses(host, await resolve(host, port))
+        addresses = self._policy.check(host, await self._resolve(host, port))
         last_error: Exception | None = None
         for address in addresses:
             try:

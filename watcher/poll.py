@@ -194,7 +194,7 @@ class _Job:
         fetched = await fetch(
             client,
             row.current_url,
-            FetchLimits.from_config(self.config.polling),
+            FetchLimits.from_config(self.config.polling, self.settings),
             etag=row.etag,
             last_modified=row.last_modified,
         )
