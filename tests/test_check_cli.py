@@ -178,3 +178,11 @@ def test_usage_errors(args: list[str], message: str) -> None:
     result = watcher(*args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_names_that_cannot_work_are_reported_at_their_line(tmp_path: Path) -> None:
+    write(tmp_path / "l.yaml", "entries:\n  - id: a\n    name: Acme\n    aliases: [A, '!!!']\n")
+    run = watcher("--watchlists", str(tmp_path))
+    assert run.returncode == 1
+    assert "l.yaml:4:15: entries[0].aliases[0]: 'A' is a single character" in run.stdout
+    assert "l.yaml:4:18: entries[0].aliases[1]: '!!!' has no letters or digits" in run.stdout

@@ -417,6 +417,37 @@ def test_rejection_is_reported_at_its_position(
     assert problems_of(write(tmp_path, "l.yaml", text)) == expected
 
 
+def test_names_that_cannot_work_are_rejected_at_their_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "l.yaml",
+        """
+        entries:
+          - id: x
+            name: X
+          - id: putin
+            name: Vladimir Putin
+            aliases: [Putin, a, "!!!"]
+            weak_aliases: ["17022", 3M, V., "7"]
+          - id: ok
+            name: "M23"
+        """,
+    )
+    single = "write the full name, or remove it"
+    assert problems_of(path) == [
+        f"l.yaml:3:11: entries[0].name: 'X' is a single character: it would match 'X' "
+        f"everywhere; {single}",
+        f"l.yaml:6:22: entries[1].aliases[1]: 'a' is a single character: it would match 'a' "
+        f"everywhere; {single}",
+        "l.yaml:6:25: entries[1].aliases[2]: '!!!' has no letters or digits, so it can never "
+        "match; write the name as it appears in the news, or remove it",
+        f"l.yaml:7:33: entries[1].weak_aliases[2]: 'V.' is a single character: it would "
+        f"match 'V' everywhere; {single}",
+        f"l.yaml:7:37: entries[1].weak_aliases[3]: '7' is a single character: it would "
+        f"match '7' everywhere; {single}",
+    ]
+
+
 def test_every_problem_in_a_file_is_reported_in_file_order(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -450,9 +481,9 @@ def test_every_problem_in_a_file_is_reported_in_file_order(tmp_path: Path) -> No
 
 
 def test_problems_of_every_bad_file_are_reported_together(tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", "entries:\n  - id: x\n    name: X\n    severity: severe\n")
+    write(tmp_path, "a.yaml", "entries:\n  - id: x\n    name: Xeno\n    severity: severe\n")
     write(tmp_path, "b.yaml", "entries:\n  - id: y\n")
-    write(tmp_path, "c.yaml", "entries:\n  - id: z\n    name: Z\n")
+    write(tmp_path, "c.yaml", "entries:\n  - id: z\n    name: Zeta\n")
     with pytest.raises(ValidationFailed) as caught:
         load_watchlists([tmp_path, tmp_path / "missing.yaml"])
     where = [(Path(p.file).name, p.line, p.column, p.path) for p in caught.value.problems]
@@ -540,10 +571,9 @@ def test_defaults_apply_to_entries_that_do_not_set_the_field(tmp_path: Path) -> 
 
 
 def test_fields_have_documented_defaults(tmp_path: Path) -> None:
-    entry = load_watchlist_file(write(tmp_path, "l.yaml", "entries: [{id: x, name: X}]\n")).entries[
-        0
-    ]
-    assert entry == Entry(list_name="l", id="x", name="X")
+    path = write(tmp_path, "l.yaml", "entries: [{id: x, name: Xeno}]\n")
+    entry = load_watchlist_file(path).entries[0]
+    assert entry == Entry(list_name="l", id="x", name="Xeno")
     assert (entry.type, entry.severity, entry.threshold, entry.match_vessels) == (
         EntryType.ORGANIZATION,
         Severity.MEDIUM,
@@ -562,7 +592,8 @@ def test_yaml_1_2_scalars_numbers_as_ids_and_anchors(tmp_path: Path) -> None:
         entries:
           - id: 12345
             name: 1MDB
-            aliases: [2025-10-22, "007", off]
+            aliases: [off, No]
+            programs: [2025-10-22, "007", off]
             notes: 2025-10-22
             exclude: *programs
         """,
@@ -571,10 +602,11 @@ def test_yaml_1_2_scalars_numbers_as_ids_and_anchors(tmp_path: Path) -> None:
     assert (entry.id, entry.name, entry.aliases, entry.notes) == (
         "12345",
         "1MDB",
-        ("2025-10-22", "007", "off"),  # YAML 1.2: no dates, no yes/no/on/off booleans
-        "2025-10-22",
+        ("off", "No"),  # YAML 1.2: no yes/no/on/off booleans
+        "2025-10-22",  # ... and no dates
     )
-    assert entry.programs == entry.exclude == ("NO", "Yes", "on")
+    assert entry.programs == ("2025-10-22", "007", "off")
+    assert entry.exclude == ("NO", "Yes", "on")
 
 
 def test_non_utf8_file_is_reported_with_its_position(tmp_path: Path) -> None:
@@ -585,8 +617,8 @@ def test_non_utf8_file_is_reported_with_its_position(tmp_path: Path) -> None:
 
 def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "l.yaml"
-    path.write_bytes(b"\xef\xbb\xbfentries: [{id: x, name: X}]\n")
-    assert load_watchlist_file(path).entries[0].name == "X"
+    path.write_bytes(b"\xef\xbb\xbfentries: [{id: x, name: Xeno}]\n")
+    assert load_watchlist_file(path).entries[0].name == "Xeno"
 
 
 def test_directories_are_read_in_name_order_yaml_and_yml(tmp_path: Path) -> None:
@@ -625,15 +657,15 @@ def test_example_watchlists_are_valid() -> None:
 def test_large_list_loads_and_a_late_error_is_found_at_its_line(tmp_path: Path) -> None:
     lines = ["list: big", "entries:"]
     for index in range(3000):
-        lines += [f"  - id: '{index}'", f"    name: Entity {index}", "    aliases: [A, B]"]
+        lines += [f"  - id: '{index}'", f"    name: Entity {index}", "    aliases: [Ab, Bc]"]
     path = tmp_path / "big.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     watchlist = load_watchlist_file(path)
     assert (len(watchlist.entries), watchlist.entries[-1].key) == (3000, "big/2999")
-    lines[-1] = "    aliases: [A, !!python/object:os.system B]"
+    lines[-1] = "    aliases: [Ab, !!python/object:os.system Bc]"
     lines[3] = "    name: !!python/name:os.system"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert problems_of(path) == [
         f"big.yaml:4:11: YAML tag !!python/name:os.system {TAG_MESSAGE}",
-        f"big.yaml:9002:18: YAML tag !!python/object:os.system {TAG_MESSAGE}",
+        f"big.yaml:9002:19: YAML tag !!python/object:os.system {TAG_MESSAGE}",
     ]

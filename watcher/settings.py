@@ -303,6 +303,7 @@ def _load_watchlist_unpaused(path: Path) -> tuple[Watchlist, YamlDocument]:
         raise ValidationFailed([Problem(str(path), 1, 1, "", message)])
     model, problems = check(document, WatchlistFile)
     problems += _duplicate_ids(document)
+    problems += _unusable_names(document)
     if model is not None and model.list_name is None and not _ID.fullmatch(path.stem):
         message = (
             f"the list is named after the file, but {path.stem!r} is not a valid list name; "
@@ -336,6 +337,52 @@ def _duplicate_ids(document: YamlDocument) -> list[Problem]:
         )
         problems.append(document.problem(("entries", index, "id"), message))
     return problems
+
+
+_NAME_FIELDS = ("name", "aliases", "weak_aliases")
+
+
+def _unusable_names(document: YamlDocument) -> list[Problem]:
+    """Names and aliases that cannot work, read from the raw data so they are found with other
+    errors: a single letter or digit (``a`` would match the word "a" everywhere), or no letter
+    or digit at all (``!!!`` never matches: the matcher reads words)."""
+    entries = document.data.get("entries") if isinstance(document.data, dict) else None
+    if not isinstance(entries, list):
+        return []
+    problems = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        for field in _NAME_FIELDS:
+            value = entry.get(field)
+            named: list[tuple[tuple[str | int, ...], object]] = (
+                [((field,), value)] if field == "name" else []
+            )
+            if isinstance(value, list):
+                named = [((field, i), item) for i, item in enumerate(value)]
+            for loc, name in named:
+                why = _why_unusable(name)
+                if why:
+                    problems.append(document.problem(("entries", index, *loc), why))
+    return problems
+
+
+def _why_unusable(name: object) -> str:
+    if not isinstance(name, str | int) or isinstance(name, bool) or not str(name).strip():
+        return ""  # not text, or empty: the schema reports it
+    text = str(name).strip()
+    characters = [char for char in text if char.isalnum()]
+    if not characters:
+        return (
+            f"{text!r} has no letters or digits, so it can never match; write the name as it "
+            "appears in the news, or remove it"
+        )
+    if len(characters) == 1:
+        return (
+            f"{text!r} is a single character: it would match {characters[0]!r} everywhere; "
+            "write the full name, or remove it"
+        )
+    return ""
 
 
 def _duplicate_list_names(loaded: Iterable[tuple[Watchlist, YamlDocument]]) -> list[Problem]:
