@@ -21,7 +21,7 @@ from pathlib import Path
 
 from watcher.matching import compile_watchlists, lexicon, match
 from watcher.matching.normalize import stems, word
-from watcher.parse import parse_feed
+from watcher.parse import parse_document
 from watcher.watchlist import Entry, EntryType, Watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,8 @@ def subset(watchlist: Watchlist, names: int) -> Watchlist:
 def news_texts() -> list[str]:
     texts = []
     for path in sorted(glob.glob(str(SHARED / "feeds/real/*.xml"))):
-        texts.extend(a.full_text for a in parse_feed(Path(path).read_bytes(), {}, path))
+        parsed = parse_document(Path(path).read_bytes(), {}, path)
+        texts.extend(item.article.full_text for item in parsed.items)
     return [t for t in texts if t.strip()]
 
 

@@ -90,7 +90,8 @@ async def run(tmp: Path, matches: int, alerts: int, max_bytes: int) -> None:
         with store.transaction() as tx:
             parts = tx.outbox_messages("digest")
         sizes = [len(p.data) for p in parts]
-        left = len(notify.pending_matches(store))
+        with store.transaction() as tx:
+            left = len(tx.pending_matches())
         print(
             f"queue_digest: {digest_id} in {elapsed:.2f}s: {len(parts)} part(s), "
             f"largest {max(sizes)} bytes, {left} matches left for the next digest"

@@ -44,7 +44,7 @@ async def client() -> AsyncIterator[object]:
 async def test_plain_fetch_sends_user_agent_and_returns_headers(server: FeedServer, client) -> None:
     url = server.route("/f.xml", FEED, headers={"Content-Type": "application/rss+xml"})
     result = await fetch(client, url, OPEN)
-    assert result.ok and result.status == 200
+    assert not result.error and result.status == 200
     assert result.body == FEED
     assert result.headers["content-type"] == "application/rss+xml"
     [request] = server.requests_for("/f.xml")

@@ -26,7 +26,7 @@ from smtpserver import SmtpTestServer
 
 from watcher import notify
 from watcher.config import Config, DigestConfig, EmailConfig
-from watcher.notice import FeedProblem
+from watcher.notice import FeedProblem, PendingMatch
 from watcher.poll import FeedHealth
 from watcher.render import TemplateError
 from watcher.store import Store
@@ -68,6 +68,11 @@ def _parsed(data: bytes) -> EmailMessage:
     return parsed
 
 
+def pending(store: Store) -> list[PendingMatch]:
+    with store.transaction() as tx:
+        return tx.pending_matches()
+
+
 def _outbox(store: Store, kind: str | None = None):  # type: ignore[no-untyped-def]
     with store.transaction() as tx:
         return tx.outbox_messages(kind)
@@ -85,7 +90,7 @@ def test_alerts_go_out_per_article_for_severe_matches_only(store: Store, tmp_pat
     ]
     assert notify.queue_alerts(store, config, T0 + 60) == 0  # each match alerts once
     # alerted matches stay pending for the digest
-    assert len(notify.pending_matches(store)) == 3
+    assert len(pending(store)) == 3
 
 
 def test_alert_threshold_medium_groups_the_article_matches(store: Store, tmp_path: Path) -> None:
@@ -113,7 +118,7 @@ def test_digest_lists_everything_pending_once(store: Store, tmp_path: Path) -> N
     [digest] = _outbox(store, "digest")
     assert f"X-Sanctions-Watch-Digest-Id: {digest_id}".encode() in digest.data
     assert _parsed(digest.data)["Subject"] == "[sanctions-watch] 3 matches (2 high) — 2025-10-23"
-    assert notify.pending_matches(store) == []
+    assert pending(store) == []
     assert notify.queue_digest(store, config, T0 + 20) is None
     # a later match goes into the next digest only
     record_match(store, article="a3", entry="lavrov", severity="low")
@@ -169,7 +174,7 @@ def test_failed_rendering_rolls_everything_back(store: Store, tmp_path: Path) ->
     config = base.model_copy(update={"email": email})
     with pytest.raises(TemplateError):
         notify.queue_digest(store, config, T0)
-    assert len(notify.pending_matches(store)) == 3  # still pending: nothing lost
+    assert len(pending(store)) == 3  # still pending: nothing lost
     assert _outbox(store) == []
 
 
@@ -177,7 +182,7 @@ def test_preview_neither_queues_nor_marks(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
     parts = notify.preview_digest(store, make_config(tmp_path), T0)
     assert len(parts) == 1 and len(parts[0].match_ids) == 3
-    assert len(notify.pending_matches(store)) == 3 and _outbox(store) == []
+    assert len(pending(store)) == 3 and _outbox(store) == []
 
 
 def test_oversized_digest_is_split_and_overflow_stays_pending(store: Store, tmp_path: Path) -> None:
@@ -188,7 +193,7 @@ def test_oversized_digest_is_split_and_overflow_stays_pending(store: Store, tmp_
     digests = _outbox(store, "digest")
     assert len(digests) == 10  # the part cap
     assert all(len(d.data) <= 8_000 for d in digests)
-    left = notify.pending_matches(store)
+    left = pending(store)
     assert 0 < len(left) < 120  # the rest waits for the next digest, nothing dropped
     assert b"more matches did not fit" in digests[-1].data
     assert notify.queue_digest(store, config, T0 + 86400) not in (None, digest_id)
@@ -417,7 +422,7 @@ async def test_digest_conflicting_twice_queues_nothing_and_loses_nothing(
     assert notify.queue_digest(store, config, T0) is None
     assert attempts == [1, 2]
     assert _outbox(store) == []  # neither render was stored...
-    assert len(notify.pending_matches(store)) == 1  # ...and the last match waits, unmarked
+    assert len(pending(store)) == 1  # ...and the last match waits, unmarked
     monkeypatch.undo()
     assert notify.queue_digest(store, config, T0 + 60) is not None  # the next run lists it
 
@@ -490,8 +495,8 @@ async def test_render_failure_in_the_worker_loses_nothing(store: Store, tmp_path
                 store, _broken_templates(tmp_path, "alert.html.j2"), T0, pool
             )
     assert _outbox(store) == []
-    pending = notify.pending_matches(store)
-    assert len(pending) == 3 and all(m.alerted_at is None for m in pending)
+    left = pending(store)
+    assert len(left) == 3 and all(m.alerted_at is None for m in left)
 
 
 async def test_the_loop_keeps_running_while_a_digest_renders(store: Store, tmp_path: Path) -> None:

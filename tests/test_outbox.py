@@ -5,6 +5,7 @@ Real SQLite files and a real aiosmtpd server; the clock is the `now` argument.
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
@@ -13,9 +14,9 @@ from notifier_samples import sample_matches, settings
 from smtpserver import PASSWORD, SmtpTestServer
 
 from watcher.mailer import DirectoryMailer, Mailer, SmtpMailer, read_password
-from watcher.outbox import BACKOFF_MAX, backoff, drain, enqueue
+from watcher.outbox import BACKOFF_MAX, backoff, drain
 from watcher.render import render_alert
-from watcher.store import Store
+from watcher.store import Store, Transaction
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
 SENDER = "watch@example.org"
@@ -35,9 +36,15 @@ def _queue(
     with store.transaction() as tx:
         for n in range(count):
             message = render_alert(sample_matches()[:1], settings(), f"alert-{n}")
-            enqueue(tx, "alert", message, recipients, T0)
+            queue(tx, message, recipients)
             ids.append(str(message["Message-ID"]))
     return ids
+
+
+def queue(tx: Transaction, message: EmailMessage, recipients: tuple[str, ...]) -> int:
+    """Queue an alert as the notifier does: its SMTP-policy bytes, due at once."""
+    data = message.as_bytes(policy=SMTP)
+    return tx.add_to_outbox("alert", str(message["Message-ID"]), recipients, data, T0)
 
 
 def _smtp(server: SmtpTestServer) -> Mailer:
@@ -175,7 +182,7 @@ async def test_all_recipients_refused_is_retried_later_not_dropped(
 def test_stored_bytes_are_smtp_clean(store: Store) -> None:
     message = render_alert(sample_matches()[2:3], settings(), "x")  # Cyrillic title
     with store.transaction() as tx:
-        enqueue(tx, "alert", message, ("a@example.org",), T0)
+        queue(tx, message, ("a@example.org",))
         [stored] = tx.outbox_messages()
     assert stored.data == message.as_bytes(policy=SMTP)
     assert stored.data.isascii()  # no 8BITMIME / SMTPUTF8 needed from the relay

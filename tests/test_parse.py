@@ -9,10 +9,15 @@ import pytest
 from feedserver import rss
 
 from watcher.article import Article
-from watcher.parse import decode_document, parse_document, parse_feed
+from watcher.parse import decode_document, parse_document
 
 RUSSIAN = "Роснефть и Лукойл попали под новые санкции, заявил министр Сечин"
 FEED = "https://example.org/feed"
+
+
+def parse_feed(body: bytes, headers: dict[str, str], feed_url: str) -> list[Article]:
+    """Every item of a document as the `Article` production stores."""
+    return [item.article for item in parse_document(body, headers, feed_url).items]
 
 
 def cyrillic_share(text: str) -> float:

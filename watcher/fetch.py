@@ -80,10 +80,6 @@ class FetchResult:
     error: str = ""  # why the fetch failed ("" when a response was obtained)
     refused: bool = False  # the SSRF guard or the scheme check refused it
 
-    @property
-    def ok(self) -> bool:
-        return not self.error
-
 
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport whose connections go through `GuardedBackend`, built only from

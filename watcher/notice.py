@@ -13,7 +13,6 @@ from typing import Literal
 from watcher.watchlist import Severity
 
 FeedState = Literal["failing", "disabled", "stale"]
-MessageKind = Literal["digest", "alert", "test"]
 
 
 @dataclass(frozen=True)

@@ -352,11 +352,6 @@ def prune_outbox(store: Store, now: float, keep: float = SENT_RETENTION) -> int:
         return tx.prune_sent_messages(now - keep)
 
 
-def pending_matches(store: Store) -> list[PendingMatch]:
-    with store.transaction() as tx:
-        return tx.pending_matches()
-
-
 def alert_severities(config: Config) -> list[Severity]:
     if config.digest.alert_severity == "none":
         return []

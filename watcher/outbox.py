@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.policy import SMTP
 
 from watcher.errors import WatcherError
 from watcher.logs import kv
 from watcher.mailer import Delivered, DeliveryError, Mailer
 from watcher.notice import OutboxMessage
-from watcher.store import Store, Transaction
+from watcher.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +39,6 @@ class DrainResult:
 def backoff(attempts: int) -> float:
     """Delay after the `attempts`-th failed try: 1 min, 2, 4, ... capped at 1 h."""
     return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1)))
-
-
-def enqueue(
-    tx: Transaction, kind: str, message: EmailMessage, recipients: Sequence[str], now: float
-) -> int:
-    """Store `message` (as the exact bytes to send) in the outbox, due at once."""
-    data = message.as_bytes(policy=SMTP)
-    return tx.add_to_outbox(kind, str(message["Message-ID"]), recipients, data, now)
 
 
 async def drain(

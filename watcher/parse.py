@@ -78,11 +78,6 @@ class ParsedFeed:
     alternates: tuple[str, ...] = ()  # feeds an HTML page links to (when it is not a feed)
 
 
-def parse_feed(body: bytes, headers: Mapping[str, str], feed_url: str) -> list[Article]:
-    """Every item of a feed document as an `Article`."""
-    return [item.article for item in parse_document(body, headers, feed_url).items]
-
-
 def parse_document(body: bytes, headers: Mapping[str, str], feed_url: str) -> ParsedFeed:
     """The whole document: items with their identities, the ttl, whether it is a feed at all."""
     content_type = _header(headers, "content-type")
