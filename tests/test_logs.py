@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -73,3 +74,36 @@ def test_a_startup_error_reaches_journald_at_error_priority(tmp_path: Path) -> N
     assert len(lines) >= 2  # one line per problem, each at error priority
     assert all(line.startswith("<3>") for line in lines)
     assert any(f"{config}:3:" in line for line in lines)
+
+
+def _log_calls(tree: ast.AST) -> list[ast.Call]:
+    levels = {"debug", "info", "warning", "error", "exception", "critical"}
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in levels
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "log"
+    ]
+
+
+def test_every_log_call_is_one_kv_event() -> None:
+    """One convention (CONVENTIONS.md): log.x("%s", kv(event=..., ...)), never printf fields."""
+    package = Path(__file__).resolve().parents[1] / "watcher"
+    offenders = []
+    for source in sorted(package.rglob("*.py")):
+        for call in _log_calls(ast.parse(source.read_text(encoding="utf-8"))):
+            fields = call.args[1] if len(call.args) == 2 else None
+            if not (
+                isinstance(call.args[0], ast.Constant)
+                and call.args[0].value == "%s"
+                and isinstance(fields, ast.Call)
+                and isinstance(fields.func, ast.Name)
+                and fields.func.id == "kv"
+                and fields.keywords
+                and fields.keywords[0].arg == "event"
+            ):
+                offenders.append(f"{source.relative_to(package.parent)}:{call.lineno}")
+    assert offenders == []

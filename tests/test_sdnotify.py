@@ -85,7 +85,7 @@ def test_a_vanished_socket_is_logged_not_raised(
     notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
     assert notifier.ready() is False
     notifier.close()
-    assert "sd_notify failed" in caplog.text
+    assert "event=sd-notify result=failed" in caplog.text
 
 
 def test_socket_address_forms() -> None:

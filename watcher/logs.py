@@ -4,8 +4,9 @@ Under systemd (``JOURNAL_STREAM`` set) lines carry sd-daemon priority prefixes (
 and no timestamps, since journald adds its own. A message that spans lines (a traceback)
 gets the prefix on every line, so journald never files a continuation at the wrong level.
 
-Write events as ``log.info("poll done %s", kv(feed=url, new=3))``: the fields stay greppable
-(``journalctl -u sanctions-watch | grep 'event=poll'``) and values with spaces are quoted.
+Write every event as ``log.info("%s", kv(event="poll", feed=url, new=3))``, ``event=`` first,
+never printf-style fields: they stay greppable (``journalctl -u sanctions-watch | grep
+'event=poll'``) and values with spaces are quoted.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ import httpx
 from watcher.config import Config, FeedConfig
 from watcher.feedstate import FeedRow, ItemRecord, KnownItem
 from watcher.fetch import FetchLimits, FetchResult, fetch, make_client
+from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.types import Match
 from watcher.parse import FeedItem, ParsedFeed, parse_document
@@ -129,7 +130,7 @@ async def poll_due(
                 job = _Job(store, feed, config, feed_settings, now, cpu)
                 return await job.run(compiled, http)
             except Exception as exc:  # a bug or store error in one feed never breaks others
-                log.exception("feed=%s poll failed unexpectedly", feed.url)
+                log.exception("%s", kv(event="poll", feed=feed.url, result="internal-error"))
                 # nothing was recorded (rolled back): retry after one interval
                 retry = now + (feed_settings.interval or config.polling.interval)
                 return FeedPollResult(
@@ -264,7 +265,10 @@ class _Job:
                     "next_poll": next_poll,
                 },
             )
-        log.warning("feed=%s failed (%d in a row): %s", self.row.url, failures, reason)
+        log.warning(
+            "%s",
+            kv(event="poll", feed=self.row.url, result=status, failures=failures, error=reason),
+        )
         return FeedPollResult(
             self.row.url, status, next_poll=next_poll, error=reason, http_status=fetched.status
         )
@@ -282,7 +286,7 @@ class _Job:
                     "last_poll": self.now,
                 },
             )
-        log.warning("feed=%s disabled: %s", self.row.url, reason)
+        log.warning("%s", kv(event="poll", feed=self.row.url, result="disabled", error=reason))
         return FeedPollResult(self.row.url, "disabled", error=reason, http_status=410)
 
     def success_changes(self, fetched: FetchResult, ttl: float | None) -> dict[str, object]:
@@ -348,12 +352,16 @@ class _Job:
             tx.add_suppressions(scanned.suppressed, now)
             tx.update_feed(row.id, changes)
         log.info(
-            "feed=%s ok items=%d new=%d new_matches=%d%s",
-            row.url,
-            len(records),
-            new_items,
-            new_matches,
-            "" if notify else " (first poll: recorded, not alerted)",
+            "%s",
+            kv(
+                event="poll",
+                feed=row.url,
+                result="ok",
+                items=len(records),
+                new=new_items,
+                new_matches=new_matches,
+                note=None if notify else "first poll: recorded as the baseline, not alerted",
+            ),
         )
         return FeedPollResult(
             row.url,

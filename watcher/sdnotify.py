@@ -15,6 +15,8 @@ import socket
 import time
 from collections.abc import Mapping
 
+from watcher.logs import kv
+
 log = logging.getLogger(__name__)
 
 STATE_WAIT = 2.0  # seconds a READY/RELOADING/STOPPING may wait for room in the socket queue
@@ -80,10 +82,16 @@ class Notifier:
             self._socket.settimeout(wait)
             self._socket.sendto(payload, self.address)
         except (BlockingIOError, TimeoutError):
-            log.debug("sd_notify dropped (the receiver is not reading) fields=%s", ",".join(fields))
+            log.debug(
+                "%s",
+                kv(event="sd-notify", result="dropped", fields=",".join(fields), why="not reading"),
+            )
             return False
         except OSError as exc:
-            log.warning("sd_notify failed socket=%s error=%r", os.environ.get("NOTIFY_SOCKET"), exc)
+            socket_name = os.environ.get("NOTIFY_SOCKET")
+            log.warning(
+                "%s", kv(event="sd-notify", result="failed", socket=socket_name, error=repr(exc))
+            )
             return False
         return True
 

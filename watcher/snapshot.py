@@ -81,7 +81,7 @@ def log_rejected(exc: WatcherError, what: str) -> None:
     problems = exc.problems if isinstance(exc, ValidationFailed) else None
     if problems:
         for problem in problems:
-            log.error("%s", problem)
+            log.error("%s", kv(event=what, result="problem", problem=problem))
     else:
-        log.error("%s", exc)
+        log.error("%s", kv(event=what, result="problem", problem=exc))
     log.error("%s", kv(event=what, result="rejected", problems=len(problems or [exc])))
