@@ -428,8 +428,9 @@ def _report(
     last_status: str,
 ) -> None:
     text = (work / "daemon.log").read_text(errors="replace")
-    polls = text.count(" ok items=")
-    failures = text.count(" failed (")
+    poll_lines = [line for line in text.splitlines() if "event=poll " in line]
+    polls = sum(" result=ok " in line for line in poll_lines)
+    failures = sum(" result=failed " in line or " result=refused " in line for line in poll_lines)
     mails = len(list((work / "outbox").glob("*.eml"))) if (work / "outbox").exists() else 0
     period = WATCHDOG_USEC / 2e3
     rss_series = " ".join(f"{v:.0f}" for v in figures["rss_series"])
