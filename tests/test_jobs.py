@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,11 +16,14 @@ from watcher.errors import ValidationFailed
 from watcher.jobs import (
     DIGEST_GRACE,
     FIRST_POLL_SPREAD,
+    CronSchedule,
+    IntervalSchedule,
     digest_missed,
     job_specs,
     poll_job_id,
     previous_fire_time,
 )
+from watcher.settings import load_config
 
 
 def _config(**overrides: object) -> Config:
@@ -40,9 +44,9 @@ def test_one_poll_job_per_feed_at_its_own_interval() -> None:
     default = specs[poll_job_id("https://news.example/rss")]
     override = specs[poll_job_id("https://wire.example/atom")]
     assert default.kind == "poll" and default.feed_url == "https://news.example/rss"
-    assert default.schedule == ("interval", 900.0, 60.0)
+    assert default.schedule == IntervalSchedule(900.0, 60.0)
     # jitter is capped at a tenth of a short interval
-    assert override.schedule == ("interval", 120.0, 12.0)
+    assert override.schedule == IntervalSchedule(120.0, 12.0)
     trigger = override.trigger()
     assert isinstance(trigger, IntervalTrigger)
     assert trigger.interval == timedelta(seconds=120)
@@ -100,26 +104,32 @@ def test_unchanged_config_gives_equal_specs_and_a_change_differs() -> None:
     )
 
 
+def test_schedules_are_typed_values() -> None:
+    specs = {s.id: s for s in job_specs(_config(), watch_interval=2.0)}
+    assert specs["digest"].schedule == CronSchedule("0 7 * * 1-5", "Europe/Berlin")
+    assert specs["drain"].schedule == IntervalSchedule(30.0)
+    assert specs["watch"].schedule == IntervalSchedule(2.0)
+    assert isinstance(specs["watch"].trigger(), IntervalTrigger)
+
+
 @pytest.mark.parametrize(
-    ("digest", "path"),
+    ("text", "where"),
     [
-        ({"schedule": "every morning"}, "digest.schedule"),
-        ({"schedule": "61 7 * * *"}, "digest.schedule"),
-        ({"timezone": "Mars/Olympus"}, "digest.timezone"),
+        ("digest:\n  schedule: '61 7 * * *'\n", "config.yaml:2:13: digest.schedule: "),
+        ("digest:\n  schedule: every morning\n", "config.yaml:2:13: digest.schedule: "),
+        ("digest:\n  timezone: Mars/Olympus\n", "config.yaml:2:13: digest.timezone: "),
     ],
 )
-def test_unusable_digest_schedule_is_a_validation_problem(
-    digest: dict[str, str], path: str
+def test_unusable_digest_schedule_is_reported_at_its_position(
+    tmp_path: Path, text: str, where: str
 ) -> None:
-    # the config schema already rejects these (with file:line:col); model_copy skips that
-    # validation, as a Config built in code would, to test job_specs' own safety net
-    base = _config()
-    config = base.model_copy(update={"digest": base.digest.model_copy(update=digest)})
+    """Validated once, by the config model, where the value stands (never at 0:0)."""
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ValidationFailed) as raised:
-        job_specs(config, config_file="/etc/sanctions-watch/config.yaml")
+        load_config(path)
     (problem,) = raised.value.problems
-    assert problem.path == path
-    assert problem.file == "/etc/sanctions-watch/config.yaml"
+    assert str(problem).startswith(f"{tmp_path}/{where}")
 
 
 def test_previous_fire_time_of_the_digest() -> None:

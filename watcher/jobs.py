@@ -10,6 +10,9 @@ Options shared by every job, and why:
 - ``coalesce=True``: after a stall, run once, not once per missed firing.
 - ``misfire_grace_time``: explicit, and as long as the job's own period, so a busy or
   suspended loop runs a late job instead of silently dropping it (APScheduler's default is 1 s).
+
+The digest's cron line and time zone are validated once, by the config model (with the
+file:line:col of the bad value); a `Config` always holds usable ones.
 """
 
 from __future__ import annotations
@@ -18,14 +21,12 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config, FeedConfig
 from watcher.cron import cron_trigger
-from watcher.errors import Problem, ValidationFailed
 
 DRAIN_INTERVAL = 30.0  # seconds between outbox retries (alerts also kick a drain at once)
 PRUNE_INTERVAL = 86400.0  # state retention runs daily
@@ -37,22 +38,44 @@ JobKind = Literal["poll", "digest", "drain", "prune", "watch"]
 
 
 @dataclass(frozen=True)
+class IntervalSchedule:
+    """Every ``seconds``, each firing delayed by up to ``jitter`` seconds at random."""
+
+    seconds: float
+    jitter: float = 0.0
+
+    def trigger(self) -> BaseTrigger:
+        return IntervalTrigger(seconds=self.seconds, jitter=self.jitter or None)
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """A standard five-field cron line, read in time zone ``timezone`` (both validated by
+    the config model)."""
+
+    expression: str
+    timezone: str
+
+    def trigger(self) -> BaseTrigger:
+        return cron_trigger(self.expression, self.timezone)
+
+
+Schedule = IntervalSchedule | CronSchedule
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """One recurring job. ``schedule`` is a comparable description of the trigger."""
 
     id: str
     kind: JobKind
-    schedule: tuple[Any, ...]
+    schedule: Schedule
     misfire_grace_time: int
     first_run_delay: float | None = None  # seconds after start; None: at the trigger's time
     feed_url: str | None = None
 
     def trigger(self) -> BaseTrigger:
-        if self.schedule[0] == "cron":
-            _, expression, zone = self.schedule
-            return cron_trigger(expression, zone)
-        _, seconds, jitter = self.schedule
-        return IntervalTrigger(seconds=seconds, jitter=jitter or None)
+        return self.schedule.trigger()
 
     def first_run_time(self, now: datetime) -> datetime | None:
         if self.first_run_delay is None:
@@ -77,7 +100,7 @@ def previous_fire_time(spec: JobSpec, now: datetime) -> datetime | None:
     Looks back in growing windows so a per-minute schedule costs a few steps, a weekly one a
     few more; None for interval jobs or when nothing fired in the last 8 days.
     """
-    if spec.schedule[0] != "cron":
+    if not isinstance(spec.schedule, CronSchedule):
         return None
     trigger = spec.trigger()
     for window in CATCH_UP_WINDOWS:
@@ -108,28 +131,24 @@ def poll_job_id(feed_url: str) -> str:
     return f"poll:{feed_url}"
 
 
-def job_specs(
-    config: Config, *, config_file: str = "config", watch_interval: float | None = None
-) -> list[JobSpec]:
-    """Every job the config asks for. Raises `ValidationFailed` for an unusable schedule."""
+def job_specs(config: Config, *, watch_interval: float | None = None) -> list[JobSpec]:
+    """Every job the config asks for."""
+    digest = CronSchedule(config.digest.schedule, config.digest.timezone)
     specs = [_poll_spec(feed, config) for feed in config.feeds]
-    specs.append(_digest_spec(config, config_file))
-    specs.append(JobSpec("drain", "drain", ("interval", DRAIN_INTERVAL, 0.0), int(DRAIN_INTERVAL)))
+    specs.append(JobSpec("digest", "digest", digest, DIGEST_GRACE))
+    specs.append(JobSpec("drain", "drain", IntervalSchedule(DRAIN_INTERVAL), int(DRAIN_INTERVAL)))
     specs.append(
         JobSpec(
             "prune",
             "prune",
-            ("interval", PRUNE_INTERVAL, 0.0),
+            IntervalSchedule(PRUNE_INTERVAL),
             int(PRUNE_INTERVAL),
             first_run_delay=60.0,
         )
     )
     if watch_interval is not None:
-        specs.append(
-            JobSpec(
-                "watch", "watch", ("interval", watch_interval, 0.0), max(1, int(watch_interval))
-            )
-        )
+        grace = max(1, int(watch_interval))
+        specs.append(JobSpec("watch", "watch", IntervalSchedule(watch_interval), grace))
     return specs
 
 
@@ -140,7 +159,7 @@ def _poll_spec(feed: FeedConfig, config: Config) -> JobSpec:
     return JobSpec(
         id=poll_job_id(feed.url),
         kind="poll",
-        schedule=("interval", interval, jitter),
+        schedule=IntervalSchedule(interval, jitter),
         misfire_grace_time=max(1, int(interval)),
         first_run_delay=_first_poll_delay(feed.url, interval),
         feed_url=feed.url,
@@ -151,31 +170,3 @@ def _first_poll_delay(feed_url: str, interval: float) -> float:
     """Stable spread of the start-up polls, so 100 feeds do not all fire in the same tick."""
     spread = min(FIRST_POLL_SPREAD, interval / 2)
     return spread * (zlib.crc32(feed_url.encode()) % 1000) / 1000
-
-
-def _digest_spec(config: Config, config_file: str) -> JobSpec:
-    digest = config.digest
-    problems: list[Problem] = []
-    try:
-        ZoneInfo(digest.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(
-            Problem(config_file, 0, 0, "digest.timezone", f"unknown time zone {digest.timezone!r}")
-        )
-    else:
-        try:
-            cron_trigger(digest.schedule, digest.timezone)
-        except ValueError as exc:
-            problems.append(
-                Problem(
-                    config_file,
-                    0,
-                    0,
-                    "digest.schedule",
-                    f"{digest.schedule!r} is not a cron expression "
-                    f"(five fields: minute hour day month weekday): {exc}",
-                )
-            )
-    if problems:
-        raise ValidationFailed(problems)
-    return JobSpec("digest", "digest", ("cron", digest.schedule, digest.timezone), DIGEST_GRACE)

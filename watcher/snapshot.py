@@ -52,7 +52,7 @@ def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
     """
     path = settings.config_path(config_path).absolute()
     config = settings.load_config(path)
-    specs = tuple(job_specs(config, config_file=str(path), watch_interval=WATCH_INTERVAL))
+    specs = tuple(job_specs(config, watch_interval=WATCH_INTERVAL))
     list_files, missing = settings.watchlist_files(list(config.watchlists))
     watched = tuple(dict.fromkeys([path, *config.watchlists, *list_files, *config.matching.ignore]))
     ignore, threshold = config.matching.ignore, config.matching.threshold
