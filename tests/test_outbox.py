@@ -55,6 +55,8 @@ def _smtp(server: SmtpTestServer) -> Mailer:
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n) for n in range(1, 6)] == [60.0, 120.0, 240.0, 480.0, 960.0]
     assert backoff(30) == BACKOFF_MAX == 3600.0
+    assert backoff(10**9) == BACKOFF_MAX  # the exponent is bounded: no giant integers
+    assert backoff(0) == 60.0
 
 
 def test_enqueue_stores_the_exact_wire_bytes(store: Store) -> None:

@@ -18,6 +18,7 @@ from watcher.errors import WatcherError
 from watcher.logs import kv
 from watcher.mailer import Delivered, DeliveryError, Mailer
 from watcher.notice import OutboxMessage
+from watcher.schedule_math import backoff_delay
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ class DrainResult:
 
 
 def backoff(attempts: int) -> float:
-    """Delay after the `attempts`-th failed try: 1 min, 2, 4, ... capped at 1 h."""
-    return float(min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** max(0, attempts - 1)))
+    """Delay after the `attempts`-th failed try: 1 min, 2, 4, ... capped at 1 h (the same
+    exponential backoff as a failing feed's, `watcher.schedule_math.backoff_delay`)."""
+    return backoff_delay(max(1, attempts), BACKOFF_FIRST, BACKOFF_MAX)
 
 
 async def drain(

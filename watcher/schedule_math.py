@@ -42,7 +42,9 @@ class Hints:
 
 
 def backoff_delay(failures: int, interval: float, max_backoff: float) -> float:
-    """Delay after ``failures`` consecutive failures (0: a healthy feed: ``interval``)."""
+    """Delay after ``failures`` consecutive failures (0: a healthy feed: ``interval``):
+    ``interval * 2**(failures-1)``, capped at ``max_backoff``. The one exponential backoff
+    (feeds and the mail outbox use it)."""
     if failures <= 0:
         return interval
     cap = max(max_backoff, interval)
