@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from pydantic import BaseModel
 
 from watcher.config import Config
+from watcher.settings import load_config
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 EXAMPLE = DEPLOY / "config.example.yaml"
@@ -28,8 +28,26 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
     return keys
 
 
-def test_example_config_is_valid() -> None:
-    Config.model_validate(yaml.safe_load(EXAMPLE.read_text()))
+CREDENTIAL = "/run/credentials/sanctions-watch.service/smtp-password"
+
+
+def test_example_config_is_valid_as_installed(tmp_path: Path) -> None:
+    """Through the product's own loader, laid out as deploy/INSTALL.md installs it: beside
+    the watchlists, with the SMTP password systemd provides (here a file of our own)."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert CREDENTIAL in text
+    password = tmp_path / "smtp-password"
+    password.write_text("secret\n", encoding="utf-8")
+    shutil.copytree(DEPLOY.parent / "watchlists", tmp_path / "watchlists")
+    installed = tmp_path / "config.yaml"
+    installed.write_text(text.replace(CREDENTIAL, str(password)), encoding="utf-8")
+    config = load_config(installed)
+    assert config.watchlists == (tmp_path / "watchlists",)
+    assert config.smtp.password_file == password
+    assert [feed.url for feed in config.feeds] == [
+        "https://www.example.com/world/rss.xml",
+        "https://news.example.org/feeds/business.atom",
+    ]
 
 
 def test_example_config_mentions_every_key() -> None:

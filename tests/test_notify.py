@@ -316,18 +316,18 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
             state,
             config.model_dump_json(by_alias=True),
             """
-            import watcher.outbox as outbox
+            from watcher.store import Transaction
             for n in range(3):
                 record_match(store, article=f"a{n}", entry=f"entity-{n}")
             assert notify.queue_alerts(store, config, 1761202800.0) == 3
             sent = []
-            real = outbox._record_sent
-            def record_then_die(store_, message, reply, now):
+            real = Transaction.mark_sent
+            def record_then_die(tx, outbox_id, at, note=None):
                 if sent:  # the second message: accepted by the server, never recorded
                     os.kill(os.getpid(), signal.SIGKILL)
-                real(store_, message, reply, now)
-                sent.append(message.message_id)
-            outbox._record_sent = record_then_die
+                real(tx, outbox_id, at, note)
+                sent.append(outbox_id)
+            Transaction.mark_sent = record_then_die
             asyncio.run(notify.drain_outbox(store, config, 1761202800.0))
             """,
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from notifier_samples import record_match
 
-from watcher.store import DB_FILE, MIGRATIONS, StateError, Store, _split_sql
+from watcher.store import DB_FILE, MIGRATIONS, StateError, Store, split_sql
 
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:
@@ -22,8 +22,17 @@ def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Pa
 
 
 def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
-    Store(tmp_path).close()
-    Store(tmp_path).close()  # would fail with "table feeds already exists" if it re-ran v1
+    first = Store(tmp_path)
+    with first.transaction() as tx:
+        tx.add_suppressions({"kept": 2}, 1.0)
+    first.close()
+    again = Store(tmp_path)  # would fail with "table feeds already exists" if it re-ran v1
+    with again.transaction() as tx:
+        assert tx.counts().suppressions == {"kept": 2}  # ...and nothing was recreated empty
+    again.close()
+    db = sqlite3.connect(tmp_path / DB_FILE)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()
 
 
 def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
@@ -38,10 +47,11 @@ def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
 def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     store = Store(tmp_path)
     with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx._db.execute("INSERT INTO suppressions(rule, count) VALUES ('x', 1)")
+        tx.add_suppressions({"x": 1}, 1.0)
         raise RuntimeError("boom")
     with store.transaction() as tx:
-        assert tx._db.execute("SELECT count(*) FROM suppressions").fetchone()[0] == 0
+        assert tx.counts().suppressions == {}
+    store.close()
 
 
 def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
@@ -61,12 +71,12 @@ def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
     ],
 )
 def test_split_sql_ends_statements_where_sqlite_does(script: str, expected: list[str]) -> None:
-    assert _split_sql(script) == expected
+    assert split_sql(script) == expected
 
 
 def test_split_sql_refuses_an_unterminated_statement() -> None:
     with pytest.raises(StateError, match="incomplete statement"):
-        _split_sql("CREATE TABLE a(x)")
+        split_sql("CREATE TABLE a(x)")
 
 
 def test_daily_mentions_counts_each_entry_per_day_inside_the_window(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ class Store:
             )
         for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
-                for statement in _split_sql(script):
+                for statement in split_sql(script):
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version={target}")
 
@@ -183,7 +183,7 @@ class Store:
         self._db.close()
 
 
-def _split_sql(script: str) -> list[str]:
+def split_sql(script: str) -> list[str]:
     """The statements of a migration script, split where SQLite itself sees them end.
 
     executescript() would COMMIT the open transaction, so statements run one by one instead.
