@@ -56,6 +56,17 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
+    async def handle_MAIL(  # noqa: N802 (aiosmtpd's hook name)
+        self, smtp: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        drop_after = self.server.drop_after
+        if drop_after is not None and len(self.server.messages) >= drop_after:
+            smtp.transport.close()  # the connection drops: no reply at all
+            return "421 4.3.0 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.server.lock:
             self.server.messages.append(
@@ -99,12 +110,14 @@ class SmtpTestServer:
         tls: str = "starttls",
         auth: bool = True,
         refuse: frozenset[str] = frozenset(),
+        drop_after: int | None = None,
         port: int | None = None,
         cert_names: tuple[str, ...] = ("localhost", "127.0.0.1"),
     ) -> None:
         self.tls = tls
         self.auth = auth
         self.refuse = set(refuse)
+        self.drop_after = drop_after  # accept this many messages, then drop the connection
         self.port = port or free_port()
         self.accept_password = PASSWORD
         self.messages: list[Received] = []

@@ -226,3 +226,17 @@ async def test_a_session_failure_stops_the_pass(store: Store, tmp_path: Path) ->
     assert sorted({m.attempts for m in messages}) == [0, 1]
     again = await drain(store, lambda: _smtp(server), SENDER, T0 + 1, 5.0)
     assert (again.sent, again.failed) == (0, 0)  # nothing hammers the dead server
+
+
+async def test_a_dropped_connection_names_only_the_message_in_flight(
+    store: Store, tmp_path: Path
+) -> None:
+    ids = _queue(store, 3)
+    with SmtpTestServer(tmp_path, drop_after=1) as server:
+        result = await drain(store, lambda: _smtp(server), SENDER, T0, 5.0)
+    assert (result.sent, result.failed) == (1, 2)
+    with store.transaction() as tx:
+        errors = {m.message_id: m.last_error or "" for m in tx.outbox_messages()}
+    assert ids[1] in errors[ids[1]]  # the one being sent when the connection dropped
+    assert errors[ids[2]].startswith("not tried")
+    assert ids[1] not in errors[ids[2]] and ids[2] not in errors[ids[2]]

@@ -29,6 +29,9 @@ BATCH = 50  # messages claimed per drain pass
 LEASE_SLACK = 60.0
 
 
+UNTRIED = "not tried: the SMTP session failed on an earlier message of the same pass"
+
+
 @dataclass(frozen=True)
 class DrainResult:
     sent: int
@@ -103,10 +106,13 @@ async def _send_batch(
                 except DeliveryError as exc:
                     batch.errors.append(str(exc))
                     batch.session_failed = exc.session
-                    failing = due[index:] if exc.session else [message]
-                    _record_failure(store, failing, str(exc), now)
-                    batch.failed += len(failing)
+                    _record_failure(store, [message], str(exc), now)
+                    batch.failed += 1
                     if exc.session:
+                        # the others were never tried: their error must not name this one's id
+                        untried = due[index + 1 :]
+                        _record_failure(store, untried, UNTRIED, now)
+                        batch.failed += len(untried)
                         break
                     continue
                 _record_sent(store, message, reply, now)
