@@ -317,3 +317,12 @@ async def test_a_listed_network_does_not_cover_other_addresses(server: FeedServe
         refused = await fetch(http, server.url("/f.xml", host="metadata.example"), limits)
         allowed = await fetch(http, server.url("/f.xml", host="intranet.example"), limits)
     assert refused.refused and allowed.body == FEED
+
+
+async def test_https_to_a_plain_http_port_says_so(server: FeedServer, client) -> None:
+    server.route("/f.xml", FEED)
+    url = server.url("/f.xml").replace("http://", "https://")
+    result = await fetch(client, url, OPEN)
+    assert result.status == 0 and not result.refused
+    assert "does not speak TLS on that port" in result.error
+    assert "http://" in result.error

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -131,7 +132,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=extensions,
         )
-        with _httpx_errors():
+        with _httpx_errors(request.url):
             response = await pool.handle_async_request(core_request)
         return httpx.Response(
             status_code=response.status,
@@ -164,13 +165,13 @@ class _ResponseStream(httpx.AsyncByteStream):
 
 
 @contextmanager
-def _httpx_errors() -> Iterator[None]:
+def _httpx_errors(url: httpx.URL | None = None) -> Iterator[None]:
     """httpcore's exceptions as the httpx exceptions of the same name (httpx's transport
     contract); the guard's refusal passes through unchanged."""
     try:
         yield
     except httpcore.ConnectError as exc:
-        raise httpx.ConnectError(_connect_message(exc)) from exc
+        raise httpx.ConnectError(_connect_message(exc, url)) from exc
     except (
         httpcore.TimeoutException,
         httpcore.NetworkError,
@@ -185,8 +186,39 @@ def _httpx_errors() -> Iterator[None]:
         raise httpx.TransportError(str(exc)) from exc
 
 
-def _connect_message(exc: httpcore.ConnectError) -> str:
-    return str(exc)
+# OpenSSL's words for "the other side answered, but not in TLS" (a plain-HTTP port)
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure",
+            "packet length too long", "http request", "unknown protocol")  # fmt: skip
+
+
+def _connect_message(exc: httpcore.ConnectError, url: httpx.URL | None) -> str:
+    """What went wrong while connecting, in words: a TLS handshake with a server that does
+    not speak TLS on that port otherwise surfaces as an opaque (often empty) ConnectError."""
+    text = str(exc)
+    if url is None or url.scheme != "https":
+        return text or f"could not connect to {url.host if url else 'the server'}"
+    where = f"{url.host}:{url.port or 443}"
+    tls_error = _ssl_error(exc)
+    detail = str(tls_error or exc)
+    if isinstance(tls_error, ssl.SSLCertVerificationError):
+        return f"TLS certificate of {where} not accepted: {detail}"
+    if tls_error is not None and any(word in detail for word in _NOT_TLS):
+        return (
+            f"TLS handshake with {where} failed: the server does not speak TLS on that port "
+            f"(a plain-HTTP port? then write the feed URL with http://) ({detail})"
+        )
+    if tls_error is not None:
+        return f"TLS handshake with {where} failed: {detail}"
+    return text or f"could not connect to {where}: the connection closed during the TLS handshake"
+
+
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class _TooLargeError(Exception):
