@@ -201,3 +201,12 @@ def test_article_fields_without_a_title_or_text() -> None:
     assert tags_only.field_at(6) == "tag"
     plain = Article("", "id", "", "", None, "body")
     assert plain.full_text == "body" and plain.field_at(0) == "text"
+
+
+def test_ill_formed_xml_is_read_with_a_warning() -> None:
+    body = b"<rss version='2.0'><channel><item><guid>1</guid><title>A &nbsp; B</title></item>"
+    parsed = parse_document(body, {}, FEED)
+    assert parsed.is_feed and len(parsed.items) == 1
+    assert parsed.warning.startswith("ill-formed XML at line 1, column")
+    clean = parse_document(russian_feed("utf-8", "utf-8"), {"content-type": "text/plain"}, FEED)
+    assert clean.warning == ""  # a wrong content type is not an ill-formed document

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from feedserver import FeedServer, rss
 
+from watcher.commands.status import format_status
 from watcher.config import Config, FeedConfig, PollingConfig
 from watcher.fetch import FetchLimits, make_client
 from watcher.matching import CompiledWatchlists, compile_watchlists
@@ -592,3 +593,21 @@ async def test_item_category_is_screened_and_shows_as_a_tag(server, store, compi
     assert set(found) == {"lukoil", "rosneft"}
     assert found["lukoil"].snippet.endswith("Tags: Lukoil")
     assert "Tags" not in found["rosneft"].snippet
+
+
+async def test_ill_formed_feed_is_read_with_a_warning_in_status(server, store, compiled) -> None:
+    broken = {"guid": "b1", "title": "Rosneft &nbsp; exports", "description": "x &copy; y"}
+    url = server.route("/f.xml", rss(broken, ITEM_2))
+    config = make_config(url)
+    [result] = (await poll(store, config, compiled)).values()
+    assert result.status == "ok"
+    [health] = feed_health(store, config, NOW)
+    assert health.state == "ok"
+    assert health.warning and health.warning.startswith("ill-formed XML at line 2, column")
+    assert "undefined entity" in health.warning
+    shown = format_status([health], counts(store), NOW)
+    assert f"warning: {health.warning}" in shown
+
+    server.route("/f.xml", rss(ITEM_1, ITEM_2))  # the publisher fixed it
+    await poll(store, config, compiled, NOW + INTERVAL)
+    assert feed_health(store, config, NOW + INTERVAL)[0].warning is None

@@ -22,6 +22,7 @@ FEED_STATE_COLUMNS = frozenset(
         "disabled_reason",
         "initialized",
         "ttl",
+        "warning",
     }
 )
 
@@ -47,6 +48,7 @@ class FeedRow:
     initialized: bool
     active: bool
     ttl: float | None = None  # RSS <ttl> in seconds, from the last parse
+    warning: str | None = None  # the last parse read an ill-formed document (what was wrong)
 
 
 @dataclass(frozen=True)

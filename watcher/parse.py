@@ -23,6 +23,7 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import xml.sax
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +76,7 @@ class ParsedFeed:
     ttl: float | None  # RSS <ttl>, in seconds
     encoding: str  # the codec the bytes were decoded with
     problem: str  # feedparser's complaint about an ill-formed document ("" if none)
+    warning: str = ""  # a feed read despite ill-formed XML: what is wrong, where ("" if none)
     alternates: tuple[str, ...] = ()  # feeds an HTML page links to (when it is not a feed)
 
 
@@ -99,7 +101,22 @@ def parse_document(body: bytes, headers: Mapping[str, str], feed_url: str) -> Pa
         ttl=parse_ttl(parsed.feed.get("ttl")),
         encoding=encoding,
         problem=problem,
+        warning=_ill_formed(parsed.get("bozo_exception"), utf8_body) if is_feed else "",
         alternates=() if is_feed else feed_links(text, feed_url),
+    )
+
+
+def _ill_formed(exception: object, document: bytes) -> str:
+    """feedparser's "bozo" for XML that is not well-formed (it then reads the document
+    leniently, so items may be missing or cut), in words; "" for any other complaint."""
+    if not isinstance(exception, xml.sax.SAXParseException):
+        return ""
+    # feedparser puts a line with an XML declaration before a document that has none
+    line = (exception.getLineNumber() or 1) - (0 if document.startswith(b"<?xml") else 1)
+    where = f"line {line}, column {exception.getColumnNumber()}"
+    return (
+        f"ill-formed XML at {where}: {exception.getMessage()}; read leniently, "
+        "so items may be missing (tell the publisher)"
     )
 
 

@@ -70,6 +70,7 @@ class FeedHealth:
     last_error: str | None
     last_success: float | None
     last_new_item: float | None
+    warning: str | None = None  # the feed is read, but something about it is wrong
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,7 @@ class _Job:
         changes = self.success_changes(fetched, ttl=parsed.ttl)
         changes["initialized"] = 1
         changes["ttl"] = parsed.ttl
+        changes["warning"] = parsed.warning or None
         if new_items:
             changes["last_new_item"] = now
         article_ids = {r.key: r.article_id for r in records}
@@ -361,6 +363,7 @@ class _Job:
                 new=new_items,
                 new_matches=new_matches,
                 note=None if notify else "first poll: recorded as the baseline, not alerted",
+                warning=parsed.warning or None,
             ),
         )
         return FeedPollResult(
@@ -432,4 +435,5 @@ def _health(row: FeedRow, stale_after: float, now: float) -> FeedHealth:
         last_error=row.disabled_reason if row.disabled_at is not None else row.last_error,
         last_success=row.last_success,
         last_new_item=row.last_new_item,
+        warning=row.warning,
     )

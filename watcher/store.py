@@ -114,6 +114,11 @@ MIGRATIONS: list[str] = [
         last_at    REAL
     );
     """,
+    # v1 -> v2
+    """
+    -- the last parse's complaint about a feed it still read (ill-formed XML); NULL when clean
+    ALTER TABLE feeds ADD COLUMN warning TEXT;
+    """,
 ]
 
 

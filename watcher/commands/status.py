@@ -59,6 +59,8 @@ def format_status(health: list[FeedHealth], counts: StoreCounts, now: float) -> 
         label = f"{h.name} <{h.url}>" if h.name else h.url
         lines.append(f"  {h.state.upper():<9} {label}")
         lines.append(f"            {_describe(h, now)}")
+        if h.warning:
+            lines.append(f"            warning: {h.warning}")
     lines += [
         f"articles: {counts.articles}",
         f"matches: {counts.matches} ({counts.pending_matches} pending for the next digest)",
