@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.text import content_to_text, html_to_text
+from watcher.text import content_to_text, html_to_text, repair_mojibake
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,10 @@ def test_html_content_type_is_parsed() -> None:
 def test_mojibake_repaired(text: str, repaired: str) -> None:
     assert content_to_text(text, "text/plain") == repaired
     assert content_to_text(f"<p>{text}</p>", "text/html") == repaired
+
+
+def test_mojibake_gate_lets_ordinary_text_through_untouched() -> None:
+    ordinary = "Путин’s “quotes” — España, São Paulo, Øresund, 1½ €"
+    assert repair_mojibake(ordinary) == ordinary
+    assert repair_mojibake("IRMÃ coisa") == "IRMÃ coisa"
+    assert repair_mojibake("Ã  la carte") == "à la carte"

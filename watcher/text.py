@@ -24,6 +24,14 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _SPACES = re.compile(r"[ \t\r\n\f\xa0]+")
 _LINE_BREAKS = re.compile(r" *\n[\n ]*")
 _BREAK = "\x00"  # a block boundary, resolved to a line break once all text is collected
+# UTF-8 read as windows-1252/Latin-1: a lead byte (Â..ô) then a continuation byte (U+0080..
+# U+00BF, or what windows-1252 makes of 0x80..0x9F). Text without such a pair is not
+# mojibake, and most text has none: ftfy runs only where one occurs.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6"
+    "\u2030\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc"
+    "\u2122\u0161\u203a\u0153\u017e\u0178]|[\u00c2\u00c3] "  # (or U+00A0 became a space)
+)
 
 
 class _TextCollector(HTMLParser):
@@ -62,6 +70,8 @@ def html_to_text(markup: str) -> str:
     end a line and table cells are separate words, so nothing glues (``<td>Igor</td><td>Sechin
     </td>`` reads ``Igor Sechin``); whitespace runs collapse as a browser shows them; ``<``
     that starts no tag (``price < $60``) is text."""
+    if "<" not in markup and "&" not in markup:  # no markup at all: only whitespace to fold
+        return _SPACES.sub(" ", markup).strip()
     parser = _TextCollector()
     parser.feed(markup)
     parser.close()
@@ -89,6 +99,6 @@ def repair_mojibake(text: str) -> str:
     encoding steps run: quotes, ligatures and widths stay as the publisher wrote them. ftfy
     changes only text that is far likelier mojibake than real Latin-1 (``Ã³`` yes, ``Mãe``
     no)."""
-    if text.isascii():
+    if text.isascii() or not _MOJIBAKE_HINT.search(text):
         return text
     return plain_text(ftfy.fix_encoding(text))  # a repaired "Â " is a no-break space
