@@ -516,7 +516,7 @@ def test_sigterm_lets_an_in_flight_poll_finish_and_commit(setup: Setup) -> None:
     release.set()  # the poll in flight completes within the grace period
     assert daemon.wait_exit() == 0
     log = daemon.log()
-    assert "/slow.xml ok items=1 new=1 new_matches=1" in log
+    assert "/slow.xml result=ok items=1 new=1 new_matches=1" in log
     assert "result=cancelled" not in log
 
     # what that last poll found was committed: the next run mails it, once
