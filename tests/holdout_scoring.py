@@ -70,12 +70,15 @@ def entry_id(match: Mapping[str, object]) -> str:
 
 
 def predictions(json_lines: str) -> dict[str, set[str]]:
-    """Entries reported per article id, from `watcher match --json` output."""
+    """Entries reported per article id, from `watcher match --json` output (a match's ``also``
+    listings included, as the shared scorer counts them)."""
     found: dict[str, set[str]] = {}
     for line in json_lines.splitlines():
         if line.strip():
             document = json.loads(line)
-            found[str(document["id"])] = {entry_id(m) for m in document.get("matches", [])}
+            matches = document.get("matches", [])
+            also = [a for m in matches for a in m.get("also", [])]  # other listings, as reported
+            found[str(document["id"])] = {entry_id(m) for m in matches + also}
     return found
 
 
