@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from holdout_scoring import Truth, table
+from holdout_scoring import Truth, category_table
 from official_scoring import (
     CYRILLIC,
     DATA,
@@ -63,7 +63,7 @@ def report_corpus(articles: Sequence[Article], truth: Truth, result: Figures) ->
         f"\nreal feeds: {result.articles} articles scored, {len(labels)} labelled true mentions "
         f"({len(score.mentions_seen)} categories), {len(traps)} traps"
     )
-    print(table(score).split("\nmissed:")[0].split("\ntrap fired:")[0].split("\nprecision=")[0])
+    print("\n".join(category_table(score)))
     print(
         f"precision={score.precision:.3f} recall={score.recall:.3f} tp={score.true_positives} "
         f"fp={score.false_positives} fn={score.false_negatives} (over (article, entry) pairs)"

@@ -136,8 +136,8 @@ def load_truth(corpus: Path = HOLDOUT) -> Truth:
     return data
 
 
-def table(result: Score) -> str:
-    """The per-category report: recall per mention category, traps fired per trap category."""
+def category_table(result: Score) -> list[str]:
+    """Recall per mention category and traps fired per trap category, one line each."""
     lines = ["recall by mention category:"]
     for category in sorted(result.mentions_seen):
         hit, seen = result.mentions_found[category], result.mentions_seen[category]
@@ -146,6 +146,12 @@ def table(result: Score) -> str:
     for category in sorted(result.traps_seen):
         fired, seen = result.traps_fired[category], result.traps_seen[category]
         lines.append(f"  {category:20s} {fired:4d}/{seen:<4d} silent {1 - fired / seen:.3f}")
+    return lines
+
+
+def table(result: Score) -> str:
+    """The per-category report, every missed mention and fired trap, precision and recall."""
+    lines = category_table(result)
     lines += [f"missed: {label.article} {label.entry} {label.category} {label.form!r}"
               for label in result.missed]  # fmt: skip
     lines += [f"trap fired: {label.article} {label.entry} {label.category} {label.form!r}"
