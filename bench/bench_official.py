@@ -41,6 +41,7 @@ from official_scoring import (
     figures_by_language,
     load_labels,
     load_sentences,
+    missing_from_output,
     predicted,
     run_corpus,
     sentences_truth,
@@ -151,7 +152,11 @@ def main() -> int:
         f"matched {len(done.real)} real items in {feeds} feeds and the official inflection set "
         f"in {done.match_seconds:.2f} s wall (one `watcher match`, list loading included)"
     )
-    truth = truth_for(load_labels(), [a.key for a in done.real])
+    labels = load_labels()
+    missing = missing_from_output(labels, [a.key for a in done.real])
+    if missing:
+        print(f"WARNING: {len(missing)} labelled articles have no output line, e.g. {missing[:3]}")
+    truth = truth_for(labels, [a.key for a in done.real])
     result = figures(truth, predicted(done.real))
     report_corpus(done.real, truth, result)
     official = sentences_truth(load_sentences(CYRILLIC / "official.yaml"))

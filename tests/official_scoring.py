@@ -187,6 +187,14 @@ def truth_for(labels: Mapping[str, Any], keys: Iterable[str]) -> Truth:
     return truth
 
 
+def missing_from_output(labels: Mapping[str, Any], keys: Iterable[str]) -> list[str]:
+    """Labelled or excluded articles that `watcher match` printed no line for: a changed id
+    rule or parser would otherwise drop their labels from the score without a word."""
+    printed = set(keys)
+    named = [*labels["articles"], *labels.get("excluded", {})]
+    return sorted(key for key in named if key not in printed)
+
+
 def predicted(articles: Iterable[Article]) -> dict[str, set[str]]:
     return {a.key: a.entries for a in articles}
 
