@@ -171,6 +171,11 @@ def test_every_labelled_article_is_an_item_of_the_real_feeds() -> None:
     labels = load_labels()
     assert set(labels["articles"]) <= keys
     assert set(labels.get("excluded", {})) <= keys
+    # an item carried by two feeds (the Guardian and HuffPost pairs) is labelled alike in both
+    for key, record in labels["articles"].items():
+        item_id = key.split("#", 1)[1]
+        for twin in (k for k in keys if k.split("#", 1)[1] == item_id and k != key):
+            assert labels["articles"].get(twin) == record, (key, twin)
 
 
 @pytest.fixture(scope="module")
