@@ -113,10 +113,6 @@ def report_inflection(name: str, truth: Truth, found: Mapping[str, set[str]]) ->
     return result.recall
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
 def save(directory: Path, articles: Sequence[Article], truth: Truth) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "truth.json").write_text(
@@ -130,7 +126,7 @@ def save(directory: Path, articles: Sequence[Article], truth: Truth) -> None:
         for a in articles
     ]
     (directory / "out.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"\nsaved {directory}/truth.json and out.jsonl: python3 ../shared/eval/score.py ...")
+    print(f"\nsaved: python3 ../shared/eval/score.py {directory}/truth.json {directory}/out.jsonl")
 
 
 def main() -> int:
@@ -165,15 +161,17 @@ def main() -> int:
     recall_hand = report_inflection("hand list", hand, done.hand_set)
 
     score = result.score
-    print(
-        f"\nissue 9 goals: precision {score.precision:.3f} >= {TARGET_PRECISION} "
-        f"{verdict(score.precision >= TARGET_PRECISION)}; recall {score.recall:.3f} >= "
-        f"{TARGET_RECALL} {verdict(score.recall >= TARGET_RECALL)}; false alerts "
-        f"{result.false_alerts_per_1000:.1f} <= {TARGET_ALERTS}/1,000 "
-        f"{verdict(result.false_alerts_per_1000 <= TARGET_ALERTS)}; inflection recall "
-        f"{recall_official:.3f} (official), {recall_hand:.3f} (hand list) >= {TARGET_CYRILLIC} "
-        f"{verdict(min(recall_official, recall_hand) >= TARGET_CYRILLIC)}"
+    print("\nissue 9 goals (the hidden corpus is judged by the first three):")
+    goals = (
+        ("precision", score.precision, ">=", TARGET_PRECISION),
+        ("recall", score.recall, ">=", TARGET_RECALL),
+        ("false alerts per 1,000", result.false_alerts_per_1000, "<=", TARGET_ALERTS),
+        ("inflection recall, official lists", recall_official, ">=", TARGET_CYRILLIC),
+        ("inflection recall, hand list", recall_hand, ">=", TARGET_CYRILLIC),
     )
+    for name, value, sign, target in goals:
+        ok = value >= target if sign == ">=" else value <= target
+        print(f"  {name:34s} {value:6.3f} {sign} {target:<5}  {'met' if ok else 'NOT met'}")
     if args.save:
         save(args.save, done.real, truth)
     return 0
