@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from conftest import requires_shared, shared_dir
+from conftest import requires_shared
 from official_scoring import (
     CYRILLIC,
     FEED_LANGUAGES,
@@ -161,10 +162,10 @@ def test_the_labels_are_well_formed() -> None:
 
 @requires_shared
 @pytest.mark.shared
-def test_every_labelled_article_is_an_item_of_the_real_feeds() -> None:
+def test_every_labelled_article_is_an_item_of_the_real_feeds(shared_dir: Path) -> None:
     keys = set()
     for feed in FEED_LANGUAGES:
-        body = (shared_dir() / "feeds" / "real" / feed).read_bytes()
+        body = (shared_dir / "feeds" / "real" / feed).read_bytes()
         for item in parse_document(body, {}, feed).items:
             guid = item.key.removeprefix("guid:") if item.key.startswith("guid:") else ""
             keys.add(f"{feed}#{guid or item.article.link or feed}")
