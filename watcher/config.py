@@ -165,6 +165,12 @@ class DigestConfig(_Section):
     alert_severity: Literal["none", "low", "medium", "high"] = "high"
     send_empty: bool = False
     max_bytes: Size = 100_000  # a larger digest is split into parts (at most 10; the rest waits)
+    # Immediate alerts, bounded (what does not go out at once is still in the next digest):
+    alert_window: Duration = 3600.0  # an entry starts at most one alert mail per window
+    alert_max_per_run: int = Field(default=10, ge=1)  # alert mails per alert pass
+    alert_max_per_hour: int = Field(default=20, ge=1)  # alert mails in any rolling hour
+    alert_max_age: PositiveDuration = 2 * 86400.0  # older articles: digest only, no alert
+    alert_max_articles: int = Field(default=20, ge=1, le=1000)  # listed in one alert mail
 
 
 class EmailConfig(_Section):

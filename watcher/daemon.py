@@ -251,8 +251,7 @@ class Daemon:
         due = previous_fire_time(spec, datetime.now(UTC))
         with self.store.transaction() as tx:
             last = tx.last_queued_at("digest")
-            pending = tx.pending_matches()
-        oldest = pending[0].found_at if pending else None
+            oldest = tx.oldest_pending_found_at()
         if digest_missed(due, last, oldest):
             assert due is not None
             log.info("%s", kv(event="digest", reason="catch-up", due=due.isoformat()))

@@ -37,6 +37,7 @@ class PendingMatch:
     snippet: str
     found_at: datetime
     alerted_at: datetime | None = None
+    alert_held: str | None = None  # "cap" / "old": held back from an immediate alert
 
     @property
     def entry_key(self) -> str:

@@ -36,22 +36,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.policy import SMTP
 from functools import partial
-from itertools import groupby
 from typing import TypeVar
 
-from watcher.config import Config
+from watcher.config import Config, DigestConfig
 from watcher.logs import kv
 from watcher.mailer import Mailer, envelope_sender, mailer_for
 from watcher.notice import FeedProblem, PendingMatch
 from watcher.outbox import DrainResult, drain
 from watcher.poll import FeedHealth
 from watcher.render import (
+    MAX_DIGEST_PARTS,
     NO_HISTORY,
     DigestPart,
     MentionHistory,
@@ -60,7 +61,7 @@ from watcher.render import (
     render_alert,
     split_digest,
 )
-from watcher.store import Store, Transaction
+from watcher.store import DuplicateMessageError, Store, Transaction
 from watcher.watchlist import Severity
 
 __all__ = [
@@ -104,9 +105,10 @@ class RenderedDigest:
 class DigestInput:
     """What one read snapshot saw: the pending matches and the entries new to digests."""
 
-    pending: tuple[PendingMatch, ...]
+    pending: tuple[PendingMatch, ...]  # the first of them in the digest's order
     new_entries: frozenset[str]
     history: MentionHistory = NO_HISTORY  # the entries' mentions per day, for the charts
+    unread: int = 0  # pending matches behind those (more than a digest can list)
 
 
 class _ConflictError(Exception):
@@ -116,19 +118,57 @@ class _ConflictError(Exception):
 # --- alerts -----------------------------------------------------------------------------------
 
 
-def queue_alerts(store: Store, config: Config, now: float) -> int:
-    """Queue one alert per article for new matches at or above `digest.alert_severity`.
+@dataclass(frozen=True)
+class AlertBatch:
+    """What one alert mail lists: an entry's newest alertable matches (plus the other
+    alertable entries the same articles mention) and how many more of the entry's matches
+    are held back for the digest."""
 
-    The matches stay pending for the next digest (which marks them "already alerted").
-    Returns how many alert messages were queued.
+    entry: tuple[str, str]
+    matches: tuple[PendingMatch, ...]
+    held: int = 0
+
+
+@dataclass(frozen=True)
+class AlertPlan:
+    """What one alert pass read: the mails to render and what to hold back at commit."""
+
+    batches: tuple[AlertBatch, ...]
+    last_match_id: int  # matches recorded after the read are not held back by this pass
+    window_start: float
+    over_cap: bool  # more entries were due than the caps allow: hold the rest back
+
+
+def queue_alerts(
+    store: Store, config: Config, now: float, *, new_id: Callable[[float], str] | None = None
+) -> int:
+    """Queue the immediate alerts for new matches at or above `digest.alert_severity`,
+    bounded (see deploy/config.example.yaml, `digest.alert_*`):
+
+    - one mail per entry (its newest `alert_max_articles` matches; the articles' other
+      severe entries are shown in it too), and an entry starts at most one mail per
+      `alert_window`: its later matches wait for the window's end, then go out together;
+    - at most `alert_max_per_run` mails per pass and `alert_max_per_hour` in any hour; the
+      matches over a cap are held back (``alert_held = 'cap'``) and the digest lists them
+      with a note;
+    - matches in articles older than `alert_max_age` are held back too (``'old'``).
+
+    Every match stays pending for the next digest (which marks alerted ones "already
+    alerted"). Reads are bounded by the caps, never by the backlog. Returns how many alert
+    messages were queued.
     """
+    severities = [str(s) for s in alert_severities(config)]
+    if not severities:
+        return 0
+    with store.transaction() as tx:
+        tx.hold_old_alerts(severities, now - config.digest.alert_max_age)
     for _ in range(ATTEMPTS):
-        matches = _read_unalerted(store, config)
-        if not matches:
+        plan = read_alert_plan(store, config, severities, now)
+        if not plan.batches and not plan.over_cap:
             return 0
-        outgoing = render_alerts(matches, _settings(config, now), now)
-        if _commit(store, config, outgoing, now, partial(_mark_alerted, at=now)):
-            return _alerts_queued(outgoing, len(matches))
+        outgoing = render_alerts(plan.batches, _settings(config, now), now, new_id or _new_id)
+        if _commit_alerts(store, config, plan, outgoing, severities=severities, now=now):
+            return _alerts_queued(plan, outgoing)
     _log_conflict("alerts")
     return 0
 
@@ -142,38 +182,128 @@ async def queue_alerts_async(
     return int(await asyncio.get_running_loop().run_in_executor(executor, job))
 
 
+ENTRY_PAGE = 100  # due entries read at a time while filling a pass's budget
+
+
+def read_alert_plan(
+    store: Store, config: Config, severities: Sequence[str], now: float
+) -> AlertPlan:
+    """Step 1 for alerts: the mails this pass may send, from one read snapshot."""
+    settings = config.digest
+    window_start = now - settings.alert_window
+    with store.snapshot() as tx:
+        recent = tx.alerts_queued_since(now - 3600.0)
+        budget = max(0, min(settings.alert_max_per_run, settings.alert_max_per_hour - recent))
+        last_id = tx.last_match_id()
+        batches: list[AlertBatch] = []
+        listed: Counter[str] = Counter()  # entry keys of the matches this pass lists
+        listed_ids: set[int] = set()
+        offset = 0
+        while True:
+            page = tx.due_alert_entries(severities, window_start, ENTRY_PAGE, offset)
+            offset += len(page)
+            for entry in page:
+                if len(batches) == budget:
+                    return AlertPlan(tuple(batches), last_id, window_start, over_cap=True)
+                batch = _entry_batch(
+                    tx,
+                    entry,
+                    severities,
+                    limit=settings.alert_max_articles,
+                    listed=listed,
+                    listed_ids=listed_ids,
+                )
+                if batch is not None:
+                    batches.append(batch)
+                    listed.update(m.entry_key for m in batch.matches)
+                    listed_ids.update(m.id for m in batch.matches)
+            if len(page) < ENTRY_PAGE:
+                return AlertPlan(tuple(batches), last_id, window_start, over_cap=False)
+
+
+def _entry_batch(
+    tx: Transaction,
+    entry: tuple[str, str],
+    severities: Sequence[str],
+    *,
+    limit: int,
+    listed: Counter[str],
+    listed_ids: set[int],
+) -> AlertBatch | None:
+    """The entry's alert: its newest matches not already in this pass's mails, with the
+    other entries' alertable matches in the same articles (None: nothing left to list)."""
+    key = "/".join(entry)
+    own, total = tx.entry_alertable(entry, severities, limit + listed[key])
+    own = [m for m in own if m.id not in listed_ids][:limit]
+    if not own:
+        return None
+    articles = list(dict.fromkeys(m.article_id for m in own))
+    others = [
+        m
+        for m in tx.alertable_in_articles(articles, severities)
+        if m.entry_key != key and m.id not in listed_ids
+    ]
+    return AlertBatch(entry, tuple(own + others), held=max(0, total - len(own) - listed[key]))
+
+
 def render_alerts(
-    matches: Sequence[PendingMatch], settings: RenderSettings, now: float
+    batches: Sequence[AlertBatch],
+    settings: RenderSettings,
+    now: float,
+    new_id: Callable[[float], str] | None = None,
 ) -> list[Outgoing]:
-    """One alert per article (pure but for the random ids; safe in a worker thread)."""
+    """One alert per batch (pure but for the random ids; safe in a worker thread)."""
     outgoing = []
-    for _, of_article in groupby(
-        sorted(matches, key=lambda m: m.article_id), key=lambda m: m.article_id
-    ):
-        group = list(of_article)
-        message = render_alert(group, settings, _new_id(now))
+    for batch in batches:
+        message = render_alert(batch.matches, settings, (new_id or _new_id)(now), more=batch.held)
         data = message.as_bytes(policy=SMTP)
         outgoing.append(
-            Outgoing("alert", str(message["Message-ID"]), data, tuple(m.id for m in group))
+            Outgoing("alert", str(message["Message-ID"]), data, tuple(m.id for m in batch.matches))
         )
     return outgoing
 
 
-def _read_unalerted(store: Store, config: Config) -> list[PendingMatch]:
-    severities = alert_severities(config)
-    if not severities:
-        return []
-    with store.snapshot() as tx:
-        return tx.unalerted_matches([str(s) for s in severities])
+def _commit_alerts(
+    store: Store,
+    config: Config,
+    plan: AlertPlan,
+    outgoing: Sequence[Outgoing],
+    *,
+    severities: Sequence[str],
+    now: float,
+) -> bool:
+    """Step 3 for alerts: store the mails, mark their matches, start their entries'
+    windows and hold back what the caps leave out, all or nothing; False (nothing stored,
+    nothing marked) when another pass got there first or a Message-ID was taken."""
+
+    def mark(tx: Transaction, match_ids: Sequence[int]) -> int:
+        return tx.mark_alerted(match_ids, now)
+
+    def hold(tx: Transaction) -> None:
+        if tx.alerts_queued_since(now - 3600.0) > config.digest.alert_max_per_hour:
+            raise _ConflictError  # a concurrent pass used the hour's budget meanwhile
+        for batch in plan.batches:
+            if not tx.start_alert_window(batch.entry, now, plan.window_start):
+                raise _ConflictError
+            tx.hold_entry_alerts(batch.entry, severities, plan.last_match_id)
+        if plan.over_cap:
+            tx.hold_due_alerts(severities, plan.window_start, plan.last_match_id)
+
+    return _commit(store, config, outgoing, now, mark, then=hold)
 
 
-def _mark_alerted(tx: Transaction, match_ids: Sequence[int], *, at: float) -> int:
-    return tx.mark_alerted(match_ids, at)
-
-
-def _alerts_queued(outgoing: Sequence[Outgoing], matches: int) -> int:
-    if outgoing:
-        log.info("%s", kv(event="alerts-queued", alerts=len(outgoing), matches=matches))
+def _alerts_queued(plan: AlertPlan, outgoing: Sequence[Outgoing]) -> int:
+    if outgoing or plan.over_cap:
+        log.info(
+            "%s",
+            kv(
+                event="alerts-queued",
+                alerts=len(outgoing),
+                matches=sum(len(m.match_ids) for m in outgoing),
+                held_for_digest=sum(b.held for b in plan.batches),
+                cap_reached=plan.over_cap,
+            ),
+        )
     return len(outgoing)
 
 
@@ -228,13 +358,26 @@ def _on_own_connection(store: Store, work: Callable[..., _T], *args: object) -> 
 
 
 def read_digest_input(store: Store, config: Config, now: float) -> DigestInput | None:
-    """Step 1: the pending matches (None: nothing to send)."""
+    """Step 1: the pending matches a digest can list, first in its order (None: nothing
+    to send). However long the backlog, at most `digest_read_limit` are read."""
     with store.snapshot() as tx:
-        pending = tx.pending_matches()
-        if not pending and not config.digest.send_empty:
+        total = tx.pending_match_count()
+        if not total and not config.digest.send_empty:
             return None
+        pending = tx.digest_window(digest_read_limit(config.digest.max_bytes))
         history = _history(tx, pending, config, now)
-        return DigestInput(tuple(pending), _new_entries(tx, pending), history)
+        unread = total - len(pending)
+        return DigestInput(tuple(pending), _new_entries(tx, pending), history, unread)
+
+
+MATCH_BYTES_FLOOR = 600  # no match renders smaller (measured: ~1.5 KB with the bundled
+# templates, ~650 bytes with one-line user templates), so this many fill every part
+
+
+def digest_read_limit(max_bytes: int) -> int:
+    """The most matches one digest can list (all its parts full of the smallest matches):
+    reading more than that would only be left over."""
+    return MAX_DIGEST_PARTS * max(1, max_bytes // MATCH_BYTES_FLOOR)
 
 
 def render_digest_messages(
@@ -245,7 +388,13 @@ def render_digest_messages(
 ) -> RenderedDigest:
     """Step 2, pure: the digest's parts as the bytes to store (safe in a worker thread)."""
     parts = split_digest(
-        read.pending, problems, settings, digest_id, read.new_entries, history=read.history
+        read.pending,
+        problems,
+        settings,
+        digest_id,
+        read.new_entries,
+        history=read.history,
+        unlisted=read.unread,
     )
     messages = tuple(
         Outgoing(
@@ -286,9 +435,12 @@ def _commit(
     outgoing: Sequence[Outgoing],
     now: float,
     mark: Callable[[Transaction, Sequence[int]], int],
+    *,
+    then: Callable[[Transaction], None] | None = None,
 ) -> bool:
-    """Step 3: store the messages and mark their matches, all or nothing. False (nothing
-    stored, nothing marked) when a listed match was taken meanwhile."""
+    """Step 3: store the messages, mark their matches and do `then`, all or nothing. False
+    (nothing stored, nothing marked) when a listed match was taken meanwhile, or a
+    Message-ID is already in the outbox (the next attempt renders with fresh ids)."""
     try:
         with store.transaction() as tx:
             for message in outgoing:
@@ -297,7 +449,12 @@ def _commit(
                 tx.add_to_outbox(
                     message.kind, message.message_id, config.email.to, message.data, now
                 )
+            if then is not None:
+                then(tx)
     except _ConflictError:
+        return False
+    except DuplicateMessageError as exc:
+        log.warning("%s", kv(event="message-id-taken", error=str(exc), result="render again"))
         return False
     return True
 
@@ -320,13 +477,22 @@ def preview_digest(
     feed_health: Sequence[FeedHealth | FeedProblem] = (),
 ) -> list[DigestPart]:
     """The digest `queue_digest` would queue now, without queueing or marking anything."""
-    with store.snapshot() as tx:
-        pending = tx.pending_matches()
-        new_entries = _new_entries(tx, pending)
-        history = _history(tx, pending, config, now)
+    read = read_digest_input(store, config.model_copy(update={"digest": _send_empty(config)}), now)
+    assert read is not None
     problems = feed_problems(feed_health, now)
-    settings = _settings(config, now)
-    return split_digest(pending, problems, settings, "preview", new_entries, history=history)
+    return split_digest(
+        read.pending,
+        problems,
+        _settings(config, now),
+        "preview",
+        read.new_entries,
+        history=read.history,
+        unlisted=read.unread,
+    )
+
+
+def _send_empty(config: Config) -> DigestConfig:
+    return config.digest.model_copy(update={"send_empty": True})
 
 
 async def drain_outbox(
@@ -407,6 +573,8 @@ def _settings(config: Config, now: float) -> RenderSettings:
 
 
 def _new_id(now: float) -> str:
-    """Unique and sortable: UTC time plus randomness (also the Message-ID's local part)."""
+    """Unique and sortable: UTC time plus 128 random bits (also the Message-ID's local
+    part). 32 bits collided at 20,000 alerts in one run; 128 make a collision as likely as
+    none at all (and `_commit` still survives one)."""
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(4)}"
+    return f"{stamp}-{secrets.token_hex(16)}"

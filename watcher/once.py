@@ -64,18 +64,17 @@ async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
     failed_feeds = sum(1 for r in results if r.status not in ("ok", "not-modified"))
     notify.queue_alerts(store, config, clock())
     health = poll.feed_health(store, config, clock())
-    with store.transaction() as tx:
-        pending = tx.pending_matches()
     digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
     with store.transaction() as tx:
+        listed, high = tx.digest_counts(digest_id) if digest_id else (0, 0)
         tx.retry_unsent_now(clock())  # each run is a retry: cron's cadence is the backoff
     drained = await notify.drain_outbox(store, config, clock())
     result = OnceResult(
         feeds=len(results),
         failed_feeds=failed_feeds,
         digest_id=digest_id,
-        digest_matches=len(pending) if digest_id else 0,
-        digest_high=sum(1 for m in pending if m.severity == "high") if digest_id else 0,
+        digest_matches=listed,
+        digest_high=high,
         sent=drained.sent,
         failed=drained.failed,
         pending=drained.pending,

@@ -113,11 +113,14 @@ def split_digest(
     new_entries: frozenset[str] = frozenset(),
     *,
     history: MentionHistory = NO_HISTORY,
+    unlisted: int = 0,
 ) -> list[DigestPart]:
     """The digest as one message, or several parts each under `settings.max_bytes`.
 
     `new_entries` holds the keys (``list/entry``) of entries no earlier digest listed;
-    `history` the per-entry mentions per day for the charts.
+    `history` the per-entry mentions per day for the charts; `unlisted` the pending
+    matches after `matches` that were not even read (a backlog longer than a digest can
+    list): the last part counts them with the ones left over.
 
     Sizes are found by trial renders of prefixes (templates are the user's: nothing else
     knows how long a rendered match is), searched by interpolation (`_largest_fitting`): a
@@ -138,19 +141,27 @@ def split_digest(
             summary=summary,
             subject=subject,
             part=(1, 1),
-            left_over=0,
+            left_over=unlisted,
         )
 
     whole = _Trials(whole_prefix)
     if _fits_whole(whole, len(ordered), settings.max_bytes):
-        return [DigestPart(whole.message(len(ordered)), tuple(m.id for m in ordered))]
+        message = whole.message(len(ordered))
+        return [DigestPart(message, tuple(m.id for m in ordered), left_over=unlisted)]
     chunks: list[list[PendingMatch]] = []
     rest = list(ordered)
     guess = whole.last_fitting()
     worst = _worst_summary(ordered, new_entries)
     while rest and len(chunks) < MAX_DIGEST_PARTS:
         fits = _largest_fitting_prefix(
-            rest, feed_health, views, digest_id, everything=ordered, summary=worst, guess=guess
+            rest,
+            feed_health,
+            views,
+            digest_id,
+            everything=ordered,
+            summary=worst,
+            guess=guess,
+            unlisted=unlisted,
         )
         chunks.append(rest[:fits])
         rest = rest[fits:]
@@ -168,12 +179,12 @@ def split_digest(
                 summary=_summary(listed, new_entries, entries_of=None if index == 1 else chunk),
                 subject=_digest_subject(listed, settings, (index, count)),
                 part=(index, count),
-                left_over=len(rest) if index == count else 0,
+                left_over=len(rest) + unlisted if index == count else 0,
             ),
             tuple(m.id for m in chunk),
             index,
             count,
-            len(rest) if index == count else 0,
+            len(rest) + unlisted if index == count else 0,
         )
         for index, chunk in enumerate(chunks, start=1)
     ]
@@ -212,21 +223,28 @@ def chart_window(now: datetime, timezone: str) -> tuple[float, int]:
 
 
 def render_alert(
-    matches: Sequence[PendingMatch], settings: RenderSettings, alert_id: str
+    matches: Sequence[PendingMatch], settings: RenderSettings, alert_id: str, *, more: int = 0
 ) -> EmailMessage:
-    """A short immediate message for the severe matches of one article."""
+    """One immediate message for severe matches: usually one entry's newest articles (with
+    the other severe entries those articles mention), newest article first. `more`: how many
+    further matches of the first match's entry it does not list (the next digest does)."""
     if not matches:
         raise ValueError("an alert needs at least one match")
     ordered = sort_for_digest(matches)
+    articles = _alert_articles(matches, settings)
     first = ordered[0]
     names = ", ".join(dict.fromkeys(m.name for m in ordered))
+    about = first.title if len(articles) == 1 else f"{len(articles)} articles"
     subject = _one_line(
-        f"{settings.subject_prefix} ALERT {ordered[0].severity}: {names} — {first.title}",
-        SUBJECT_MAX,
+        f"{settings.subject_prefix} ALERT {first.severity}: {names} — {about}", SUBJECT_MAX
     )
     context: dict[str, Any] = {
         "subject": subject,
         "alert_id": alert_id,
+        "articles": articles,
+        "more": more,
+        "more_of": _clean(matches[0].name),
+        # the first article and every hit, as templates written before coalescing read them
         "article": _article_view(first, settings),
         "hits": [_item_view(m, settings) for m in ordered],
         "generated": _local(settings.now, settings).strftime("%Y-%m-%d %H:%M %Z"),
@@ -236,6 +254,25 @@ def render_alert(
     message["X-Sanctions-Watch-Severity"] = str(first.severity)
     _set_body(message, settings, "alert", context)
     return message
+
+
+def _alert_articles(
+    matches: Sequence[PendingMatch], settings: RenderSettings
+) -> list[dict[str, Any]]:
+    """The alert's articles, newest first, each with its hits in digest order."""
+    newest = sorted(
+        matches, key=lambda m: ((m.published or m.found_at).timestamp(), m.id), reverse=True
+    )
+    by_article: dict[str, list[PendingMatch]] = {}
+    for match in newest:
+        by_article.setdefault(match.article_id, []).append(match)
+    return [
+        {
+            **_article_view(of_article[0], settings),
+            "hits": [_item_view(m, settings) for m in sort_for_digest(of_article)],
+        }
+        for of_article in by_article.values()
+    ]
 
 
 def render_test_message(settings: RenderSettings, test_id: str) -> EmailMessage:
@@ -306,6 +343,8 @@ def _summary(
         "entries_in_part": entries_of is not None,  # later parts: "in this part"
         "new_entries": len({m.entry_key for m in matches if m.entry_key in new_entries}),
         "alerted": sum(1 for m in matches if m.alerted_at is not None),
+        "held_by_cap": sum(1 for m in matches if m.alert_held == "cap"),
+        "too_old_to_alert": sum(1 for m in matches if m.alert_held == "old"),
     }
 
 
@@ -630,6 +669,7 @@ def _largest_fitting_prefix(
     everything: Sequence[PendingMatch],
     summary: dict[str, Any],
     guess: int,
+    unlisted: int,
 ) -> int:
     """How many of `rest` fit in one part (at least one, always)."""
     # `summary` is the worst case of any part's own, and so are the worst part number and
@@ -647,7 +687,7 @@ def _largest_fitting_prefix(
             summary=summary,
             subject=subject,
             part=worst,
-            left_over=len(everything),
+            left_over=len(everything) + unlisted,
         )
 
     return _largest_fitting(_Trials(trial), len(rest), settings.max_bytes, guess)

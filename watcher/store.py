@@ -119,11 +119,42 @@ MIGRATIONS: list[str] = [
     -- the last parse's complaint about a feed it still read (ill-formed XML); NULL when clean
     ALTER TABLE feeds ADD COLUMN warning TEXT;
     """,
+    # v2 -> v3: bounded alerts (per-entry window, caps, age limit)
+    """
+    ALTER TABLE matches ADD COLUMN alert_held TEXT;  -- 'cap' | 'old': digest only, no alert
+    CREATE TABLE alert_entries (
+        list_name     TEXT NOT NULL,
+        entry_id      TEXT NOT NULL,
+        last_alert_at REAL NOT NULL,  -- the entry's last alert mail: starts its window
+        PRIMARY KEY (list_name, entry_id)
+    );
+    CREATE INDEX matches_alertable ON matches(list_name, entry_id)
+        WHERE digest_id IS NULL AND alerted_at IS NULL AND alert_held IS NULL AND notify = 1;
+    CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
+    """,
 ]
+
+# matches that could still go out as an immediate alert (`m`: matches; add the severities)
+_ALERTABLE = (
+    "m.digest_id IS NULL AND m.notify = 1 AND m.alerted_at IS NULL AND m.alert_held IS NULL"
+)
+_SEVERITY_RANK = "CASE m.severity {} ELSE 0 END".format(
+    " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity)
+)
+_ARTICLE_TIME = "COALESCE(a.published, a.first_seen)"  # what "how old is the story" means
+# the digest's order (`render.sort_for_digest`), so a LIMIT reads the digest's first lines
+_DIGEST_ORDER = (
+    f"{_SEVERITY_RANK} DESC, casefold(m.name), m.list_name || '/' || m.entry_id,"
+    " COALESCE(a.published, m.found_at) DESC, m.found_at, m.id"
+)
 
 
 class StateError(WatcherError):
     pass
+
+
+class DuplicateMessageError(StateError):
+    """A message with this Message-ID is already in the outbox (nothing was stored)."""
 
 
 class Store:
@@ -140,6 +171,7 @@ class Store:
                 "(check state_dir in the config and that the directory is writable)"
             ) from exc
         self._db.row_factory = sqlite3.Row
+        self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -186,6 +218,12 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _casefold(value: str | None) -> str | None:
+    """SQL ``casefold(x)``: Python's casefold (SQLite's lower() only folds ASCII), so the
+    digest's SQL order is `render.sort_for_digest`'s."""
+    return value.casefold() if isinstance(value, str) else value
 
 
 def split_sql(script: str) -> list[str]:
@@ -375,16 +413,166 @@ class Transaction:
         """Matches meant to be mailed that no digest has listed yet, oldest first."""
         return self._pending("m.digest_id IS NULL AND m.notify = 1", ())
 
-    def unalerted_matches(self, severities: Sequence[str]) -> list[PendingMatch]:
-        """Pending matches of these severities with no immediate alert queued yet."""
-        marks = ",".join("?" * len(severities))
-        where = (
-            "m.digest_id IS NULL AND m.notify = 1 AND m.alerted_at IS NULL"
-            f" AND m.severity IN ({marks})"
+    def pending_match_count(self) -> int:
+        """How many matches wait for a digest (`pending_matches` without reading them)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM matches WHERE digest_id IS NULL AND notify = 1"
+        ).fetchone()
+        return int(row[0])
+
+    def digest_window(self, limit: int) -> list[PendingMatch]:
+        """The first `limit` pending matches in the digest's order (severity, entry name,
+        newest article first): what a digest lists, read without the backlog behind it."""
+        return self._pending(
+            "m.digest_id IS NULL AND m.notify = 1", (), order=_DIGEST_ORDER, limit=limit
         )
+
+    def oldest_pending_found_at(self) -> datetime | None:
+        """When the oldest match still waiting for a digest was found (None: none waits)."""
+        row = self._db.execute(
+            "SELECT min(found_at) FROM matches WHERE digest_id IS NULL AND notify = 1"
+        ).fetchone()
+        return _timestamp(row[0])
+
+    def digest_counts(self, digest_id: str) -> tuple[int, int]:
+        """How many matches this digest listed, and how many of them were high severity."""
+        row = self._db.execute(
+            """SELECT count(*), coalesce(sum(severity = 'high'), 0) FROM matches
+               WHERE digest_id = ?""",
+            (digest_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def unalerted_matches(self, severities: Sequence[str]) -> list[PendingMatch]:
+        """Pending matches of these severities with no immediate alert queued yet (and
+        none held back from one)."""
+        marks = ",".join("?" * len(severities))
+        where = f"{_ALERTABLE} AND m.severity IN ({marks})"
         return self._pending(where, tuple(severities)) if severities else []
 
-    def _pending(self, where: str, params: tuple[object, ...]) -> list[PendingMatch]:
+    # --- bounded alerts: window per entry, caps, age ------------------------------------
+
+    def hold_old_alerts(self, severities: Sequence[str], published_before: float) -> int:
+        """Hold back from immediate alerts (``alert_held = 'old'``: the digest still lists
+        them) the alertable matches whose article is older than `published_before`: its
+        publication date when the feed gave one, else when it was first seen."""
+        marks = ",".join("?" * len(severities))
+        cursor = self._db.execute(
+            f"""UPDATE matches AS m SET alert_held = 'old'
+                WHERE {_ALERTABLE} AND m.severity IN ({marks})
+                AND m.article_id IN (SELECT a.id FROM articles a WHERE {_ARTICLE_TIME} < ?)""",
+            (*severities, published_before),
+        )
+        return cursor.rowcount
+
+    def alerts_queued_since(self, since: float) -> int:
+        """Alert messages queued in the outbox at or after `since` (sent or not)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM outbox WHERE kind = 'alert' AND created_at >= ?", (since,)
+        ).fetchone()
+        return int(row[0])
+
+    def last_match_id(self) -> int:
+        """The newest match's id (0: none): matches recorded later have larger ids."""
+        return int(self._db.execute("SELECT coalesce(max(id), 0) FROM matches").fetchone()[0])
+
+    def due_alert_entries(
+        self, severities: Sequence[str], window_start: float, limit: int, offset: int = 0
+    ) -> list[tuple[str, str]]:
+        """(list, entry) pairs with an alertable match and no alert since `window_start`,
+        most severe first, then the one with the newest story: who gets an alert first."""
+        marks = ",".join("?" * len(severities))
+        rows = self._db.execute(
+            f"""SELECT m.list_name, m.entry_id FROM matches m
+                JOIN articles a ON a.id = m.article_id
+                WHERE {_ALERTABLE} AND m.severity IN ({marks}) AND NOT EXISTS (
+                    SELECT 1 FROM alert_entries e
+                    WHERE e.list_name = m.list_name AND e.entry_id = m.entry_id
+                    AND e.last_alert_at > ?)
+                GROUP BY m.list_name, m.entry_id
+                ORDER BY max({_SEVERITY_RANK}) DESC, max({_ARTICLE_TIME}) DESC,
+                         m.list_name, m.entry_id
+                LIMIT ? OFFSET ?""",
+            (*severities, window_start, limit, offset),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def entry_alertable(
+        self, entry: tuple[str, str], severities: Sequence[str], limit: int
+    ) -> tuple[list[PendingMatch], int]:
+        """The entry's alertable matches, newest story first (at most `limit`), and how
+        many it has in all."""
+        marks = ",".join("?" * len(severities))
+        where = f"{_ALERTABLE} AND m.severity IN ({marks}) AND m.list_name = ? AND m.entry_id = ?"
+        params = (*severities, *entry)
+        total = self._db.execute(f"SELECT count(*) FROM matches m WHERE {where}", params)
+        newest = f"{_ARTICLE_TIME} DESC, m.id DESC"
+        return self._pending(where, params, order=newest, limit=limit), int(total.fetchone()[0])
+
+    def alertable_in_articles(
+        self, article_ids: Sequence[str], severities: Sequence[str]
+    ) -> list[PendingMatch]:
+        """The alertable matches of these articles (the other entries they mention)."""
+        found: list[PendingMatch] = []
+        marks = ",".join("?" * len(severities))
+        for start in range(0, len(article_ids), ID_BATCH):
+            ids = list(article_ids[start : start + ID_BATCH])
+            where = (
+                f"{_ALERTABLE} AND m.severity IN ({marks})"
+                f" AND m.article_id IN ({','.join('?' * len(ids))})"
+            )
+            found.extend(self._pending(where, (*severities, *ids)))
+        return found
+
+    def hold_entry_alerts(
+        self, entry: tuple[str, str], severities: Sequence[str], up_to_id: int
+    ) -> int:
+        """Hold back (``alert_held = 'cap'``) the entry's alertable matches recorded up to
+        match id `up_to_id`: more than one alert mail lists; the digest lists them."""
+        marks = ",".join("?" * len(severities))
+        cursor = self._db.execute(
+            f"""UPDATE matches AS m SET alert_held = 'cap'
+                WHERE {_ALERTABLE} AND m.severity IN ({marks}) AND m.id <= ?
+                AND m.list_name = ? AND m.entry_id = ?""",
+            (*severities, up_to_id, *entry),
+        )
+        return cursor.rowcount
+
+    def hold_due_alerts(self, severities: Sequence[str], window_start: float, up_to_id: int) -> int:
+        """Hold back (``alert_held = 'cap'``) every alertable match recorded up to match id
+        `up_to_id` whose entry had no alert since `window_start`: the alert caps are
+        reached; the digest lists them (matches of entries inside their window wait)."""
+        marks = ",".join("?" * len(severities))
+        cursor = self._db.execute(
+            f"""UPDATE matches AS m SET alert_held = 'cap'
+                WHERE {_ALERTABLE} AND m.severity IN ({marks}) AND m.id <= ?
+                AND NOT EXISTS (
+                    SELECT 1 FROM alert_entries e
+                    WHERE e.list_name = m.list_name AND e.entry_id = m.entry_id
+                    AND e.last_alert_at > ?)""",
+            (*severities, up_to_id, window_start),
+        )
+        return cursor.rowcount
+
+    def start_alert_window(self, entry: tuple[str, str], at: float, window_start: float) -> bool:
+        """Record an alert mail for `entry` at `at`, check-and-set: False (nothing changed)
+        when another alert for it was recorded after `window_start`."""
+        cursor = self._db.execute(
+            """INSERT INTO alert_entries (list_name, entry_id, last_alert_at) VALUES (?, ?, ?)
+               ON CONFLICT (list_name, entry_id)
+               DO UPDATE SET last_alert_at = excluded.last_alert_at WHERE last_alert_at <= ?""",
+            (*entry, at, window_start),
+        )
+        return cursor.rowcount == 1
+
+    def _pending(
+        self,
+        where: str,
+        params: tuple[object, ...],
+        *,
+        order: str = "m.found_at, m.id",
+        limit: int = -1,
+    ) -> list[PendingMatch]:
         rows = self._db.execute(
             f"""SELECT m.*, a.title AS article_title, a.link AS article_link,
                        a.published AS article_published,
@@ -393,16 +581,20 @@ class Transaction:
                             FROM article_sources s JOIN feeds f ON f.id = s.feed_id
                             WHERE s.article_id = m.article_id ORDER BY f.id)) AS feed_labels
                 FROM matches m JOIN articles a ON a.id = m.article_id
-                WHERE {where} ORDER BY m.found_at, m.id""",
-            params,
+                WHERE {where} ORDER BY {order} LIMIT ?""",
+            (*params, limit),
         )
         return [_pending_match(row) for row in rows]
 
     def mark_alerted(self, match_ids: Sequence[int], at: float) -> int:
-        """Mark these matches alerted, check-and-set: only those still pending and not
-        alerted yet are marked. Returns how many were (fewer: someone else got there first)."""
+        """Mark these matches alerted, check-and-set: only those still pending, not alerted
+        yet and not held back are marked. Returns how many were (fewer: someone else got
+        there first)."""
         return self._update_matches(
-            "alerted_at = ?", "alerted_at IS NULL AND digest_id IS NULL", at, match_ids
+            "alerted_at = ?",
+            "alerted_at IS NULL AND alert_held IS NULL AND digest_id IS NULL",
+            at,
+            match_ids,
         )
 
     def mark_digested(self, match_ids: Sequence[int], digest_id: str) -> int:
@@ -429,13 +621,26 @@ class Transaction:
     def add_to_outbox(
         self, kind: str, message_id: str, recipients: Sequence[str], data: bytes, now: float
     ) -> int:
-        """Store a rendered message; it is due at once."""
-        cursor = self._db.execute(
-            """INSERT INTO outbox (kind, message_id, recipients, message, created_at, next_attempt)
-               VALUES (?, ?, ?, ?, ?, ?)""",
-            (kind, message_id, json.dumps(list(recipients)), data, now, now),
-        )
+        """Store a rendered message; it is due at once. Raises `DuplicateMessageError` (and
+        stores nothing) when the outbox already holds this Message-ID."""
+        try:
+            cursor = self._db.execute(
+                """INSERT INTO outbox
+                       (kind, message_id, recipients, message, created_at, next_attempt)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (kind, message_id, json.dumps(list(recipients)), data, now, now),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "outbox.message_id" not in str(exc):
+                raise
+            raise DuplicateMessageError(
+                f"{message_id} is already in the outbox of {self._path()}"
+            ) from exc
         return int(cursor.lastrowid or 0)
+
+    def _path(self) -> str:
+        row = self._db.execute("PRAGMA database_list").fetchone()
+        return str(row[2]) if row is not None else "the state database"
 
     def claim_due_messages(self, now: float, lease_until: float, limit: int) -> list[OutboxMessage]:
         """Unsent messages due by `now`, oldest first, leased until `lease_until`.
@@ -587,6 +792,7 @@ def _pending_match(row: sqlite3.Row) -> PendingMatch:
         snippet=row["snippet"],
         found_at=datetime.fromtimestamp(row["found_at"], UTC),
         alerted_at=_timestamp(row["alerted_at"]),
+        alert_held=row["alert_held"],
     )
 
 
