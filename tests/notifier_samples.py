@@ -188,8 +188,10 @@ def record_match(
     notify: bool = True,
     found_at: float = 1_761_120_000.0,
     feed: str = "Example Wire",
+    undated: bool = False,
 ) -> None:
-    """Record one article (if new) in `feed` and one match in it, the way ingestion does."""
+    """Record one article (if new) in `feed` and one match in it, the way ingestion does.
+    The article is published when it is found, unless `undated` (the feed gave no date)."""
     url = f"https://{feed.replace(' ', '').lower()}.example/rss"
     name = entry.replace("-", " ").title()
     match = Match(
@@ -211,7 +213,7 @@ def record_match(
         article_id=article,
         link=f"https://news.example/{article}",
         title=title or f"Story {article}",
-        published=found_at,
+        published=None if undated else found_at,
         content_hash="h",
     )
     with store.transaction() as tx:

@@ -209,6 +209,7 @@ feeds:
   allow_private_networks: true
 digest:
   alert_severity: {alert_severity}
+  alert_window: 0s  # each test article alerts at once, even for an entry alerted before
 email:
   from: "sanctions-watch <watch@example.org>"
   to: [analyst@example.org]

@@ -50,6 +50,7 @@ polling:
   allow_private_networks: false
 digest:
   alert_severity: high   # high-severity matches are also mailed at once, as alerts
+  alert_max_age: 14d     # the sample news is from the week before (the default is 2d)
   send_empty: true
 email:
   from: "sanctions-watch demo <watch@localhost>"
