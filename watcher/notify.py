@@ -167,8 +167,9 @@ def queue_alerts(
         if not plan.batches and not plan.over_cap:
             return 0
         outgoing = render_alerts(plan.batches, _settings(config, now), now, new_id or _new_id)
-        if _commit_alerts(store, config, plan, outgoing, severities=severities, now=now):
-            return _alerts_queued(plan, outgoing)
+        held = _commit_alerts(store, config, plan, outgoing, severities=severities, now=now)
+        if held is not None:
+            return _alerts_queued(outgoing, held)
     _log_conflict("alerts")
     return 0
 
@@ -271,13 +272,16 @@ def _commit_alerts(
     *,
     severities: Sequence[str],
     now: float,
-) -> bool:
+) -> int | None:
     """Step 3 for alerts: store the mails, mark their matches, start their entries'
-    windows and hold back what the caps leave out, all or nothing; False (nothing stored,
-    nothing marked) when another pass got there first or a Message-ID was taken."""
+    windows and hold back what the caps leave out, all or nothing. Returns how many matches
+    were held back; None (nothing stored, nothing marked) when another pass got there
+    first or a Message-ID was taken."""
 
     def mark(tx: Transaction, match_ids: Sequence[int]) -> int:
         return tx.mark_alerted(match_ids, now)
+
+    held: list[int] = []
 
     def hold(tx: Transaction) -> None:
         if tx.alerts_queued_since(now - 3600.0) > config.digest.alert_max_per_hour:
@@ -285,23 +289,24 @@ def _commit_alerts(
         for batch in plan.batches:
             if not tx.start_alert_window(batch.entry, now, plan.window_start):
                 raise _ConflictError
-            tx.hold_entry_alerts(batch.entry, severities, plan.last_match_id)
+            held.append(tx.hold_entry_alerts(batch.entry, severities, plan.last_match_id))
         if plan.over_cap:
-            tx.hold_due_alerts(severities, plan.window_start, plan.last_match_id)
+            held.append(tx.hold_due_alerts(severities, plan.window_start, plan.last_match_id))
 
-    return _commit(store, config, outgoing, now, mark, then=hold)
+    if not _commit(store, config, outgoing, now, mark, then=hold):
+        return None
+    return sum(held)
 
 
-def _alerts_queued(plan: AlertPlan, outgoing: Sequence[Outgoing]) -> int:
-    if outgoing or plan.over_cap:
+def _alerts_queued(outgoing: Sequence[Outgoing], held: int) -> int:
+    if outgoing or held:
         log.info(
             "%s",
             kv(
                 event="alerts-queued",
                 alerts=len(outgoing),
                 matches=sum(len(m.match_ids) for m in outgoing),
-                held_for_digest=sum(b.held for b in plan.batches),
-                cap_reached=plan.over_cap,
+                held_for_digest=held,
             ),
         )
     return len(outgoing)
@@ -329,7 +334,7 @@ def queue_digest(
             return None
         rendered = render_digest_messages(read, problems, _settings(config, now), _new_id(now))
         if _commit_digest(store, config, rendered, now):
-            return _digest_queued(rendered, len(read.pending))
+            return _digest_queued(rendered)
     _log_conflict("digest")
     return None
 
@@ -414,13 +419,13 @@ def _commit_digest(store: Store, config: Config, rendered: RenderedDigest, now: 
     return _commit(store, config, rendered.messages, now, mark)
 
 
-def _digest_queued(rendered: RenderedDigest, pending: int) -> str:
+def _digest_queued(rendered: RenderedDigest) -> str:
     log.info(
         "%s",
         kv(
             event="digest-queued",
             digest_id=rendered.digest_id,
-            matches=pending - rendered.left_over,
+            matches=sum(len(m.match_ids) for m in rendered.messages),
             parts=len(rendered.messages),
             left_for_next=rendered.left_over,
         ),
