@@ -398,3 +398,15 @@ def test_the_example_config_documents_the_alert_defaults(tmp_path: Path) -> None
     path = tmp_path / "config.yaml"
     path.write_text(section.group(0))
     assert load_config(path).digest == DigestConfig()  # what it says is what you get
+
+
+def test_a_lowered_hourly_cap_holds_back_without_a_conflict(store: Store, tmp_path: Path) -> None:
+    _articles(store, "a", 1)
+    _articles(store, "b", 1)
+    _articles(store, "c", 1)
+    assert notify.queue_alerts(store, _config(tmp_path), T0) == 3
+    _articles(store, "d", 1, at=T0)
+    # reloaded with a cap below what the last hour already sent: nothing more goes out,
+    # and the new match is held back for the digest (not retried as a conflict)
+    assert notify.queue_alerts(store, _config(tmp_path, alert_max_per_hour=2), T0 + 60) == 0
+    assert _unalerted(store) == []

@@ -284,7 +284,8 @@ def _commit_alerts(
     held: list[int] = []
 
     def hold(tx: Transaction) -> None:
-        if tx.alerts_queued_since(now - 3600.0) > config.digest.alert_max_per_hour:
+        hour = tx.alerts_queued_since(now - 3600.0)  # the new ones included
+        if outgoing and hour > config.digest.alert_max_per_hour:
             raise _ConflictError  # a concurrent pass used the hour's budget meanwhile
         for batch in plan.batches:
             if not tx.start_alert_window(batch.entry, now, plan.window_start):

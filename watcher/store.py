@@ -460,7 +460,7 @@ class Transaction:
         cursor = self._db.execute(
             f"""UPDATE matches AS m SET alert_held = 'old'
                 WHERE {_ALERTABLE} AND m.severity IN ({marks})
-                AND m.article_id IN (SELECT a.id FROM articles a WHERE {_ARTICLE_TIME} < ?)""",
+                AND (SELECT {_ARTICLE_TIME} FROM articles a WHERE a.id = m.article_id) < ?""",
             (*severities, published_before),
         )
         return cursor.rowcount
