@@ -410,3 +410,12 @@ def test_highlight_marks_the_mention_not_a_word_containing_it() -> None:
     )
     text = digest_message([match], [], settings(), "d").get_body(("plain",)).get_content()
     assert '"… his former wife Lyudmila Putina said [[Putin]] had …"' in text
+
+
+def test_coalesced_alert_matches_golden_file() -> None:
+    """One entry's alert over several articles (newest first), the other entry an article
+    names shown under it, and the matches it leaves to the digest counted."""
+    rosneft, lukoil, cyrillic = sample_matches()[0], sample_matches()[1], sample_matches()[2]
+    message = render_alert([rosneft, cyrillic, lukoil], settings(), "20251023T070000Z-z", more=4)
+    assert message["Subject"] == "[sanctions-watch] ALERT high: Rosneft, Lukoil — 2 articles"
+    _check_golden("alert-coalesced.txt", _masked(message))

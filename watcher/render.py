@@ -233,7 +233,7 @@ def render_alert(
     ordered = sort_for_digest(matches)
     articles = _alert_articles(matches, settings)
     first = ordered[0]
-    names = ", ".join(dict.fromkeys(m.name for m in ordered))
+    names = ", ".join(dict.fromkeys(m.name for m in [matches[0], *ordered]))  # its entry first
     about = first.title if len(articles) == 1 else f"{len(articles)} articles"
     subject = _one_line(
         f"{settings.subject_prefix} ALERT {first.severity}: {names} — {about}", SUBJECT_MAX
