@@ -7,7 +7,11 @@ tests/smtpserver.py, feeds come from the HTTP server of tests/feedserver.py.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -410,3 +414,62 @@ def test_a_lowered_hourly_cap_holds_back_without_a_conflict(store: Store, tmp_pa
     # and the new match is held back for the digest (not retried as a conflict)
     assert notify.queue_alerts(store, _config(tmp_path, alert_max_per_hour=2), T0 + 60) == 0
     assert _unalerted(store) == []
+
+
+# --- crashes: held-back alerts reach the digest exactly once --------------------------------
+
+
+async def test_killed_after_queueing_capped_alerts_nothing_is_lost_or_sent_twice(
+    tmp_path: Path,
+) -> None:
+    with SmtpTestServer(tmp_path) as server:
+        config = make_config(
+            tmp_path,
+            email=make_config(tmp_path).email.model_copy(update={"delivery": "smtp"}),
+            smtp=server.smtp_config(),
+            digest=DigestConfig(timezone="UTC", alert_max_per_run=1),
+        )
+        script = textwrap.dedent(
+            f"""
+            import os, signal, sys
+            from pathlib import Path
+            from notifier_samples import record_match
+            from watcher import notify
+            from watcher.config import Config
+            from watcher.store import Store
+            config = Config.model_validate_json(sys.argv[2])
+            store = Store(Path(sys.argv[1]))
+            for entry in ("rosneft", "lukoil", "novatek"):
+                record_match(store, article=entry, entry=entry, found_at={RECENT})
+            assert notify.queue_alerts(store, config, {T0}) == 1
+            os.kill(os.getpid(), signal.SIGKILL)  # before any mail is sent
+            """
+        )
+        tests = str(Path(__file__).resolve().parent)
+        child = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / "state"), config.model_dump_json()],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([tests, *sys.path])},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert child.returncode == -signal.SIGKILL, child.stderr
+
+        store = Store(tmp_path / "state")
+        try:
+            assert notify.queue_alerts(store, config, T0 + 60) == 0  # held back: no late alerts
+            assert notify.queue_digest(store, config, T0 + 120) is not None
+            result = await notify.drain_outbox(store, config, T0 + 180)
+            assert (result.sent, result.pending) == (2, 0)
+            assert notify.queue_digest(store, config, T0 + 240) is None
+        finally:
+            store.close()
+        received = server.wait_for_messages(2)
+        kinds = sorted(r.message["X-Sanctions-Watch-Kind"] for r in received)
+        assert kinds == ["alert", "digest"]
+        (digest,) = [r.message for r in received if r.message["X-Sanctions-Watch-Kind"] == "digest"]
+        text = _text(digest)
+        assert "3 new matches in 3 articles" in text
+        assert "2 matches were held back from immediate alerts" in text
+        assert len(server.messages) == 2
