@@ -295,7 +295,7 @@ def test_a_digest_reads_a_bounded_window_of_a_long_backlog(store: Store, tmp_pat
     total = window + 150
     for n in range(total):
         record_match(store, article=f"a{n:04d}", entry=f"e{n % 7}", severity="low", found_at=RECENT)
-    read = notify.read_digest_input(store, config)
+    read = notify.read_digest_input(store, config, T0)
     assert read is not None
     assert (len(read.pending), read.unread) == (window, 150)
     digest_id = notify.queue_digest(store, config, T0)
