@@ -121,7 +121,7 @@ CONFIG_REJECTIONS = [
         "feed:\n  - url: https://example.org/rss\n",
         [
             "config.yaml:1:1: feed: unknown key 'feed' (did you mean 'feeds'?); allowed keys: "
-            "digest, email, feeds, matching, polling, smtp, state_dir, watchlists"
+            "digest, email, feeds, lists, matching, polling, retention, smtp, state_dir, watchlists"
         ],
         id="unknown-top-level-key",
     ),

@@ -17,6 +17,7 @@ from watcher.commands import (
     demo,
     digest,
     import_,
+    lists,
     match,
     poll,
     reload,
@@ -48,6 +49,7 @@ def cli(ctx: click.Context, log_level: str) -> None:
 
 for _module in (check, match, poll, status, digest, send_test, import_, run, reload, demo):
     cli.add_command(_module.command)
+cli.add_command(lists.command)
 
 
 def main(argv: list[str] | None = None) -> None:

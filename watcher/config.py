@@ -195,6 +195,49 @@ class SmtpConfig(_Section):
     ca_file: Path | None = None  # extra CA bundle to trust (private relays, tests)
 
 
+# --- official lists kept current (issue 11) -------------------------------------------------
+
+_LIST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+def _check_list_name(value: str) -> str:
+    if not _LIST_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid list name: use lowercase letters, digits, '.', '_' and"
+            " '-', starting with a letter or digit (e.g. ofac)"
+        )
+    return value
+
+
+def _check_list_url(value: str) -> str:
+    if not re.match(r"(?i)(https?|file)://", value.strip()):
+        raise ValueError(
+            f"{value!r} is not a list URL; it must start with https://, http:// or file://"
+        )
+    return value.strip()
+
+
+class ListConfig(_Section):
+    """One official list the daemon keeps current (``lists:``)."""
+
+    name: Annotated[str, AfterValidator(_check_list_name)]
+    source: Literal["ofac", "un", "opensanctions"]
+    urls: Annotated[
+        tuple[Annotated[str, AfterValidator(_check_list_url)], ...],
+        BeforeValidator(_one_or_many),
+        Field(min_length=1),
+    ]
+    every: PositiveDuration = 86400.0  # check interval; an unchanged list costs a 304
+    severity: SeverityLevel = "medium"
+    path: Path | None = None  # default: <state_dir>/lists/<name>.yaml
+    stale_after: PositiveDuration | None = None  # default: 3 x every, at least 3 days
+    max_loss: float = Field(default=0.5, gt=0, le=1)  # refuse a version losing more entries
+
+
+class RetentionConfig(_Section):
+    rescreen: Duration = 30 * 86400.0  # article text kept for back-screening newly listed
+
+
 class Config(_Section):
     state_dir: Path | None = None  # None: $STATE_DIRECTORY, else ./state (see `resolved_state_dir`)
     watchlists: Annotated[tuple[Path, ...], BeforeValidator(_one_or_many)] = ()
@@ -204,3 +247,5 @@ class Config(_Section):
     digest: DigestConfig = DigestConfig()
     email: EmailConfig = EmailConfig()
     smtp: SmtpConfig = SmtpConfig()
+    lists: tuple[ListConfig, ...] = ()
+    retention: RetentionConfig = RetentionConfig()

@@ -38,6 +38,7 @@ class PendingMatch:
     found_at: datetime
     alerted_at: datetime | None = None
     alert_held: str | None = None  # "cap" / "old": held back from an immediate alert
+    origin: str = "feed"  # "rescreen": found by back-screening a newly listed entry
 
     @property
     def entry_key(self) -> str:

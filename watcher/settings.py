@@ -65,6 +65,7 @@ def load_config(path: Path | None = None) -> Config:
     if config is not None:
         config = _absolute_paths(config, base)
         problems += _duplicate_feeds(document, config)
+        problems += _duplicate_lists(document, config)
     if problems or config is None:
         raise ValidationFailed(sort_problems(problems))
     return config
@@ -101,8 +102,10 @@ def _absolute_paths(config: Config, base: Path) -> Config:
             "ca_file": maybe(config.smtp.ca_file),
         }
     )
+    lists = tuple(item.model_copy(update={"path": maybe(item.path)}) for item in config.lists)
     return config.model_copy(
         update={
+            "lists": lists,
             "state_dir": maybe(config.state_dir),
             "watchlists": tuple(under(p) for p in config.watchlists),
             "matching": matching,
@@ -164,6 +167,17 @@ def _duplicate_feeds(document: YamlDocument, config: Config) -> list[Problem]:
         if first != index:
             message = f"feed {feed.url} is already listed as feeds[{first}]; remove one"
             problems.append(document.problem(("feeds", index, "url"), message))
+    return problems
+
+
+def _duplicate_lists(document: YamlDocument, config: Config) -> list[Problem]:
+    first_use: dict[str, int] = {}
+    problems = []
+    for index, item in enumerate(config.lists):
+        first = first_use.setdefault(item.name, index)
+        if first != index:
+            message = f"list {item.name!r} is already configured as lists[{first}]; rename one"
+            problems.append(document.problem(("lists", index, "name"), message))
     return problems
 
 

@@ -16,6 +16,7 @@ from watcher.config import Config, FeedConfig
 from watcher.errors import ValidationFailed, WatcherError
 from watcher.indexcache import compile_lists, input_key
 from watcher.jobs import JobSpec, job_specs
+from watcher.lists.update import screened_watchlists
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, lexicon
 
@@ -53,16 +54,17 @@ def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
     path = settings.config_path(config_path).absolute()
     config = settings.load_config(path)
     specs = tuple(job_specs(config, watch_interval=WATCH_INTERVAL))
-    list_files, missing = settings.watchlist_files(list(config.watchlists))
-    watched = tuple(dict.fromkeys([path, *config.watchlists, *list_files, *config.matching.ignore]))
+    # a reload caches in the running state dir (a changed state_dir is refused, not created)
+    state_dir = settings.resolved_state_dir(previous.config if previous is not None else config)
+    watchlists = screened_watchlists(config, state_dir)  # lists: outputs are screened too
+    list_files, missing = settings.watchlist_files(list(watchlists))
+    watched = tuple(dict.fromkeys([path, *watchlists, *list_files, *config.matching.ignore]))
     ignore, threshold = config.matching.ignore, config.matching.threshold
     if previous is not None and not missing:
         key = input_key(list_files, ignore, threshold)
         if key is not None and previous.matcher_key == key:
             return Loaded(path, config, previous.compiled, specs, watched, previous.entries, key)
-    # a reload caches in the running state dir (a changed state_dir is refused, not created)
-    state_dir = settings.resolved_state_dir(previous.config if previous is not None else config)
-    lists = compile_lists(config.watchlists, ignore, threshold, state_dir)
+    lists = compile_lists(watchlists, ignore, threshold, state_dir)
     lexicon.preload()  # the matcher's word lists: built here, before any match runs
     log.info(
         "%s",

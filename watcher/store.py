@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from watcher.errors import WatcherError
 from watcher.feedstate import FEED_STATE_COLUMNS, FeedRow, ItemRecord, KnownItem, StoreCounts
+from watcher.lists.state import ListChangeRow, ListState, Validators
 from watcher.matching.types import Match
 from watcher.notice import OutboxMessage, PendingMatch
 from watcher.watchlist import Severity
@@ -131,6 +133,42 @@ MIGRATIONS: list[str] = [
     CREATE INDEX matches_alertable ON matches(list_name, entry_id)
         WHERE digest_id IS NULL AND alerted_at IS NULL AND alert_held IS NULL AND notify = 1;
     CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
+    """,
+    # v3 -> v4: official lists kept current (issue 11): their state, their recorded changes
+    # (for the digest and back-screening) and the article text kept for back-screening
+    """
+    CREATE TABLE list_state (
+        name          TEXT PRIMARY KEY,        -- the lists: entry's name
+        validators    TEXT NOT NULL DEFAULT '{}', -- JSON {url: [etag, last_modified]}
+        last_check    REAL,
+        last_success  REAL,
+        last_change   REAL,
+        failures      INTEGER NOT NULL DEFAULT 0,
+        failing_since REAL,
+        last_error    TEXT,
+        entries       INTEGER,
+        data_date     TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE list_changes (
+        id            INTEGER PRIMARY KEY,
+        list_name     TEXT NOT NULL,
+        version       TEXT NOT NULL,            -- sha256 of the list file the update wrote
+        at            REAL NOT NULL,
+        added         INTEGER NOT NULL,
+        removed       INTEGER NOT NULL,
+        changed       INTEGER NOT NULL,
+        diff          BLOB NOT NULL,            -- zlib-compressed JSON (watcher.lists.diff)
+        rescreened_at REAL,                     -- NULL: back-screening still to do
+        digest_id     TEXT,                     -- the digest that listed it (NULL: pending)
+        UNIQUE (list_name, version)
+    );
+    CREATE TABLE article_texts (
+        article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+        stored_at  REAL NOT NULL,
+        text       BLOB NOT NULL                -- zlib-compressed UTF-8
+    );
+    CREATE INDEX article_texts_stored ON article_texts(stored_at);
+    ALTER TABLE matches ADD COLUMN origin TEXT NOT NULL DEFAULT 'feed'; -- 'rescreen': back-screened
     """,
 ]
 
@@ -334,7 +372,13 @@ class Transaction:
         )
 
     def add_matches(
-        self, article_id: str, matches: Sequence[Match], now: float, *, notify: bool
+        self,
+        article_id: str,
+        matches: Sequence[Match],
+        now: float,
+        *,
+        notify: bool,
+        origin: str = "feed",
     ) -> int:
         """Store the matches not already stored for this article (per list entry); returns
         how many were new. A match is therefore reported at most once, ever."""
@@ -342,8 +386,8 @@ class Transaction:
         self._db.executemany(
             """INSERT OR IGNORE INTO matches
                    (article_id, list_name, entry_id, name, type, severity, programs, alias,
-                    text, start, "end", score, snippet, found_at, notify)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    text, start, "end", score, snippet, found_at, notify, origin)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 (
                     article_id,
@@ -361,6 +405,7 @@ class Transaction:
                     m.snippet,
                     now,
                     int(notify),
+                    origin,
                 )
                 for m in matches
             ],
@@ -759,6 +804,154 @@ class Transaction:
         )
         return [_outbox_message(row, attempts=row["attempts"]) for row in rows]
 
+    # --- official lists kept current, article text for back-screening (watcher.lists) ------
+
+    def list_state(self, name: str) -> ListState:
+        row = self._db.execute("SELECT * FROM list_state WHERE name = ?", (name,)).fetchone()
+        return ListState(name) if row is None else _list_state(row)
+
+    def list_states(self) -> list[ListState]:
+        rows = self._db.execute("SELECT * FROM list_state ORDER BY name")
+        return [_list_state(row) for row in rows]
+
+    def save_list_state(self, state: ListState) -> None:
+        validators = {u: [v.etag, v.last_modified] for u, v in state.validators.items()}
+        self._db.execute(
+            """INSERT OR REPLACE INTO list_state
+                   (name, validators, last_check, last_success, last_change, failures,
+                    failing_since, last_error, entries, data_date)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                state.name,
+                json.dumps(validators),
+                state.last_check,
+                state.last_success,
+                state.last_change,
+                state.failures,
+                state.failing_since,
+                state.last_error,
+                state.entries,
+                state.data_date,
+            ),
+        )
+
+    def add_list_change(
+        self,
+        list_name: str,
+        version: str,
+        counts: tuple[int, int, int],
+        diff_json: str,
+        now: float,
+        *,
+        rescreen: bool,
+    ) -> bool:
+        """Record an update's diff, once per (list, version); False when already recorded
+        (an update interrupted after recording it is simply run again)."""
+        cursor = self._db.execute(
+            """INSERT OR IGNORE INTO list_changes
+                   (list_name, version, at, added, removed, changed, diff, rescreened_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                list_name,
+                version,
+                now,
+                *counts,
+                zlib.compress(diff_json.encode()),
+                None if rescreen else now,
+            ),
+        )
+        return cursor.rowcount > 0
+
+    def list_changes_to_rescreen(self) -> list[ListChangeRow]:
+        return self._list_changes("rescreened_at IS NULL")
+
+    def pending_list_changes(self) -> list[ListChangeRow]:
+        """Changes no digest has listed yet, oldest first."""
+        return self._list_changes("digest_id IS NULL")
+
+    def _list_changes(self, where: str) -> list[ListChangeRow]:
+        rows = self._db.execute(f"SELECT * FROM list_changes WHERE {where} ORDER BY id")
+        return [_list_change(row) for row in rows]
+
+    def mark_rescreened(self, change_id: int, at: float) -> None:
+        self._db.execute("UPDATE list_changes SET rescreened_at = ? WHERE id = ?", (at, change_id))
+
+    def mark_list_changes_digested(self, change_ids: Sequence[int], digest_id: str) -> int:
+        """Check-and-set, as `mark_digested`: only changes still pending are marked."""
+        changed = 0
+        for start in range(0, len(change_ids), ID_BATCH):
+            ids = list(change_ids[start : start + ID_BATCH])
+            cursor = self._db.execute(
+                f"""UPDATE list_changes SET digest_id = ? WHERE digest_id IS NULL
+                    AND id IN ({",".join("?" * len(ids))})""",
+                (digest_id, *ids),
+            )
+            changed += cursor.rowcount
+        return changed
+
+    def keep_article_texts(self, texts: Sequence[tuple[str, str]], now: float) -> None:
+        """Keep (article id, text) compressed for back-screening (the newest version wins)."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO article_texts (article_id, stored_at, text) VALUES (?, ?, ?)",
+            [(article_id, now, zlib.compress(text.encode(), 6)) for article_id, text in texts],
+        )
+
+    def article_texts(
+        self, since: float, after_id: str = "", limit: int = ID_BATCH
+    ) -> list[tuple[str, str]]:
+        """One batch of (article id, text) kept since `since`, in id order after `after_id`."""
+        rows = self._db.execute(
+            """SELECT article_id, text FROM article_texts WHERE stored_at >= ? AND article_id > ?
+               ORDER BY article_id LIMIT ?""",
+            (since, after_id, limit),
+        )
+        return [(row[0], zlib.decompress(row[1]).decode()) for row in rows]
+
+    def prune_list_data(self, texts_before: float, changes_before: float) -> int:
+        """Forget article text older than the back-screening window, and list changes that
+        a digest listed and back-screening finished before `changes_before`."""
+        texts = self._db.execute("DELETE FROM article_texts WHERE stored_at < ?", (texts_before,))
+        changes = self._db.execute(
+            """DELETE FROM list_changes WHERE digest_id IS NOT NULL
+               AND rescreened_at IS NOT NULL AND at < ?""",
+            (changes_before,),
+        )
+        return texts.rowcount + changes.rowcount
+
+
+def _list_state(row: sqlite3.Row) -> ListState:
+    validators = {
+        url: Validators(etag, modified)
+        for url, (etag, modified) in json.loads(row["validators"]).items()
+    }
+    return ListState(
+        name=row["name"],
+        validators=validators,
+        last_check=row["last_check"],
+        last_success=row["last_success"],
+        last_change=row["last_change"],
+        failures=row["failures"],
+        failing_since=row["failing_since"],
+        last_error=row["last_error"],
+        entries=row["entries"],
+        data_date=row["data_date"],
+    )
+
+
+def _list_change(row: sqlite3.Row) -> ListChangeRow:
+    return ListChangeRow(
+        id=row["id"],
+        list_name=row["list_name"],
+        version=row["version"],
+        at=row["at"],
+        added=row["added"],
+        removed=row["removed"],
+        changed=row["changed"],
+        diff_json=zlib.decompress(row["diff"]).decode(),
+        rescreened_at=row["rescreened_at"],
+        digest_id=row["digest_id"],
+    )
+
 
 def _feed_row(row: sqlite3.Row) -> FeedRow:
     values = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row needs keys())
@@ -793,6 +986,7 @@ def _pending_match(row: sqlite3.Row) -> PendingMatch:
         found_at=datetime.fromtimestamp(row["found_at"], UTC),
         alerted_at=_timestamp(row["alerted_at"]),
         alert_held=row["alert_held"],
+        origin=row["origin"],
     )
 
 

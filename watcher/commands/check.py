@@ -64,7 +64,7 @@ def _check_config(config_file: Path | None, problems: list[Problem]) -> str:
     config = _collect(problems, lambda: load_config(config_file))
     if config is None:
         return ""
-    if not config.watchlists:
+    if not config.watchlists and not config.lists:
         path = str(config_path(config_file))
         problems.append(
             Problem(

@@ -10,16 +10,13 @@ it may be a list someone keeps by hand.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
 
 from watcher.errors import WatcherError
 from watcher.importers.common import ImportResult
-from watcher.importers.ofac import import_ofac
-from watcher.importers.opensanctions import import_opensanctions
-from watcher.importers.un import import_un
+from watcher.importers.sources import IMPORTERS
 from watcher.importers.writer import (
     diff,
     previous_names,
@@ -29,13 +26,6 @@ from watcher.importers.writer import (
     write_atomically,
 )
 from watcher.watchlist import Severity
-
-Importer = Callable[[Sequence[Path], str, Severity], ImportResult]
-IMPORTERS: dict[str, Importer] = {
-    "ofac": import_ofac,
-    "un": import_un,
-    "opensanctions": import_opensanctions,
-}
 
 
 @click.command("import")
@@ -72,7 +62,19 @@ def command(
     severity: str,
     force: bool,
 ) -> None:
-    """Import an official sanctions list (OFAC CSV, UN XML, OpenSanctions FtM JSON)."""
+    """Import an official sanctions list (OFAC CSV or XML, UN XML, OpenSanctions FtM JSON).
+
+    \b
+    Which FILEs each SOURCE takes (any order, any mix):
+      ofac           the CSV set: sdn.csv (required unless an XML is given), alt.csv,
+                     add.csv, sdn_comments.csv, and the non-SDN consolidated
+                     cons_prim.csv, cons_alt.csv, cons_add.csv, cons_comments.csv;
+                     and/or the enhanced XML: SDN_ENHANCED.XML, CONS_ENHANCED.XML
+                     (or their .ZIP)
+      un             the UN Security Council consolidated list, consolidated.xml
+      opensanctions  FollowTheMoney entities, one JSON object a line
+                     (entities.ftm.json)
+    """
     started = time.perf_counter()
     if not force and not was_imported(output):
         raise WatcherError(

@@ -24,6 +24,7 @@ from watcher.article import Article, Field
 from watcher.commands import config_option
 from watcher.errors import WatcherError
 from watcher.indexcache import compile_lists
+from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
 from watcher.matching.matcher import snippet
 from watcher.parse import decode_document, parse_document
@@ -97,7 +98,8 @@ def _compile(
     # the service's index cache, if its state dir exists (this command creates none)
     state_dir = resolved_state_dir(config)
     cache = state_dir if state_dir.is_dir() else None
-    return compile_lists(config.watchlists, matching.ignore, chosen, cache).compiled
+    watchlists = screened_watchlists(config, state_dir)  # lists: outputs are screened too
+    return compile_lists(watchlists, matching.ignore, chosen, cache).compiled
 
 
 def _documents(source: str) -> Iterator[_Document]:

@@ -16,6 +16,7 @@ import click
 from watcher.commands import config_option
 from watcher.config import Config
 from watcher.indexcache import compile_lists
+from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists
 from watcher.poll import FeedPollResult, poll_due, prune, sync_feeds
 from watcher.settings import load_config, resolved_state_dir
@@ -52,7 +53,8 @@ def compile_config_watchlists(config: Config) -> CompiledWatchlists:
     cache in the state directory when current)."""
     matching = config.matching
     state_dir = resolved_state_dir(config)
-    return compile_lists(config.watchlists, matching.ignore, matching.threshold, state_dir).compiled
+    watchlists = screened_watchlists(config, state_dir)  # lists: outputs are screened too
+    return compile_lists(watchlists, matching.ignore, matching.threshold, state_dir).compiled
 
 
 def when(timestamp: float | None, now: float | None = None) -> str:

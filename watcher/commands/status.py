@@ -11,6 +11,7 @@ import click
 
 from watcher.commands.poll import CONFIG_OPTION, when
 from watcher.feedstate import StoreCounts
+from watcher.lists.health import ListHealth, list_health
 from watcher.poll import FeedHealth, feed_health
 from watcher.settings import load_config, resolved_state_dir
 from watcher.store import Store
@@ -29,14 +30,37 @@ def command(config_path: Path | None, as_json: bool) -> None:
         health = feed_health(store, config, now)
         with store.transaction() as tx:
             counts = tx.counts()
+        lists = list_health(config, store, now)
     finally:
         store.close()
     if as_json:
-        click.echo(
-            json.dumps({"feeds": [asdict(h) for h in health], "counts": asdict(counts)}, indent=2)
-        )
+        document = {"feeds": [asdict(h) for h in health], "counts": asdict(counts)}
+        document["lists"] = [asdict(item) for item in lists]
+        click.echo(json.dumps(document, indent=2))
     else:
         click.echo(format_status(health, counts, now))
+        if lists:
+            click.echo(format_lists(lists, now))
+
+
+def format_lists(lists: list[ListHealth], now: float) -> str:
+    """The ``lists:`` section's health: one block per official list."""
+    lines = ["lists:"]
+    for item in lists:
+        lines.append(f"  {item.state.upper():<9} {item.name} ({item.source}) <{item.url}>")
+        entries = "-" if item.entries is None else str(item.entries)
+        dated = f", data dated {item.data_date}" if item.data_date else ""
+        if item.state == "failing":
+            lines.append(f"            failing since {when(item.since, now)}: {item.last_error}")
+        elif item.state == "stale":
+            lines.append(f"            stale: no successful update since {when(item.since, now)}")
+        elif item.state == "pending":
+            lines.append("            not checked yet")
+        lines.append(
+            f"            {entries} entries{dated}; last checked ok {when(item.last_success, now)},"
+            f" last changed {when(item.last_change, now)}"
+        )
+    return "\n".join(lines)
 
 
 def _describe(h: FeedHealth, now: float) -> str:

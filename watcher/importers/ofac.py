@@ -90,7 +90,9 @@ def import_ofac(
     for path in paths:
         data = read_bytes(path)
         files.append(SourceFile.of(path, data))
-        _classify(path, _decode(data), rows)
+        text = _decode(data)
+        check_complete(path, data, text)
+        _classify(path, text, rows)
     if not rows.primary:
         raise SourceFileError(
             "no OFAC primary file (sdn.csv or cons_prim.csv: 12 columns) among the inputs"
@@ -132,6 +134,28 @@ def _classify(path: Path, text: str, rows: _Rows) -> None:
                 f"{path}:{line}: {len(row)} columns: not an OFAC sdn/alt/add/comments row"
                 " (expected 12, 5, 6 or 2)"
             )
+
+
+def check_complete(path: Path, data: bytes, text: str) -> None:
+    """Refuse a file cut short, which would otherwise read as a shorter list (half an sdn.csv
+    parses cleanly and drops thousands of entries): OFAC ends its sdn/alt/add files with a
+    DOS EOF byte (0x1A), every row of a file has the same number of columns, and a cut inside
+    a quoted field leaves an odd number of quotes."""
+    what = "the file is cut short (truncated download?) or is not an OFAC CSV file"
+    if text.count('"') % 2:
+        raise SourceFileError(f"{path}: ends inside a quoted field: {what}")
+    columns = 0
+    for line, row in _csv_rows(path, text):
+        columns = columns or len(row)
+        if len(row) != columns:
+            raise SourceFileError(
+                f"{path}:{line}: {len(row)} columns where the rows above have {columns}: {what}"
+            )
+    if columns in (_PRIMARY, _ALIAS, _ADDRESS) and not data.rstrip(b"\r\n ").endswith(b"\x1a"):
+        raise SourceFileError(
+            f"{path}: no end-of-file marker (0x1A) after the last row, which OFAC's files"
+            f" always have: {what}"
+        )
 
 
 def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
