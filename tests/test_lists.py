@@ -408,3 +408,46 @@ async def test_back_screening_reports_an_article_stored_before_the_update_once(
     assert [(m.article_id, m.entry_id, m.origin) for m in pending] == [
         ("old", "ofac-35096", "rescreen")
     ]
+
+
+async def test_an_update_interrupted_before_the_swap_records_its_change_once(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    url = server.route("/sdn.csv", SDN_WITHOUT_PUTIN, etag='"v1"')
+    config = load_config(write_config(tmp_path, [url]))
+    assert config.state_dir is not None
+    await update(config, 1000.0)
+    out = output_path(config.lists[0], config.state_dir)
+    old_list = out.read_bytes()
+    store = Store(config.state_dir)
+    with store.transaction() as tx:
+        state_before = tx.list_state("ofac")
+    server.route("/sdn.csv", SDN, etag='"v2"')
+    assert (await update(config, 2000.0)).status == "updated"
+    # a crash after the change was recorded, before the new file and state were saved
+    out.write_bytes(old_list)
+    with store.transaction() as tx:
+        tx.save_list_state(state_before)
+    again = await update(config, 3000.0)
+    assert again.status == "updated" and again.diff is not None
+    assert [b.id for b in again.diff.added] == ["ofac-35096"]
+    with store.transaction() as tx:
+        changes = tx.pending_list_changes()
+    store.close()
+    assert [(c.added, c.removed) for c in changes] == [(10, 0), (1, 0)]  # not twice
+
+
+def test_article_text_is_pruned_after_the_rescreen_window(tmp_path: Path) -> None:
+    from watcher.poll import prune
+
+    config = load_config(write_config(tmp_path, ["http://127.0.0.1:1/sdn.csv"]))
+    assert config.state_dir is not None
+    store = Store(config.state_dir)
+    day = 86400.0
+    store_article(store, "old", "Vladimir Putin spoke.", 0.0)
+    store_article(store, "new", "Vladimir Putin spoke again.", 20 * day)
+    prune(store, config, 35 * day)  # rescreen window: 30 days
+    with store.transaction() as tx:
+        kept = [article_id for article_id, _ in tx.article_texts(0.0)]
+    store.close()
+    assert kept == ["new"]

@@ -53,8 +53,12 @@ from watcher.errors import WatcherError
 from watcher.fetch import FetchLimits, make_client
 from watcher.filewatch import FileWatcher
 from watcher.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
+from watcher.lists.health import list_health, lists_in_health
+from watcher.lists.rescreen import rescreen_pending
+from watcher.lists.update import list_fetch_limits, update_due
 from watcher.lock import StateLock
 from watcher.logs import kv
+from watcher.notice import FeedProblem
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.snapshot import Loaded, load, log_rejected
 from watcher.store import Store
@@ -288,6 +292,8 @@ class Daemon:
                 self.prune()
             elif kind == "watch":
                 self.check_files()
+            elif kind == "lists":
+                await self.update_lists("schedule")
         except asyncio.CancelledError:
             # only at shutdown, after the grace period: the job ends here, quietly
             log.warning("%s", kv(event=kind, feed=feed_url, result="cancelled"))
@@ -344,7 +350,10 @@ class Daemon:
     async def digest_now(self, reason: str) -> None:
         assert self.loaded is not None and self.store is not None
         config, now = self.loaded.config, time.time()
-        health = poll.feed_health(self.store, config, now)
+        health: list[poll.FeedHealth | FeedProblem] = [
+            *poll.feed_health(self.store, config, now),
+            *lists_in_health(config, self.store, now),  # failing or stale official lists
+        ]
         digest_id = await notify.queue_digest_async(
             self.store, config, now, feed_health=health, executor=self._notify_executor
         )
@@ -398,6 +407,37 @@ class Daemon:
                 count = tx.retry_unsent_now(time.time())
         log.info("%s", kv(event="retry-mail", reason=reason, messages=count))
         await self.drain()
+
+    async def update_lists(self, reason: str) -> None:
+        """Update the official lists that are due; a changed one is swapped in by a reload
+        (the running version stays until the new one is compiled), then the stored news is
+        back-screened against its new entries (`watcher.lists`)."""
+        assert self.loaded is not None and self.store is not None
+        config = self.loaded.config
+        state_dir = settings.resolved_state_dir(config)
+        client = make_client(list_fetch_limits(config))
+        try:
+            results = await update_due(config, self.store, state_dir, client, time.time())
+        finally:
+            await client.aclose()
+        if any(r.status == "updated" for r in results):
+            await self.reload("list-update")
+        found = await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._rescreen, config, state_dir
+        )
+        if found and await self.queue_alerts():
+            self._spawn(self._drain_task, "alert")
+        log.info("%s", kv(event="lists", reason=reason, checked=len(results), rescreened=found))
+        self._update_status()
+
+    def _rescreen(self, config: Config, state_dir: Path) -> int:
+        """Back-screening, in a worker thread on a connection of its own."""
+        assert self.store is not None
+        own = self.store.another_connection()
+        try:
+            return rescreen_pending(own, config, state_dir, time.time())
+        finally:
+            own.close()
 
     def prune(self) -> None:
         assert self.loaded is not None and self.store is not None
@@ -473,7 +513,12 @@ class Daemon:
         ok = sum(1 for h in health if h.state == "ok")
         failing = sum(1 for h in health if h.state != "ok")
         pending = notify.pending_count(self.store)
-        return f"feeds: {ok} ok, {failing} failing; mail: {pending} pending"
+        text = f"feeds: {ok} ok, {failing} failing; mail: {pending} pending"
+        if self.loaded.config.lists:
+            lists = list_health(self.loaded.config, self.store, time.time())
+            bad = sum(1 for item in lists if item.state in ("failing", "stale"))
+            text += f"; lists: {len(lists) - bad} ok, {bad} failing or stale"
+        return text
 
     def _update_status(self) -> None:
         text = self._status_text()

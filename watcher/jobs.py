@@ -34,7 +34,9 @@ DIGEST_GRACE = 6 * 3600  # a digest missed by a suspended host still goes out wi
 CATCH_UP_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=8))
 FIRST_POLL_SPREAD = 5.0  # at most this many seconds between the first polls of the feeds
 
-JobKind = Literal["poll", "digest", "drain", "prune", "watch"]
+JobKind = Literal["poll", "digest", "drain", "prune", "watch", "lists"]
+LISTS_TICK = 300.0  # seconds between checks of which official lists are due (lists:)
+LISTS_FIRST_DELAY = 10.0  # after start: the first check (it also finishes interrupted work)
 
 
 @dataclass(frozen=True)
@@ -146,10 +148,24 @@ def job_specs(config: Config, *, watch_interval: float | None = None) -> list[Jo
             first_run_delay=60.0,
         )
     )
+    if config.lists:
+        specs.append(_lists_spec(config))
     if watch_interval is not None:
         grace = max(1, int(watch_interval))
         specs.append(JobSpec("watch", "watch", IntervalSchedule(watch_interval), grace))
     return specs
+
+
+def _lists_spec(config: Config) -> JobSpec:
+    """One job for every official list: it updates those whose ``every`` has come round."""
+    tick = min(LISTS_TICK, *(item.every for item in config.lists))
+    return JobSpec(
+        "lists",
+        "lists",
+        IntervalSchedule(tick),
+        max(1, int(tick)),
+        first_run_delay=min(LISTS_FIRST_DELAY, tick),
+    )
 
 
 def _poll_spec(feed: FeedConfig, config: Config) -> JobSpec:

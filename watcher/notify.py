@@ -44,8 +44,11 @@ from datetime import UTC, datetime
 from email.policy import SMTP
 from functools import partial
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from watcher.config import Config, DigestConfig
+from watcher.lists.digest import list_change_views
+from watcher.lists.state import ListChangeRow
 from watcher.logs import kv
 from watcher.mailer import Mailer, envelope_sender, mailer_for
 from watcher.notice import FeedProblem, PendingMatch
@@ -99,6 +102,7 @@ class RenderedDigest:
     digest_id: str
     messages: tuple[Outgoing, ...]
     left_over: int  # pending matches that did not fit in any part
+    list_change_ids: tuple[int, ...] = ()  # the list changes its first part shows
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class DigestInput:
     new_entries: frozenset[str]
     history: MentionHistory = NO_HISTORY  # the entries' mentions per day, for the charts
     unread: int = 0  # pending matches behind those (more than a digest can list)
+    list_changes: tuple[ListChangeRow, ...] = ()  # official-list updates not digested yet
 
 
 class _ConflictError(Exception):
@@ -368,12 +373,14 @@ def read_digest_input(store: Store, config: Config, now: float) -> DigestInput |
     to send). However long the backlog, at most `digest_read_limit` are read."""
     with store.snapshot() as tx:
         total = tx.pending_match_count()
-        if not total and not config.digest.send_empty:
+        changes = tuple(tx.pending_list_changes())
+        if not total and not changes and not config.digest.send_empty:
             return None
         pending = tx.digest_window(digest_read_limit(config.digest.max_bytes))
         history = _history(tx, pending, config, now)
         unread = total - len(pending)
-        return DigestInput(tuple(pending), _new_entries(tx, pending), history, unread)
+        new_entries = _new_entries(tx, pending)
+        return DigestInput(tuple(pending), new_entries, history, unread, changes)
 
 
 MATCH_BYTES_FLOOR = 200  # bytes: the smallest match renders to ~700 with the bundled
@@ -395,6 +402,7 @@ def render_digest_messages(
     digest_id: str,
 ) -> RenderedDigest:
     """Step 2, pure: the digest's parts as the bytes to store (safe in a worker thread)."""
+    changes = list_change_views(read.list_changes, partial(_when, settings))
     parts = split_digest(
         read.pending,
         problems,
@@ -403,6 +411,7 @@ def render_digest_messages(
         read.new_entries,
         history=read.history,
         unlisted=read.unread,
+        list_changes=changes,
     )
     messages = tuple(
         Outgoing(
@@ -410,11 +419,23 @@ def render_digest_messages(
         )
         for p in parts
     )
-    return RenderedDigest(digest_id, messages, parts[-1].left_over)
+    change_ids = tuple(c.id for c in read.list_changes)
+    return RenderedDigest(digest_id, messages, parts[-1].left_over, change_ids)
+
+
+def _when(settings: RenderSettings, at: float) -> str:
+    zone = ZoneInfo(settings.timezone)
+    return datetime.fromtimestamp(at, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _commit_digest(store: Store, config: Config, rendered: RenderedDigest, now: float) -> bool:
+    changes = list(rendered.list_change_ids)  # marked with the first message, check-and-set
+
     def mark(tx: Transaction, match_ids: Sequence[int]) -> int:
+        if changes:
+            if tx.mark_list_changes_digested(changes, rendered.digest_id) != len(changes):
+                return -1  # another digest listed them meanwhile: a conflict
+            changes.clear()
         return tx.mark_digested(match_ids, rendered.digest_id)
 
     return _commit(store, config, rendered.messages, now, mark)
@@ -488,14 +509,16 @@ def preview_digest(
     read = read_digest_input(store, config.model_copy(update={"digest": _send_empty(config)}), now)
     assert read is not None
     problems = feed_problems(feed_health, now)
+    settings = _settings(config, now)
     return split_digest(
         read.pending,
         problems,
-        _settings(config, now),
+        settings,
         "preview",
         read.new_entries,
         history=read.history,
         unlisted=read.unread,
+        list_changes=list_change_views(read.list_changes, partial(_when, settings)),
     )
 
 

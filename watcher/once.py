@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher import notify, poll, settings
+from watcher.lists.health import lists_in_health
 from watcher.lock import StateLock
 from watcher.logs import kv
+from watcher.notice import FeedProblem
 from watcher.snapshot import Loaded, load
 from watcher.store import Store
 
@@ -63,7 +65,10 @@ async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
     results = await poll.poll_due(store, config, loaded.compiled, now=clock(), force=True)
     failed_feeds = sum(1 for r in results if r.status not in ("ok", "not-modified"))
     notify.queue_alerts(store, config, clock())
-    health = poll.feed_health(store, config, clock())
+    health: list[poll.FeedHealth | FeedProblem] = [
+        *poll.feed_health(store, config, clock()),
+        *lists_in_health(config, store, clock()),  # failing or stale official lists
+    ]
     digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
     with store.transaction() as tx:
         listed, high = tx.digest_counts(digest_id) if digest_id else (0, 0)

@@ -91,9 +91,12 @@ def sync_feeds(store: Store, config: Config, now: float) -> None:
 
 
 def prune(store: Store, config: Config, now: float) -> int:
-    """Delete article rows older than ``polling.retention`` that no feed still carries."""
+    """Delete article rows older than ``polling.retention`` that no feed still carries, and
+    article text and list changes older than ``retention.rescreen`` (back-screening)."""
     with store.transaction() as tx:
-        return tx.prune_articles(now - config.polling.retention)
+        removed = tx.prune_articles(now - config.polling.retention)
+        window = now - config.retention.rescreen
+        return removed + tx.prune_list_data(window, min(window, now - config.polling.retention))
 
 
 # --- polling --------------------------------------------------------------------------------
@@ -353,6 +356,9 @@ class _Job:
                 new_matches += tx.add_matches(article_ids[key], matches, now, notify=notify)
             tx.add_suppressions(scanned.suppressed, now)
             tx.update_feed(row.id, changes)
+            if self.config.retention.rescreen > 0:  # kept for back-screening newly listed
+                texts = [(article_ids[i.key], i.article.full_text) for i in to_scan]
+                tx.keep_article_texts(texts, now)
         log.info(
             "%s",
             kv(

@@ -114,13 +114,15 @@ def split_digest(
     *,
     history: MentionHistory = NO_HISTORY,
     unlisted: int = 0,
+    list_changes: Sequence[dict[str, Any]] = (),
 ) -> list[DigestPart]:
     """The digest as one message, or several parts each under `settings.max_bytes`.
 
     `new_entries` holds the keys (``list/entry``) of entries no earlier digest listed;
     `history` the per-entry mentions per day for the charts; `unlisted` the pending
     matches after `matches` that were not even read (a backlog longer than a digest can
-    list): the last part counts them with the ones left over.
+    list): the last part counts them with the ones left over; `list_changes` the "List
+    changes" section (`watcher.lists.digest`), shown in the first part.
 
     Sizes are found by trial renders of prefixes (templates are the user's: nothing else
     knows how long a rendered match is), searched by interpolation (`_largest_fitting`): a
@@ -142,6 +144,7 @@ def split_digest(
             subject=subject,
             part=(1, 1),
             left_over=unlisted,
+            list_changes=list_changes,
         )
 
     whole = _Trials(whole_prefix)
@@ -180,6 +183,7 @@ def split_digest(
                 subject=_digest_subject(listed, settings, (index, count)),
                 part=(index, count),
                 left_over=len(rest) + unlisted if index == count else 0,
+                list_changes=list_changes if index == 1 else (),
             ),
             tuple(m.id for m in chunk),
             index,
@@ -200,9 +204,11 @@ def _digest_message(
     subject: str,
     part: tuple[int, int],
     left_over: int,
+    list_changes: Sequence[dict[str, Any]] = (),
 ) -> EmailMessage:
     settings = views.settings
     context = _digest_context(ordered, summary, feed_health, views, part=part, left_over=left_over)
+    context["list_changes"] = list(list_changes)  # official-list updates (watcher.lists)
     context["subject"] = subject
     context["digest_id"] = digest_id
     message = _message(
@@ -311,11 +317,15 @@ def _digest_context(
     left_over: int,
 ) -> dict[str, Any]:
     settings = views.settings
+    # back-screened hits of newly listed entries get their own section, not the usual groups
+    rescreened = [m for m in ordered if m.origin == "rescreen"]
+    ordered = [m for m in ordered if m.origin != "rescreen"] if rescreened else ordered
     return {
         "generated": _local(settings.now, settings).strftime("%Y-%m-%d %H:%M %Z"),
         "date": _local(settings.now, settings).strftime("%Y-%m-%d"),
         "summary": summary,
         "groups": _severity_groups(ordered, views),
+        "rescreened": _severity_groups(rescreened, views),
         "feed_problems": [_problem_view(p, settings) for p in feed_health],
         "part": part[0],
         "parts": part[1],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -12,6 +13,8 @@ from watcher import notify
 from watcher.commands.poll import CONFIG_OPTION
 from watcher.config import Config
 from watcher.errors import WatcherError
+from watcher.lists.health import lists_in_health
+from watcher.notice import FeedProblem
 from watcher.poll import FeedHealth, feed_health
 from watcher.render import DigestPart
 from watcher.settings import load_config, resolved_state_dir
@@ -49,7 +52,10 @@ def command(
     store = Store(resolved_state_dir(config))
     try:
         now = time.time()
-        health = feed_health(store, config, now)
+        health: list[FeedHealth | FeedProblem] = [
+            *feed_health(store, config, now),
+            *lists_in_health(config, store, now),
+        ]
         if preview:
             parts = notify.preview_digest(store, config, now, feed_health=health)
             _show_preview(parts, html_path, show_text or html_path is None)
@@ -84,7 +90,9 @@ def _show_preview(parts: list[DigestPart], html_path: Path | None, text: bool) -
             click.echo(f"wrote {target}", err=True)
 
 
-def _send_now(store: Store, config: Config, now: float, health: list[FeedHealth]) -> None:
+def _send_now(
+    store: Store, config: Config, now: float, health: Sequence[FeedHealth | FeedProblem]
+) -> None:
     digest_id = notify.queue_digest(store, config, now, feed_health=health)
     click.echo(f"digest: {digest_id or 'nothing pending, none queued'}")
     result = asyncio.run(notify.drain_outbox(store, config, now))

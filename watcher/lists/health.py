@@ -90,5 +90,10 @@ def list_problems(health: Sequence[ListHealth], now: float) -> list[FeedProblem]
     return problems
 
 
+def lists_in_health(config: Config, store: Store, now: float) -> list[FeedProblem]:
+    """The failing and stale lists, for the digest's health section beside the feeds."""
+    return list_problems(list_health(config, store, now), now) if config.lists else []
+
+
 def _at(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
