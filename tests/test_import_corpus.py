@@ -82,6 +82,11 @@ def test_sdn_2024_with_the_2026_aliases_and_the_non_sdn_list(tmp_path: Path) -> 
         "61 primary rows repeated an ent_num and were merged",
         "2650 alias rows for 1699 ent_nums with no primary row were skipped"
         " (an entry needs its primary name)",
+        "skipped alias rows of ent_num 57779 SYMPHONY SHIPPING & MARITIME MANAGEMENT;"
+        " 57761 EVER SHINING LTD; 57739 BALABAKI, Ahmad Asad; 57738 SAFAWI, Ahmad;"
+        " 57737 HAMADI, Samer; 57733 DIRECCION GENERAL DE INTELIGENCIA; 57722 MOUSAWI, Ibrahim;"
+        " 57715 ABU-RAS, Marwan Mohammed Ayesh; 57714 HASSAN, Hussein Al-Haj;"
+        " 57713 FADLALLAH, Hassan and 1689 more",
     )
     entries = {e.id: e for e in result.entries}
     assert "ROSNEFT" in entries["ofac-17022"].aliases

@@ -143,7 +143,7 @@ def test_ofac_xml_refuses_truncated_or_foreign_documents(
     [
         (SDN[: len(SDN) // 2], "quoted field|columns where the rows above"),
         (SDN.rsplit(b"\r\n", 3)[0] + b"\r\n", r"no end-of-file marker \(0x1A\)"),
-        (SDN[:-40] + b"\r\n\x1a", "quoted field|columns where the rows above"),
+        (SDN[:-40] + b"\r\n\x1a", "quoted field|columns where the rows above|not an OFAC"),
     ],
     ids=["cut-in-half", "cut-at-a-line-end", "cut-mid-record"],
 )
@@ -299,6 +299,16 @@ async def test_first_import_then_304_then_an_update_with_its_diff(
     assert [(c.added, c.removed) for c in changes] == [(len(first.diff.added), 0), (1, 0)]
 
 
+def test_a_list_mislabelled_as_html_is_still_read_but_a_page_is_not() -> None:
+    from watcher.lists.validate import ListRejectedError, check_download
+
+    check_download("ofac", "u", SDN, {"content-type": "text/html"})
+    with pytest.raises(ListRejectedError, match="HTML page"):
+        check_download("ofac", "u", b"<p>Service unavailable</p>", {"content-type": "text/html"})
+    with pytest.raises(ListRejectedError, match="empty body"):
+        check_download("ofac", "u", b" \r\n", {})
+
+
 BROKEN = [
     ("server-error", {"status": 500, "body": b"oops"}, "HTTP 500"),
     ("html-page", {"body": b"<!DOCTYPE html><html>Login</html>"}, "HTML page"),
@@ -338,15 +348,17 @@ def test_lists_update_now_exits_non_zero_naming_the_failed_list(
     tmp_path: Path, server: FeedServer
 ) -> None:
     url = server.route("/sdn.csv", SDN)
-    config_file = write_config(tmp_path, [url])
+    alt = server.route("/alt.csv", (OFAC_DIR / "alt.csv").read_bytes(), etag='"a"')
+    config_file = write_config(tmp_path, [url, alt])
     ok = watcher("lists", "update", "--now", "--config", config_file)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("ofac: updated, 11 entries; 11 added, 0 removed, 0 changed")
+    # what the importer skipped is counted and named
+    assert "note: skipped alias rows of ent_num 99999 NO SUCH PRIMARY LTD" in ok.stdout
     again = watcher("lists", "update", "--now", "--config", config_file)
-    assert (again.returncode, again.stdout) == (
-        0,
-        "ofac: unchanged, 11 entries\n",
-    )  # no validators: downloaded, same
+    # sdn.csv comes without validators: downloaded again, found the same
+    assert again.returncode == 0
+    assert again.stdout.startswith("ofac: unchanged, 11 entries\n")
     server.route("/sdn.csv", status=404, body=b"gone")
     failed = watcher("lists", "update", "--now", "--config", config_file)
     assert failed.returncode == 1
@@ -451,3 +463,36 @@ def test_article_text_is_pruned_after_the_rescreen_window(tmp_path: Path) -> Non
         kept = [article_id for article_id, _ in tx.article_texts(0.0)]
     store.close()
     assert kept == ["new"]
+
+
+def test_run_once_updates_the_lists_and_mails_the_back_screened_news(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    from feedserver import rss
+
+    item = {
+        "guid": "1",
+        "link": "https://news.test/1",
+        "title": "Kremlin talks",
+        "description": "Vladimir Putin met oil executives.",
+    }
+    feed = server.route("/news.xml", rss(item), headers={"Content-Type": "application/rss+xml"})
+    url = server.route("/sdn.csv", SDN_WITHOUT_PUTIN, etag='"v1"')
+    config_file = write_config(tmp_path, [url])
+    outbox = tmp_path / "outbox"
+    config_file.write_text(
+        config_file.read_text()
+        + f"feeds: [{{url: {feed}, backfill: true}}]\n"
+        + f"email: {{delivery: directory, directory: {outbox}, to: [a@example.org]}}\n"
+    )
+    first = watcher("run", "--once", "--config", config_file)
+    assert first.returncode == 0, first.stderr
+    (digest,) = outbox.glob("*digest*.eml")
+    assert "first import, 10 entries" in digest.read_text()
+    server.route("/sdn.csv", SDN, etag='"v2"')
+    config_file.write_text(config_file.read_text().replace("every: 1d", "every: 1s"))
+    second = watcher("run", "--once", "--config", config_file)
+    assert second.returncode == 0, second.stderr
+    text = "".join(p.read_text() for p in outbox.glob("*.eml") if p != digest)
+    assert "NEWLY LISTED, ALREADY IN THE NEWS" in text
+    assert "1 added, 0 removed, 0 changed (11 entries)" in text

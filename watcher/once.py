@@ -15,6 +15,7 @@ from pathlib import Path
 
 from watcher import notify, poll, settings
 from watcher.lists.health import lists_in_health
+from watcher.lists.runner import rescreen_once, update_lists_once
 from watcher.lock import StateLock
 from watcher.logs import kv
 from watcher.notice import FeedProblem
@@ -50,6 +51,8 @@ async def run_once(config_path: Path | None, *, now: float | None = None) -> Onc
     with StateLock(state_dir):
         store = Store(state_dir)
         try:
+            # official lists (lists:) due for an update first, so this run screens with them
+            loaded = await update_lists_once(store, loaded, time.time() if now is None else now)
             return await _once(store, loaded, now)
         finally:
             store.close()
@@ -64,6 +67,7 @@ async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
     poll.sync_feeds(store, config, clock())
     results = await poll.poll_due(store, config, loaded.compiled, now=clock(), force=True)
     failed_feeds = sum(1 for r in results if r.status not in ("ok", "not-modified"))
+    rescreen_once(store, loaded, clock())  # stored news against newly listed entries
     notify.queue_alerts(store, config, clock())
     health: list[poll.FeedHealth | FeedProblem] = [
         *poll.feed_health(store, config, clock()),

@@ -67,6 +67,8 @@ def update_command(now_flag: bool, config_path: Path | None) -> None:
         store.close()
     for result in results:
         click.echo(_line(result))
+        for note in result.notes:
+            click.echo(f"  note: {note}")
     if rescreened:
         click.echo(f"back-screening: {rescreened} match(es) of newly listed entries in stored news")
     failed = [r for r in results if r.status == "failed"]

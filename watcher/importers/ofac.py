@@ -91,8 +91,8 @@ def import_ofac(
         data = read_bytes(path)
         files.append(SourceFile.of(path, data))
         text = _decode(data)
-        check_complete(path, data, text)
         _classify(path, text, rows)
+        check_complete(path, data, text)
     if not rows.primary:
         raise SourceFileError(
             "no OFAC primary file (sdn.csv or cons_prim.csv: 12 columns) among the inputs"
@@ -213,18 +213,34 @@ def _attach(
     add: Callable[[_Record, Sequence[str]], None],
 ) -> list[str]:
     orphans: dict[str, int] = defaultdict(int)
+    named: dict[str, str] = {}  # ent_num -> a name its alias rows give (to name the skipped)
     for row in rows:
         record = records.get(row[0].strip())
         if record is None:
             orphans[row[0].strip()] += 1
+            if kind == "alias":
+                named.setdefault(row[0].strip(), _value(row[3]))
         else:
             add(record, row)
     if not orphans:
         return []
     return [
         f"{sum(orphans.values())} {kind} rows for {len(orphans)} ent_nums with no primary row"
-        " were skipped (an entry needs its primary name)"
+        " were skipped (an entry needs its primary name)",
+        _skipped_names(kind, orphans, named),
     ]
+
+
+SKIPPED_NAMED = 10  # ent_nums named in the note on skipped rows (the count covers them all)
+
+
+def _skipped_names(kind: str, orphans: dict[str, int], named: dict[str, str]) -> str:
+    """Which ent_nums were skipped, newest (highest) first: recent designations missing from
+    an older primary file are the ones a user needs to hear about."""
+    ordered = sorted(orphans, key=lambda n: (-int(n) if n.isdigit() else 0, n))
+    shown = [f"{n} {named[n]}" if named.get(n) else n for n in ordered[:SKIPPED_NAMED]]
+    more = f" and {len(ordered) - SKIPPED_NAMED} more" if len(ordered) > SKIPPED_NAMED else ""
+    return f"skipped {kind} rows of ent_num {'; '.join(shown)}{more}"
 
 
 def _add_alias(record: _Record, row: Sequence[str]) -> None:

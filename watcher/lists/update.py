@@ -68,6 +68,7 @@ class ListUpdateResult:
     diff: ListDiff | None = None  # when updated
     error: str = ""  # when failed
     rescreen: bool = False  # entries were added: back-screening is due
+    notes: tuple[str, ...] = ()  # what the importer skipped or merged, counted and named
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class _Imported:
     data_date: str
     diff: ListDiff
     first: bool  # no list was in force before
+    notes: tuple[str, ...]
 
 
 # --- paths ------------------------------------------------------------------------------------
@@ -142,11 +144,14 @@ async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
     except (ListRejectedError, WatcherError, OSError) as exc:
         return _record_failure(store, state, item, now, str(exc))
     validators = _validators(state, fetched)
+    for note in imported.notes:
+        log.info("%s", kv(event="list-import-note", list=item.name, note=note))
     if not output.is_file() or not same_body(output.read_text(encoding="utf-8"), imported.text):
         _swap(store, item, output, imported, now)
     _keep_sources(staged, cache)
     if imported.diff.empty:
-        return _record_unchanged(store, state, item, now, "unchanged", validators, imported)
+        unchanged = _record_unchanged(store, state, item, now, "unchanged", validators, imported)
+        return dataclasses.replace(unchanged, notes=imported.notes)
     with store.transaction() as tx:
         tx.save_list_state(
             dataclasses.replace(
@@ -181,6 +186,7 @@ async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
         imported.entries,
         imported.diff,
         rescreen=bool(imported.diff.added) and not imported.first,
+        notes=imported.notes,
     )
 
 
@@ -261,6 +267,7 @@ def _import(item: ListConfig, paths: Sequence[Path], output: Path) -> _Imported:
         data_date=max((f.data_date for f in result.files), default=""),
         diff=diff_entries(item.name, old, result.entries),
         first=first,
+        notes=result.notes,
     )
 
 

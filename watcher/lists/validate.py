@@ -27,7 +27,10 @@ def check_download(list_name: str, url: str, body: bytes, headers: Mapping[str, 
         raise ListRejectedError(f"list {list_name}: {url} returned an empty body")
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     start = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if content_type in ("text/html", "application/xhtml+xml") or start.startswith(_HTML_STARTS):
+    # a list mislabelled text/html is still a list; markup that is not XML is a page
+    labelled = content_type in ("text/html", "application/xhtml+xml")
+    markup = start.startswith(b"<") and not start.startswith(b"<?xml")
+    if start.startswith(_HTML_STARTS) or (labelled and markup):
         raise ListRejectedError(
             f"list {list_name}: {url} returned an HTML page, not a list file"
             " (an error or login page?); check the URL in the config's lists: section"
