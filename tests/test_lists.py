@@ -496,3 +496,28 @@ def test_run_once_updates_the_lists_and_mails_the_back_screened_news(
     text = "".join(p.read_text() for p in outbox.glob("*.eml") if p != digest)
     assert "NEWLY LISTED, ALREADY IN THE NEWS" in text
     assert "1 added, 0 removed, 0 changed (11 entries)" in text
+
+
+def test_list_changes_for_the_digest_name_the_most_relevant_first_and_count_the_rest() -> None:
+    from watcher.lists.digest import list_change_views
+    from watcher.lists.state import ListChangeRow
+    from watcher.watchlist import Severity
+
+    old = [entry(f"o{i}", f"Old {i}") for i in range(5)]
+    added = [entry(f"n{i:02d}", f"Company {i:02d}") for i in range(30)]
+    person = entry("p", "Zed Person", type=EntryType.PERSON, severity=Severity.HIGH)
+    diff = diff_entries("ofac", old, [*old, *added, person])
+    first = diff_entries("ofac", [], old)
+    rows = [
+        ListChangeRow(1, "ofac", "v1", 0.0, 5, 0, 0, first.to_json(), 0.0, None),
+        ListChangeRow(2, "ofac", "v2", 86400.0, 31, 0, 0, diff.to_json(), None, None),
+    ]
+    baseline, update = list_change_views(rows, lambda at: f"day {at / 86400:.0f}", limit=25)
+    assert (baseline["first_import"], baseline["added_entries"], baseline["entries"]) == (
+        True,
+        [],
+        5,
+    )
+    assert update["when"] == "day 1" and update["added"] == 31
+    assert update["added_entries"][0]["name"] == "Zed Person"  # high severity, a person
+    assert len(update["added_entries"]) == 25 and update["more_added"] == 6

@@ -80,6 +80,8 @@ def _check_config(config_file: Path | None, problems: list[Problem]) -> str:
     parts = [_summary(watchlists), _count(len(config.feeds), "feed")]
     if rules is not None:
         parts.append(_count(rules, "ignore rule"))
+    if config.lists:  # official lists kept current; their files are checked as they arrive
+        parts.append(_count(len(config.lists), "official list") + " kept current (lists:)")
     return ", ".join(parts)
 
 
