@@ -35,7 +35,7 @@ class ListChangeRow:
 
     id: int
     list_name: str
-    version: str  # sha256 of the list file it produced
+    version: str  # sha256 of the body (header comment aside) of the list file it produced
     at: float
     added: int
     removed: int

@@ -262,13 +262,21 @@ def _import(item: ListConfig, paths: Sequence[Path], output: Path) -> _Imported:
     check_loss(item.name, len(old), len(result.entries), item.max_loss)
     return _Imported(
         text=text,
-        version=hashlib.sha256(text.encode()).hexdigest(),
+        version=_version(text),
         entries=len(result.entries),
         data_date=max((f.data_date for f in result.files), default=""),
         diff=diff_entries(item.name, old, result.entries),
         first=first,
         notes=result.notes,
     )
+
+
+def _version(text: str) -> str:
+    """What identifies a version of the list: its body's hash. The header comment names the
+    downloaded files' mtimes, which differ on every download of the same release."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    return hashlib.sha256("".join(lines[start:]).encode()).hexdigest()
 
 
 def _swap(store: Store, item: ListConfig, output: Path, imported: _Imported, now: float) -> None:
