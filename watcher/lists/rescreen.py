@@ -41,11 +41,13 @@ def rescreen_pending(store: Store, config: Config, state_dir: Path, now: float) 
     found = 0
     for change in changes:
         compiled = _compile_added(change, config, state_dir)
+        hits = 0
         if compiled is not None:
-            found += rescreen(store, compiled, now - config.retention.rescreen, now)
+            hits = rescreen(store, compiled, now - config.retention.rescreen, now)
         with store.transaction() as tx:
             tx.mark_rescreened(change.id, now)
-        log.info("%s", kv(event="rescreen", list=change.list_name, change=change.id, found=found))
+        log.info("%s", kv(event="rescreen", list=change.list_name, change=change.id, found=hits))
+        found += hits
     return found
 
 

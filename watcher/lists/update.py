@@ -141,15 +141,31 @@ async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
             return _record_unchanged(store, state, item, now, "not-modified", state.validators)
         staged = await asyncio.to_thread(_stage, item, cache, fetched)
         imported = await asyncio.to_thread(_import, item, staged, output)
-    except (ListRejectedError, WatcherError, OSError) as exc:
+        _apply(store, item, output, imported, now)
+        _keep_sources(staged, cache)
+    except (WatcherError, OSError) as exc:  # ListRejectedError and SourceFileError included
         return _record_failure(store, state, item, now, str(exc))
-    validators = _validators(state, fetched)
+    return _record_success(store, state, item, now, _validators(state, fetched), imported)
+
+
+def _apply(store: Store, item: ListConfig, output: Path, imported: _Imported, now: float) -> None:
+    """Swap the new version in, unless the list in force already says the same."""
     for note in imported.notes:
         log.info("%s", kv(event="list-import-note", list=item.name, note=note))
     if not output.is_file() or not same_body(output.read_text(encoding="utf-8"), imported.text):
         _swap(store, item, output, imported, now)
-    _keep_sources(staged, cache)
-    if imported.diff.empty:
+
+
+def _record_success(  # noqa: PLR0917
+    store: Store,
+    state: ListState,
+    item: ListConfig,
+    now: float,
+    validators: dict[str, Validators],
+    imported: _Imported,
+) -> ListUpdateResult:
+    diff = imported.diff
+    if diff.empty:
         unchanged = _record_unchanged(store, state, item, now, "unchanged", validators, imported)
         return dataclasses.replace(unchanged, notes=imported.notes)
     with store.transaction() as tx:
@@ -167,7 +183,6 @@ async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
                 data_date=imported.data_date,
             )
         )
-    diff = imported.diff
     log.info(
         "%s",
         kv(
@@ -184,8 +199,8 @@ async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
         item.name,
         "updated",
         imported.entries,
-        imported.diff,
-        rescreen=bool(imported.diff.added) and not imported.first,
+        diff,
+        rescreen=bool(diff.added) and not imported.first,
         notes=imported.notes,
     )
 
