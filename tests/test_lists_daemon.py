@@ -19,6 +19,8 @@ from import_helpers import OFAC_DIR
 from smtpserver import Received, SmtpTestServer
 from test_daemon_e2e import DEADLINE, ROSNEFT_ITEM, STARTUP, DaemonProcess, Setup, wait_until
 
+from watcher.store import Store
+
 pytestmark = pytest.mark.slow
 
 SDN = (OFAC_DIR / "sdn.csv").read_bytes()
@@ -114,36 +116,56 @@ def test_list_update_while_polling_reaches_the_next_digest(world: Setup) -> None
     assert len(world.smtp.messages) == 4
 
 
-def test_sigkill_in_the_middle_of_an_update_loses_and_repeats_nothing(world: Setup) -> None:
+def _recorded_changes(world: Setup) -> int:
+    store = Store(world.tmp / "state")  # a second connection, as `watcher status` opens
+    try:
+        with store.snapshot() as tx:
+            return len(tx.pending_list_changes())
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("moment", ["downloading", "recorded"])
+def test_sigkill_in_the_middle_of_an_update_loses_and_repeats_nothing(
+    world: Setup, moment: str
+) -> None:
     daemon = _start_and_take_baseline(world)
-    # the new release drips in slowly (a byte every 10 ms): the daemon is killed while it
-    # downloads it; requests recorded after `before` were answered from the new route
-    world.feeds.route("/sdn.csv", SDN, etag='"v2"', drip=0.01)
-    before = len(world.feeds.requests_for("/sdn.csv"))
-    wait_until(
-        lambda: any(
-            r.headers.get("if-none-match") == '"v1"'
-            for r in world.feeds.requests_for("/sdn.csv")[before:]
-        ),
-        "the update's request",
-    )
+    if moment == "downloading":
+        # the new release drips in slowly (a byte every 10 ms): the daemon is killed while
+        # it downloads it; requests recorded after `before` were answered from the new route
+        world.feeds.route("/sdn.csv", SDN, etag='"v2"', drip=0.01)
+        before = len(world.feeds.requests_for("/sdn.csv"))
+        wait_until(
+            lambda: any(
+                r.headers.get("if-none-match") == '"v1"'
+                for r in world.feeds.requests_for("/sdn.csv")[before:]
+            ),
+            "the update's request",
+        )
+    else:
+        # killed as soon as the change is recorded: around the swap, the reload and the
+        # back-screening that follow it
+        world.feeds.route("/sdn.csv", SDN, etag='"v2"')
+        wait_until(lambda: _recorded_changes(world) == 2, "the change recorded")
     daemon.send(signal.SIGKILL)
     daemon.wait_exit()
     world.feeds.route("/sdn.csv", SDN, etag='"v2"')
 
     again = world.start()
     world.notify.expect("READY", deadline=STARTUP)
-    again.wait_log("rescreened=1", deadline=DEADLINE * 2)
-    world.smtp.wait_for_messages(2)  # the Putin alert from back-screening
+    putin_alert = lambda: [  # noqa: E731
+        a for a in _kind(list(world.smtp.messages), "alert") if "Putin" in str(a["Subject"])
+    ]
+    wait_until(putin_alert, "the back-screened alert", deadline=DEADLINE * 2)
     again.send(signal.SIGUSR1)
-    digests = _kind(world.smtp.wait_for_messages(3), "digest")
+    wait_until(lambda: _kind(list(world.smtp.messages), "digest"), "the digest")
     again.send(signal.SIGUSR1)
     again.wait_log("queued=nothing-pending")
+    digests = _kind(list(world.smtp.messages), "digest")
     text = "".join(_text(d) for d in digests)
     assert text.count("1 added, 0 removed, 0 changed (11 entries)") == 1
     assert text.count("first import, 10 entries") == 1
     assert text.count(PUTIN_ITEM["link"]) == 1
-    alerts = _kind(list(world.smtp.messages), "alert")
-    assert sum("Putin" in str(a["Subject"]) for a in alerts) == 1
+    assert len(putin_alert()) == 1
     again.send(signal.SIGTERM)
     assert again.wait_exit() == 0
