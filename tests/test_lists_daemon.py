@@ -153,9 +153,11 @@ def test_sigkill_in_the_middle_of_an_update_loses_and_repeats_nothing(
 
     again = world.start()
     world.notify.expect("READY", deadline=STARTUP)
-    putin_alert = lambda: [  # noqa: E731
-        a for a in _kind(list(world.smtp.messages), "alert") if "Putin" in str(a["Subject"])
-    ]
+
+    def putin_alert() -> list[EmailMessage]:
+        alerts = _kind(list(world.smtp.messages), "alert")
+        return [a for a in alerts if "Putin" in str(a["Subject"])]
+
     wait_until(putin_alert, "the back-screened alert", deadline=DEADLINE * 2)
     again.send(signal.SIGUSR1)
     wait_until(lambda: _kind(list(world.smtp.messages), "digest"), "the digest")
