@@ -74,3 +74,12 @@ def test_unit_passes_verify_and_security_checks() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok: nothing printed" in result.stdout
     assert re.search(r"ok: exposure \d\.\d <= 2\.0", result.stdout)
+
+
+def test_unit_does_not_restart_on_what_a_restart_cannot_fix() -> None:
+    from watcher.errors import EX_CANTCREAT, EX_DATAERR
+
+    unit = (DEPLOY / "sanctions-watch.service").read_text()
+    (line,) = re.findall(r"^RestartPreventExitStatus=(.*)$", unit, re.M)
+    assert {str(EX_DATAERR), str(EX_CANTCREAT)} <= set(line.split())
+    assert re.search(r"^Restart=on-failure$", unit, re.M)

@@ -57,7 +57,7 @@ from watcher.lock import StateLock
 from watcher.logs import kv
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.snapshot import Loaded, load, log_rejected
-from watcher.store import Store
+from watcher.store import StateError, StateStoreFailed, Store
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class Daemon:
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _last_status: str = ""
+    _exit_code: int = 0  # set when the state database fails under us (65 or 73)
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -126,8 +127,8 @@ class Daemon:
                 self.store.close()
             self._lock.release()
             self.notifier.close()
-        log.info("%s", kv(event="stopped", pid=os.getpid()))
-        return 0
+        log.info("%s", kv(event="stopped", pid=os.getpid(), exit_code=self._exit_code))
+        return self._exit_code
 
     def _start(self, state_dir: Path) -> None:
         """Open the state, sync the feeds table, schedule the jobs (the state lock is held)."""
@@ -201,8 +202,20 @@ class Daemon:
     async def _guarded(self, func: Callable[[str], Coroutine[Any, Any, None]], reason: str) -> None:
         try:
             await func(reason)
+        except StateError as exc:
+            self._state_failed(exc, func.__name__)
         except Exception:
             log.exception("%s", kv(event=func.__name__, reason=reason, result="error"))
+
+    def _state_failed(self, exc: StateError, event: str) -> None:
+        """The state database failed: one line naming the file. A full disk may clear (the
+        job retries on its schedule); a damaged or unwritable database will not, so the
+        daemon stops with its exit code (the unit's RestartPreventExitStatus= keeps systemd
+        from restarting it in a loop)."""
+        log.error("%s", kv(event=event, result="state-error", error=exc))
+        if not isinstance(exc, StateStoreFailed) and not self._stop.is_set():
+            self._exit_code = exc.exit_code
+            self.request_stop("state-error")
 
     def _start_watchdog(self) -> asyncio.Task[None] | None:
         interval = watchdog_interval(os.environ, os.getpid())
@@ -291,6 +304,8 @@ class Daemon:
         except asyncio.CancelledError:
             # only at shutdown, after the grace period: the job ends here, quietly
             log.warning("%s", kv(event=kind, feed=feed_url, result="cancelled"))
+        except StateError as exc:
+            self._state_failed(exc, kind)
         except Exception:
             log.exception("%s", kv(event=kind, feed=feed_url, result="error"))
         finally:

@@ -2,7 +2,9 @@
 
 Poll every feed once, match, queue alerts and a digest, then send everything pending,
 retrying earlier failures at once (each run is a retry: cron's cadence is the backoff).
-The exit code says whether mail stayed queued: 0, or 75 (EX_TEMPFAIL).
+The exit code says how it went: 0; 69 (EX_UNAVAILABLE) when no feed could be polled; 75
+(EX_TEMPFAIL) when mail stays queued. A state database that cannot take what was fetched
+raises a `StateError` (65, 73 or 74) instead (`watcher.store`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher import notify, poll, settings
+from watcher.errors import EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
 from watcher.lock import StateLock
 from watcher.logs import kv
 from watcher.snapshot import Loaded, load
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
-
-EX_TEMPFAIL = 75  # sysexits.h: mail stays queued; cron or the operator tries again later
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,33 @@ class OnceResult:
     sent: int
     failed: int
     pending: int
+    first_error: str = ""  # of the first failed feed: "url: reason"
+    baseline_items: int = 0  # recorded on feeds' first polls, not mailed (no backfill)
+
+    @property
+    def no_feed_polled(self) -> bool:
+        return self.feeds > 0 and self.failed_feeds == self.feeds
 
     @property
     def exit_code(self) -> int:
-        return EX_TEMPFAIL if self.pending else 0
+        if self.no_feed_polled:
+            return EX_UNAVAILABLE
+        return EX_TEMPFAIL if self.pending else EX_OK
+
+    @property
+    def problem(self) -> str:
+        """One line saying why the exit code is not 0 ("" when it is)."""
+        if self.no_feed_polled:
+            return (
+                f"no feed could be polled ({self.failed_feeds} of {self.feeds} failed; first: "
+                f"{self.first_error}); see `watcher status` for each feed's error"
+            )
+        if self.pending:
+            return (
+                f"{self.pending} message(s) stay queued: the mail server did not take them "
+                "(see the log above); the next run retries them"
+            )
+        return ""
 
 
 async def run_once(config_path: Path | None, *, now: float | None = None) -> OnceResult:
@@ -61,7 +85,7 @@ async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
 
     poll.sync_feeds(store, config, clock())
     results = await poll.poll_due(store, config, loaded.compiled, now=clock(), force=True)
-    failed_feeds = sum(1 for r in results if r.status not in ("ok", "not-modified"))
+    failures = [r for r in results if r.status not in ("ok", "not-modified")]
     notify.queue_alerts(store, config, clock())
     health = poll.feed_health(store, config, clock())
     digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
@@ -71,22 +95,24 @@ async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
     drained = await notify.drain_outbox(store, config, clock())
     result = OnceResult(
         feeds=len(results),
-        failed_feeds=failed_feeds,
+        failed_feeds=len(failures),
         digest_id=digest_id,
         digest_matches=listed,
         digest_high=high,
         sent=drained.sent,
         failed=drained.failed,
         pending=drained.pending,
+        first_error=f"{failures[0].url}: {failures[0].error}" if failures else "",
+        baseline_items=sum(r.baseline_items for r in results),
     )
-    level = logging.WARNING if result.pending or failed_feeds else logging.INFO
+    level = logging.WARNING if result.pending or failures else logging.INFO
     log.log(
         level,
         "%s",
         kv(
             event="once",
             feeds=result.feeds,
-            failed_feeds=failed_feeds,
+            failed_feeds=len(failures),
             digest=digest_id or "none",
             sent=result.sent,
             failed=result.failed,

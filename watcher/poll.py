@@ -41,7 +41,7 @@ from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.types import Match
 from watcher.parse import FeedItem, ParsedFeed, parse_document
 from watcher.schedule_math import Hints, next_poll_time, parse_max_age, parse_retry_after
-from watcher.store import Store
+from watcher.store import StateError, Store
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -59,6 +59,7 @@ class FeedPollResult:
     next_poll: float | None = None  # None: disabled, not polled again
     error: str = ""
     http_status: int = 0
+    baseline_items: int = 0  # first poll without backfill: items recorded, nothing mailed
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,10 @@ async def poll_due(
     client: httpx.AsyncClient | None = None,
 ) -> list[FeedPollResult]:
     """Poll every active, enabled feed whose next poll is due (every one with ``force``),
-    within the global and per-host concurrency limits. Call `sync_feeds` first."""
+    within the global and per-host concurrency limits. Call `sync_feeds` first.
+
+    A failure of the state database (`StateError`: disk full, read-only, damaged) is logged
+    in one line per feed and raised once every feed is done: the caller exits saying why."""
     with store.transaction() as tx:
         feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
     settings = {f.url: f for f in config.feeds}
@@ -121,6 +125,7 @@ async def poll_due(
     # One worker thread for parsing and matching: under the GIL more threads add no speed,
     # only contention (longer event-loop stalls) and more documents in memory at once.
     cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-parse")
+    state_errors: list[StateError] = []
 
     async def one(feed: FeedRow) -> FeedPollResult:
         host = urlsplit(feed.current_url).netloc.lower() or "file"
@@ -130,7 +135,11 @@ async def poll_due(
             try:
                 job = _Job(store, feed, config, feed_settings, now, cpu)
                 return await job.run(compiled, http)
-            except Exception as exc:  # a bug or store error in one feed never breaks others
+            except StateError as exc:  # the database, not the feed: every feed will hit it
+                log.error("%s", kv(event="poll", feed=feed.url, result="not-stored", error=exc))
+                state_errors.append(exc)
+                return FeedPollResult(feed.url, "failed", error=str(exc))
+            except Exception as exc:  # a bug in one feed never breaks the others
                 log.exception("%s", kv(event="poll", feed=feed.url, result="internal-error"))
                 # nothing was recorded (rolled back): retry after one interval
                 retry = now + (feed_settings.interval or config.polling.interval)
@@ -139,7 +148,10 @@ async def poll_due(
                 )
 
     try:
-        return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+        results = list(await asyncio.gather(*(one(feed) for feed in feeds)))
+        if state_errors:
+            raise state_errors[0]
+        return results
     finally:
         cpu.shutdown(wait=False, cancel_futures=True)
         if own_client:
@@ -373,6 +385,7 @@ class _Job:
             new_matches=new_matches,
             next_poll=_float(changes["next_poll"]),
             http_status=fetched.status,
+            baseline_items=0 if notify else len(records),
         )
 
 
