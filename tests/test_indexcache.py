@@ -194,3 +194,21 @@ def test_a_hit_restores_the_word_lists_too(tmp_path: Path, lists: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert ran.stdout.split("\n")[0] == "True False True ['rosneft']"
+
+
+def test_each_step_is_reported(tmp_path: Path, lists: Path) -> None:
+    """Compiling a huge list takes minutes: every step is heard (systemd STATUS=, terminal)."""
+    state = tmp_path / "state"
+    steps: list[str] = []
+    compile_lists([lists], [], 90, state, steps.append)
+    files = sorted(lists.glob("*.yaml"))
+    entries = compile_lists([lists], [], 90, None).entries
+    assert steps == [
+        "loading the compiled watchlists from the index cache",
+        *(f"reading watchlist {f} ({n}/{len(files)})" for n, f in enumerate(files, start=1)),
+        f"compiling the watchlists: {entries:,} entries into the matcher index",
+        "saving the compiled watchlists to the index cache",
+    ]
+    steps.clear()
+    assert compile_lists([lists], [], 90, state, steps.append).from_cache
+    assert steps == ["loading the compiled watchlists from the index cache"]

@@ -20,7 +20,10 @@ digest now (operators, tests); SIGUSR2 retries queued mail now, ignoring its bac
 fixing the mail server). SIGTERM/SIGINT stop taking new work, give in-flight polls and
 sends `STOP_GRACE` seconds, then exit 0; a second one cancels at once.
 
-systemd (`watcher.sdnotify`): READY=1 once the state is open and the watchlists compiled;
+systemd (`watcher.sdnotify`): while the watchlists load and compile (at start-up and on a
+reload), EXTEND_TIMEOUT_USEC= every few seconds with the step in STATUS= (`watcher.progress`),
+so a huge list is not killed by the start timeout; READY=1 once the state is open and the
+watchlists compiled;
 STATUS= with feed health and pending mail; RELOADING=1 + MONOTONIC_USEC then READY=1 around a
 reload; STOPPING=1; WATCHDOG=1 from the event loop, so a stalled loop gets restarted.
 """
@@ -55,6 +58,7 @@ from watcher.filewatch import FileWatcher
 from watcher.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
 from watcher.lock import StateLock
 from watcher.logs import kv
+from watcher.progress import Heartbeat
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.snapshot import Loaded, load, log_rejected
 from watcher.store import StateError, StateStoreFailed, Store
@@ -106,8 +110,9 @@ class Daemon:
         limit_malloc_arenas()  # before the first worker thread exists
         asyncio.get_running_loop().set_default_executor(self._executor)
         self._install_signal_handlers()  # first: a SIGTERM while compiling must not kill us
-        self.notifier.status("starting: reading the config, compiling the watchlists")
-        self.loaded = await asyncio.to_thread(load, self.config_path)
+        # a huge watchlist compiles for minutes: keep systemd's start timeout from expiring
+        async with Heartbeat(self.notifier, "starting") as heartbeat:
+            self.loaded = await asyncio.to_thread(load, self.config_path, None, heartbeat.report)
         release_memory()  # what parsing and compiling left behind: pages back before polling
         if self._stop.is_set():
             return 0
@@ -438,7 +443,10 @@ class Daemon:
             if self._watcher is not None:
                 self._watcher.rebase()  # what we are about to read is no news to the watcher
             try:
-                fresh = await asyncio.to_thread(load, self.config_path, self.loaded)
+                async with Heartbeat(self.notifier, "reloading") as heartbeat:
+                    fresh = await asyncio.to_thread(
+                        load, self.config_path, self.loaded, heartbeat.report
+                    )
                 self._apply(fresh)
             except WatcherError as exc:
                 log_rejected(exc, "reload")

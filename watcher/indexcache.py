@@ -45,6 +45,7 @@ from watcher.ignore import IgnoreRule, load_ignore
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, compile_watchlists, lexicon
 from watcher.matching.index import INDEX_FORMAT
+from watcher.progress import Report, quiet
 
 log = logging.getLogger(__name__)
 
@@ -71,25 +72,30 @@ def compile_lists(
     ignore: Sequence[Path],
     threshold: int,
     state_dir: Path | None,
+    report: Report = quiet,
 ) -> CompiledLists:
     """The config's watchlists and ignore lists compiled: from ``state_dir``'s cache when
     current, else loaded (validated) and compiled, and saved there. ``state_dir=None``: no
-    cache. Raises `ValidationFailed` (file:line:col) for invalid lists, as loading does."""
+    cache. Raises `ValidationFailed` (file:line:col) for invalid lists, as loading does.
+    ``report`` hears each step (`watcher.progress`): compiling a big list takes a while."""
     list_files, missing = settings.watchlist_files(watchlists)
     key = None if missing else input_key(list_files, ignore, threshold)
     cache_dir = state_dir / CACHE_DIR if state_dir is not None else None
     if key is not None and cache_dir is not None:
+        report("loading the compiled watchlists from the index cache")
         hit = load_cached(cache_dir, key)
         if hit is not None:
             compiled, entries = hit
             return CompiledLists(compiled, entries, key, from_cache=True)
-    lists = settings.load_watchlists(watchlists)
+    lists = settings.load_watchlists(watchlists, report)
     rules = _load_ignore(ignore)
-    compiled = compile_watchlists(lists, threshold=threshold, ignore=rules)
     entries = sum(len(wl.entries) for wl in lists)
+    report(f"compiling the watchlists: {entries:,} entries into the matcher index")
+    compiled = compile_watchlists(lists, threshold=threshold, ignore=rules)
     # files edited while they were read: what was compiled may not be what was hashed
     after = input_key(list_files, ignore, threshold)
     if key is not None and after == key and cache_dir is not None:
+        report("saving the compiled watchlists to the index cache")
         save_cached(cache_dir, key, compiled, entries)
     return CompiledLists(compiled, entries, after or "", from_cache=False)
 
