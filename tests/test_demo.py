@@ -63,6 +63,17 @@ def test_demo_writes_a_real_digest_offline(tmp_path: Path) -> None:
     assert "<html" in html.read_text(encoding="utf-8").lower()
     alerts = re.search(r"^alerts: (\d+) immediate", stdout, re.M)
     assert alerts and int(alerts.group(1)) >= 1
+    # the sample feeds are frozen in time: their age is no news (not in the digest, nor later)
+    assert "STALE" not in text.upper()
+    status = subprocess.run(
+        [sys.executable, "-m", "watcher", "status", "--config", "demo-run/config.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=True,
+    )
+    assert status.stdout.startswith("feeds: 3 (3 ok)")
 
 
 def test_demo_runs_again_from_scratch_and_keeps_edited_watchlists(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -139,7 +140,7 @@ def test_state_changes_wait_a_bounded_time_for_room(
 
 
 async def test_heartbeat_extends_the_start_timeout_while_work_blocks(
-    listener: tuple[socket.socket, str],
+    listener: tuple[socket.socket, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """A huge watchlist compiles for minutes in a worker thread; meanwhile systemd must keep
     hearing EXTEND_TIMEOUT_USEC (and the step in STATUS=) or it kills the service."""
@@ -147,6 +148,7 @@ async def test_heartbeat_extends_the_start_timeout_while_work_blocks(
 
     from watcher.progress import Heartbeat
 
+    caplog.set_level(logging.INFO, logger="watcher.progress")
     sock, path = listener
     notifier = Notifier({"NOTIFY_SOCKET": path})
 
@@ -167,6 +169,11 @@ async def test_heartbeat_extends_the_start_timeout_while_work_blocks(
     assert len(compiling) >= 3
     assert compiling[0].startswith("starting: compiling the watchlists: 437,112 entries")
     assert compiling[0].endswith(" s)")
+    # a slow start is in the journal too (a quick one logs nothing)
+    assert any(
+        r.getMessage().startswith('event=starting step="compiling the watchlists: 437,112')
+        for r in caplog.records
+    )
 
 
 async def test_heartbeat_asks_for_several_periods_and_stops_on_exit(

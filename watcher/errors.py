@@ -14,14 +14,19 @@ EX_CANTCREAT = 73  # the state directory or database cannot be written
 EX_IOERR = 74  # what was fetched could not be stored (disk full, I/O error)
 EX_TEMPFAIL = 75  # mail stays queued; cron or the operator tries again later
 
-EXIT_CODES_HELP = (
-    "Exit status: 0 ok; 1 config or watchlist error; 2 usage error; "
-    "65 the state database is corrupt or truncated (restore it or move it aside); "
-    "69 no feed could be polled; "
-    "73 the state directory or database cannot be written (permissions, read-only); "
-    "74 what was fetched could not be stored (disk full, I/O error); "
-    "75 mail stays queued (the SMTP server did not take it yet)."
-)
+EXIT_CODES_HELP = """\b
+Exit status:
+  0   ok
+  1   a config or watchlist error (each problem as file:line:col)
+  2   a usage error
+  65  the state database is corrupt or truncated (restore it from a backup,
+      `sqlite3 FILE .recover`, or move it aside)
+  69  no feed could be polled
+  73  the state directory or database cannot be written (permissions,
+      a read-only file system)
+  74  what was fetched could not be stored (disk full, I/O error)
+  75  mail stays queued (the SMTP server did not take it yet)
+"""
 
 
 class WatcherError(Exception):

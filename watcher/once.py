@@ -19,6 +19,7 @@ from watcher import notify, poll, settings
 from watcher.errors import EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
 from watcher.lock import StateLock
 from watcher.logs import kv
+from watcher.progress import Report, Tick, no_tick, quiet
 from watcher.snapshot import Loaded, load
 from watcher.store import Store
 
@@ -37,6 +38,7 @@ class OnceResult:
     pending: int
     first_error: str = ""  # of the first failed feed: "url: reason"
     baseline_items: int = 0  # recorded on feeds' first polls, not mailed (no backfill)
+    baseline_matches: int = 0  # matches among them (kept, not mailed)
 
     @property
     def no_feed_polled(self) -> bool:
@@ -64,27 +66,37 @@ class OnceResult:
         return ""
 
 
-async def run_once(config_path: Path | None, *, now: float | None = None) -> OnceResult:
-    """Poll every feed once, match, queue alerts and a digest, send everything pending."""
-    loaded = await asyncio.to_thread(load, config_path)
+async def run_once(
+    config_path: Path | None,
+    *,
+    now: float | None = None,
+    report: Report = quiet,
+    tick: Tick = no_tick,
+) -> OnceResult:
+    """Poll every feed once, match, queue alerts and a digest, send everything pending.
+    ``report`` hears the steps of loading the watchlists, ``tick`` each feed polled
+    (`watcher.progress`)."""
+    loaded = await asyncio.to_thread(load, config_path, None, report)
     config = loaded.config
     state_dir = settings.resolved_state_dir(config)
     with StateLock(state_dir):
         store = Store(state_dir)
         try:
-            return await _once(store, loaded, now)
+            return await _once(store, loaded, now, tick)
         finally:
             store.close()
 
 
-async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
+async def _once(store: Store, loaded: Loaded, now: float | None, tick: Tick) -> OnceResult:
     config = loaded.config
 
     def clock() -> float:
         return time.time() if now is None else now
 
     poll.sync_feeds(store, config, clock())
-    results = await poll.poll_due(store, config, loaded.compiled, now=clock(), force=True)
+    results = await poll.poll_due(
+        store, config, loaded.compiled, now=clock(), force=True, tick=tick
+    )
     failures = [r for r in results if r.status not in ("ok", "not-modified")]
     notify.queue_alerts(store, config, clock())
     health = poll.feed_health(store, config, clock())
@@ -104,6 +116,7 @@ async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
         pending=drained.pending,
         first_error=f"{failures[0].url}: {failures[0].error}" if failures else "",
         baseline_items=sum(r.baseline_items for r in results),
+        baseline_matches=sum(r.new_matches for r in results if r.baseline_items),
     )
     level = logging.WARNING if result.pending or failures else logging.INFO
     log.log(

@@ -5,7 +5,8 @@ feeds. Long work is never silent, wherever it runs.
   at each step; it neither knows nor cares who listens. `quiet` is the listener that ignores.
 - Under systemd, `Heartbeat` keeps start-up (and a reload) alive while the work runs in a
   worker thread: it sends ``EXTEND_TIMEOUT_USEC=`` before the start timeout could expire,
-  with the current step in ``STATUS=``, and logs the step (the journal shows progress).
+  with the current step in ``STATUS=``, and once it has taken a while logs the steps (the
+  journal shows progress).
 - On a terminal, `terminal_report` prints the steps to stderr, and `bar` is click's progress
   bar, shown only when stderr is a terminal (cron mail and journald stay clean).
 """
@@ -19,9 +20,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 from watcher.logs import kv
 from watcher.sdnotify import Notifier
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 Report = Callable[[str], None]  # one step of long work, in words: "compiling 12,000 entries"
+Tick = Callable[[int, int], None]  # (done, total): one more unit of work done (a feed polled)
 
 HEARTBEAT_PERIOD = 5.0  # seconds between EXTEND_TIMEOUT_USEC messages
 HEARTBEAT_EXTEND = 30.0  # each message asks systemd for this much more time: several periods,
@@ -39,6 +44,10 @@ LOG_EVERY = 30.0  # an unchanged step is logged again after this long (the journ
 
 def quiet(_step: str) -> None:
     """A `Report` that ignores every step."""
+
+
+def no_tick(_done: int, _total: int) -> None:
+    """A `Tick` that counts nothing."""
 
 
 class Heartbeat:
@@ -81,8 +90,11 @@ class Heartbeat:
                 {"EXTEND_TIMEOUT_USEC": int(self.extend * 1_000_000), "STATUS": self.status()}
             )
             now = time.monotonic()
+            # a quick start logs nothing; a slow one logs each new step (at most one a
+            # period) and the same step again every LOG_EVERY seconds
+            slow = now - self._started >= self.period
             due = now - logged_at >= (self.period if step != logged_step else LOG_EVERY)
-            if due:
+            if slow and due:
                 seconds = f"{now - self._started:.0f}"
                 log.info("%s", kv(event=self.label, step=step, seconds=seconds))
                 logged_step, logged_at = step, now
@@ -133,3 +145,30 @@ def bar(items: Iterable[_T], length: int, label: str) -> Iterator[Iterable[_T]]:
         return
     with click.progressbar(items, length=length, label=label, file=sys.stderr) as shown:
         yield shown
+
+
+@contextlib.contextmanager
+def tally(label: str, *, log_every: float = LOG_EVERY) -> Iterator[Tick]:
+    """Count units of work (``tick(done, total)`` after each): a progress bar on a terminal,
+    else a log line every ``log_every`` seconds while it lasts (cron mail, the journal)."""
+    shown: ProgressBar[int] | None = None  # created at the first tick: total known then
+    logged = time.monotonic()
+
+    def tick(done: int, total: int) -> None:
+        nonlocal shown, logged
+        if on_terminal() and total > 1:
+            if shown is None:
+                shown = click.progressbar(length=total, label=label, file=sys.stderr)
+                shown.__enter__()
+            shown.update(1)
+            return
+        now = time.monotonic()
+        if now - logged >= log_every and done < total:
+            logged = now
+            log.info("%s", kv(event="progress", what=label, done=done, total=total))
+
+    try:
+        yield tick
+    finally:
+        if shown is not None:
+            shown.__exit__(None, None, None)

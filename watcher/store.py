@@ -520,6 +520,37 @@ class Transaction:
             },
         )
 
+    def newest_published(self, now: float) -> dict[int, float]:
+        """Per feed id: the newest publication date among the items its last document
+        carried (dates in the future ignored). Feeds that give no dates are absent."""
+        rows = self._db.execute(
+            """SELECT s.feed_id, max(a.published) FROM article_sources s
+               JOIN articles a ON a.id = s.article_id
+               WHERE s.in_feed = 1 AND a.published IS NOT NULL AND a.published <= ?
+               GROUP BY s.feed_id""",
+            (now,),
+        )
+        return {int(feed_id): float(published) for feed_id, published in rows}
+
+    def baseline(self, feed_urls: Sequence[str]) -> tuple[int, int]:
+        """(items, matches) recorded as the baseline, never mailed: the items each of these
+        feeds (those without ``backfill``) carried at its first poll (the earliest first
+        seen), and the matches recorded with ``notify = 0``."""
+        items, urls = 0, list(feed_urls)
+        for start in range(0, len(urls), ID_BATCH):
+            batch = urls[start : start + ID_BATCH]
+            marks = ",".join("?" * len(batch))
+            items += self._db.execute(
+                f"""SELECT count(*) FROM article_sources s
+                    JOIN (SELECT feed_id, min(first_seen) AS first FROM article_sources
+                          GROUP BY feed_id) f ON f.feed_id = s.feed_id AND s.first_seen = f.first
+                    JOIN feeds ON feeds.id = s.feed_id
+                    WHERE feeds.url IN ({marks}) AND feeds.initialized = 1""",
+                batch,
+            ).fetchone()[0]
+        matches = self._db.execute("SELECT count(*) FROM matches WHERE notify = 0").fetchone()[0]
+        return int(items), int(matches)
+
     # --- matches, digests and the outbox (notifier) -------------------------------------
 
     def pending_matches(self) -> list[PendingMatch]:

@@ -28,6 +28,7 @@ from watcher.importers.writer import (
     was_imported,
     write_atomically,
 )
+from watcher.progress import terminal_report
 from watcher.watchlist import Severity
 
 Importer = Callable[[Sequence[Path], str, Severity], ImportResult]
@@ -38,7 +39,28 @@ IMPORTERS: dict[str, Importer] = {
 }
 
 
-@click.command("import")
+SOURCES_HELP = """\b
+What each SOURCE takes (several FILEs at once, any order):
+  ofac           OFAC's legacy CSV files, recognised by their column count:
+                 the SDN list: sdn.csv, alt.csv, add.csv, sdn_comments.csv;
+                 the non-SDN consolidated list: cons_prim.csv, cons_alt.csv,
+                 cons_add.csv. A primary file (sdn.csv or cons_prim.csv) is
+                 needed; give both sets to import both lists into one file.
+  un             the UN Security Council consolidated list as XML
+                 (consolidated.xml); several files are merged.
+  opensanctions  OpenSanctions FollowTheMoney JSON lines, one entity per line
+                 (entities.ftm.json); only listed (target) people, companies,
+                 organizations, vessels and aircraft are imported.
+
+\b
+Examples:
+  watcher import ofac sdn.csv alt.csv add.csv sdn_comments.csv -o watchlists/ofac.yaml
+  watcher import un consolidated.xml -o watchlists/un.yaml
+  watcher import opensanctions entities.ftm.json -o watchlists/opensanctions.yaml
+"""
+
+
+@click.command("import", epilog=SOURCES_HELP)
 @click.argument("source", type=click.Choice(sorted(IMPORTERS)))
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -81,7 +103,11 @@ def command(
         )
     name = list_name or output.stem
     level = Severity(severity)
+    report = terminal_report()  # a big list takes a while: say what is going on
+    size = sum(f.stat().st_size for f in files)
+    report(f"reading {len(files)} {source} file(s), {size / 2**20:.1f} MiB")
     result = IMPORTERS[source](files, name, level)
+    report(f"writing {len(result.entries):,} entries to {output}")
     text = render(result, name, level)
     previous = previous_names(output)
     unchanged = output.is_file() and same_body(output.read_text(encoding="utf-8"), text)

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from watcher.commands import config_option
+from watcher.commands import baseline_line, config_option
 from watcher.daemon import Daemon
 from watcher.errors import EXIT_CODES_HELP
 from watcher.logs import for_journal
 from watcher.once import OnceResult, run_once
+from watcher.progress import tally, terminal_report
 
 
 @click.command("run", epilog=EXIT_CODES_HELP)
@@ -35,7 +36,8 @@ def command(config_path: Path | None, once: bool) -> None:
     Edits to the config and watchlist files are picked up by themselves within seconds.
     """
     if once:
-        result = asyncio.run(run_once(config_path))
+        with tally("polling feeds") as tick:
+            result = asyncio.run(run_once(config_path, report=terminal_report(), tick=tick))
         report_once(result)
         sys.exit(result.exit_code)
     sys.exit(asyncio.run(Daemon(config_path).run()))
@@ -44,16 +46,8 @@ def command(config_path: Path | None, once: bool) -> None:
 def report_once(result: OnceResult) -> None:
     """What a person running `--once` by hand (or reading cron's mail) needs to know."""
     if result.baseline_items:
-        click.echo(baseline_line(result.baseline_items))
+        click.echo(baseline_line(result.baseline_items, result.baseline_matches))
     if result.problem:
         level = logging.ERROR if result.no_feed_polled else logging.WARNING
         label = "error" if result.no_feed_polled else "warning"
         click.echo(for_journal(f"{label}: {result.problem}", level), err=True)
-
-
-def baseline_line(items: int) -> str:
-    return (
-        f"first poll: {items} item(s) recorded as the baseline; nothing is mailed for them "
-        "(only items that appear from now on are; `backfill: true` on a feed mails its "
-        "current items too)"
-    )
