@@ -170,8 +170,14 @@ def _without_root_overrides() -> Callable[[], None] | None:
     return drop
 
 
-@pytest.mark.parametrize("existing", [True, False], ids=["existing-db", "new-db"])
-def test_a_read_only_state_directory_exits_73(tmp_path: Path, existing: bool) -> None:
+@pytest.mark.parametrize(
+    ("existing", "verbs"),
+    [(True, VERBS), (False, [("run", "--once")])],  # a new one: the lock file comes first
+    ids=["existing-db", "new-db"],
+)
+def test_a_read_only_state_directory_exits_73(
+    tmp_path: Path, existing: bool, verbs: list[tuple[str, ...]]
+) -> None:
     config = write_config(tmp_path)
     state = tmp_path / "state"
     state.mkdir()
@@ -179,7 +185,7 @@ def test_a_read_only_state_directory_exits_73(tmp_path: Path, existing: bool) ->
         Store(state).close()
     state.chmod(0o555)
     try:
-        for verb in VERBS:
+        for verb in verbs:
             result = subprocess.run(
                 [sys.executable, "-m", "watcher", *verb, "--config", str(config)],
                 capture_output=True,
