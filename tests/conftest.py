@@ -49,6 +49,21 @@ def pytest_configure(config: pytest.Config) -> None:
     skipledger.pytest_configure(config)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user cache (the matcher's word lists, `watcher.indexcache`) in a directory of this
+    session, for every process the tests start: never the real ~/.cache, and the ~1.5 s of
+    CPU to build the word lists is spent once per session (per xdist worker), not once per
+    subprocess."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage_after_each_test() -> Iterator[None]:
     """Collect garbage when each test ends, so a leaked socket or transport warns (and fails,
