@@ -61,7 +61,7 @@ from watcher.logs import kv
 from watcher.progress import Heartbeat
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.snapshot import Loaded, load, log_rejected
-from watcher.store import StateError, StateStoreFailed, Store
+from watcher.store import STATE_FILE_ERRORS, StateError, StateStoreFailed, Store
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class Daemon:
     async def _guarded(self, func: Callable[[str], Coroutine[Any, Any, None]], reason: str) -> None:
         try:
             await func(reason)
-        except StateError as exc:
+        except STATE_FILE_ERRORS as exc:
             self._state_failed(exc, func.__name__)
         except Exception:
             log.exception("%s", kv(event=func.__name__, reason=reason, result="error"))
@@ -309,7 +309,7 @@ class Daemon:
         except asyncio.CancelledError:
             # only at shutdown, after the grace period: the job ends here, quietly
             log.warning("%s", kv(event=kind, feed=feed_url, result="cancelled"))
-        except StateError as exc:
+        except STATE_FILE_ERRORS as exc:
             self._state_failed(exc, kind)
         except Exception:
             log.exception("%s", kv(event=kind, feed=feed_url, result="error"))

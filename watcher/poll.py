@@ -42,7 +42,7 @@ from watcher.matching.types import Match
 from watcher.parse import FeedItem, ParsedFeed, parse_document
 from watcher.progress import Tick, no_tick
 from watcher.schedule_math import Hints, next_poll_time, parse_max_age, parse_retry_after
-from watcher.store import StateError, Store
+from watcher.store import STATE_FILE_ERRORS, StateError, Store
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -149,7 +149,7 @@ async def poll_due(
             try:
                 job = _Job(store, feed, config, feed_settings, now, cpu)
                 return await job.run(compiled, http)
-            except StateError as exc:  # the database, not the feed: every feed will hit it
+            except STATE_FILE_ERRORS as exc:  # the database, not the feed: all feeds hit it
                 log.error("%s", kv(event="poll", feed=feed.url, result="not-stored", error=exc))
                 state_errors.append(exc)
                 return FeedPollResult(feed.url, "failed", error=str(exc))

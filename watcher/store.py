@@ -175,6 +175,9 @@ class StateStoreFailed(StateError):  # noqa: N818
     exit_code = EX_IOERR
 
 
+# The database file itself failed (not one operation on it): what callers report and stop on.
+STATE_FILE_ERRORS = (StateCorrupt, StateNotWritable, StateStoreFailed)
+
 # SQLite primary result codes (sqlite3.h), the low byte of `sqlite3.Error.sqlite_errorcode`
 _SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
 _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
