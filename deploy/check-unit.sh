@@ -4,24 +4,48 @@
 #  2. `systemd-analyze security --offline=yes` rates its exposure <= 2.0;
 #  3. the code runs under MemoryDenyWriteExecute= (PR_SET_MDWE, the kernel's own form of it).
 # verify insists that ExecStart's binary exists. Where the documented /opt venv is not installed
-# (CI, a checkout), the unit is checked as a copy whose /opt/sanctions-watch/venv points at
-# this checkout's .venv (or $WATCHER_VENV): the same file, only the install prefix differs.
+# (CI, a checkout), the unit is checked as a copy whose /opt/sanctions-watch/venv points at the
+# environment sanctions-watch is installed in: $WATCHER_VENV, else the active venv
+# ($VIRTUAL_ENV), else this checkout's .venv, else wherever `watcher` on $PATH lives. The same
+# file; only the install prefix differs. Runs from any directory.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 unit="$here/sanctions-watch.service"
-venv="${WATCHER_VENV:-$here/../.venv}"
 max_exposure="2.0"
 failed=0
+
+find_venv() {
+    local candidate
+    for candidate in "${WATCHER_VENV:-}" "${VIRTUAL_ENV:-}" "$here/../.venv"; do
+        if [ -n "$candidate" ] && [ -x "$candidate/bin/watcher" ]; then
+            (cd "$candidate" && pwd)
+            return
+        fi
+    done
+    if candidate="$(command -v watcher)"; then
+        candidate="$(cd "$(dirname "$candidate")/.." && pwd)"
+        if [ -x "$candidate/bin/python" ] || [ -x "$candidate/bin/python3" ]; then
+            echo "$candidate"
+            return
+        fi
+    fi
+    echo "FAIL: sanctions-watch is not installed where this script looks: set WATCHER_VENV" \
+        "to its venv, activate the venv, or put its watcher on PATH" >&2
+    exit 2
+}
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 checked="$tmp/sanctions-watch.service"
 if [ -x /opt/sanctions-watch/venv/bin/watcher ]; then
+    venv=/opt/sanctions-watch/venv
     cp "$unit" "$checked"
 else
-    venv="$(cd "$venv" && pwd)"
+    venv="$(find_venv)"
     sed "s#/opt/sanctions-watch/venv#$venv#g" "$unit" >"$checked"
 fi
+python="$venv/bin/python"
+[ -x "$python" ] || python="$venv/bin/python3"
 
 echo "--- systemd-analyze verify"
 out="$(cd "$tmp" && systemd-analyze verify --man=no "$checked" 2>&1)" || true
@@ -50,7 +74,7 @@ else
 fi
 
 echo "--- MemoryDenyWriteExecute"
-if "$venv/bin/python" "$here/mdwe_check.py"; then
+if "$python" "$here/mdwe_check.py"; then
     :
 else
     echo "FAIL: the code needs writable+executable memory; drop MemoryDenyWriteExecute="

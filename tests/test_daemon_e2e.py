@@ -126,6 +126,13 @@ class NotifySocket:
                     return message
         raise AssertionError(f"no {key}={value} within {deadline}s; got {self.messages}")
 
+    def between(self, first: dict[str, str] | None, last: dict[str, str]) -> list[dict[str, str]]:
+        """The messages received after ``first`` (None: from the start) and before ``last``,
+        both messages `expect` returned (the same text may arrive twice: found by identity)."""
+        positions = {id(m): n for n, m in enumerate(self.messages)}
+        start = 0 if first is None else positions[id(first)] + 1
+        return self.messages[start : positions[id(last)]]
+
     def statuses(self) -> list[str]:
         self._receive()
         return [m["STATUS"] for m in self.messages if "STATUS" in m]
@@ -294,6 +301,12 @@ def test_ready_alert_digest_on_sigusr1_watchdog_and_clean_sigterm(setup: Setup) 
     daemon = setup.start(WATCHDOG_USEC="400000")
     ready = setup.notify.expect("READY", deadline=STARTUP)
     assert "feeds:" in ready.get("STATUS", "")
+    # while compiling, systemd's start timeout is extended and STATUS= says what is going on
+    starting = setup.notify.between(None, ready)
+    assert any(
+        int(m.get("EXTEND_TIMEOUT_USEC", 0)) >= 10_000_000 and m["STATUS"].startswith("starting: ")
+        for m in starting
+    ), starting
     setup.notify.expect("WATCHDOG")  # pinged from the event loop at half of WATCHDOG_USEC
 
     # the high-severity article is mailed at once as an alert (backfill: on the first poll)
@@ -346,8 +359,11 @@ def test_broken_edit_keeps_old_watchlist_fixed_edit_takes_effect(setup: Setup) -
 
     setup.watchlist.write_text(WATCHLIST_FIXED)
     daemon.send(signal.SIGHUP)
-    setup.notify.expect("RELOADING")
-    setup.notify.expect("READY")
+    reloading = setup.notify.expect("RELOADING")
+    ready = setup.notify.expect("READY")
+    during = setup.notify.between(reloading, ready)
+    # the steps (reading, compiling, saving) go by too fast here to be sure to see each one
+    assert any("EXTEND_TIMEOUT_USEC" in m and m["STATUS"].startswith("reloading: ") for m in during)
     daemon.wait_log("event=reload result=ok")
     setup.feeds.route("/news.xml", rss(ROSNEFT_ITEM, LAVROV_ITEM, TENNIS_ITEM, lukoil, gunvor))
     messages = setup.smtp.wait_for_messages(3)

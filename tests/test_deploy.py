@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,48 @@ def test_unit_passes_verify_and_security_checks() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok: nothing printed" in result.stdout
     assert re.search(r"ok: exposure \d\.\d <= 2\.0", result.stdout)
+
+
+def test_unit_check_runs_from_any_checkout_with_any_venv(tmp_path: Path) -> None:
+    """Not only from this checkout with its .venv: a copy elsewhere finds the venv that is
+    active or on PATH (here: the one running these tests)."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze not installed (apt-get install systemd)")
+    shutil.copytree(DEPLOY, tmp_path / "deploy")
+    venv_bin = Path(sys.executable).parent
+    assert (venv_bin / "watcher").exists()
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "WATCHER_VENV")}
+    env["PATH"] = f"{venv_bin}:/usr/bin:/bin"
+    result = subprocess.run(
+        ["bash", str(tmp_path / "deploy" / "check-unit.sh")],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok: nothing printed" in result.stdout
+
+    env["PATH"] = "/usr/bin:/bin"  # nowhere to be found: says so, and how to point at it
+    result = subprocess.run(
+        ["bash", str(tmp_path / "deploy" / "check-unit.sh")],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode != 0
+    assert "set WATCHER_VENV" in result.stderr
+
+
+def test_unit_does_not_restart_on_what_a_restart_cannot_fix() -> None:
+    from watcher.errors import EX_CANTCREAT, EX_DATAERR
+
+    unit = (DEPLOY / "sanctions-watch.service").read_text()
+    (line,) = re.findall(r"^RestartPreventExitStatus=(.*)$", unit, re.M)
+    assert {str(EX_DATAERR), str(EX_CANTCREAT)} <= set(line.split())
+    assert re.search(r"^Restart=on-failure$", unit, re.M)

@@ -9,13 +9,14 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import shared_dir
+from conftest import SHARED_ENV, shared_dir
 
 from watcher.parse import parse_document
 
 FEEDS = shared_dir() / "feeds"
 pytestmark = pytest.mark.skipif(
-    not FEEDS.is_dir(), reason="../shared/feeds absent (the corpora are not part of the repo)"
+    not FEEDS.is_dir(),
+    reason=f"shared corpora absent: no {FEEDS} (set {SHARED_ENV}=DIR, or put them in ../shared)",
 )
 
 CYRILLIC_FEEDS = [

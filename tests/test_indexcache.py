@@ -194,3 +194,72 @@ def test_a_hit_restores_the_word_lists_too(tmp_path: Path, lists: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert ran.stdout.split("\n")[0] == "True False True ['rosneft']"
+
+
+def test_each_step_is_reported(tmp_path: Path, lists: Path) -> None:
+    """Compiling a huge list takes minutes: every step is heard (systemd STATUS=, terminal)."""
+    state = tmp_path / "state"
+    steps: list[str] = []
+    compile_lists([lists], [], 90, state, steps.append)
+    files = sorted(lists.glob("*.yaml"))
+    entries = compile_lists([lists], [], 90, None).entries
+    assert steps == [
+        "loading the compiled watchlists from the index cache",
+        *(f"reading watchlist {f} ({n}/{len(files)})" for n, f in enumerate(files, start=1)),
+        f"compiling the watchlists: {entries:,} entries into the matcher index",
+        "saving the compiled watchlists to the index cache",
+    ]
+    steps.clear()
+    assert compile_lists([lists], [], 90, state, steps.append).from_cache
+    assert steps == ["loading the compiled watchlists from the index cache"]
+
+
+def test_word_lists_are_kept_per_user_across_state_directories(tmp_path: Path) -> None:
+    """~1.5 s of CPU per process (every `run --once` in a new state dir, every index miss):
+    built once, restored after; files of other versions are pruned, foreign ones ignored."""
+    home = tmp_path / "cache"
+    assert indexcache.words_cache_dir({"XDG_CACHE_HOME": str(home)}) == home / "sanctions-watch"
+    assert indexcache.words_cache_dir({"HOME": "/home/a"}) == Path("/home/a/.cache/sanctions-watch")
+    assert indexcache.words_cache_dir({"HOME": "/"}) is None  # a DynamicUser= service
+    words = home / "sanctions-watch"
+    assert indexcache.restore_words(words) is False  # nothing saved yet
+    indexcache.save_words(words)
+    (saved,) = words.glob("words-*.pickle")
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert stat.S_IMODE(words.stat().st_mode) == 0o700
+    assert indexcache.restore_words(words) is True
+    saved.chmod(0o666)  # others could have written it: a pickle runs code when loaded
+    assert indexcache.restore_words(words) is False
+    saved.chmod(0o600)
+    for n in range(4):  # older versions' files: the newest KEEP stay
+        old = words / f"words-old{n}.pickle"
+        old.write_bytes(b"x")
+        os.utime(old, (n, n))
+    indexcache.save_words(words)
+    assert saved in set(words.glob("words-*.pickle"))
+    assert len(list(words.glob("words-*.pickle"))) == KEEP
+
+
+def test_a_new_state_dir_restores_the_word_lists_instead_of_building_them(
+    tmp_path: Path, lists: Path
+) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    script = (
+        "import logging, sys; logging.basicConfig(level=logging.DEBUG); "
+        "from pathlib import Path; from watcher.indexcache import compile_lists; "
+        "compile_lists([Path(sys.argv[1])], [], 90, Path(sys.argv[2]))"
+    )
+    logs = []
+    for state in ("a", "b"):
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(lists), str(tmp_path / state)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=50,
+            check=True,
+        )
+        logs.append(run.stderr)
+    assert "event=words-cache" in logs[0] and "result=saved" in logs[0]
+    assert "result=restored" not in logs[0]
+    assert "result=restored" in logs[1] and "words-cache dir" not in logs[1]

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from email.utils import formatdate
+from datetime import UTC, datetime
+from email.utils import format_datetime, formatdate
 from pathlib import Path
 
 import pytest
@@ -521,6 +522,35 @@ async def test_feed_without_new_items_turns_stale(server, store, compiled) -> No
     await poll(store, config, compiled, NOW + 2 * 86400)
     [health] = feed_health(store, config, NOW + 2 * 86400)
     assert (health.state, health.since, health.last_success) == ("stale", NOW, NOW + 2 * 86400)
+
+
+async def test_staleness_counts_from_the_newest_publication_date(server, store, compiled) -> None:
+    """First polled today, but its newest story is from 2019: stale. A feed with a story
+    from yesterday is fine; a future-dated item does not hide staleness."""
+    old = server.route("/old.xml", rss({**ITEM_1, "pubDate": "Mon, 06 May 2019 10:00:00 GMT"}))
+    fresh_date = format_datetime(datetime.fromtimestamp(NOW - 86400, UTC))
+    fresh = server.route("/fresh.xml", rss({**ITEM_2, "pubDate": fresh_date}))
+    in_2100 = "Fri, 01 Jan 2100 00:00:00 GMT"  # a wrong clock at the publisher
+    future = server.route(
+        "/future.xml",
+        rss(
+            {**ITEM_3, "pubDate": "Mon, 06 May 2019 10:00:00 GMT"},
+            {
+                **ITEM_1,
+                "guid": "f",
+                "link": "https://news.example/f",
+                "pubDate": in_2100,
+            },
+        ),
+    )
+    config = make_config(old, fresh, future, stale_after=7 * 86400)
+    await poll(store, config, compiled)
+    health = {h.url: h for h in feed_health(store, config, NOW)}
+    may_2019 = datetime(2019, 5, 6, 10, tzinfo=UTC).timestamp()
+    assert (health[old].state, health[old].since) == ("stale", may_2019)
+    assert health[old].newest_published == may_2019
+    assert health[fresh].state == "ok"
+    assert (health[future].state, health[future].since) == ("stale", may_2019)
 
 
 async def test_poll_feed_with_a_config_entry(server, store, compiled) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -135,4 +136,64 @@ def test_state_changes_wait_a_bounded_time_for_room(
     started = time.monotonic()
     assert notifier.send({"READY": 1}, wait=0.2) is False
     assert 0.15 <= time.monotonic() - started < 2
+    notifier.close()
+
+
+async def test_heartbeat_extends_the_start_timeout_while_work_blocks(
+    listener: tuple[socket.socket, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A huge watchlist compiles for minutes in a worker thread; meanwhile systemd must keep
+    hearing EXTEND_TIMEOUT_USEC (and the step in STATUS=) or it kills the service."""
+    import asyncio
+
+    from watcher.progress import Heartbeat
+
+    caplog.set_level(logging.INFO, logger="watcher.progress")
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+
+    def compile_for_a_while(report: Callable[[str], None]) -> list[dict[str, str]]:
+        # the "compilation" blocks this thread until systemd has heard several beats
+        report("compiling the watchlists: 437,112 entries into the matcher index")
+        beats: list[dict[str, str]] = []
+        while sum("compiling" in b.get("STATUS", "") for b in beats) < 3:
+            beats.append(_fields(sock.recv(4096)))
+        return beats
+
+    async with Heartbeat(notifier, "starting", period=0.05, extend=1.0) as heartbeat:
+        beats = await asyncio.to_thread(compile_for_a_while, heartbeat.report)
+    notifier.close()
+
+    assert all(b["EXTEND_TIMEOUT_USEC"] == "1000000" for b in beats)
+    compiling = [b["STATUS"] for b in beats if "compiling" in b["STATUS"]]
+    assert len(compiling) >= 3
+    assert compiling[0].startswith("starting: compiling the watchlists: 437,112 entries")
+    assert compiling[0].endswith(" s)")
+    # a slow start is in the journal too (a quick one logs nothing)
+    assert any(
+        r.getMessage().startswith('event=starting step="compiling the watchlists: 437,112')
+        for r in caplog.records
+    )
+
+
+async def test_heartbeat_asks_for_several_periods_and_stops_on_exit(
+    listener: tuple[socket.socket, str],
+) -> None:
+    import asyncio
+
+    from watcher.progress import Heartbeat
+
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    async with Heartbeat(notifier, "reloading", period=10.0, extend=1.0) as heartbeat:
+        heartbeat.report("reading watchlist /x.yaml (1/1)")
+        first = _fields(await asyncio.to_thread(sock.recv, 4096))
+    # never less than two periods: one late beat must not get the service killed
+    assert first["EXTEND_TIMEOUT_USEC"] == "20000000"
+    sock.settimeout(0.2)
+    rest = []
+    with pytest.raises(TimeoutError):
+        while True:
+            rest.append(_fields(sock.recv(4096)))
+    assert len(rest) <= 1  # at most the step reported before the exit; none after it
     notifier.close()

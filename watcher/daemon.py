@@ -20,7 +20,10 @@ digest now (operators, tests); SIGUSR2 retries queued mail now, ignoring its bac
 fixing the mail server). SIGTERM/SIGINT stop taking new work, give in-flight polls and
 sends `STOP_GRACE` seconds, then exit 0; a second one cancels at once.
 
-systemd (`watcher.sdnotify`): READY=1 once the state is open and the watchlists compiled;
+systemd (`watcher.sdnotify`): while the watchlists load and compile (at start-up and on a
+reload), EXTEND_TIMEOUT_USEC= every few seconds with the step in STATUS= (`watcher.progress`),
+so a huge list is not killed by the start timeout; READY=1 once the state is open and the
+watchlists compiled;
 STATUS= with feed health and pending mail; RELOADING=1 + MONOTONIC_USEC then READY=1 around a
 reload; STOPPING=1; WATCHDOG=1 from the event loop, so a stalled loop gets restarted.
 """
@@ -59,9 +62,10 @@ from watcher.lists.update import list_fetch_limits, update_due
 from watcher.lock import StateLock
 from watcher.logs import kv
 from watcher.notice import FeedProblem
+from watcher.progress import Heartbeat
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.snapshot import Loaded, load, log_rejected
-from watcher.store import Store
+from watcher.store import STATE_FILE_ERRORS, StateError, StateStoreFailed, Store
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,7 @@ class Daemon:
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     _last_status: str = ""
+    _exit_code: int = 0  # set when the state database fails under us (65 or 73)
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -109,8 +114,9 @@ class Daemon:
         limit_malloc_arenas()  # before the first worker thread exists
         asyncio.get_running_loop().set_default_executor(self._executor)
         self._install_signal_handlers()  # first: a SIGTERM while compiling must not kill us
-        self.notifier.status("starting: reading the config, compiling the watchlists")
-        self.loaded = await asyncio.to_thread(load, self.config_path)
+        # a huge watchlist compiles for minutes: keep systemd's start timeout from expiring
+        async with Heartbeat(self.notifier, "starting") as heartbeat:
+            self.loaded = await asyncio.to_thread(load, self.config_path, None, heartbeat.report)
         release_memory()  # what parsing and compiling left behind: pages back before polling
         if self._stop.is_set():
             return 0
@@ -130,8 +136,8 @@ class Daemon:
                 self.store.close()
             self._lock.release()
             self.notifier.close()
-        log.info("%s", kv(event="stopped", pid=os.getpid()))
-        return 0
+        log.info("%s", kv(event="stopped", pid=os.getpid(), exit_code=self._exit_code))
+        return self._exit_code
 
     def _start(self, state_dir: Path) -> None:
         """Open the state, sync the feeds table, schedule the jobs (the state lock is held)."""
@@ -205,8 +211,20 @@ class Daemon:
     async def _guarded(self, func: Callable[[str], Coroutine[Any, Any, None]], reason: str) -> None:
         try:
             await func(reason)
+        except STATE_FILE_ERRORS as exc:
+            self._state_failed(exc, func.__name__)
         except Exception:
             log.exception("%s", kv(event=func.__name__, reason=reason, result="error"))
+
+    def _state_failed(self, exc: StateError, event: str) -> None:
+        """The state database failed: one line naming the file. A full disk may clear (the
+        job retries on its schedule); a damaged or unwritable database will not, so the
+        daemon stops with its exit code (the unit's RestartPreventExitStatus= keeps systemd
+        from restarting it in a loop)."""
+        log.error("%s", kv(event=event, result="state-error", error=exc))
+        if not isinstance(exc, StateStoreFailed) and not self._stop.is_set():
+            self._exit_code = exc.exit_code
+            self.request_stop("state-error")
 
     def _start_watchdog(self) -> asyncio.Task[None] | None:
         interval = watchdog_interval(os.environ, os.getpid())
@@ -297,6 +315,8 @@ class Daemon:
         except asyncio.CancelledError:
             # only at shutdown, after the grace period: the job ends here, quietly
             log.warning("%s", kv(event=kind, feed=feed_url, result="cancelled"))
+        except STATE_FILE_ERRORS as exc:
+            self._state_failed(exc, kind)
         except Exception:
             log.exception("%s", kv(event=kind, feed=feed_url, result="error"))
         finally:
@@ -463,7 +483,10 @@ class Daemon:
             if self._watcher is not None:
                 self._watcher.rebase()  # what we are about to read is no news to the watcher
             try:
-                fresh = await asyncio.to_thread(load, self.config_path, self.loaded)
+                async with Heartbeat(self.notifier, "reloading") as heartbeat:
+                    fresh = await asyncio.to_thread(
+                        load, self.config_path, self.loaded, heartbeat.report
+                    )
                 self._apply(fresh)
             except WatcherError as exc:
                 log_rejected(exc, "reload")

@@ -576,8 +576,8 @@ def feed_problems(health: Sequence[FeedHealth | FeedProblem], now: float) -> lis
 
 
 def _health_detail(item: FeedHealth, now: float) -> str:
-    if item.state == "stale" and item.last_new_item is not None:
-        days = (now - item.last_new_item) / 86400
+    if item.state == "stale" and item.since is not None:
+        days = (now - item.since) / 86400
         return f"no new item for {days:.0f} days"
     return item.last_error or ""
 

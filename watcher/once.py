@@ -2,7 +2,9 @@
 
 Poll every feed once, match, queue alerts and a digest, then send everything pending,
 retrying earlier failures at once (each run is a retry: cron's cadence is the backoff).
-The exit code says whether mail stayed queued: 0, or 75 (EX_TEMPFAIL).
+The exit code says how it went: 0; 69 (EX_UNAVAILABLE) when no feed could be polled; 75
+(EX_TEMPFAIL) when mail stays queued. A state database that cannot take what was fetched
+raises a `StateError` (65, 73 or 74) instead (`watcher.store`).
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher import notify, poll, settings
+from watcher.errors import EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
 from watcher.lists.health import lists_in_health
 from watcher.lists.runner import rescreen_once, update_lists_once
 from watcher.lock import StateLock
 from watcher.logs import kv
 from watcher.notice import FeedProblem
+from watcher.progress import Report, Tick, no_tick, quiet
 from watcher.snapshot import Loaded, load
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
-
-EX_TEMPFAIL = 75  # sysexits.h: mail stays queued; cron or the operator tries again later
 
 
 @dataclass(frozen=True)
@@ -37,15 +39,47 @@ class OnceResult:
     sent: int
     failed: int
     pending: int
+    first_error: str = ""  # of the first failed feed: "url: reason"
+    baseline_items: int = 0  # recorded on feeds' first polls, not mailed (no backfill)
+    baseline_matches: int = 0  # matches among them (kept, not mailed)
+
+    @property
+    def no_feed_polled(self) -> bool:
+        return self.feeds > 0 and self.failed_feeds == self.feeds
 
     @property
     def exit_code(self) -> int:
-        return EX_TEMPFAIL if self.pending else 0
+        if self.no_feed_polled:
+            return EX_UNAVAILABLE
+        return EX_TEMPFAIL if self.pending else EX_OK
+
+    @property
+    def problem(self) -> str:
+        """One line saying why the exit code is not 0 ("" when it is)."""
+        if self.no_feed_polled:
+            return (
+                f"no feed could be polled ({self.failed_feeds} of {self.feeds} failed; first: "
+                f"{self.first_error}); see `watcher status` for each feed's error"
+            )
+        if self.pending:
+            return (
+                f"{self.pending} message(s) stay queued: the mail server did not take them "
+                "(see the log above); the next run retries them"
+            )
+        return ""
 
 
-async def run_once(config_path: Path | None, *, now: float | None = None) -> OnceResult:
-    """Poll every feed once, match, queue alerts and a digest, send everything pending."""
-    loaded = await asyncio.to_thread(load, config_path)
+async def run_once(
+    config_path: Path | None,
+    *,
+    now: float | None = None,
+    report: Report = quiet,
+    tick: Tick = no_tick,
+) -> OnceResult:
+    """Poll every feed once, match, queue alerts and a digest, send everything pending.
+    ``report`` hears the steps of loading the watchlists, ``tick`` each feed polled
+    (`watcher.progress`)."""
+    loaded = await asyncio.to_thread(load, config_path, None, report)
     config = loaded.config
     state_dir = settings.resolved_state_dir(config)
     with StateLock(state_dir):
@@ -53,20 +87,22 @@ async def run_once(config_path: Path | None, *, now: float | None = None) -> Onc
         try:
             # official lists (lists:) due for an update first, so this run screens with them
             loaded = await update_lists_once(store, loaded, time.time() if now is None else now)
-            return await _once(store, loaded, now)
+            return await _once(store, loaded, now, tick)
         finally:
             store.close()
 
 
-async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
+async def _once(store: Store, loaded: Loaded, now: float | None, tick: Tick) -> OnceResult:
     config = loaded.config
 
     def clock() -> float:
         return time.time() if now is None else now
 
     poll.sync_feeds(store, config, clock())
-    results = await poll.poll_due(store, config, loaded.compiled, now=clock(), force=True)
-    failed_feeds = sum(1 for r in results if r.status not in ("ok", "not-modified"))
+    results = await poll.poll_due(
+        store, config, loaded.compiled, now=clock(), force=True, tick=tick
+    )
+    failures = [r for r in results if r.status not in ("ok", "not-modified")]
     rescreen_once(store, loaded, clock())  # stored news against newly listed entries
     notify.queue_alerts(store, config, clock())
     health: list[poll.FeedHealth | FeedProblem] = [
@@ -80,22 +116,25 @@ async def _once(store: Store, loaded: Loaded, now: float | None) -> OnceResult:
     drained = await notify.drain_outbox(store, config, clock())
     result = OnceResult(
         feeds=len(results),
-        failed_feeds=failed_feeds,
+        failed_feeds=len(failures),
         digest_id=digest_id,
         digest_matches=listed,
         digest_high=high,
         sent=drained.sent,
         failed=drained.failed,
         pending=drained.pending,
+        first_error=f"{failures[0].url}: {failures[0].error}" if failures else "",
+        baseline_items=sum(r.baseline_items for r in results),
+        baseline_matches=sum(r.new_matches for r in results if r.baseline_items),
     )
-    level = logging.WARNING if result.pending or failed_feeds else logging.INFO
+    level = logging.WARNING if result.pending or failures else logging.INFO
     log.log(
         level,
         "%s",
         kv(
             event="once",
             feeds=result.feeds,
-            failed_feeds=failed_feeds,
+            failed_feeds=len(failures),
             digest=digest_id or "none",
             sent=result.sent,
             failed=result.failed,

@@ -40,8 +40,9 @@ from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.types import Match
 from watcher.parse import FeedItem, ParsedFeed, parse_document
+from watcher.progress import Tick, no_tick
 from watcher.schedule_math import Hints, next_poll_time, parse_max_age, parse_retry_after
-from watcher.store import Store
+from watcher.store import STATE_FILE_ERRORS, StateError, Store
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -59,6 +60,7 @@ class FeedPollResult:
     next_poll: float | None = None  # None: disabled, not polled again
     error: str = ""
     http_status: int = 0
+    baseline_items: int = 0  # first poll without backfill: items recorded, nothing mailed
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class FeedHealth:
     last_success: float | None
     last_new_item: float | None
     warning: str | None = None  # the feed is read, but something about it is wrong
+    newest_published: float | None = None  # newest publication date in the feed's document
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,14 @@ async def poll_due(
     now: float,
     force: bool = False,
     client: httpx.AsyncClient | None = None,
+    tick: Tick = no_tick,
 ) -> list[FeedPollResult]:
     """Poll every active, enabled feed whose next poll is due (every one with ``force``),
-    within the global and per-host concurrency limits. Call `sync_feeds` first."""
+    within the global and per-host concurrency limits. Call `sync_feeds` first. ``tick``
+    is called as each feed is done (progress: `watcher.progress.tally`).
+
+    A failure of the state database (`StateError`: disk full, read-only, damaged) is logged
+    in one line per feed and raised once every feed is done: the caller exits saying why."""
     with store.transaction() as tx:
         feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
     settings = {f.url: f for f in config.feeds}
@@ -124,8 +132,19 @@ async def poll_due(
     # One worker thread for parsing and matching: under the GIL more threads add no speed,
     # only contention (longer event-loop stalls) and more documents in memory at once.
     cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-parse")
+    state_errors: list[StateError] = []
+
+    finished = 0
 
     async def one(feed: FeedRow) -> FeedPollResult:
+        nonlocal finished
+        try:
+            return await polled(feed)
+        finally:
+            finished += 1
+            tick(finished, len(feeds))
+
+    async def polled(feed: FeedRow) -> FeedPollResult:
         host = urlsplit(feed.current_url).netloc.lower() or "file"
         host_limit = per_host.setdefault(host, asyncio.Semaphore(config.polling.per_host))
         async with host_limit, overall:  # host first: a queued feed holds no global slot
@@ -133,7 +152,11 @@ async def poll_due(
             try:
                 job = _Job(store, feed, config, feed_settings, now, cpu)
                 return await job.run(compiled, http)
-            except Exception as exc:  # a bug or store error in one feed never breaks others
+            except STATE_FILE_ERRORS as exc:  # the database, not the feed: all feeds hit it
+                log.error("%s", kv(event="poll", feed=feed.url, result="not-stored", error=exc))
+                state_errors.append(exc)
+                return FeedPollResult(feed.url, "failed", error=str(exc))
+            except Exception as exc:  # a bug in one feed never breaks the others
                 log.exception("%s", kv(event="poll", feed=feed.url, result="internal-error"))
                 # nothing was recorded (rolled back): retry after one interval
                 retry = now + (feed_settings.interval or config.polling.interval)
@@ -142,7 +165,10 @@ async def poll_due(
                 )
 
     try:
-        return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+        results = list(await asyncio.gather(*(one(feed) for feed in feeds)))
+        if state_errors:
+            raise state_errors[0]
+        return results
     finally:
         cpu.shutdown(wait=False, cancel_futures=True)
         if own_client:
@@ -379,6 +405,7 @@ class _Job:
             new_matches=new_matches,
             next_poll=_float(changes["next_poll"]),
             http_status=fetched.status,
+            baseline_items=0 if notify else len(records),
         )
 
 
@@ -421,18 +448,25 @@ def feed_health(store: Store, config: Config, now: float) -> list[FeedHealth]:
     """Health of every configured (active) feed, in config order of insertion."""
     with store.transaction() as tx:
         rows = tx.feeds()
-    return [_health(row, config.polling.stale_after, now) for row in rows]
+        published = tx.newest_published(now)
+    return [_health(row, config.polling.stale_after, now, published.get(row.id)) for row in rows]
 
 
-def _health(row: FeedRow, stale_after: float, now: float) -> FeedHealth:
+def _health(
+    row: FeedRow, stale_after: float, now: float, newest_published: float | None
+) -> FeedHealth:
+    """Stale counts from the newest article's publication date where the feed gives dates
+    (a feed whose newest story is years old is stale, however recently it was first polled),
+    else from when a new item was last seen."""
     state: HealthState = "ok"
     since = row.last_success
+    latest = newest_published if newest_published is not None else row.last_new_item
     if row.disabled_at is not None:
         state, since = "disabled", row.disabled_at
     elif row.failures > 0:
         state, since = "failing", row.failing_since
-    elif row.last_new_item is not None and now - row.last_new_item > stale_after:
-        state, since = "stale", row.last_new_item
+    elif latest is not None and now - latest > stale_after:
+        state, since = "stale", latest
     return FeedHealth(
         url=row.url,
         name=row.name,
@@ -442,4 +476,5 @@ def _health(row: FeedRow, stale_after: float, now: float) -> FeedHealth:
         last_success=row.last_success,
         last_new_item=row.last_new_item,
         warning=row.warning,
+        newest_published=newest_published,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -284,12 +284,17 @@ def watchlist_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
     return list(files.values()), problems
 
 
-def load_watchlists(paths: Sequence[Path]) -> list[Watchlist]:
+def load_watchlists(
+    paths: Sequence[Path], report: Callable[[str], None] | None = None
+) -> list[Watchlist]:
     """Every watchlist in `paths` (files or directories), validated; `ValidationFailed`
-    with the problems of all files at once. List names must be unique across files."""
+    with the problems of all files at once. List names must be unique across files.
+    ``report`` hears which file is being read (`watcher.progress`)."""
     files, problems = watchlist_files(paths)
     loaded: list[tuple[Watchlist, YamlDocument]] = []
-    for file in files:
+    for number, file in enumerate(files, start=1):
+        if report is not None:
+            report(f"reading watchlist {file} ({number}/{len(files)})")
         try:
             loaded.append(_load_watchlist(file))
         except ValidationFailed as exc:

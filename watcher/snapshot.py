@@ -19,6 +19,7 @@ from watcher.jobs import JobSpec, job_specs
 from watcher.lists.update import screened_watchlists
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, lexicon
+from watcher.progress import Report, quiet
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ class Loaded:
         return {feed.url: feed for feed in self.config.feeds}
 
 
-def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
+def load(
+    config_path: Path | None, previous: Loaded | None = None, report: Report = quiet
+) -> Loaded:
     """Read and validate the config and watchlists, compile the matcher (blocking: CPU + I/O).
 
     When the watchlists, ignore lists and threshold are byte-for-byte what ``previous`` was
@@ -50,8 +53,10 @@ def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
     the OFAC list nor holds a second compiled copy in memory. Otherwise the compiled index
     comes from the cache in the state directory when current (`watcher.indexcache`).
     Raises `ValidationFailed` (every problem with file:line:col) or another `WatcherError`.
+    ``report`` hears each step (`watcher.progress`).
     """
     path = settings.config_path(config_path).absolute()
+    report(f"reading the config {path}")
     config = settings.load_config(path)
     specs = tuple(job_specs(config, watch_interval=WATCH_INTERVAL))
     # a reload caches in the running state dir (a changed state_dir is refused, not created)
@@ -64,7 +69,8 @@ def load(config_path: Path | None, previous: Loaded | None = None) -> Loaded:
         key = input_key(list_files, ignore, threshold)
         if key is not None and previous.matcher_key == key:
             return Loaded(path, config, previous.compiled, specs, watched, previous.entries, key)
-    lists = compile_lists(watchlists, ignore, threshold, state_dir)
+    lists = compile_lists(watchlists, ignore, threshold, state_dir, report)
+    report("preparing the matcher's word lists")
     lexicon.preload()  # the matcher's word lists: built here, before any match runs
     log.info(
         "%s",

@@ -15,11 +15,11 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watcher.errors import WatcherError
+from watcher.errors import EX_CANTCREAT, EX_DATAERR, EX_IOERR, WatcherError
 from watcher.feedstate import FEED_STATE_COLUMNS, FeedRow, ItemRecord, KnownItem, StoreCounts
 from watcher.lists.state import ListChangeRow, ListState, Validators
 from watcher.matching.types import Match
@@ -195,25 +195,122 @@ class DuplicateMessageError(StateError):
     """A message with this Message-ID is already in the outbox (nothing was stored)."""
 
 
+class StateCorrupt(StateError):  # noqa: N818 -- reads as what happened; public API
+    """The state database is damaged, truncated or not a SQLite database (EX_DATAERR)."""
+
+    exit_code = EX_DATAERR
+
+
+class StateNotWritable(StateError):  # noqa: N818
+    """The state directory or database cannot be created or written (EX_CANTCREAT)."""
+
+    exit_code = EX_CANTCREAT
+
+
+class StateStoreFailed(StateError):  # noqa: N818
+    """A write failed for lack of room or an I/O error: disk full, quota (EX_IOERR)."""
+
+    exit_code = EX_IOERR
+
+
+# The database file itself failed (not one operation on it): what callers report and stop on.
+STATE_FILE_ERRORS = (StateCorrupt, StateNotWritable, StateStoreFailed)
+
+# SQLite primary result codes (sqlite3.h), the low byte of `sqlite3.Error.sqlite_errorcode`
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
+_SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
+
+
+def state_error(path: Path, exc: sqlite3.Error | OSError) -> StateError | None:
+    """The user-facing error for a failure of the state database at ``path`` (naming the
+    file and what to do), or None when it is not about the file (a bug, a busy lock)."""
+    if isinstance(exc, OSError):
+        return not_writable(path, exc.strerror or str(exc))
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return corrupt(path, str(exc))
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_PERM):
+        return not_writable(path, str(exc))
+    if code in (_SQLITE_FULL, _SQLITE_IOERR):
+        return StateStoreFailed(
+            f"could not store to the state database {path}: {exc}. Free space on its file "
+            "system (or raise the quota); nothing already stored is lost, and what was not "
+            "stored is fetched again on the next poll"
+        )
+    return None
+
+
+def corrupt(path: Path, detail: str) -> StateCorrupt:
+    return StateCorrupt(
+        f"the state database {path} is damaged ({detail}). Stop the service, then restore "
+        f"it from a backup; or salvage what is readable with `sqlite3 {path} .recover | "
+        f"sqlite3 {path}.recovered` and move the recovered file into its place; or move it "
+        f"aside (mv {path} {path}.broken) to start a new history, in which the feeds' "
+        "current items are recorded again as a baseline, not mailed"
+    )
+
+
+def not_writable(path: Path, detail: str, what: str = "the state database") -> StateNotWritable:
+    return StateNotWritable(
+        f"cannot write {what} {path}: {detail}. The directory {path.parent} and "
+        "the files in it must be writable by the user the service runs as (check state_dir "
+        "in the config, ownership and permissions, and whether the file system is mounted "
+        "read-only)"
+    )
+
+
+def _refuse_truncated(path: Path) -> None:
+    """A database file of 0 bytes was truncated (SQLite writes its header on creation, and
+    WAL mode at once): opening it would silently start a new history and mail every item of
+    every feed again. Only a missing file starts fresh."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise not_writable(path, exc.strerror or str(exc)) from exc
+    if size == 0:
+        raise StateCorrupt(
+            f"the state database {path} is empty (0 bytes): it was truncated, and starting "
+            "over on it would forget every article already seen. Restore it from a backup; "
+            f"to start a new history on purpose, remove it (rm {path}): only a missing file "
+            "starts fresh"
+        )
+
+
 class Store:
-    """The state database. One instance per process; not shared across threads."""
+    """The state database. One instance per process; not shared across threads.
+
+    Failures of the database file itself surface as `StateCorrupt` (65), `StateNotWritable`
+    (73) or `StateStoreFailed` (74), each naming the file and what to do."""
 
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / DB_FILE
+        _refuse_truncated(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         except (OSError, sqlite3.Error) as exc:
-            raise StateError(
+            raise state_error(self.path, exc) or StateError(
                 f"cannot open state database {self.path}: {exc} "
                 "(check state_dir in the config and that the directory is writable)"
             ) from exc
-        self._db.row_factory = sqlite3.Row
-        self._db.create_function("casefold", 1, _casefold, deterministic=True)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.create_function("casefold", 1, _casefold, deterministic=True)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            error = state_error(self.path, exc)
+            if error is None:
+                raise
+            raise error from exc
+        except BaseException:
+            self._db.close()
+            raise
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -231,23 +328,42 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One atomic unit of work: committed on normal exit, rolled back on any exception."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield Transaction(self._db)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._translated():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._db)
+            except BaseException:
+                with suppress(sqlite3.Error):  # a damaged file may fail this too
+                    self._rollback()
+                raise
+            self._db.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[Transaction]:
         """A read-only unit of work: one consistent view of the database that neither waits
         for nor blocks writers (WAL), however long the reading takes. Only read inside it."""
-        self._db.execute("BEGIN DEFERRED")
+        with self._translated():
+            self._db.execute("BEGIN DEFERRED")
+            try:
+                yield Transaction(self._db)
+            finally:
+                with suppress(sqlite3.Error):
+                    self._rollback()  # nothing to keep: ends the read
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite errors about the file itself become `StateError`s naming it."""
         try:
-            yield Transaction(self._db)
-        finally:
-            self._db.execute("ROLLBACK")  # nothing to keep: ends the read
+            yield
+        except sqlite3.Error as exc:
+            error = state_error(self.path, exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:  # SQLite may have rolled back itself (SQLITE_FULL...)
+            self._db.execute("ROLLBACK")
 
     def another_connection(self) -> Store:
         """A second `Store` on the same database, for work in one other thread (a `Store` is
@@ -451,6 +567,37 @@ class Transaction:
                 for row in self._db.execute("SELECT rule, count FROM suppressions ORDER BY rule")
             },
         )
+
+    def newest_published(self, now: float) -> dict[int, float]:
+        """Per feed id: the newest publication date among the items its last document
+        carried (dates in the future ignored). Feeds that give no dates are absent."""
+        rows = self._db.execute(
+            """SELECT s.feed_id, max(a.published) FROM article_sources s
+               JOIN articles a ON a.id = s.article_id
+               WHERE s.in_feed = 1 AND a.published IS NOT NULL AND a.published <= ?
+               GROUP BY s.feed_id""",
+            (now,),
+        )
+        return {int(feed_id): float(published) for feed_id, published in rows}
+
+    def baseline(self, feed_urls: Sequence[str]) -> tuple[int, int]:
+        """(items, matches) recorded as the baseline, never mailed: the items each of these
+        feeds (those without ``backfill``) carried at its first poll (the earliest first
+        seen), and the matches recorded with ``notify = 0``."""
+        items, urls = 0, list(feed_urls)
+        for start in range(0, len(urls), ID_BATCH):
+            batch = urls[start : start + ID_BATCH]
+            marks = ",".join("?" * len(batch))
+            items += self._db.execute(
+                f"""SELECT count(*) FROM article_sources s
+                    JOIN (SELECT feed_id, min(first_seen) AS first FROM article_sources
+                          GROUP BY feed_id) f ON f.feed_id = s.feed_id AND s.first_seen = f.first
+                    JOIN feeds ON feeds.id = s.feed_id
+                    WHERE feeds.url IN ({marks}) AND feeds.initialized = 1""",
+                batch,
+            ).fetchone()[0]
+        matches = self._db.execute("SELECT count(*) FROM matches WHERE notify = 0").fetchone()[0]
+        return int(items), int(matches)
 
     # --- matches, digests and the outbox (notifier) -------------------------------------
 

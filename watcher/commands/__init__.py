@@ -24,3 +24,13 @@ def config_option(dest: str = "config_path", help_text: str = CONFIG_HELP) -> Ca
         default=None,
         help=help_text,
     )
+
+
+def baseline_line(items: int, matches: int = 0) -> str:
+    """What a feed's first poll did, said plainly: the existing items are not mailed."""
+    among = f" ({matches} match(es) among them)" if matches else ""
+    return (
+        f"first poll: {items} item(s) recorded as the baseline; nothing is mailed for them"
+        f"{among}. Only items that appear from now on are mailed (`backfill: true` on a feed "
+        "mails its existing items too)"
+    )

@@ -25,10 +25,33 @@ from watcher.importers.writer import (
     was_imported,
     write_atomically,
 )
+from watcher.progress import terminal_report
 from watcher.watchlist import Severity
 
+SOURCES_HELP = """\b
+What each SOURCE takes (several FILEs at once, any order):
+  ofac           OFAC's CSV files, recognised by their column count:
+                 the SDN list: sdn.csv, alt.csv, add.csv, sdn_comments.csv;
+                 the non-SDN consolidated list: cons_prim.csv, cons_alt.csv,
+                 cons_add.csv, cons_comments.csv. A primary file (sdn.csv or
+                 cons_prim.csv) is needed; give both sets to import both lists
+                 into one file. And/or the enhanced XML: SDN_ENHANCED.XML,
+                 CONS_ENHANCED.XML (or their .ZIP), alone or with the CSVs.
+  un             the UN Security Council consolidated list as XML
+                 (consolidated.xml); several files are merged.
+  opensanctions  OpenSanctions FollowTheMoney JSON lines, one entity per line
+                 (entities.ftm.json); only listed (target) people, companies,
+                 organizations, vessels and aircraft are imported.
 
-@click.command("import")
+\b
+Examples:
+  watcher import ofac sdn.csv alt.csv add.csv sdn_comments.csv -o watchlists/ofac.yaml
+  watcher import un consolidated.xml -o watchlists/un.yaml
+  watcher import opensanctions entities.ftm.json -o watchlists/opensanctions.yaml
+"""
+
+
+@click.command("import", epilog=SOURCES_HELP)
 @click.argument("source", type=click.Choice(sorted(IMPORTERS)))
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -62,19 +85,7 @@ def command(
     severity: str,
     force: bool,
 ) -> None:
-    """Import an official sanctions list (OFAC CSV or XML, UN XML, OpenSanctions FtM JSON).
-
-    \b
-    Which FILEs each SOURCE takes (any order, any mix):
-      ofac           the CSV set: sdn.csv (required unless an XML is given), alt.csv,
-                     add.csv, sdn_comments.csv, and the non-SDN consolidated
-                     cons_prim.csv, cons_alt.csv, cons_add.csv, cons_comments.csv;
-                     and/or the enhanced XML: SDN_ENHANCED.XML, CONS_ENHANCED.XML
-                     (or their .ZIP)
-      un             the UN Security Council consolidated list, consolidated.xml
-      opensanctions  FollowTheMoney entities, one JSON object a line
-                     (entities.ftm.json)
-    """
+    """Import an official sanctions list (OFAC CSV or XML, UN XML, OpenSanctions FtM JSON)."""
     started = time.perf_counter()
     if not force and not was_imported(output):
         raise WatcherError(
@@ -83,7 +94,11 @@ def command(
         )
     name = list_name or output.stem
     level = Severity(severity)
+    report = terminal_report()  # a big list takes a while: say what is going on
+    size = sum(f.stat().st_size for f in files)
+    report(f"reading {len(files)} {source} file(s), {size / 2**20:.1f} MiB")
     result = IMPORTERS[source](files, name, level)
+    report(f"writing {len(result.entries):,} entries to {output}")
     text = render(result, name, level)
     previous = previous_names(output)
     unchanged = output.is_file() and same_body(output.read_text(encoding="utf-8"), text)

@@ -25,10 +25,10 @@ from watcher.commands import config_option
 from watcher.errors import WatcherError
 from watcher.indexcache import compile_lists
 from watcher.lists.update import screened_watchlists
-from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
+from watcher.matching import CompiledWatchlists, Match, match
 from watcher.matching.matcher import snippet
 from watcher.parse import decode_document, parse_document
-from watcher.settings import load_config, load_watchlists, resolved_state_dir
+from watcher.settings import load_config, resolved_state_dir
 from watcher.text import html_to_text, repair_mojibake
 
 _SNIFF_BYTES = 4096
@@ -91,7 +91,8 @@ def _compile(
 ) -> CompiledWatchlists:
     if watchlist_paths:
         chosen = 90 if threshold is None else threshold
-        return compile_watchlists(load_watchlists(watchlist_paths), threshold=chosen)
+        # no index cache without a state dir; the word lists come from the user's cache
+        return compile_lists(list(watchlist_paths), [], chosen, None).compiled
     config = load_config(config_file)
     matching = config.matching
     chosen = matching.threshold if threshold is None else threshold

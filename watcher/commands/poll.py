@@ -13,12 +13,13 @@ from pathlib import Path
 
 import click
 
-from watcher.commands import config_option
+from watcher.commands import baseline_line, config_option
 from watcher.config import Config
 from watcher.indexcache import compile_lists
 from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists
 from watcher.poll import FeedPollResult, poll_due, prune, sync_feeds
+from watcher.progress import Report, quiet, tally, terminal_report
 from watcher.settings import load_config, resolved_state_dir
 from watcher.store import Store
 
@@ -26,7 +27,9 @@ CONFIG_OPTION = config_option()
 
 
 @click.command("poll")
-@click.option("--once", is_flag=True, help="Poll the due feeds once and exit (required).")
+@click.option(
+    "--once", is_flag=True, help="Poll the due feeds once and exit (`watcher run` polls on)."
+)
 @click.option("--all", "poll_all", is_flag=True, help="Poll every feed, due or not.")
 @CONFIG_OPTION
 def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
@@ -34,27 +37,33 @@ def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
     if not once:
         raise click.UsageError("pass --once (continuous polling is `watcher run`)")
     config = load_config(config_path)
-    compiled = compile_config_watchlists(config)
+    compiled = compile_config_watchlists(config, terminal_report())
     store = Store(resolved_state_dir(config))
     try:
         now = time.time()
         sync_feeds(store, config, now)
-        results = asyncio.run(poll_due(store, config, compiled, now=now, force=poll_all))
+        with tally("polling feeds") as tick:
+            polling = poll_due(store, config, compiled, now=now, force=poll_all, tick=tick)
+            results = asyncio.run(polling)
         pruned = prune(store, config, now)
     finally:
         store.close()
     click.echo(format_summary(results, now))
+    baseline = sum(r.baseline_items for r in results)
+    if baseline:
+        click.echo(baseline_line(baseline, sum(r.new_matches for r in results if r.baseline_items)))
     if pruned:
         click.echo(f"pruned {pruned} old article(s)")
 
 
-def compile_config_watchlists(config: Config) -> CompiledWatchlists:
+def compile_config_watchlists(config: Config, report: Report = quiet) -> CompiledWatchlists:
     """The config's watchlists and ignore lists, compiled for the matcher (from the index
     cache in the state directory when current)."""
     matching = config.matching
     state_dir = resolved_state_dir(config)
     watchlists = screened_watchlists(config, state_dir)  # lists: outputs are screened too
-    return compile_lists(watchlists, matching.ignore, matching.threshold, state_dir).compiled
+    lists = compile_lists(watchlists, matching.ignore, matching.threshold, state_dir, report)
+    return lists.compiled
 
 
 def when(timestamp: float | None, now: float | None = None) -> str:

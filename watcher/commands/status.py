@@ -1,14 +1,16 @@
-"""`watcher status`: per-feed health and the state's counts (text or --json)."""
+"""`watcher status`: the totals first, then each feed's health (text or --json)."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from watcher.commands import baseline_line
 from watcher.commands.poll import CONFIG_OPTION, when
 from watcher.feedstate import StoreCounts
 from watcher.lists.health import ListHealth, list_health
@@ -16,13 +18,16 @@ from watcher.poll import FeedHealth, feed_health
 from watcher.settings import load_config, resolved_state_dir
 from watcher.store import Store
 
+# problems first: with ninety feeds, the three that need a look are at the top
+_ORDER = {"failing": 0, "disabled": 1, "stale": 2, "ok": 3}
+
 
 @click.command("status")
 @CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(config_path: Path | None, as_json: bool) -> None:
-    """Feed health (ok / failing since / disabled / stale) and article, match, outbox and
-    suppression counts."""
+    """Totals (feeds by health, articles, matches, outbox, suppressions, the first-poll
+    baseline), then each feed's health: failing since / disabled / stale / ok."""
     config = load_config(config_path)
     store = Store(resolved_state_dir(config))
     try:
@@ -30,15 +35,20 @@ def command(config_path: Path | None, as_json: bool) -> None:
         health = feed_health(store, config, now)
         with store.transaction() as tx:
             counts = tx.counts()
+            baseline = tx.baseline([f.url for f in config.feeds if not f.backfill])
         lists = list_health(config, store, now)
     finally:
         store.close()
     if as_json:
-        document = {"feeds": [asdict(h) for h in health], "counts": asdict(counts)}
-        document["lists"] = [asdict(item) for item in lists]
-        click.echo(json.dumps(document, indent=2))
+        report = {
+            "feeds": [asdict(h) for h in health],
+            "counts": asdict(counts),
+            "baseline": {"items": baseline[0], "matches": baseline[1]},
+            "lists": [asdict(item) for item in lists],
+        }
+        click.echo(json.dumps(report, indent=2))
     else:
-        click.echo(format_status(health, counts, now))
+        click.echo(format_status(health, counts, now, baseline))
         if lists:
             click.echo(format_lists(lists, now))
 
@@ -69,28 +79,38 @@ def _describe(h: FeedHealth, now: float) -> str:
     if h.state == "disabled":
         return f"disabled since {when(h.since)}: {h.last_error}"
     if h.state == "stale":
-        return f"stale: no new item since {when(h.since, now)}"
+        what = "newest article published" if h.newest_published is not None else "new item seen"
+        return f"stale: {what} {when(h.since, now)}"
     if h.last_success is None:
         return "ok (not polled yet)"
     return f"ok, last success {when(h.last_success, now)}"
 
 
-def format_status(health: list[FeedHealth], counts: StoreCounts, now: float) -> str:
-    lines = ["feeds:"]
-    if not health:
-        lines.append("  (none configured)")
-    for h in health:
+def format_status(
+    health: list[FeedHealth], counts: StoreCounts, now: float, baseline: tuple[int, int] = (0, 0)
+) -> str:
+    states: Counter[str] = Counter(h.state for h in health)
+    by_state = ", ".join(f"{states[s]} {s}" for s in _ORDER if states[s])
+    warned = sum(1 for h in health if h.warning)
+    if warned:
+        by_state += f"; {warned} with warnings"
+    lines = [
+        f"feeds: {len(health)} ({by_state})" if health else "feeds: none configured",
+        f"articles: {counts.articles}",
+        f"matches: {counts.matches} ({counts.pending_matches} pending for the next digest)",
+        f"outbox: {counts.outbox_queued} queued",
+    ]
+    if baseline[0]:
+        lines.append(baseline_line(*baseline))
+    lines.append("suppressions:" if counts.suppressions else "suppressions: none")
+    for rule, count in sorted(counts.suppressions.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {count:>6}  {rule}")
+    if health:
+        lines += ["", "feeds (problems first):"]
+    for h in sorted(health, key=lambda h: _ORDER[h.state]):
         label = f"{h.name} <{h.url}>" if h.name else h.url
         lines.append(f"  {h.state.upper():<9} {label}")
         lines.append(f"            {_describe(h, now)}")
         if h.warning:
             lines.append(f"            warning: {h.warning}")
-    lines += [
-        f"articles: {counts.articles}",
-        f"matches: {counts.matches} ({counts.pending_matches} pending for the next digest)",
-        f"outbox: {counts.outbox_queued} queued",
-        "suppressions:" if counts.suppressions else "suppressions: none",
-    ]
-    for rule, count in sorted(counts.suppressions.items(), key=lambda kv: (-kv[1], kv[0])):
-        lines.append(f"  {count:>6}  {rule}")
     return "\n".join(lines)
