@@ -28,7 +28,7 @@ from watcher.matching import lexicon
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 from watcher.watchlist import Entry, EntryType, Watchlist
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 
 class Mode:
@@ -70,6 +70,18 @@ class Pattern(NamedTuple):
     gap: int
     flags: int = 0  # Flag bits: extra checks the matcher makes
     punct: str = ""  # punctuation the name itself has between words: "S.A.", "Al-'Ali", "&"
+    rule: str = "name"  # how this name was got from the entry (`Match.rule`)
+
+
+class _Draft(NamedTuple):
+    entry: int
+    alias: str
+    slots: tuple[Slot, ...]
+    penalty: int
+    gap: int
+    flags: int
+    punct: str
+    rule: str
 
 
 class Flag:
@@ -165,18 +177,19 @@ def compile_watchlists(
     """Index every strong name of every entry (weak aliases and, unless opted in,
     vessels/aircraft are left out)."""
     entries = tuple(e for wl in watchlists for e in wl.entries if _is_matched(e))
-    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int, str]] = []
+    drafts: list[_Draft] = []
     seen: set[tuple[object, ...]] = set()
     for position, entry in enumerate(entries):
-        for name in dict.fromkeys(entry.names):
+        for name, name_rule in _names_with_rules(entry).items():
             punct = _punctuation(name)
-            for slots, penalty, gap in name_variants(entry, name):
+            for slots, penalty, gap, variant in name_variants(entry, name):
                 flags = _flags(entry, slots)
                 # another name of the entry may read the same (``LUKOIL``/``Lukoil``)
                 shape = (position, gap, *(s.surface if s.mode == 0 else s.norm for s in slots))
                 if shape not in seen:
                     seen.add(shape)
-                    drafts.append((position, name, slots, penalty, gap, flags, punct))
+                    rule = variant or name_rule
+                    drafts.append(_Draft(position, name, slots, penalty, gap, flags, punct, rule))
     patterns = _shared_slots(_anchor_patterns(drafts))
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     name_keys = _name_keys(entries, drafts)
@@ -200,6 +213,17 @@ def compile_watchlists(
 _NAME_PUNCTUATION = re.compile(r"[^\w\s]")
 
 
+def _names_with_rules(entry: Entry) -> dict[str, str]:
+    """Every strong name of the entry -> the rule it stands for: its name, a listed alias,
+    or a form derived from its name (``derived:given-family``)."""
+    names = {entry.name: "name"}
+    for alias in entry.aliases:
+        names.setdefault(alias, "alias")
+    for derived in entry.derived:
+        names.setdefault(derived.name, f"derived:{derived.rule}")
+    return names
+
+
 def _punctuation(name: str) -> str:
     """The punctuation inside a name (``S.A.`` -> ``.``), which a mention may also have."""
     return "".join(sorted(set(_NAME_PUNCTUATION.findall(name))))
@@ -216,9 +240,7 @@ def _flags(entry: Entry, slots: tuple[Slot, ...]) -> int:
     return flags
 
 
-def _name_keys(
-    entries: tuple[Entry, ...], drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int, str]]
-) -> dict[int, frozenset[str]]:
+def _name_keys(entries: tuple[Entry, ...], drafts: list[_Draft]) -> dict[int, frozenset[str]]:
     """Person entry -> the keys of all the words of its names."""
     keys: dict[int, set[str]] = {}
     for entry, _, slots, *_ in drafts:
@@ -242,8 +264,12 @@ def phrase_regex(phrases: Iterable[str | None]) -> re.Pattern[str]:
 # --- name variants -------------------------------------------------------------------------
 
 
-def name_variants(entry: Entry, name: str) -> list[tuple[tuple[Slot, ...], int, int]]:
-    """(slots, penalty, gap) of every way `name` may be written in the news.
+Variant = tuple[tuple[Slot, ...], int, int, str]
+
+
+def name_variants(entry: Entry, name: str) -> list[Variant]:
+    """(slots, penalty, gap, rule) of every way `name` may be written in the news (rule:
+    "" for the name itself, else how the variant was made: ``short-form``, ``one-word``).
 
     A person's name is one pattern (Gap.PERSON): the matcher tries the name in order, in
     list order, with initials and without middle names around its surname."""
@@ -253,8 +279,8 @@ def name_variants(entry: Entry, name: str) -> list[tuple[tuple[Slot, ...], int, 
     slots = _slots(words)
     loose = any(s.mode != Mode.STRICT for s in slots)
     if len(slots) > 1 and loose and entry.type == EntryType.PERSON:
-        return [(slots, 0, Gap.PERSON)]
-    variants = [(slots, 0, Gap.PLAIN)]
+        return [(slots, 0, Gap.PERSON, "")]
+    variants: list[Variant] = [(slots, 0, Gap.PLAIN, "")]
     if len(slots) > 1 and loose:
         variants.extend(_company_variants(words))
     return variants
@@ -289,28 +315,26 @@ def _slot(w: Word, mode: int, edits: int) -> Slot:
     return Slot(w.key, stem, w.surface, w.norm, mode, edits, w.script)
 
 
-def _company_variants(words: list[Word]) -> list[tuple[tuple[Slot, ...], int, int]]:
+def _company_variants(words: list[Word]) -> list[Variant]:
     """The name without legal-form words (``PJSC Lukoil`` -> ``Lukoil``... only when two
     words or more remain: a bare word counts only when the list names it, as ``OOO
     Viktoriya`` is not every ``Victoria``), and written as one word (``Gazpromneft``)."""
     core = [w for w in words if w.norm not in LEGAL_WORDS]
     if len(core) < 2:
         return []
-    variants: list[tuple[tuple[Slot, ...], int, int]] = []
+    variants: list[Variant] = []
     if len(core) < len(words):
-        variants.append((_slots(core), 2, Gap.PLAIN))
+        variants.append((_slots(core), 2, Gap.PLAIN, "short-form"))
     joined = "".join(w.key for w in core)
     if len(joined) >= 8 and all(w.script == core[0].script for w in core):
         surface, lower = "".join(w.surface for w in core), "".join(w.lower for w in core)
         norm, script = "".join(w.norm for w in core), core[0].script
         closed = Word(surface, lower, norm, joined, script, core[0].capitalized)
-        variants.append(((_slot(closed, Mode.FULL, 0),), 0, Gap.PLAIN))
+        variants.append(((_slot(closed, Mode.FULL, 0),), 0, Gap.PLAIN, "one-word"))
     return variants
 
 
-def _anchor_patterns(
-    drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int, str]],
-) -> tuple[Pattern, ...]:
+def _anchor_patterns(drafts: list[_Draft]) -> tuple[Pattern, ...]:
     """File each pattern under its most telling word: rare in the news before everyday,
     typo-tolerant before exact-only, long before short, rare in the lists before frequent
     (``Sechin`` before ``Igor``, ``Melli`` before ``Bank``, never ``of``)."""
@@ -332,7 +356,7 @@ def _anchor_patterns(
         )
 
     patterns = []
-    for entry, alias, slots, penalty, gap, flags, punct in drafts:
+    for entry, alias, slots, penalty, gap, flags, punct, rule in drafts:
         anchor = 0 if len(slots) == 1 else max(range(len(slots)), key=lambda i: rank(slots[i]))
         surname = slots[-1]
         if gap == Gap.PERSON and surname.mode == Mode.FULL and len(surname.key) >= 4:
@@ -343,10 +367,8 @@ def _anchor_patterns(
             initials = (_initial(given, slots[0].script), _initial(second, slots[0].script))
             patronymic = Slot("", "", "", "", Mode.PATRONYMIC, 0, slots[0].script)
             extra = (*initials, patronymic)
-            all_slots = (*slots, *extra)
-            patterns.append(Pattern(entry, alias, all_slots, anchor, penalty, gap, flags, punct))
-        else:
-            patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap, flags, punct))
+            slots = (*slots, *extra)  # noqa: PLW2901 (the same slots, with the extra ones)
+        patterns.append(Pattern(entry, alias, slots, anchor, penalty, gap, flags, punct, rule))
     return tuple(patterns)
 
 

@@ -70,6 +70,9 @@ class _Mention:
     start: int
     end: int
     score: int
+    rule: str = "name"
+    evidence: str = ""
+    form: str = ""
 
 
 def match(text: str, compiled: CompiledWatchlists) -> list[Match]:
@@ -107,12 +110,23 @@ def _find_mentions(masked: str, compiled: CompiledWatchlists) -> list[_Mention]:
     for position, current in enumerate(words):
         for number in _candidates(current, compiled):
             pattern = compiled.patterns[number]
-            score, first, last = _verify(pattern, position, text)
-            if score >= compiled.thresholds[pattern.entry] and _fits_context(
-                pattern, first, text, compiled
-            ):
+            score, first, last, form = _verify(pattern, position, text)
+            if score < compiled.thresholds[pattern.entry]:
+                continue
+            evidence = _fits_context(pattern, first, text, compiled)
+            if evidence is not None:
+                start, end = spans[first][1], spans[last][2]
                 found.append(
-                    _Mention(pattern.entry, pattern.alias, spans[first][1], spans[last][2], score)
+                    _Mention(
+                        pattern.entry,
+                        pattern.alias,
+                        start,
+                        end,
+                        score,
+                        pattern.rule,
+                        evidence,
+                        form,
+                    )
                 )
         if current.capitalized and position + 1 < len(words):
             found.extend(_written_apart(position, text, compiled))
@@ -135,7 +149,11 @@ def _written_apart(position: int, text: _Text, compiled: CompiledWatchlists) -> 
             score = SCORE_KEY - pattern.penalty
             if score >= compiled.thresholds[pattern.entry]:
                 start, end = text.spans[position][1], text.spans[position + 1][2]
-                mentions.append(_Mention(pattern.entry, pattern.alias, start, end, score))
+                mentions.append(
+                    _Mention(
+                        pattern.entry, pattern.alias, start, end, score, pattern.rule, "", "split"
+                    )
+                )
     return mentions
 
 
@@ -151,13 +169,19 @@ _CUE_WINDOW = 4
 _TITLES = frozenset({"mr", "mrs", "ms", "dr", "sir", "herr", "pan", "pani", "gen", "sen", "rep"})
 
 
-def _fits_context(pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists) -> bool:
+def _fits_context(
+    pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists
+) -> str | None:
+    """What in the text makes the mention hold ("" when it needs nothing), or None when
+    it does not hold there."""
     if pattern.flags & Flag.VESSEL_WORD:
         before = text.words[max(0, first - _CUE_WINDOW) : first]
-        return any(w.norm in _VESSEL_MARKS or w.lower.startswith(_VESSEL_CUES) for w in before)
-    if pattern.flags & Flag.SURNAME and first > 0:
-        return not _another_given_name(first, text, compiled.name_keys.get(pattern.entry))
-    return True
+        cues = [w for w in before if w.norm in _VESSEL_MARKS or w.lower.startswith(_VESSEL_CUES)]
+        return f"cue: {cues[-1].surface}" if cues else None
+    own = compiled.name_keys.get(pattern.entry)
+    if pattern.flags & Flag.SURNAME and first > 0 and _another_given_name(first, text, own):
+        return None
+    return ""
 
 
 def _own_name(key: str, own: frozenset[str] | None) -> bool:
@@ -242,11 +266,21 @@ def _may_be_typo(w: Word, compiled: CompiledWatchlists) -> bool:
     )
 
 
-_NO_MATCH = (-1, 0, 0)
+_NO_MATCH = (-1, 0, 0, "")
 
 
-def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
-    """(score, first word, last word) of the pattern with its anchor at word `position`."""
+def _form(score: int) -> str:
+    """How the weakest word differed from the name's (see `Match.form`)."""
+    if score >= SCORE_EXACT:
+        return ""
+    if score == SCORE_KEY:
+        return "transliteration"
+    return "inflection" if score == SCORE_STEM else "typo"
+
+
+def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int, str]:
+    """(score, first word, last word, form) of the pattern with its anchor at word
+    `position`."""
     if pattern.gap == Gap.PERSON:
         return _verify_person(pattern, position, text)
     first = position - pattern.anchor
@@ -257,7 +291,7 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
         return _NO_MATCH
     if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first, score):
         return _NO_MATCH
-    return score - pattern.penalty, first, first + len(pattern.slots) - 1
+    return score - pattern.penalty, first, first + len(pattern.slots) - 1, _form(score)
 
 
 def _with_punctuation(rule: _GapRule, punct: str) -> _GapRule:
@@ -315,6 +349,15 @@ def _sequence(
 # the surname, n + 1 and n + 2 the initials slots, n + 3 the patronymic slot), the gap rules
 # between them, the score penalty, and the kind of reading (for `_reading_holds`).
 _Reading = tuple[tuple[int, ...], tuple[_GapRule, ...], int, str]
+# Match.form of each kind of reading
+_READING_FORMS = {
+    "in order": "",
+    "list order": "list-order",
+    "no patronymic": "no-middle-name",
+    "list order, no patronymic": "list-order,no-middle-name",
+    "with patronymic": "patronymic",
+    "initials": "initials",
+}
 PATRONYMIC = re.compile(r"(?:ovich|evich|ich|ovna|evna|ichna|inichna|ogli|kizi)$")
 
 
@@ -352,7 +395,7 @@ def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
     return w.capitalized or any(w.key == slot.key for slot in pattern.slots[:n])
 
 
-def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int]:
+def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int, str]:
     """The best reading of a person's name with its anchor word at `position`."""
     n = len(pattern.slots) - 4
     anchor = pattern.slots[pattern.anchor]
@@ -375,7 +418,8 @@ def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, i
         score = _sequence(slots, first, text, order.index(pattern.anchor), *gaps)
         initials = sum(i > n for i in order)
         if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text, initials):
-            return score - penalty, first, first + len(order) - 1
+            form = ",".join(f for f in (_READING_FORMS[kind], _form(score)) if f)
+            return score - penalty, first, first + len(order) - 1, form
     return _NO_MATCH
 
 
@@ -571,6 +615,9 @@ def _merge(
                 severity=entry.severity,
                 programs=entry.programs,
                 alias=best.alias,
+                rule=best.rule,
+                evidence=best.evidence,
+                form=best.form,
                 text=text[best.start : best.end],
                 start=best.start,
                 end=best.end,
@@ -598,9 +645,13 @@ def _clusters(group: list[_Mention]) -> list[_Mention]:
         longest = max(cluster, key=lambda m: (m.end - m.start, m.score))
         best_score = max(m.score for m in cluster)
         merged.append(
-            _Mention(longest.entry, longest.alias, longest.start, longest.end, best_score)
+            longest if longest.score == best_score else _replace_score(longest, best_score)
         )
     return merged
+
+
+def _replace_score(m: _Mention, score: int) -> _Mention:
+    return _Mention(m.entry, m.alias, m.start, m.end, score, m.rule, m.evidence, m.form)
 
 
 def snippet(

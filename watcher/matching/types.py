@@ -6,6 +6,28 @@ from dataclasses import dataclass
 
 from watcher.watchlist import EntryType, Severity
 
+# Match.rule: how the matched words were got from the entry's names.
+RULES = {
+    "name": "listed name",
+    "alias": "listed alias",
+    "derived": "derived form",  # "derived:given-family": the entry's `derived` list
+    "short-form": "name without legal form or generic words",
+    "one-word": "name written as one word",
+    "surname": "surname of a prominent person",
+    "acronym": "acronym",
+}
+# Match.form: how the words in the text differ from the name's.
+FORMS = {
+    "transliteration": "another romanisation or script",
+    "inflection": "inflected form",
+    "typo": "spelling slip",
+    "list-order": "in list order",
+    "initials": "with initials",
+    "no-middle-name": "without middle name or patronymic",
+    "patronymic": "with a patronymic",
+    "split": "written as two words",
+}
+
 
 @dataclass(frozen=True)
 class Match:
@@ -24,6 +46,22 @@ class Match:
     score: int  # 0-100
     snippet: str  # a short window of text around the mention
     mentions: int = 1  # how many mentions of this entry the article holds
+    rule: str = "name"  # which rule made the match: one of RULES, or "derived:<how>"
+    evidence: str = ""  # what the rule relied on: the cue, title or corroborating name
+    form: str = ""  # how the words differed from the name: FORMS, comma-separated
+
+    @property
+    def why(self) -> str:
+        """The rule in words, for the digest: ``surname of a prominent person, cue:
+        President``; ``listed alias (inflected form)``."""
+        kind, _, how = self.rule.partition(":")
+        text = RULES.get(kind, kind)
+        if how:
+            text = f"{text} ({how})"
+        if self.evidence:
+            text = f"{text}, {self.evidence}"
+        forms = [FORMS.get(f, f) for f in self.form.split(",") if f]
+        return f"{text}; {', '.join(forms)}" if forms else text
 
     def to_json(self) -> dict[str, object]:
         """The `watcher match --json` contract for one match."""
@@ -39,4 +77,6 @@ class Match:
             "end": self.end,
             "score": self.score,
             "snippet": self.snippet,
+            "rule": self.rule,
+            "why": self.why,
         }
