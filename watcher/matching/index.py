@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from watcher.ignore import IgnoreRule
-from watcher.matching import lexicon
+from watcher.matching import lexicon, people
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 from watcher.watchlist import Entry, EntryType, Watchlist
 
@@ -90,6 +90,9 @@ class Flag:
     SURNAME = 1  # a person's bare surname: not when another given name stands before it
     VESSEL_WORD = 2  # a vessel/aircraft name that is also a word: only beside "tanker" etc.
     ORGANIZATION = 4  # a company's name: a real word merely sounding alike is another name
+    BARE = 8  # a person's surname the list does not name: needs prominence or a cue
+    EXACT_ONLY = 16  # a person's one-word alias (``Hassan``): only exactly as written
+    FOREIGN_WORD = 32  # a bare surname that is a word of a news language: not at a sentence start
 
 
 # Legal-form words: a company is named with or without them.
@@ -125,6 +128,7 @@ class CompiledWatchlists:
         anchors: dict[str, list[int]],
         strict_anchors: dict[str, list[int]],
         name_keys: dict[int, frozenset[str]],
+        prominent: dict[int, str],
         fuzzy_keys: dict[str, list[str]],
         excludes: dict[int, re.Pattern[str]],
         ignores: tuple[CompiledIgnore, ...],
@@ -136,6 +140,7 @@ class CompiledWatchlists:
         self.anchors = anchors
         self.strict_anchors = strict_anchors
         self.name_keys = name_keys  # person entry -> keys of all its name words
+        self.prominent = prominent  # person entry -> the title that makes it prominent
         self.fuzzy_keys = fuzzy_keys
         self.excludes = excludes
         self.ignores = ignores
@@ -190,6 +195,7 @@ def compile_watchlists(
                     seen.add(shape)
                     rule = variant or name_rule
                     drafts.append(_Draft(position, name, slots, penalty, gap, flags, punct, rule))
+    drafts, prominent = _people(entries, drafts)
     patterns = _shared_slots(_anchor_patterns(drafts))
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     name_keys = _name_keys(entries, drafts)
@@ -201,6 +207,7 @@ def compile_watchlists(
         anchors=anchors,
         strict_anchors=strict_anchors,
         name_keys=name_keys,
+        prominent=prominent,
         fuzzy_keys=fuzzy_keys,
         excludes={i: phrase_regex(e.exclude) for i, e in enumerate(entries) if e.exclude},
         ignores=tuple(
@@ -238,6 +245,105 @@ def _flags(entry: Entry, slots: tuple[Slot, ...]) -> int:
     ):
         flags |= Flag.VESSEL_WORD
     return flags
+
+
+def _people(
+    entries: tuple[Entry, ...], drafts: list[_Draft]
+) -> tuple[list[_Draft], dict[int, str]]:
+    """People's names as news writes them, and which people are prominent (entry -> title).
+
+    * a name made only of common given names (``Abdul Rahman``, ``Mohammad Ismail``) names
+      no one in particular: left out;
+    * a one-word alias of a person that is not the surname (``Hassan``, ``Dass``) counts only
+      exactly as written, and not at all when it is a given name or an everyday word;
+    * a derived form (not listed) that several people share, or that is made only of everyday
+      words for someone not heading a state (``Pedro Sánchez``), is left out;
+    * the surname alone (``Putin``, ``Maduro``, ``Assad``) is added when it tells one person
+      apart (`_bare_surnames`)."""
+    given = people.given_name_keys(entries)
+    ranks = {i: people.prominence(e) for i, e in enumerate(entries) if e.type == EntryType.PERSON}
+    surnames = {i: _surname_key(e) for i, e in enumerate(entries) if i in ranks}
+    derived_owners: dict[tuple[str, ...], set[int]] = {}
+    for d in drafts:
+        if d.rule.startswith("derived:"):
+            derived_owners.setdefault(tuple(s.key for s in d.slots), set()).add(d.entry)
+    kept: list[_Draft] = []
+    for d in drafts:
+        if d.entry not in ranks:
+            kept.append(d)
+            continue
+        keys = [s.key for s in d.slots]
+        if len(keys) > 1 and all(k in given for k in keys):
+            continue
+        if len(keys) == 1 and keys[0] != surnames[d.entry]:
+            w = d.slots[0]
+            if w.key in given or lexicon.is_everyday_word(w.surface.casefold(), w.norm):
+                continue
+            d = d._replace(flags=d.flags | Flag.EXACT_ONLY)  # noqa: PLW2901
+        if d.rule.startswith("derived:") and not _derived_holds(d, derived_owners, ranks):
+            continue
+        kept.append(d)
+    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given))
+    return kept, {i: title for i, (rank, title) in ranks.items() if rank}
+
+
+def _surname_key(entry: Entry) -> str:
+    found = people.surname(entry)
+    return word(found).key if found else ""
+
+
+def _derived_holds(
+    draft: _Draft, owners: dict[tuple[str, ...], set[int]], ranks: dict[int, tuple[int, str]]
+) -> bool:
+    """A derived form counts for one person only, and for a common name (``Pedro Sánchez``,
+    every word an everyday one) only for a head of state or movement (``Nicolás Maduro``)."""
+    sharing = owners[tuple(s.key for s in draft.slots)]
+    if len(sharing) > 1:
+        rank = ranks[draft.entry][0]
+        if not rank or any(ranks[o][0] >= rank for o in sharing if o != draft.entry):
+            return False
+    everyday = all(lexicon.is_everyday_word(s.surface.casefold(), s.norm) for s in draft.slots)
+    return not everyday or ranks[draft.entry][0] >= people.HEAD
+
+
+def _bare_surnames(
+    entries: tuple[Entry, ...],
+    drafts: list[_Draft],
+    ranks: dict[int, tuple[int, str]],
+    surnames: dict[int, str],
+    given: frozenset[str],
+) -> list[_Draft]:
+    """The surname alone, for each person whose surname tells them apart: long enough, no
+    English word, no common given name, no other listed person's surname (unless this one
+    alone heads a state or movement: ``Assad`` is Bashar, not his brother), and not a name
+    the list gives already (a hand-made list's ``Putin`` keeps its behaviour)."""
+    sharing: dict[str, list[int]] = {}
+    for position, key in surnames.items():
+        if key:
+            sharing.setdefault(key, []).append(position)
+    one_word = {(d.entry, d.slots[0].key) for d in drafts if len(d.slots) == 1}
+    one_word_keys = {key for _, key in one_word}
+    bare = []
+    for position, key in surnames.items():
+        if not key or (position, key) in one_word:
+            continue
+        others = [o for o in sharing[key] if o != position]
+        rank = ranks[position][0]
+        if others and (rank < people.HEAD or any(ranks[o][0] >= rank for o in others)):
+            continue
+        found = people.surname(entries[position]) or ""
+        w = word(found)
+        if len(w.norm) < 4 or w.key in given or key in one_word_keys or w.script != "latin":
+            continue
+        word_too = lexicon.is_dictionary_word(w.lower) or lexicon.is_common_word(w.norm)
+        if rank < people.HEAD and (word_too or lexicon.is_everyday_word(w.lower, w.norm)):
+            continue  # Moreno, Harris, Korea: a name frequent in the news, for a head of state only
+        flags = Flag.SURNAME | Flag.BARE
+        if word_too or lexicon.is_foreign_word(w.lower):
+            flags |= Flag.FOREIGN_WORD  # Maduro (Spanish: ripe; English: a cigar)
+        slot = _slot(w, Mode.FULL, 0)
+        bare.append(_Draft(position, found, (slot,), 0, Gap.PLAIN, flags, "", "surname"))
+    return bare
 
 
 def _name_keys(entries: tuple[Entry, ...], drafts: list[_Draft]) -> dict[int, frozenset[str]]:

@@ -139,6 +139,20 @@ def everyday_words() -> WordSet:
     return _restored.pop("everyday_words", None) or WordSet(_words_in_news(_EVERYDAY_ZIPF))
 
 
+@cache
+def english_everyday_words() -> WordSet:
+    """Frequent English words, lower case (names frequent in English news included)."""
+    return _restored.pop("english_everyday_words", None) or WordSet(
+        _words_at_least("en", _EVERYDAY_ZIPF)
+    )
+
+
+def is_foreign_word(lower: str) -> bool:
+    """Frequent in another news language but not in English: a word there (``maduro``,
+    ``dass``, ``fénix``), where a name the world writes is frequent in English too."""
+    return lower in everyday_words() and lower not in english_everyday_words()
+
+
 def is_common_word(norm: str) -> bool:
     return norm in common_english_words()
 
@@ -175,6 +189,7 @@ _WORD_SETS = {
     "common_english_words": common_english_words,
     "known_words": known_words,
     "everyday_words": everyday_words,
+    "english_everyday_words": english_everyday_words,
     "frequent_words": frequent_words,
 }
 

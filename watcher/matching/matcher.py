@@ -17,7 +17,7 @@ from typing import NamedTuple
 from rapidfuzz.distance import OSA
 
 from watcher.ignore import IgnoreRule
-from watcher.matching import lexicon
+from watcher.matching import lexicon, people
 from watcher.matching.index import (
     CompiledWatchlists,
     Flag,
@@ -181,13 +181,66 @@ def _fits_context(
     own = compiled.name_keys.get(pattern.entry)
     if pattern.flags & Flag.SURNAME and first > 0 and _another_given_name(first, text, own):
         return None
+    if pattern.flags & Flag.BARE:
+        return _bare_surname(pattern, first, text, compiled)
+    return ""
+
+
+_CUE_REACH = 3  # words a cue may stand before the surname: ``президент России Путин``
+_CLAUSE_END = re.compile(r"[.!?;:()\[\]\n]")
+# Case endings a Latin-script surname takes in Polish (Putina, Bidenowi, Macronem, Putinie),
+# in key spelling: the other Slavic endings read Latin words as names (Galicia, Safari).
+_LATIN_NAME_ENDINGS = frozenset({"a", "u", "ovi", "em", "e", "om", "ego", "emu"})
+
+
+def _bare_surname(
+    pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists
+) -> str | None:
+    """A surname the list does not name counts when capitalised, and the text (a title or
+    rank before it) or the list (a title) says the person is prominent. One that is also a
+    word of a news language (``Maduro``) does not count at a sentence start."""
+    w, slot = text.words[first], pattern.slots[0]
+    if not w.capitalized:
+        return None
+    if (
+        w.script == "latin"
+        and w.key != slot.key
+        and w.key[len(slot.key) :] not in _LATIN_NAME_ENDINGS
+    ):
+        return None
+    start = text.spans[first][1]
+    if pattern.flags & Flag.FOREIGN_WORD and _sentence_initial(text.masked, start):
+        return None
+    cue = _cue_before(first, text)
+    if cue:
+        return f"cue: {cue}"
+    title = compiled.prominent.get(pattern.entry)
+    return f"title: {title}" if title else None
+
+
+def _cue_before(first: int, text: _Text) -> str:
+    """A title, rank or honorific right before word `first` (``Russian President Putin``),
+    or in Cyrillic with capitalised genitives between (``глава МИД России Лавров``); in Latin
+    script a capitalised word between is a given name (``Senator Kamala Harris``)."""
+    start = text.spans[first][1]
+    for index in range(first - 1, max(-1, first - 1 - _CUE_REACH), -1):
+        if _CLAUSE_END.search(text.masked, text.spans[index][2], start):
+            return ""
+        before = text.words[index]
+        if people.is_cue(before.lower):
+            return before.surface
+        if before.script != "cyrillic" or not before.capitalized:
+            return ""
     return ""
 
 
 def _own_name(key: str, own: frozenset[str] | None) -> bool:
-    """One of the entry's names, in some language's form (Сергій / Sergey, Michaił / Mikhail)."""
+    """One of the entry's names, in some language's form (Сергій / Sergey, Michaił / Mikhail,
+    Володимир / Vladimir); a short name only one letter apart (Bushra is not Bashar)."""
+    allowed = 2 if len(key) >= 8 else 1
     return bool(own) and any(
-        key[:1] == name[:1] and OSA.distance(key, name, score_cutoff=2) <= 2 for name in own or ()
+        key[:1] == name[:1] and OSA.distance(key, name, score_cutoff=allowed) <= allowed
+        for name in own or ()
     )
 
 
@@ -199,7 +252,9 @@ def _another_given_name(first: int, text: _Text, own: frozenset[str] | None) -> 
     it is one of the entry's own names, an ordinary dictionary word (``President``,
     ``Yesterday``), a very frequent word of a news language (``Wczoraj``), a title, a
     possessive (``Russia's``), in capitals (a headline), on another line, or not in Latin
-    script."""
+    script. A particle (``al``, ``bin``, ``von``) in between is skipped: ``Bushra al-Assad``."""
+    while first > 1 and people.is_particle(text.words[first - 1].lower):
+        first -= 1
     before, raw = text.words[first - 1], text.spans[first - 1][0]
     gap = text.masked[text.spans[first - 1][2] : text.spans[first][1]]
     if gap.strip(" \t\xa0\u200b") or not before.capitalized or len(before.norm) < 2:
@@ -290,6 +345,8 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
     if score < 0:
         return _NO_MATCH
     if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first, score):
+        return _NO_MATCH
+    if len(pattern.slots) == 1 and score < SCORE_EXACT and _respelled(pattern, text, first, score):
         return _NO_MATCH
     return score - pattern.penalty, first, first + len(pattern.slots) - 1, _form(score)
 
@@ -487,8 +544,9 @@ def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
     allowed = slot.max_edits
     if lenient and len(slot.key) >= 6:
         # a given name beside a matched surname, in another language's form: Aleksandr /
-        # Alexander, Олександр / Александр, Володимир / Vladimir
-        allowed = 2
+        # Alexander, Олександр / Александр, Володимир / Vladimir; two letters apart only in
+        # a long name (Bushra is not Bashar, nor Miguel Manuel)
+        allowed = 2 if len(slot.key) >= 8 else 1
     elif w.key[:1] != slot.key[:1] or w.script != slot.script:
         return -1  # a typo on top of a transliteration is too loose
     elif lexicon.is_known_word(w.lower, w.norm):
@@ -496,6 +554,18 @@ def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
     forms = (w.key, *stems(w.key)) if lenient else (w.key,)  # Володимира: volodimir(a)
     edits = min(OSA.distance(form, slot.key, score_cutoff=allowed) for form in forms)
     return SCORE_TYPO[edits] if edits <= allowed else -1
+
+
+def _respelled(pattern: Pattern, text: _Text, index: int, score: int) -> bool:
+    """A one-word name that must be spelled as listed (a person's one-word alias: ``Hassan``),
+    or a company's one-word name met respelled as a word of some news language (``Fénix`` is
+    not ``FENIKS``, ``Únete`` not ``UNIJET``)."""
+    if pattern.flags & Flag.EXACT_ONLY:
+        return True
+    w = text.words[index]
+    if not pattern.flags & Flag.ORGANIZATION or (score == SCORE_STEM and w.script != "latin"):
+        return False  # a Cyrillic inflected form (``Роснефти``) is the name's own
+    return lexicon.is_everyday_word(w.lower, w.norm)
 
 
 def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:

@@ -1,0 +1,266 @@
+"""The matcher's rules for imported lists, each as found / not-found pairs, and the rule every
+match reports (`Match.rule`, `Match.why`).
+
+The watchlist is built here with the descriptive fields importers write (name parts, derived
+forms, titles, countries): it stands for an imported OFAC/UN list, without an importer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
+from watcher.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts, Watchlist
+
+PERSON = EntryType.PERSON
+
+
+def person(
+    entry_id: str,
+    name: str,
+    *,
+    given: tuple[str, ...] = (),
+    middle: tuple[str, ...] = (),
+    family: tuple[str, ...] = (),
+    order: NameOrder = NameOrder.GIVEN_FIRST,
+    titles: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+    derived: tuple[tuple[str, str], ...] = (),
+    countries: tuple[str, ...] = (),
+) -> Entry:
+    parts = NameParts(given, middle, family, order) if family else None
+    return Entry(
+        "sdn",
+        entry_id,
+        name,
+        PERSON,
+        aliases=aliases,
+        name_parts=parts,
+        derived=tuple(DerivedName(n, rule) for n, rule in derived),
+        titles=titles,
+        countries=countries,
+    )
+
+
+def org(entry_id: str, name: str, *aliases: str, countries: tuple[str, ...] = ()) -> Entry:
+    return Entry("sdn", entry_id, name, aliases=aliases, countries=countries)
+
+
+# Namesakes that make some words given names, as on a big list.
+_FILLERS = tuple(
+    person(f"filler-{i}", f"{first} {second} Zqx{i}")
+    for i, (first, second) in enumerate(
+        [("Abdul", "Rahman"), ("Mohammad", "Ismail"), ("Abdul", "Rauf"), ("Mohammed", "Salim")] * 3
+        + [("Hassan", "Ali"), ("Hassan", "Abdul"), ("Ismail", "Rahman"), ("Rauf", "Salim")]
+    )
+)
+
+ENTRIES = (
+    person(
+        "putin",
+        "Vladimir Vladimirovich Putin",
+        given=("Vladimir",),
+        middle=("Vladimirovich",),
+        family=("Putin",),
+        titles=("President of the Russian Federation",),
+        derived=(("Vladimir Putin", "given-family"),),
+    ),
+    person(
+        "lavrov",
+        "Sergey Viktorovich Lavrov",
+        given=("Sergey",),
+        middle=("Viktorovich",),
+        family=("Lavrov",),
+        derived=(("Sergey Lavrov", "given-family"),),
+    ),
+    person(
+        "shoigu",
+        "Sergei Kuzhugetovich Shoigu",
+        given=("Sergei",),
+        middle=("Kuzhugetovich",),
+        family=("Shoigu",),
+        titles=("Secretary of the Security Council",),
+    ),
+    person(
+        "maduro",
+        "Nicolas Maduro Moros",
+        given=("Nicolas",),
+        family=("Maduro", "Moros"),
+        titles=("President of the Bolivarian Republic of Venezuela",),
+        derived=(("Nicolas Maduro", "first-surname"),),
+    ),
+    person(
+        "maduro-guerra",
+        "Nicolas Ernesto Maduro Guerra",
+        given=("Nicolas",),
+        middle=("Ernesto",),
+        family=("Maduro", "Guerra"),
+        derived=(("Nicolas Maduro", "first-surname"),),
+    ),
+    person(
+        "assad",
+        "Bashar al-Assad",
+        given=("Bashar",),
+        family=("al-Assad",),
+        titles=("President of the Syrian Arab Republic",),
+    ),
+    person("bushra", "Bushra al-Assad", given=("Bushra",), family=("al-Assad",)),
+    person("maher", "Maher al-Assad", given=("Maher",), family=("al-Assad",), titles=("General",)),
+    person(
+        "khamenei",
+        "Ali Husseini Khamenei",
+        given=("Ali",),
+        middle=("Husseini",),
+        family=("Khamenei",),
+        titles=("Supreme Leader of Iran",),
+        derived=(("Ali Khamenei", "given-family"),),
+    ),
+    person("mojtaba", "Mojtaba Khamenei", given=("Mojtaba",), family=("Khamenei",)),
+    person(
+        "kim",
+        "Jong Un Kim",
+        given=("Jong Un",),
+        family=("Kim",),
+        order=NameOrder.FAMILY_FIRST,
+        titles=("Chairman of the Workers' Party of Korea",),
+        derived=(("Kim Jong Un", "family-first"),),
+    ),
+    person(
+        "perez",
+        "Carlos Alfredo Perez Ampueda",
+        given=("Carlos",),
+        middle=("Alfredo",),
+        family=("Perez", "Ampueda"),
+        titles=("National Director of Police",),
+        derived=(("Carlos Perez", "first-surname"),),
+    ),
+    person(
+        "gonzalez",
+        "Gustavo Enrique Gonzalez Lopez",
+        given=("Gustavo",),
+        middle=("Enrique",),
+        family=("Gonzalez", "Lopez"),
+        titles=("Major General, President of Venezuela's Strategic Center of Security",),
+    ),
+    person("haris", "Mohamad Irshad Haris", given=("Mohamad",), family=("Haris",)),
+    person("lahbous", "Mohamed Lahbous", aliases=("Hassan", "Hocine Zqarwi")),
+    person("sahraoui", "Nessim Ben Romdhane Sahraoui", aliases=("Dass",)),
+    person("walijan", "WALIJAN"),
+    person("tantoush", "Ibrahim Ali Abu Bakr Tantoush", aliases=("Abdul Rahman",)),
+    person("faqih", "Abd al-Rahman Al-Faqih", aliases=("Mohammad Ismail",)),
+    person("zakir", "Qari Zakir", aliases=("Abdul Rauf",)),
+    *_FILLERS,
+    org("feniks", "FENIKS", countries=("Russia",)),
+    org("unijet", "OOO YUNIDZHET", "UNIJET", countries=("Russia",)),
+)
+
+
+@pytest.fixture(scope="module")
+def compiled() -> CompiledWatchlists:
+    return compile_watchlists([Watchlist("sdn", "", "", ENTRIES)])
+
+
+def found(text: str, compiled: CompiledWatchlists) -> dict[str, Match]:
+    return {m.entry_id: m for m in match(text, compiled)}
+
+
+# (rule, text, entry, mention, Match.rule): each rule's golden "found" cases
+FOUND = [
+    # 2. the surname alone: a head of state by title, anyone prominent with a cue
+    ("surname", "Putin says the talks failed.", "putin", "Putin", "surname"),
+    ("surname", "Talks with Putin failed.", "putin", "Putin", "surname"),
+    ("surname", "Wczoraj rozmawiano z Putinem.", "putin", "Putinem", "surname"),
+    ("surname", "Вчера Путина не было.", "putin", "Путина", "surname"),
+    ("surname", "Заява Путіна здивувала.", "putin", "Путіна", "surname"),
+    ("surname", "Die Regierung Maduro reagierte.", "maduro", "Maduro", "surname"),
+    ("surname", "El presidente Maduro dijo", "maduro", "Maduro", "surname"),
+    ("surname", "forces loyal to Assad advanced", "assad", "Assad", "surname"),
+    ("surname", "forces loyal to al-Assad advanced", "assad", "Assad", "surname"),
+    ("surname", "a speech by Khamenei on Friday", "khamenei", "Khamenei", "surname"),
+    ("surname", "Foreign Minister Lavrov said", "lavrov", "Lavrov", "surname"),
+    ("surname", "Mr Lavrov said", "lavrov", "Lavrov", "surname"),
+    ("surname", "глава МИД России Лавров заявил", "lavrov", "Лавров", "surname"),
+    ("surname", "Talks with Shoigu ended.", "shoigu", "Shoigu", "surname"),
+    ("surname", "Talks with Shoygu ended.", "shoigu", "Shoygu", "surname"),
+    # derived forms, with their rule
+    ("derived", "Kim Jong Un met envoys", "kim", "Kim Jong Un", "derived:family-first"),
+    ("derived", "Nicolás Maduro habló", "maduro", "Nicolás Maduro", "derived:first-surname"),
+    ("derived", "Ali Khamenei said", "khamenei", "Ali Khamenei", "derived:given-family"),
+    # listed names still count as before
+    ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
+    ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
+    ("listed", "WALIJAN was seen", "walijan", "WALIJAN", "name"),
+    ("listed", "shares in UNIJET fell", "unijet", "UNIJET", "alias"),
+    ("listed", "the firm Feniks said", "feniks", "Feniks", "name"),
+]
+
+
+# (rule, text, entry): each rule's golden "not found" cases
+NOT_FOUND = [
+    # 2. no surname alone: another given name, not prominent and no cue, a frequent name
+    ("surname", "Lyudmila Putina said", "putin"),
+    ("surname", "Bushra al-Assad arrived", "assad"),
+    ("surname", "Maher al-Assad arrived", "assad"),
+    ("surname", "Lavrov said nothing.", "lavrov"),  # no title on the list, no cue
+    ("surname", "Maduro dijo que no.", "maduro"),  # a Spanish word at a sentence start
+    ("surname", "plátanos maduros", "maduro"),
+    ("surname", "Kim said nothing.", "kim"),  # family-first names never stand alone
+    ("surname", "Khamenei was absent.", "mojtaba"),  # the surname is the Supreme Leader's
+    ("surname", "General González dijo", "gonzalez"),  # a frequent name, no head of state
+    ("surname", "La senadora Kamala Harris dijo", "haris"),  # a cue for another person
+    # 6. a person's one-word alias: a given name or a word
+    ("one-word alias", "President Hassan Rouhani said", "lahbous"),
+    ("one-word alias", "Dass die Lage ernst ist", "sahraoui"),
+    ("one-word alias", "Valia ganó", "walijan"),
+    ("one-word alias", "Wannian ganó", "walijan"),
+    # 6. names made only of common given names
+    ("given names only", "said Abdul Rahman, a student", "tantoush"),
+    ("given names only", "Mohammad Ismail, a club officer", "faqih"),
+    ("given names only", "builder Abdul Rauf", "zakir"),
+    # 6. a company's one-word name respelled as a word of a news language
+    ("word", "Harry Potter y la orden del Fénix", "feniks"),
+    ("word", "Únete a nosotros", "unijet"),
+    # derived forms: shared by two people, or a common name of someone not heading a state
+    ("derived", "Nicolás Maduro habló", "maduro-guerra"),
+    ("derived", "Carlos Pérez, vecino de Madrid", "perez"),
+    ("derived", "Miguel Manuel Kim", "kim"),
+]
+
+
+@pytest.mark.parametrize("case", FOUND, ids=[f"{c[0]}: {c[1]}" for c in FOUND])
+def test_found(case: tuple[str, str, str, str, str], compiled: CompiledWatchlists) -> None:
+    rule, text, entry, mention, reported = case
+    hits = found(text, compiled)
+    assert entry in hits, f"{rule}: {entry} not found in {text!r}: got {sorted(hits)}"
+    assert hits[entry].text == mention
+    assert hits[entry].rule == reported
+
+
+@pytest.mark.parametrize(("rule", "text", "entry"), NOT_FOUND)
+def test_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchlists) -> None:
+    hits = found(text, compiled)
+    assert entry not in hits, f"{rule}: {entry} wrongly found in {text!r} as {hits[entry]}"
+
+
+def test_the_reason_is_given_in_words(compiled: CompiledWatchlists) -> None:
+    by_title = found("Putin says no.", compiled)["putin"]
+    assert by_title.evidence == "title: President of the Russian Federation"
+    assert by_title.why == f"surname of a prominent person, {by_title.evidence}"
+    by_cue = found("Minister Lavrov said", compiled)["lavrov"]
+    assert by_cue.why == "surname of a prominent person, cue: Minister"
+    inflected = found("Wczoraj rozmawiano z Putinem.", compiled)["putin"]
+    assert inflected.form == "inflection" and inflected.why.endswith("; inflected form")
+    derived = found("Kim Jong Un met envoys", compiled)["kim"]
+    assert derived.why == "derived form (family-first)"
+    json = derived.to_json()
+    assert json["rule"] == "derived:family-first" and json["why"] == derived.why
+    assert {"list", "entry", "name", "alias", "text", "score", "snippet"} <= json.keys()
+
+
+def test_hand_made_surname_alias_keeps_its_behaviour() -> None:
+    """A hand-made list that names the surname: it counts alone, title or not."""
+    entry = Entry("officials", "lavrov", "Sergey Lavrov", PERSON, aliases=("Lavrov",))
+    compiled = compile_watchlists([Watchlist("officials", "", "", (entry,))])
+    hit = found("Lavrov said nothing.", compiled)["lavrov"]
+    assert (hit.rule, hit.why) == ("alias", "listed alias")
+    assert "lavrov" not in found("Olga Lavrov said", compiled)

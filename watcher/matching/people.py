@@ -1,0 +1,147 @@
+"""What the matcher knows about people in the news: who is prominent, what a cue before a
+surname looks like, which words are given names, and which word of a name is the surname.
+
+News names the famous by their surname alone (``Putin says``, ``Khamenei``, ``Maduro``), and
+namesakes by theirs too. A listed person's bare surname counts only when it tells one person
+apart (`surname`), and when the list calls the person prominent (`prominence`: a President,
+Minister, Supreme Leader, General...) or the text does (`cue`: ``President Putin``, ``Mr
+Lavrov``, ``глава МИД Лавров``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from watcher.matching.normalize import TOKEN_RE, word
+from watcher.watchlist import Entry, EntryType, NameOrder
+
+# Prominence from a listed title: HEAD heads a state, government or movement (``President of
+# the Russian Federation``, ``Supreme Leader of Iran``; not ``Vice President``, nor the
+# ``President of Venezuela's Strategic Center ...``); OFFICE holds an office or rank.
+_HEAD = re.compile(
+    r"^(?:the )?(?:president|prime minister|premier|chancellor|supreme leader|head of state|"
+    r"king|emir|sultan|leader)\b(?: of (?P<of>.*))?$",
+    re.IGNORECASE,
+)
+# a party or state body that runs the state: Kim Jong Un, "Chairman of the Workers' Party"
+_RULING = re.compile(
+    r"^(?:chairman|general secretary) of the (?:workers|state affairs|communist)", re.I
+)
+_STATE = re.compile(r"\b(?:republic|federation|kingdom|state|emirates|jamahiriya)\b", re.I)
+_OFFICE_TITLE = re.compile(
+    r"\b(?:president|minister|spokes(?:man|woman|person)|leader|general|commander|chairman|"
+    r"chairwoman|chief|governor|head|secretary|ambassador|director|mayor|senator|emir|king|"
+    r"prince|ayatollah|sheikh|admiral|marshal|colonel|premier|chancellor|deputy|speaker|"
+    r"prosecutor|judge|attorney general|mullah|maulavi|commissioner)\b",
+    re.IGNORECASE,
+)
+
+# Words that make the next capitalised word a person named by surname, in the languages of
+# the feeds: whole words (lower case) and stems of inflected ones (Präsidenten, президента).
+_CUES = """mr mrs ms miss dr sir gen col lt maj capt adm sen rep gov herr frau m mme mm pan pani
+sr sra don dona signor sig г-н г-жа пан пані rey roi re мэр мер"""
+_CUE_WORDS = frozenset(_CUES.split())
+_CUE_PREFIXES = """
+    president presidente presidenta président präsident prezydent президент prime premier
+    minister ministr ministro ministra ministre министр міністр chancellor kanzler canciller
+    chanceler cancelliere kanclerz канцлер leader líder lider dirigeant przywódc лидер лідер
+    spokes portavoz porta-voz porte-parole portavoce sprecher rzeczni речник пресс-секретар
+    general generał генерал admiral almirante amiral admirał адмирал адмірал colonel coronel
+    oberst pułkownik полковник commander comandante kommandeur dowódc командующ командувач
+    chairman chairwoman vorsitzend przewodnicząc председател голов chief jefe chefe capo szef
+    führer anführer глава очільник ayatollah ajatollah аятолл sheikh scheich szejk шейх emir
+    эмир king könig król король prince príncipe prinz książę принц dictator
+    dictador dictateur diktator dyktator диктатор strongman machthaber governor gobernador
+    gouverneur gubernator губернатор mayor alcalde bürgermeister burmistrz senator
+    senador sénateur сенатор ambassador embajador botschafter ambasador посол oligarch
+    oligarca oligarque олигарх олігарх tycoon magnate magnat warlord kremlchef staatschef
+    regierungschef secretary secretario secrétaire sekretarz секретар speaker спикер
+    прем'єр премьер"""
+_CUE_STEMS = tuple(_CUE_PREFIXES.split())
+_PARTICLE_WORDS = "al el ad as ash at az ibn bin ben bint abu van von der den de da di du"
+_PARTICLES = frozenset(_PARTICLE_WORDS.split())
+OFFICE = 1
+HEAD = 2
+
+
+def prominence(entry: Entry) -> tuple[int, str]:
+    """(rank, the title that gives it): 2 for a head of state, government or movement, 1 for
+    an office or rank, 0 (and "") for none."""
+    best = (0, "")
+    for title in entry.titles:
+        rank = OFFICE if _OFFICE_TITLE.search(title) else 0
+        if any(_heads(part.strip()) for part in re.split(r"[,;]", title)):
+            rank = HEAD
+        if rank > best[0]:
+            best = (rank, title)
+    return best
+
+
+def _heads(title: str) -> bool:
+    """Whether one title heads a state, government or movement."""
+    if _RULING.match(title):
+        return True
+    found = _HEAD.match(title)
+    if found is None:
+        return False
+    of = found.group("of")
+    return of is None or bool(_STATE.search(of)) or len(of.split()) <= 2
+
+
+def is_cue(lower: str) -> bool:
+    """Whether a word (lower case) before a capitalised surname says it names a person."""
+    bare = lower.rstrip(".")
+    return bare in _CUE_WORDS or (len(bare) >= 4 and bare.startswith(_CUE_STEMS))
+
+
+def is_particle(lower: str) -> bool:
+    return lower in _PARTICLES
+
+
+def surname(entry: Entry) -> str | None:
+    """The word news names a person by: the first family name (``Maduro`` of ``Maduro
+    Moros``) without its particle (``Assad`` of ``al-Assad``), or the last word of the name;
+    None for family-first names (``Kim`` of Kim Jong Un never stands alone)."""
+    if entry.type != EntryType.PERSON:
+        return None
+    parts = entry.name_parts
+    if parts is not None and parts.order == NameOrder.FAMILY_FIRST:
+        return None
+    if parts is not None and parts.family:
+        words = TOKEN_RE.findall(parts.family[0])
+        kept = [w for w in words if not is_particle(w.casefold())]
+        return kept[0] if kept else None
+    if "," in entry.name:  # list order: "AL-ASSAD, Bashar"
+        words = TOKEN_RE.findall(entry.name.partition(",")[0])
+        kept = [w for w in words if not is_particle(w.casefold())]
+        return kept[0] if kept else None
+    words = TOKEN_RE.findall(entry.name)
+    return words[-1] if len(words) > 1 else None  # a one-word name is no surname
+
+
+def given_name_keys(entries: Iterable[Entry], minimum: int = 3) -> frozenset[str]:
+    """Keys of the words the lists use as given names more often than as family names, at
+    least `minimum` times (``Mohammed``, ``Abdul``, ``Hassan``; not ``Kim``): from the name
+    parts where the list gives them, else from every word of a person's name but the last."""
+    given: Counter[str] = Counter()
+    family: Counter[str] = Counter()
+    for entry in entries:
+        if entry.type != EntryType.PERSON:
+            continue
+        first, last = _given_and_family(entry)
+        given.update({word(w).key for w in first})
+        family.update({word(w).key for w in last})
+    return frozenset(k for k, n in given.items() if n >= minimum and n > family[k])
+
+
+def _given_and_family(entry: Entry) -> tuple[list[str], list[str]]:
+    parts = entry.name_parts
+    if parts is not None and parts.family:
+        first = [w for n in (*parts.given, *parts.middle) for w in TOKEN_RE.findall(n)]
+        return first, [w for n in parts.family for w in TOKEN_RE.findall(n)]
+    words = TOKEN_RE.findall(entry.name.replace(",", " "))
+    if "," in entry.name:
+        return words[1:], words[:1]
+    return words[:-1], words[-1:]
