@@ -42,8 +42,14 @@ def person(
     )
 
 
-def org(entry_id: str, name: str, *aliases: str, countries: tuple[str, ...] = ()) -> Entry:
-    return Entry("sdn", entry_id, name, aliases=aliases, countries=countries)
+def org(
+    entry_id: str,
+    name: str,
+    *aliases: str,
+    countries: tuple[str, ...] = (),
+    weak: tuple[str, ...] = (),
+) -> Entry:
+    return Entry("sdn", entry_id, name, aliases=aliases, weak_aliases=weak, countries=countries)
 
 
 # Namesakes that make some words given names, as on a big list.
@@ -152,6 +158,16 @@ ENTRIES = (
     *_FILLERS,
     org("feniks", "FENIKS", countries=("Russia",)),
     org("unijet", "OOO YUNIDZHET", "UNIJET", countries=("Russia",)),
+    org(
+        "irgc",
+        "ISLAMIC REVOLUTIONARY GUARD CORPS",
+        "IRGC",
+        "REVOLUTIONARY GUARD",
+        countries=("Iran",),
+    ),
+    org("mininter", "MINISTRY OF INTERIOR", "MINISTERIO DEL INTERIOR", countries=("Cuba",)),
+    org("astro", "ASTROFIZIKA", countries=("Russia",), weak=("ANC",)),
+    org("hizballah", "HIZBALLAH", countries=("Lebanon",)),
 )
 
 
@@ -192,6 +208,27 @@ FOUND = [
     ("listed", "WALIJAN was seen", "walijan", "WALIJAN", "name"),
     ("listed", "shares in UNIJET fell", "unijet", "UNIJET", "alias"),
     ("listed", "the firm Feniks said", "feniks", "Feniks", "name"),
+    # 3. acronyms with corroboration: the country, or another of the entry's names
+    ("acronym", "Iran said the IRGC fired", "irgc", "IRGC", "acronym"),
+    ("acronym", "Иран: КСИР... the IRGC fired", "irgc", "IRGC", "acronym"),
+    (
+        "acronym",
+        "the Islamic Revolutionary Guard Corps (IRGC) said; the IRGC also",
+        "irgc",
+        "Islamic Revolutionary Guard Corps",
+        "name",
+    ),
+    ("acronym", "Astrofizika and its arm ANC", "astro", "Astrofizika", "name"),
+    ("acronym", "ANC, an arm of Astrofizika", "astro", "Astrofizika", "name"),
+    # 4. generic names with their country, in the article's capitals
+    ("generic", "Iran's Revolutionary Guard claims", "irgc", "Revolutionary Guard", "alias"),
+    (
+        "generic",
+        "el Ministerio del Interior cubano detuvo",
+        "mininter",
+        "Ministerio del Interior",
+        "alias",
+    ),
 ]
 
 
@@ -224,6 +261,14 @@ NOT_FOUND = [
     ("derived", "Nicolás Maduro habló", "maduro-guerra"),
     ("derived", "Carlos Pérez, vecino de Madrid", "perez"),
     ("derived", "Miguel Manuel Kim", "kim"),
+    # 3. acronyms without corroboration, or not as acronyms
+    ("acronym", "the IRGC fired", "irgc"),
+    ("acronym", "Iran: the Irgc fired", "irgc"),
+    ("acronym", "the ANC won in Russia's ally South Africa", "astro"),
+    # 4. generic names without their country, or in lower case
+    ("generic", "El Ministerio del Interior de España", "mininter"),
+    ("generic", "a revolutionary guard of Iran", "irgc"),
+    ("generic", "the Revolutionary Guard of 1789", "irgc"),
 ]
 
 
@@ -264,3 +309,58 @@ def test_hand_made_surname_alias_keeps_its_behaviour() -> None:
     hit = found("Lavrov said nothing.", compiled)["lavrov"]
     assert (hit.rule, hit.why) == ("alias", "listed alias")
     assert "lavrov" not in found("Olga Lavrov said", compiled)
+
+
+# 5. Inflection across scripts: every case form, Russian, Ukrainian and Polish, of a listed
+# Latin-script name (hand-made list with the surname; imported head of state without it) and
+# of an adjectival -sky surname, and foreign names in Cyrillic.
+CASE_FORMS = {
+    "khodorkovsky": [
+        # Russian masculine: nom, gen, dat, acc, instr, prep
+        "Ходорковский", "Ходорковского", "Ходорковскому", "Ходорковским", "Ходорковском",
+        # Russian feminine (the same family name): nom, gen/dat/instr/prep, acc, instr
+        "Ходорковская", "Ходорковской", "Ходорковскую", "Ходорковскою",
+        # Ukrainian masculine and feminine
+        "Ходорковський", "Ходорковського", "Ходорковському", "Ходорковським", "Ходорковськім",
+        "Ходорковська", "Ходорковської", "Ходорковській", "Ходорковську", "Ходорковською",
+        # Latin
+        "Khodorkovsky", "Khodorkovskiy", "Khodorkovskii",
+    ],
+    "biden": [
+        "Байден", "Байдена", "Байдену", "Байденом", "Байдене", "Байдені",
+        "Biden", "Bidena", "Bidenowi", "Bidenem", "Bidenie",
+    ],
+    "macron": ["Макрон", "Макрона", "Макрону", "Макроном", "Макроне", "Макроні", "Macronem"],
+    "putin": [
+        "Путин", "Путина", "Путину", "Путиным", "Путине",
+        "Путін", "Путіна", "Путіну", "Путіним", "Путіні",
+        "Putin", "Putina", "Putinowi", "Putinem", "Putinie",
+    ],
+}  # fmt: skip
+CASE_CASES = [(entry, form) for entry, forms in CASE_FORMS.items() for form in forms]
+
+
+@pytest.fixture(scope="module")
+def inflection_lists(compiled: CompiledWatchlists) -> CompiledWatchlists:
+    hand_made = (
+        Entry("people", "khodorkovsky", "Mikhail Khodorkovsky", PERSON, aliases=("Khodorkovsky",)),
+        Entry("people", "biden", "Joe Biden", PERSON, aliases=("Biden",)),
+        Entry("people", "macron", "Emmanuel Macron", PERSON, aliases=("Macron",)),
+    )
+    imported = tuple(e for e in ENTRIES if e.id == "putin")  # no surname alias: the bare rule
+    return compile_watchlists([Watchlist("people", "", "", (*hand_made, *imported))])
+
+
+@pytest.mark.parametrize(("entry", "form"), CASE_CASES)
+def test_every_case_form(entry: str, form: str, inflection_lists: CompiledWatchlists) -> None:
+    text = f"Вчера о {form} говорили все."
+    hits = found(text, inflection_lists)
+    assert entry in hits, f"{form!r} is not {entry}: got {sorted(hits)}"
+    assert hits[entry].text == form
+
+
+@pytest.mark.parametrize(
+    "text", ["Вчера Байкал замёрз.", "Bidet w łazience", "Путивль и Путята", "Ходорова нет"]
+)
+def test_near_forms_are_other_words(text: str, inflection_lists: CompiledWatchlists) -> None:
+    assert not found(text, inflection_lists)

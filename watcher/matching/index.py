@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from watcher.ignore import IgnoreRule
-from watcher.matching import lexicon, people
+from watcher.matching import countries, lexicon, people
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 from watcher.watchlist import Entry, EntryType, Watchlist
 
@@ -93,6 +93,8 @@ class Flag:
     BARE = 8  # a person's surname the list does not name: needs prominence or a cue
     EXACT_ONLY = 16  # a person's one-word alias (``Hassan``): only exactly as written
     FOREIGN_WORD = 32  # a bare surname that is a word of a news language: not at a sentence start
+    CORROBORATE = 64  # an acronym or generic name: only with the entry's country or other name
+    WEAK = 128  # a weak alias (an acronym): only with another of the entry's names
 
 
 # Legal-form words: a company is named with or without them.
@@ -129,6 +131,7 @@ class CompiledWatchlists:
         strict_anchors: dict[str, list[int]],
         name_keys: dict[int, frozenset[str]],
         prominent: dict[int, str],
+        country_stems: dict[int, tuple[str, ...]],
         fuzzy_keys: dict[str, list[str]],
         excludes: dict[int, re.Pattern[str]],
         ignores: tuple[CompiledIgnore, ...],
@@ -141,6 +144,7 @@ class CompiledWatchlists:
         self.strict_anchors = strict_anchors
         self.name_keys = name_keys  # person entry -> keys of all its name words
         self.prominent = prominent  # person entry -> the title that makes it prominent
+        self.country_stems = country_stems  # entry -> what its countries' names start with
         self.fuzzy_keys = fuzzy_keys
         self.excludes = excludes
         self.ignores = ignores
@@ -195,6 +199,7 @@ def compile_watchlists(
                     seen.add(shape)
                     rule = variant or name_rule
                     drafts.append(_Draft(position, name, slots, penalty, gap, flags, punct, rule))
+    drafts = _corroborated_names(entries, drafts)
     drafts, prominent = _people(entries, drafts)
     patterns = _shared_slots(_anchor_patterns(drafts))
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
@@ -208,6 +213,9 @@ def compile_watchlists(
         strict_anchors=strict_anchors,
         name_keys=name_keys,
         prominent=prominent,
+        country_stems={
+            i: countries.stems(e.countries) for i, e in enumerate(entries) if e.countries
+        },
         fuzzy_keys=fuzzy_keys,
         excludes={i: phrase_regex(e.exclude) for i, e in enumerate(entries) if e.exclude},
         ignores=tuple(
@@ -245,6 +253,66 @@ def _flags(entry: Entry, slots: tuple[Slot, ...]) -> int:
     ):
         flags |= Flag.VESSEL_WORD
     return flags
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+_FUNCTION = "of the and for de del la el do da der des du in"
+_FUNCTION_WORDS = frozenset(_FUNCTION.split())
+
+
+def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]:
+    """Acronyms and generic names of entries whose countries the list gives: they count only
+    where the article also names the country or another of the entry's names.
+
+    * an acronym (``IRGC``) only in capitals; a weak alias's (``ANC``) only beside another of
+      the entry's names: a country is no proof for the acronyms everyone uses;
+    * a generic name (every word an everyday one: ``Ministerio del Interior``, ``Revolutionary
+      Guard``) in any case, the article's capitals standing in for the list's."""
+    kept: list[_Draft] = []
+    for d in drafts:
+        entry = entries[d.entry]
+        if not entry.countries or entry.type == EntryType.PERSON:
+            kept.append(d)
+        elif len(d.slots) == 1 and _is_acronym(d.alias, entry):
+            kept.append(d._replace(flags=d.flags | Flag.CORROBORATE, rule="acronym"))
+        elif len(d.slots) > 1 and all(_generic(s) for s in d.slots):
+            slots = tuple(
+                s._replace(mode=Mode.KEY) if s.mode == Mode.STRICT else s for s in d.slots
+            )
+            kept.append(d._replace(slots=slots, flags=d.flags | Flag.CORROBORATE))
+        else:
+            kept.append(d)
+    for position, entry in enumerate(entries):
+        if entry.countries and entry.type != EntryType.PERSON:
+            for weak in entry.weak_aliases:
+                if _ACRONYM.fullmatch(weak):
+                    slot = _slot(word(weak), Mode.STRICT, 0)
+                    flags = Flag.ORGANIZATION | Flag.CORROBORATE | Flag.WEAK
+                    kept.append(_Draft(position, weak, (slot,), 0, Gap.PLAIN, flags, "", "acronym"))
+    return kept
+
+
+def _is_acronym(alias: str, entry: Entry) -> bool:
+    """Whether a name is the initials of another of the entry's names (``IRGC``, ``TTP``),
+    not a short name in the list's capitals (``UNIJET``, ``FENIKS``)."""
+    if not _ACRONYM.fullmatch(alias):
+        return False
+    for name in entry.names:
+        words = [w for w in TOKEN_RE.findall(name) if w.casefold() not in _FUNCTION_WORDS]
+        if len(words) >= len(alias) and "".join(w[0] for w in words).upper().startswith(alias):
+            return True
+    return False
+
+
+def _generic(slot: Slot) -> bool:
+    """A word that says what an organisation is, not which one: ``ministry``, ``interior``."""
+    lower = slot.surface.casefold()
+    return (
+        slot.norm in _FUNCTION_WORDS
+        or slot.norm in LEGAL_WORDS
+        or lexicon.is_common_word(slot.norm)
+        or lexicon.is_everyday_word(lower, slot.norm)
+    )
 
 
 def _people(
@@ -414,10 +482,18 @@ def _slots(words: list[Word]) -> tuple[Slot, ...]:
     return tuple(slots)
 
 
+_ADJECTIVAL = re.compile(r"(?<=sk|zk|ck)(?:i|oi)$")  # Khodorkovsky, Ходорковский, Trubetskoy
+
+
 def _slot(w: Word, mode: int, edits: int) -> Slot:
+    """The slot for a name word; a long word gets the stem its case forms share: a feminine
+    or noun ending off (Nabiullina), an adjectival one (Ходорковского, -скому, -ская: the
+    stem of Khodorkovsky)."""
     stem = ""
     if mode == Mode.FULL and len(w.key) >= 6 and w.key.endswith("a"):
         stem = w.key[:-2] if w.key.endswith("ia") else w.key[:-1]
+    elif mode == Mode.FULL and len(w.key) >= 7 and _ADJECTIVAL.search(w.key):
+        stem = _ADJECTIVAL.sub("", w.key)
     return Slot(w.key, stem, w.surface, w.norm, mode, edits, w.script)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
@@ -73,6 +73,8 @@ class _Mention:
     rule: str = "name"
     evidence: str = ""
     form: str = ""
+    corroborate: int = 0  # Flag.CORROBORATE: only beside the entry's country or another of its
+    # names; with Flag.WEAK: only beside another of its names
 
 
 def match(text: str, compiled: CompiledWatchlists) -> list[Match]:
@@ -84,6 +86,9 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
     """Like `match`, also returning the matches ignore rules removed."""
     masked = mask_markup(text)
     mentions = _find_mentions(masked, compiled)
+    if not mentions:
+        return ScanResult((), ())
+    mentions = _corroborate(mentions, masked, compiled)
     if not mentions:
         return ScanResult((), ())
     mentions = _drop_contained(mentions)
@@ -126,6 +131,7 @@ def _find_mentions(masked: str, compiled: CompiledWatchlists) -> list[_Mention]:
                         pattern.rule,
                         evidence,
                         form,
+                        pattern.flags & (Flag.CORROBORATE | Flag.WEAK),
                     )
                 )
         if current.capitalized and position + 1 < len(words):
@@ -178,6 +184,10 @@ def _fits_context(
         before = text.words[max(0, first - _CUE_WINDOW) : first]
         cues = [w for w in before if w.norm in _VESSEL_MARKS or w.lower.startswith(_VESSEL_CUES)]
         return f"cue: {cues[-1].surface}" if cues else None
+    if pattern.flags & Flag.CORROBORATE:
+        last = first + len(pattern.slots) - 1
+        if not (text.words[first].capitalized and text.words[last].capitalized):
+            return None  # a generic name in lower case is those words, not the entity
     own = compiled.name_keys.get(pattern.entry)
     if pattern.flags & Flag.SURNAME and first > 0 and _another_given_name(first, text, own):
         return None
@@ -298,6 +308,8 @@ def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
 def _anchor_keys(w: Word, compiled: CompiledWatchlists) -> list[str]:
     anchors = compiled.anchors
     found = [k for k in (w.key, *stems(w.key)) if k in anchors]
+    if w.foreign:  # Байдена: Biden
+        found.extend(k for k in (w.foreign, *stems(w.foreign)) if k in anchors)
     if _may_be_typo(w, compiled):
         deletes = compiled.deletions_for(w.key[0])
         near = set(deletes.get(w.key, ()))  # the text word lacks a letter
@@ -522,7 +534,16 @@ def accept(
         return SCORE_EXACT if w.capitalized and PATRONYMIC.search(w.key) else -1
     if w.key == slot.key:
         return _accept_spelling(slot, w, org)
+    if w.foreign and slot.script == "latin":
+        return _accept_foreign(slot, w)
     return _accept_variant(slot, w, lenient) if slot.mode == Mode.FULL else -1
+
+
+def _accept_foreign(slot: Slot, w: Word) -> int:
+    """A Latin name as Russian or Ukrainian write it (``Байден``, ``Байдена``: Biden)."""
+    if w.foreign == slot.key:
+        return SCORE_KEY
+    return SCORE_STEM if slot.mode == Mode.FULL and slot.key in stems(w.foreign) else -1
 
 
 def _accept_spelling(slot: Slot, w: Word, org: bool) -> int:
@@ -565,7 +586,7 @@ def _respelled(pattern: Pattern, text: _Text, index: int, score: int) -> bool:
     w = text.words[index]
     if not pattern.flags & Flag.ORGANIZATION or (score == SCORE_STEM and w.script != "latin"):
         return False  # a Cyrillic inflected form (``Роснефти``) is the name's own
-    return lexicon.is_everyday_word(w.lower, w.norm)
+    return lexicon.is_foreign_word(w.lower)  # Hezbollah, frequent in English too, is a name
 
 
 def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
@@ -600,6 +621,38 @@ def _sentence_initial(text: str, start: int) -> bool:
 
 
 # --- cleaning ------------------------------------------------------------------------------
+
+
+def _corroborate(
+    mentions: list[_Mention], masked: str, compiled: CompiledWatchlists
+) -> list[_Mention]:
+    """Acronyms and generic names kept only beside another of the entry's names or a
+    mention of its country (``IRGC`` with ``Iran``; ``Revolutionary Guard`` with ``Iran's``)."""
+    if not any(m.corroborate for m in mentions):
+        return mentions
+    aliases: dict[int, set[str]] = {}
+    for m in mentions:
+        aliases.setdefault(m.entry, set()).add("" if not m.corroborate else m.alias)
+    # two names of one entry vouch for each other: the name and its acronym
+    named = {entry for entry, found in aliases.items() if "" in found or len(found) > 1}
+    words: list[Word] | None = None
+    kept = []
+    for m in mentions:
+        if not m.corroborate:
+            kept.append(m)
+            continue
+        if m.entry in named:
+            kept.append(replace(m, evidence="with another of its names"))
+            continue
+        if m.corroborate & Flag.WEAK or m.entry not in compiled.country_stems:
+            continue
+        if words is None:
+            words = [word(surface) for surface, _, _ in tokens(masked)]  # rare: not kept
+        stems = compiled.country_stems[m.entry]
+        country = next((w for w in words if w.key.startswith(stems)), None)
+        if country is not None:
+            kept.append(replace(m, evidence=f"with: {country.surface}"))
+    return kept
 
 
 def _drop_contained(mentions: list[_Mention]) -> list[_Mention]:
@@ -721,7 +774,7 @@ def _clusters(group: list[_Mention]) -> list[_Mention]:
 
 
 def _replace_score(m: _Mention, score: int) -> _Mention:
-    return _Mention(m.entry, m.alias, m.start, m.end, score, m.rule, m.evidence, m.form)
+    return replace(m, score=score)
 
 
 def snippet(

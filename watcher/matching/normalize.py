@@ -117,6 +117,7 @@ _ENDINGS = tuple(
             "a", "u", "e", "i", "om", "em", "oi", "ei", "im", "iu", "ia", "ovi", "evi", "ami",
             "ah", "ach", "ego", "ogo", "omu", "emu", "oiu", "eiu", "ie", "ovoi", "evoi", "oe",
             "as",  # Lithuanian nominative: Putinas
+            "aia", "uiu", "ih", "imi",  # adjectival surnames: Ходорковская, -скую, -ских, -скими
         },
         key=len,
         reverse=True,
@@ -138,6 +139,7 @@ class Word:
     key: str  # transliterated, phonetically folded
     script: str  # "latin", "cyrillic" or "other"
     capitalized: bool
+    foreign: str = ""  # a Cyrillic word's key as a Latin name it may render: Байден -> biden
 
 
 # Memo sizes, measured: 100,000 words held 41 MB, 100,000 stems 15 MB (random 4-11 letter
@@ -155,7 +157,19 @@ def word(surface: str) -> Word:
         key=key,
         script=_script(cleaned),
         capitalized=cleaned[:1].isupper(),
+        foreign=_foreign_key(key) if cleaned[:1].isupper() and not norm.isascii() else "",
     )
+
+
+# How Russian and Ukrainian render a Latin name's sounds (in key spelling): the English long
+# "i" as "ai" (Байден: Biden).
+_FOREIGN_SOUNDS = re.compile(r"ai(?=[^aeiou])")
+
+
+def _foreign_key(key: str) -> str:
+    """The key of the Latin name a capitalised Cyrillic word may render, if it differs."""
+    foreign = _FOREIGN_SOUNDS.sub("i", key)
+    return foreign if foreign != key else ""
 
 
 def _unmix_scripts(token: str) -> str:
