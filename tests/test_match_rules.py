@@ -168,6 +168,9 @@ ENTRIES = (
     org("mininter", "MINISTRY OF INTERIOR", "MINISTERIO DEL INTERIOR", countries=("Cuba",)),
     org("astro", "ASTROFIZIKA", countries=("Russia",), weak=("ANC",)),
     org("hizballah", "HIZBALLAH", countries=("Lebanon",)),
+    org("qaida", "AL-QA'IDA", countries=("Afghanistan",)),
+    person("qasir", "Muhammad Qasir"),
+    person("abdullah", "Abdullah Azzam Zqarwi"),
 )
 
 
@@ -220,6 +223,13 @@ FOUND = [
     ),
     ("acronym", "Astrofizika and its arm ANC", "astro", "Astrofizika", "name"),
     ("acronym", "ANC, an arm of Astrofizika", "astro", "Astrofizika", "name"),
+    # 5. the romanisations of Arabic names
+    ("romanisation", "Hezbollah fighters crossed", "hizballah", "Hezbollah", "name"),
+    ("romanisation", "a Hizbollah statement", "hizballah", "Hizbollah", "name"),
+    ("romanisation", "attacks by al-Qaeda in Yemen", "qaida", "al-Qaeda", "name"),
+    ("romanisation", "Al Qaida a revendiqué", "qaida", "Al Qaida", "name"),
+    ("romanisation", "Mohammed Qasir was seen", "qasir", "Mohammed Qasir", "name"),
+    ("romanisation", "Abdallah Azzam Zqarwi was seen", "abdullah", "Abdallah Azzam Zqarwi", "name"),
     # 4. generic names with their country, in the article's capitals
     ("generic", "Iran's Revolutionary Guard claims", "irgc", "Revolutionary Guard", "alias"),
     (
@@ -261,6 +271,8 @@ NOT_FOUND = [
     ("derived", "Nicolás Maduro habló", "maduro-guerra"),
     ("derived", "Carlos Pérez, vecino de Madrid", "perez"),
     ("derived", "Miguel Manuel Kim", "kim"),
+    # a typo beside common given names only is someone else
+    ("typo", "Mohamed Katir won the 1,500 m", "qasir"),
     # 3. acronyms without corroboration, or not as acronyms
     ("acronym", "the IRGC fired", "irgc"),
     ("acronym", "Iran: the Irgc fired", "irgc"),

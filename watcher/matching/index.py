@@ -305,13 +305,16 @@ def _is_acronym(alias: str, entry: Entry) -> bool:
 
 
 def _generic(slot: Slot) -> bool:
-    """A word that says what an organisation is, not which one: ``ministry``, ``interior``."""
+    """A word that says what an organisation is, not which one: an everyday word of English
+    (``ministry``, ``guard``) or of another news language (``ministerio``); not a name the
+    news writes often (``Qaida``)."""
     lower = slot.surface.casefold()
     return (
         slot.norm in _FUNCTION_WORDS
         or slot.norm in LEGAL_WORDS
         or lexicon.is_common_word(slot.norm)
-        or lexicon.is_everyday_word(lower, slot.norm)
+        or lexicon.is_foreign_word(lower)
+        or lexicon.is_foreign_word(slot.norm)
     )
 
 
@@ -321,7 +324,7 @@ def _people(
     """People's names as news writes them, and which people are prominent (entry -> title).
 
     * a name made only of common given names (``Abdul Rahman``, ``Mohammad Ismail``) names
-      no one in particular: left out;
+      no one in particular: left out; beside them, the one other word takes no typo;
     * a one-word alias of a person that is not the surname (``Hassan``, ``Dass``) counts only
       exactly as written, and not at all when it is a given name or an everyday word;
     * a derived form (not listed) that several people share, or that is made only of everyday
@@ -343,6 +346,10 @@ def _people(
         keys = [s.key for s in d.slots]
         if len(keys) > 1 and all(k in given for k in keys):
             continue
+        if len(keys) > 1 and sum(k in given for k in keys) == len(keys) - 1:
+            # Muhammad Qasir: beside common given names only, the surname must be spelled right
+            # (Mohamed Katir is someone else)
+            d = d._replace(slots=tuple(s._replace(max_edits=0) for s in d.slots))  # noqa: PLW2901
         if len(keys) == 1 and keys[0] != surnames[d.entry]:
             w = d.slots[0]
             if w.key in given or lexicon.is_everyday_word(w.surface.casefold(), w.norm):

@@ -211,7 +211,24 @@ def fold(norm: str) -> str:
     latin = _LETTERS.sub(lambda m: _LETTER_RULES[m.group()], latin)
     latin = _FRENCH.sub(lambda m: "g" if m.group() == "gu" else "u", latin)
     latin = _collapse(latin)  # Nabiullina / Nabiulina, Dmitriy + ev
-    return _collapse(_SOFT_I.sub("", latin))
+    latin = _collapse(_SOFT_I.sub("", latin))
+    return _ARABIC.sub(_arabic_vowels, latin)
+
+
+# The vowels the romanisations of Arabic names disagree on, where they disagree most (key
+# spelling): Hizballah/Hezbollah, Qaida/Qaeda, Muhammad/Mohammed, Abdullah/Abdallah,
+# Nasrallah/Nasrullah, the article al/el.
+_ARABIC_VOWELS = {"hezb": "hizb", "kaed": "kaid"}
+_ARABIC = re.compile(r"^(?:hezb|kaed|m[ou]ham[ae]d)|(?<=..)[ou](?=lah$)|^el$")
+
+
+def _arabic_vowels(found: re.Match[str]) -> str:
+    text = found.group()
+    if text in ("o", "u"):
+        return "a"
+    if text.startswith("m"):
+        return "muhamad"
+    return "al" if text == "el" else _ARABIC_VOWELS[text]
 
 
 @lru_cache(maxsize=20_000)
