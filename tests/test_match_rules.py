@@ -211,6 +211,8 @@ FOUND = [
     ("listed", "WALIJAN was seen", "walijan", "WALIJAN", "name"),
     ("listed", "shares in UNIJET fell", "unijet", "UNIJET", "alias"),
     ("listed", "the firm Feniks said", "feniks", "Feniks", "name"),
+    ("listed", "склады ФЕНИКС и ХАМАС", "feniks", "ФЕНИКС", "name"),
+    ("listed", "пожар на складе Феникса", "feniks", "Феникса", "name"),
     # 3. acronyms with corroboration: the country, or another of the entry's names
     ("acronym", "Iran said the IRGC fired", "irgc", "IRGC", "acronym"),
     ("acronym", "Иран: КСИР... the IRGC fired", "irgc", "IRGC", "acronym"),

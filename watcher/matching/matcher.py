@@ -584,8 +584,8 @@ def _respelled(pattern: Pattern, text: _Text, index: int, score: int) -> bool:
     if pattern.flags & Flag.EXACT_ONLY:
         return True
     w = text.words[index]
-    if not pattern.flags & Flag.ORGANIZATION or (score == SCORE_STEM and w.script != "latin"):
-        return False  # a Cyrillic inflected form (``Роснефти``) is the name's own
+    if not pattern.flags & Flag.ORGANIZATION or w.script != "latin":
+        return False  # the name in Cyrillic, inflected or not (``ХАМАС``, ``Роснефти``)
     return lexicon.is_foreign_word(w.lower)  # Hezbollah, frequent in English too, is a name
 
 
