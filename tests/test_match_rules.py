@@ -169,6 +169,8 @@ ENTRIES = (
     org("astro", "ASTROFIZIKA", countries=("Russia",), weak=("ANC",)),
     org("hizballah", "HIZBALLAH", countries=("Lebanon",)),
     org("qaida", "AL-QA'IDA", countries=("Afghanistan",)),
+    org("minfin", "MINISTRY OF FINANCE OF THE RUSSIAN FEDERATION"),
+    org("nwf", "NATIONAL WEALTH FUND OF THE RUSSIAN FEDERATION"),
     person("qasir", "Muhammad Qasir"),
     person("abdullah", "Abdullah Azzam Zqarwi"),
 )
@@ -232,6 +234,22 @@ FOUND = [
     ("romanisation", "Al Qaida a revendiqué", "qaida", "Al Qaida", "name"),
     ("romanisation", "Mohammed Qasir was seen", "qasir", "Mohammed Qasir", "name"),
     ("romanisation", "Abdallah Azzam Zqarwi was seen", "abdullah", "Abdallah Azzam Zqarwi", "name"),
+    # 4. "of the Russian Federation" as news writes it: a country adjective or possessive
+    (
+        "country",
+        "the Russian Ministry of Finance said",
+        "minfin",
+        "Ministry of Finance",
+        "short-form",
+    ),
+    ("country", "Russia's National Wealth Fund grew", "nwf", "National Wealth Fund", "short-form"),
+    (
+        "country",
+        "the Ministry of Finance of the Russian Federation said",
+        "minfin",
+        "Ministry of Finance of the Russian Federation",
+        "name",
+    ),
     # 4. generic names with their country, in the article's capitals
     ("generic", "Iran's Revolutionary Guard claims", "irgc", "Revolutionary Guard", "alias"),
     (
@@ -279,6 +297,15 @@ NOT_FOUND = [
     ("acronym", "the IRGC fired", "irgc"),
     ("acronym", "Iran: the Irgc fired", "irgc"),
     ("acronym", "the ANC won in Russia's ally South Africa", "astro"),
+    # 4. without its country, or with another country's
+    ("country", "the Ministry of Finance of Spain said", "minfin"),
+    (
+        "country",
+        "Ukraine's Ministry of Finance said the grant arrived. "
+        + "More words follow. " * 5
+        + "Russia was not mentioned until here.",
+        "minfin",
+    ),
     # 4. generic names without their country, or in lower case
     ("generic", "El Ministerio del Interior de España", "mininter"),
     ("generic", "a revolutionary guard of Iran", "irgc"),

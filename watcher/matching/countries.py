@@ -24,6 +24,7 @@ _EXTRA = {
     "belarus": "belarus bielorrus biélorus weißruss białoru беларус белорус білорус minsk минск",
     "syria": "syri siri syrie syrien syryj сири damascus damasco дамаск",
     "iran": "iran иран іран tehran teheran teherán тегеран",
+    "islamic republic of iran": "iran иран іран tehran teheran teherán тегеран",
     "cuba": "cuba kuba куба кубин havana habana la habana гавана",
     "venezuela": "venezuel venezol wenezuel венесуэл caracas каракас",
     "lebanon": "leban líban liban liban ливан beirut beyrouth бейрут",
@@ -60,6 +61,11 @@ def stems(countries: Iterable[str]) -> tuple[str, ...]:
             if len(stem) >= _MIN_STEM and stem not in found:
                 found.append(stem)
     return tuple(found)
+
+
+def known(country: str) -> bool:
+    """Whether a phrase is a country this module knows by all its names."""
+    return country.strip().casefold() in _EXTRA
 
 
 def named(keys: Iterable[str], country_stems: tuple[str, ...]) -> bool:

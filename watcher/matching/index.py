@@ -96,6 +96,7 @@ class Flag:
     FOREIGN_WORD = 32  # a bare surname that is a word of a news language: not at a sentence start
     CORROBORATE = 64  # an acronym or generic name: only with the entry's country or other name
     WEAK = 128  # a weak alias (an acronym): only with another of the entry's names
+    COUNTRY = 256  # a name without its "of <country>": only with the country named
 
 
 # Legal-form words: a company is named with or without them.
@@ -214,6 +215,7 @@ def _compile(
                     seen.add(shape)
                     rule = variant or name_rule
                     drafts.append(_Draft(position, name, slots, penalty, gap, flags, punct, rule))
+    drafts.extend(_without_country(entries, drafts))
     drafts = _corroborated_names(entries, drafts)
     drafts, prominent = _people(entries, drafts)
     patterns = _shared_slots(_anchor_patterns(drafts))
@@ -229,7 +231,9 @@ def _compile(
         name_keys=name_keys,
         prominent=prominent,
         country_stems={
-            i: countries.stems(e.countries) for i, e in enumerate(entries) if e.countries
+            i: countries.stems((*e.countries, *_named_country(e)))
+            for i, e in enumerate(entries)
+            if e.countries or _named_country(e)
         },
         fuzzy_keys=fuzzy_keys,
         excludes={i: phrase_regex(e.exclude) for i, e in enumerate(entries) if e.exclude},
@@ -271,6 +275,46 @@ def _flags(entry: Entry, slots: tuple[Slot, ...]) -> int:
 
 
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
+_OF_COUNTRY = re.compile(r"^(?P<core>.+) of (?:the )?(?P<country>[^,()]+)$", re.IGNORECASE)
+
+
+def _named_country(entry: Entry) -> tuple[str, ...]:
+    """The countries an organisation's names end with (``... of the Russian Federation``)."""
+    if entry.type == EntryType.PERSON:
+        return ()
+    found = (_OF_COUNTRY.match(name) for name in entry.names)
+    return tuple({m.group("country") for m in found if m and countries.known(m.group("country"))})
+
+
+def _without_country(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]:
+    """An organisation named ``X of the Russian Federation`` as news names it: ``the Russian
+    X``, ``Russia's X``, ``X`` in an article about Russia. The name without its country, of
+    two words or more, counts beside the country (see `_corroborated_names`)."""
+    extra: list[_Draft] = []
+    done: set[tuple[int, str]] = set()
+    for d in drafts:
+        entry = entries[d.entry]
+        if entry.type == EntryType.PERSON or d.rule not in ("name", "alias"):
+            continue
+        found = _OF_COUNTRY.match(d.alias)
+        if found is None or not countries.known(found.group("country")):
+            continue
+        if (d.entry, d.alias) in done:
+            continue
+        done.add((d.entry, d.alias))
+        words = [word(w) for w in TOKEN_RE.findall(found.group("core"))]
+        core = [w for w in words if w.norm not in LEGAL_WORDS]
+        if len(core) >= 2:
+            slots = tuple(
+                s._replace(mode=Mode.KEY) if s.mode == Mode.STRICT else s for s in _slots(core)
+            )
+            flags = Flag.ORGANIZATION | Flag.CORROBORATE | Flag.COUNTRY
+            extra.append(
+                _Draft(d.entry, d.alias, slots, 2, Gap.PLAIN, flags, d.punct, "short-form")
+            )
+    return extra
+
+
 _FUNCTION = "of the and for de del la el do da der des du in"
 _FUNCTION_WORDS = frozenset(_FUNCTION.split())
 

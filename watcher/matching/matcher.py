@@ -10,6 +10,7 @@ does not count; ``exclude`` phrases; ignore rules) and merged per entry.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -635,7 +636,7 @@ def _corroborate(
         aliases.setdefault(m.entry, set()).add("" if not m.corroborate else m.alias)
     # two names of one entry vouch for each other: the name and its acronym
     named = {entry for entry, found in aliases.items() if "" in found or len(found) > 1}
-    words: list[Word] | None = None
+    spans: list[tuple[str, int, int]] | None = None
     kept = []
     for m in mentions:
         if not m.corroborate:
@@ -646,13 +647,27 @@ def _corroborate(
             continue
         if m.corroborate & Flag.WEAK or m.entry not in compiled.country_stems:
             continue
-        if words is None:
-            words = [word(surface) for surface, _, _ in tokens(masked)]  # rare: not kept
-        stems = compiled.country_stems[m.entry]
-        country = next((w for w in words if w.key.startswith(stems)), None)
-        if country is not None:
-            kept.append(replace(m, evidence=f"with: {country.surface}"))
+        if spans is None:
+            spans = tokens(masked)  # rare: not kept from the first reading
+        country = _country_near(m, spans, compiled.country_stems[m.entry])
+        if country:
+            kept.append(replace(m, evidence=f"with: {country}"))
     return kept
+
+
+_COUNTRY_REACH = 8  # words between a generic name or acronym and its country
+
+
+def _country_near(m: _Mention, spans: list[tuple[str, int, int]], stems: tuple[str, ...]) -> str:
+    """A word naming the country within a few words of the mention (``Iran's Revolutionary
+    Guard``, ``the Russian Ministry of Finance``, ``Ministerio del Interior cubano``): the
+    Ministry of Finance in an article that names Russia elsewhere may be Ukraine's."""
+    at = bisect_left([start for _, start, _ in spans], m.start)
+    low, high = max(0, at - _COUNTRY_REACH), min(len(spans), at + _COUNTRY_REACH + 4)
+    for surface, start, _ in spans[low:high]:
+        if not m.start <= start < m.end and word(surface).key.startswith(stems):
+            return word(surface).surface
+    return ""
 
 
 def _drop_contained(mentions: list[_Mention]) -> list[_Mention]:
