@@ -205,6 +205,7 @@ FOUND = [
     ("surname", "Talks with Shoygu ended.", "shoigu", "Shoygu", "surname"),
     # derived forms, with their rule
     ("derived", "Kim Jong Un met envoys", "kim", "Kim Jong Un", "derived:family-first"),
+    ("derived", "Kim Jong-un met envoys", "kim", "Kim Jong-un", "derived:family-first"),
     ("derived", "Nicolás Maduro habló", "maduro", "Nicolás Maduro", "derived:first-surname"),
     ("derived", "Ali Khamenei said", "khamenei", "Ali Khamenei", "derived:given-family"),
     # listed names still count as before
@@ -291,6 +292,7 @@ NOT_FOUND = [
     ("derived", "Nicolás Maduro habló", "maduro-guerra"),
     ("derived", "Carlos Pérez, vecino de Madrid", "perez"),
     ("derived", "Miguel Manuel Kim", "kim"),
+    ("derived", "kim jong un fans", "kim"),
     # a typo beside common given names only is someone else
     ("typo", "Mohamed Katir won the 1,500 m", "qasir"),
     # 3. acronyms without corroboration, or not as acronyms

@@ -521,12 +521,20 @@ def name_variants(entry: Entry, name: str) -> list[Variant]:
         return []
     slots = _slots(words)
     loose = any(s.mode != Mode.STRICT for s in slots)
-    if len(slots) > 1 and loose and entry.type == EntryType.PERSON:
+    person = entry.type == EntryType.PERSON
+    if person and len(slots) > 1 and not loose and not all(_common(w) for w in words):
+        # a name of short words (Kim Jong Un) is still a name: any case (Kim Jong-un)
+        slots, loose = tuple(s._replace(mode=Mode.KEY) for s in slots), True
+    if len(slots) > 1 and loose and person:
         return [(slots, 0, Gap.PERSON, "")]
     variants: list[Variant] = [(slots, 0, Gap.PLAIN, "")]
     if len(slots) > 1 and loose:
         variants.extend(_company_variants(words))
     return variants
+
+
+def _common(w: Word) -> bool:
+    return lexicon.is_common_word(w.norm) or w.norm.isdigit()
 
 
 def _name_words(entry: Entry, name: str) -> list[Word]:
