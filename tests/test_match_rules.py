@@ -208,6 +208,9 @@ FOUND = [
     ("derived", "Kim Jong-un met envoys", "kim", "Kim Jong-un", "derived:family-first"),
     ("derived", "Nicolás Maduro habló", "maduro", "Nicolás Maduro", "derived:first-surname"),
     ("derived", "Ali Khamenei said", "khamenei", "Ali Khamenei", "derived:given-family"),
+    ("listed", "Vladimir V. Putin said", "putin", "Vladimir V. Putin", "name"),
+    ("listed", "PUTIN, Vladimir said", "putin", "PUTIN, Vladimir", "derived:given-family"),
+    ("listed", "V.V. Putin said", "putin", "V.V. Putin", "name"),
     # listed names still count as before
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
@@ -336,6 +339,14 @@ def test_the_reason_is_given_in_words(compiled: CompiledWatchlists) -> None:
     assert by_title.why == f"surname of a prominent person, {by_title.evidence}"
     by_cue = found("Minister Lavrov said", compiled)["lavrov"]
     assert by_cue.why == "surname of a prominent person, cue: Minister"
+    readings = {
+        "Vladimir V. Putin said": "listed name; with a middle initial",
+        "PUTIN, Vladimir said": "derived form (given-family); in list order",
+        "V.V. Putin said": "listed name; with initials",
+        "Vladimir Putin said": "derived form (given-family)",
+    }
+    for text, why in readings.items():
+        assert found(text, compiled)["putin"].why == why, text
     inflected = found("Wczoraj rozmawiano z Putinem.", compiled)["putin"]
     assert inflected.form == "inflection" and inflected.why.endswith("; inflected form")
     derived = found("Kim Jong Un met envoys", compiled)["kim"]

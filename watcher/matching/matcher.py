@@ -426,6 +426,7 @@ _READING_FORMS = {
     "no patronymic": "no-middle-name",
     "list order, no patronymic": "list-order,no-middle-name",
     "with patronymic": "patronymic",
+    "middle initial": "middle-initial",
     "initials": "initials",
 }
 PATRONYMIC = re.compile(r"(?:ovich|evich|ich|ovna|evna|ichna|inichna|ogli|kizi)$")

@@ -23,6 +23,7 @@ FORMS = {
     "typo": "spelling slip",
     "list-order": "in list order",
     "initials": "with initials",
+    "middle-initial": "with a middle initial",
     "no-middle-name": "without middle name or patronymic",
     "patronymic": "with a patronymic",
     "split": "written as two words",
