@@ -1,0 +1,155 @@
+"""Forms news derives from a listed person's name, written into the watchlist as ``derived``.
+
+The rules (the ``rule`` of each `DerivedName`):
+
+- ``given-family``: the first given name and the family name, without patronymics and middle
+  names: ``Ali Khamenei`` for ``Ali Husseini KHAMENEI``, ``Vladimir Putin``.
+- ``family-first``: family name first, for Korean, Chinese and Vietnamese names listed given
+  name first: ``Kim Jong Un`` for OFAC ``KIM, Jong Un`` (see `watcher.importers.names`).
+- ``first-surname``: the first of two Spanish/Portuguese family names: ``Nicolas Maduro`` for
+  ``Nicolas MADURO MOROS`` (a person of a Spanish- or Portuguese-speaking country).
+- ``arabic-last``: an Arabic family name without its article: ``Bashar Assad`` for ``Bashar
+  AL-ASSAD`` (the matcher reads romanisations: ``Asad``/``Assad``, ``al-``/``el-``).
+
+None is derived when it would mislead:
+
+- it is made only of common given names (``Abdul Rahman``, ``Mohammad Ismail``): a word that
+  is the given or middle name of `COMMON_GIVEN_COUNT` or more listed people, or one of
+  `COMMON_GIVEN` (for short lists, where counting tells little);
+- it is another entry's listed name (primary name or alias);
+- another entry derives it too: only the entry whose derivation left out fewer words keeps it
+  (``Nicolas Maduro`` stays with ``Nicolas MADURO MOROS``, not ``Nicolas Ernesto MADURO
+  GUERRA``); when they tie, neither does.
+
+Derivation is pure and takes the whole list at once, because two of these checks are about the
+other entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from watcher.importers.names import fold, is_iberian
+from watcher.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts
+
+GIVEN_FAMILY = "given-family"
+FAMILY_FIRST = "family-first"
+FIRST_SURNAME = "first-surname"
+ARABIC_LAST = "arabic-last"
+RULES = (GIVEN_FAMILY, FAMILY_FIRST, FIRST_SURNAME, ARABIC_LAST)
+
+COMMON_GIVEN_COUNT = 3
+# Given names so common across the lists' cultures that a name made only of them says nothing.
+_COMMON_GIVEN = """
+    abd abdel abdul abdal abdallah abdullah abdulla abu ahmad ahmed ahmet akhmed ali aziz
+    bakr farouk faruq hassan hasan hussain hussein husain husayn ibrahim ismail ismael isma'il
+    jamal karim khalid khaled mahmoud mahmud mohammad mohammed mohamed muhammad muhammed
+    mohamad mohd mustafa mostafa nasser omar umar osman othman qasim rahman rahim rauf rashid
+    saeed said salah saleh salih sayed sayyid sharif sultan yusuf yousef youssef haji hajji
+    mullah maulavi sheikh shaykh
+"""
+COMMON_GIVEN = frozenset(_COMMON_GIVEN.split())
+_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az)[-' ’]+(?=\w{3})", re.IGNORECASE)
+_WORDS = re.compile(r"\w+")
+_GLUE_WORDS = "al el bin ibn bint abu ben ould de del la da dos van von"
+_GLUE = frozenset(_GLUE_WORDS.split())
+
+
+class _Candidate(NamedTuple):
+    entry: int  # position in the entries
+    name: str
+    rule: str
+    dropped: int  # words of the full name left out: fewer is the better claim
+
+
+def name_key(name: str) -> str:
+    """How two names are compared: folded words (case, diacritics and punctuation aside)."""
+    return " ".join(_WORDS.findall(fold(name)))
+
+
+def with_derived(
+    entries: Sequence[Entry], birth_places: Mapping[str, Sequence[str]] | None = None
+) -> tuple[Entry, ...]:
+    """`entries` with the derived forms of every person's name (see the module docstring).
+    `birth_places`: entry id -> countries of birth (they tell a name's culture, not where the
+    person belongs, so they are not in `Entry.countries`)."""
+    places = birth_places or {}
+    common = _common_given(entries)
+    listed: dict[str, set[int]] = defaultdict(set)
+    for position, entry in enumerate(entries):
+        for name in (*entry.names, *entry.weak_aliases):
+            listed[name_key(name)].add(position)
+    by_key: dict[str, list[_Candidate]] = defaultdict(list)
+    for position, entry in enumerate(entries):
+        parts = entry.name_parts
+        if entry.type is not EntryType.PERSON or parts is None:
+            continue
+        countries = (*entry.countries, *places.get(entry.id, ()))
+        for name, rule, dropped in forms(parts, countries):
+            key = name_key(name)
+            if position in listed.get(key, ()) or _only_common(key, common):
+                continue
+            if listed.get(key):  # another entry's listed name
+                continue
+            by_key[key].append(_Candidate(position, name, rule, dropped))
+    derived: dict[int, list[DerivedName]] = defaultdict(list)
+    for candidates in by_key.values():
+        if winner := _claim(candidates):
+            derived[winner.entry].append(DerivedName(winner.name, winner.rule))
+    return tuple(
+        dataclasses.replace(entry, derived=tuple(derived[i])) if i in derived else entry
+        for i, entry in enumerate(entries)
+    )
+
+
+def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(name, rule, words left out) of every form derivable from `parts`."""
+    family = " ".join(parts.family)
+    if not family or not parts.given:
+        return []
+    if parts.order is NameOrder.FAMILY_FIRST:
+        return [(f"{family} {' '.join(parts.given)}", FAMILY_FIRST, 0)]
+    given = parts.given[0]
+    middle = sum(len(m.split()) for m in parts.middle) + sum(
+        len(g.split()) for g in parts.given[1:]
+    )
+    found: list[tuple[str, str, int]] = []
+    if middle:
+        found.append((f"{given} {family}", GIVEN_FAMILY, middle))
+    if len(parts.family) >= 2 and is_iberian(countries):
+        rest = sum(len(f.split()) for f in parts.family[1:])
+        found.append((f"{given} {parts.family[0]}", FIRST_SURNAME, middle + rest))
+    last = parts.family[-1]
+    bare = _ARTICLE.sub("", last)
+    if bare != last and len(parts.family) == 1:
+        found.append((f"{given} {bare}", ARABIC_LAST, middle + 1))
+    return found
+
+
+def _claim(candidates: list[_Candidate]) -> _Candidate | None:
+    """The one entry a derived form may stand for: alone, or with fewer words left out."""
+    owners = {c.entry for c in candidates}
+    if len(owners) == 1:
+        return min(candidates, key=lambda c: (c.dropped, c.rule))
+    best = min(c.dropped for c in candidates)
+    winners = [c for c in candidates if c.dropped == best]
+    return winners[0] if len({c.entry for c in winners}) == 1 else None
+
+
+def _common_given(entries: Iterable[Entry]) -> frozenset[str]:
+    counts: Counter[str] = Counter()
+    for entry in entries:
+        parts = entry.name_parts
+        if parts is not None and parts.order is NameOrder.GIVEN_FIRST:
+            words = {w for name in (*parts.given, *parts.middle) for w in name_key(name).split()}
+            counts.update(words)
+    return frozenset(w for w, n in counts.items() if n >= COMMON_GIVEN_COUNT) | COMMON_GIVEN
+
+
+def _only_common(key: str, common: frozenset[str]) -> bool:
+    words = [w for w in key.split() if w not in _GLUE]
+    return all(w in common for w in words)
