@@ -55,6 +55,7 @@ _COMMON_GIVEN = """
 COMMON_GIVEN = frozenset(_COMMON_GIVEN.split())
 _ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az)[-' ’]+(?=\w{3})", re.IGNORECASE)
 _WORDS = re.compile(r"\w+")
+_SYLLABLE = 6  # letters of a Korean or Chinese syllable, at most (``Jong``, ``Zhuang``)
 _GLUE_WORDS = "al el bin ibn bint abu ben ould de del la da dos van von"
 _GLUE = frozenset(_GLUE_WORDS.split())
 
@@ -98,7 +99,7 @@ def with_derived(
             by_key[key].append(_Candidate(position, name, rule, dropped))
     derived: dict[int, list[DerivedName]] = defaultdict(list)
     for candidates in by_key.values():
-        if winner := _claim(candidates):
+        for winner in _claim(candidates):
             derived[winner.entry].append(DerivedName(winner.name, winner.rule))
     return tuple(
         dataclasses.replace(entry, derived=tuple(derived[i])) if i in derived else entry
@@ -112,7 +113,12 @@ def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, in
     if not family or not parts.given:
         return []
     if parts.order is NameOrder.FAMILY_FIRST:
-        return [(f"{family} {' '.join(parts.given)}", FAMILY_FIRST, 0)]
+        given_names = " ".join(parts.given)
+        written = [given_names]
+        syllables = given_names.split()
+        if len(syllables) == 2 and all(len(s) <= _SYLLABLE for s in syllables):
+            written.append(f"{syllables[0]}-{syllables[1].lower()}")  # Kim Jong-un, as in news
+        return [(f"{family} {given}", FAMILY_FIRST, 0) for given in written]
     given = parts.given[0]
     middle = sum(len(m.split()) for m in parts.middle) + sum(
         len(g.split()) for g in parts.given[1:]
@@ -130,14 +136,15 @@ def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, in
     return found
 
 
-def _claim(candidates: list[_Candidate]) -> _Candidate | None:
-    """The one entry a derived form may stand for: alone, or with fewer words left out."""
-    owners = {c.entry for c in candidates}
-    if len(owners) == 1:
-        return min(candidates, key=lambda c: (c.dropped, c.rule))
+def _claim(candidates: list[_Candidate]) -> list[_Candidate]:
+    """The forms (``Kim Jong Un``, ``Kim Jong-un``) of the one entry a derived name may stand
+    for: the only one deriving it, or the one that left out fewer words; none on a tie."""
     best = min(c.dropped for c in candidates)
     winners = [c for c in candidates if c.dropped == best]
-    return winners[0] if len({c.entry for c in winners}) == 1 else None
+    if len({c.entry for c in winners}) > 1:
+        return []
+    spellings = {c.name: c for c in sorted(winners, key=lambda c: c.rule, reverse=True)}
+    return sorted(spellings.values(), key=lambda c: c.name)
 
 
 def _common_given(entries: Iterable[Entry]) -> frozenset[str]:

@@ -18,17 +18,18 @@ import hashlib
 import pickle
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from watcher.ignore import IgnoreRule
 from watcher.matching import lexicon
+from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 from watcher.watchlist import Entry, EntryType, Watchlist
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: derived forms and cards
 
 
 class Mode:
@@ -117,6 +118,8 @@ class CompiledWatchlists:
         excludes: dict[int, re.Pattern[str]],
         ignores: tuple[CompiledIgnore, ...],
         signature: str,
+        derived_rules: dict[tuple[int, str], str] | None = None,
+        cards: dict[str, tuple[Listing, ...]] | None = None,
     ) -> None:
         self.entries = entries
         self.thresholds = thresholds
@@ -128,6 +131,10 @@ class CompiledWatchlists:
         self.excludes = excludes
         self.ignores = ignores
         self.signature = signature
+        # (entry, name) -> the rule that derived the name (`Entry.derived`); listed names: none
+        self.derived_rules = derived_rules or {}
+        # "list/id" -> every listing of the entity's card (`watcher.matching.cards`)
+        self.cards = cards or {}
         # built on first use, per first letter: compiling stays fast, reading pays once
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
         # memo: word -> anchors it may stand for (emptied when pickled)
@@ -167,8 +174,11 @@ def compile_watchlists(
     entries = tuple(e for wl in watchlists for e in wl.entries if _is_matched(e))
     drafts: list[tuple[int, str, tuple[Slot, ...], int, int, int, str]] = []
     seen: set[tuple[object, ...]] = set()
+    derived_rules: dict[tuple[int, str], str] = {}
     for position, entry in enumerate(entries):
-        for name in dict.fromkeys(entry.names):
+        for name, rule in indexed_names(entry):
+            if rule:
+                derived_rules.setdefault((position, name), rule)
             punct = _punctuation(name)
             for slots, penalty, gap in name_variants(entry, name):
                 flags = _flags(entry, slots)
@@ -194,7 +204,20 @@ def compile_watchlists(
             CompiledIgnore(r, phrase_regex([r.phrase]) if r.phrase else None) for r in ignore
         ),
         signature=_signature(watchlists, threshold, ignore),
+        derived_rules=derived_rules,
+        cards=build_cards(entries),
     )
+
+
+def indexed_names(entry: Entry) -> Iterator[tuple[str, str]]:
+    """(name, rule) of every name the matcher looks for: the listed names (rule ``""``),
+    then the derived forms the list keeps (``Kim Jong Un``, rule ``family-first``)."""
+    listed = dict.fromkeys(entry.names)
+    for name in listed:
+        yield name, ""
+    for derived in entry.derived:
+        if derived.name not in listed:
+            yield derived.name, derived.rule
 
 
 _NAME_PUNCTUATION = re.compile(r"[^\w\s]")

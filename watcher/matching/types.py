@@ -24,6 +24,8 @@ class Match:
     score: int  # 0-100
     snippet: str  # a short window of text around the mention
     mentions: int = 1  # how many mentions of this entry the article holds
+    # the entity's other listings (list name, entry id): one card per real-world entity
+    also: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The `watcher match --json` contract for one match."""
@@ -39,4 +41,5 @@ class Match:
             "end": self.end,
             "score": self.score,
             "snippet": self.snippet,
+            "also": [{"list": name, "entry": entry} for name, entry in self.also],
         }
