@@ -40,6 +40,7 @@ FAMILY_FIRST_SURNAMES = frozenset(_FAMILY_FIRST.split())
 _FAMILY_FIRST_COUNTRY = re.compile(
     r"korea|china|chinese|hong kong|maca[uo]|taiwan|viet\s?nam|singapore", re.IGNORECASE
 )
+_FAMILY_FIRST_CODES = frozenset(("kp", "kr", "cn", "hk", "mo", "tw", "vn", "sg"))
 # Countries whose people carry two family names, of which the news uses the first.
 _IBERIAN_COUNTRY = re.compile(
     r"spain|mexico|guatemala|honduras|salvador|nicaragua|costa rica|panama|cuba|dominican"
@@ -47,6 +48,8 @@ _IBERIAN_COUNTRY = re.compile(
     r"|portugal|brazil|angola|mozambique",
     re.IGNORECASE,
 )
+_IBERIAN_CODE_LIST = "es mx gt hn sv ni cr pa cu do co ve ec pe bo cl ar uy py pr pt br ao mz"
+_IBERIAN_CODES = frozenset(_IBERIAN_CODE_LIST.split())
 # Words that belong to the next word of a family name (``DE LA CRUZ``, ``AL ASAD``).
 _PARTICLE_WORDS = "al el de del la las los da das do dos di du van von der den ter ten bin ibn ben"
 _PARTICLES = frozenset(f"{_PARTICLE_WORDS} abu bint ould".split())
@@ -103,13 +106,18 @@ def is_family_first(family: tuple[str, ...], given: str, countries: Iterable[str
         return False
     listed = [c for c in countries if c]
     if listed:
-        return any(_FAMILY_FIRST_COUNTRY.search(c) for c in listed)
+        return _of_countries(listed, _FAMILY_FIRST_COUNTRY, _FAMILY_FIRST_CODES)
     syllables = re.split(r"[\s-]+", given.strip())
     return 0 < len(syllables) <= 3 and all(_SYLLABLE.fullmatch(s) for s in syllables)
 
 
 def is_iberian(countries: Iterable[str]) -> bool:
-    return any(_IBERIAN_COUNTRY.search(c) for c in countries)
+    return _of_countries(countries, _IBERIAN_COUNTRY, _IBERIAN_CODES)
+
+
+def _of_countries(countries: Iterable[str], names: re.Pattern[str], codes: frozenset[str]) -> bool:
+    """Whether any of `countries` (names, or ISO codes as OpenSanctions writes them) is one."""
+    return any(c.lower() in codes or names.search(c) for c in countries)
 
 
 def fold(text: str) -> str:
