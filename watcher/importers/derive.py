@@ -83,7 +83,8 @@ def with_derived(
     listed: dict[str, set[int]] = defaultdict(set)
     for position, entry in enumerate(entries):
         for name in (*entry.names, *entry.weak_aliases):
-            listed[name_key(name)].add(position)
+            if " " in name or "-" in name:  # a derived form has two words or more
+                listed[name_key(name)].add(position)
     by_key: dict[str, list[_Candidate]] = defaultdict(list)
     for position, entry in enumerate(entries):
         parts = entry.name_parts
@@ -120,14 +121,12 @@ def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, in
             written.append(f"{syllables[0]}-{syllables[1].lower()}")  # Kim Jong-un, as in news
         return [(f"{family} {given}", FAMILY_FIRST, 0) for given in written]
     given = parts.given[0]
-    middle = sum(len(m.split()) for m in parts.middle) + sum(
-        len(g.split()) for g in parts.given[1:]
-    )
+    middle = len(" ".join((*parts.given[1:], *parts.middle)).split())
     found: list[tuple[str, str, int]] = []
     if middle:
         found.append((f"{given} {family}", GIVEN_FAMILY, middle))
     if len(parts.family) >= 2 and is_iberian(countries):
-        rest = sum(len(f.split()) for f in parts.family[1:])
+        rest = len(" ".join(parts.family[1:]).split())
         found.append((f"{given} {parts.family[0]}", FIRST_SURNAME, middle + rest))
     last = parts.family[-1]
     bare = _ARTICLE.sub("", last)

@@ -15,13 +15,13 @@ given-first.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
-from watcher.watchlist import Entry, NameOrder, NameParts
+from watcher.watchlist import NameOrder, NameParts
 
 # Korean (North and South romanisations), Chinese (pinyin, Wade-Giles, Cantonese) and
 # Vietnamese family names common enough to decide the order of a listed name.
@@ -122,7 +122,10 @@ def _of_countries(countries: Iterable[str], names: re.Pattern[str], codes: froze
 
 def fold(text: str) -> str:
     """Lower case without diacritics: how names are compared here."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    folded = text.casefold()
+    if folded.isascii():  # most listed names: no decomposition needed
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
@@ -208,15 +211,21 @@ class Facts:
     identifiers: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)
 
-    def onto(self, entry: Entry) -> Entry:
-        """`entry` with these facts (each once, in the order found)."""
-        return dataclasses.replace(
-            entry,
+    def fields(self) -> FactFields:
+        """The `Entry` fields for these facts (each once, in the order found)."""
+        return FactFields(
             birth_dates=_distinct(self.birth_dates),
             countries=_distinct(self.countries),
             identifiers=_distinct(self.identifiers),
             titles=_distinct(self.titles),
         )
+
+
+class FactFields(TypedDict):
+    birth_dates: tuple[str, ...]
+    countries: tuple[str, ...]
+    identifiers: tuple[str, ...]
+    titles: tuple[str, ...]
 
 
 def _distinct(values: Iterable[str]) -> tuple[str, ...]:

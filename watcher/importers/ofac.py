@@ -284,19 +284,18 @@ def _entry(
         else:
             strong.append(_display_name(alias, person))
     aliases, weak_aliases = clean_names(name, strong, weak)
-    return facts.onto(
-        Entry(
-            list_name=list_name,
-            id=id_,
-            name=name,
-            type=entry_type,
-            aliases=aliases,
-            weak_aliases=weak_aliases,
-            severity=severity,
-            programs=tuple(sorted(record.programs)),
-            notes=_notes(record, entry_type),
-            name_parts=_name_parts(record.name, facts) if person else None,
-        )
+    return Entry(
+        list_name=list_name,
+        id=id_,
+        name=name,
+        type=entry_type,
+        aliases=aliases,
+        weak_aliases=weak_aliases,
+        severity=severity,
+        programs=tuple(sorted(record.programs)),
+        notes=_notes(record, entry_type),
+        name_parts=_name_parts(record.name, facts) if person else None,
+        **facts.fields(),
     )
 
 

@@ -131,19 +131,18 @@ def _entry(
     entry_type = _SCHEMAS[str(record["schema"])]
     person = entry_type is EntryType.PERSON
     facts = _facts(properties)
-    return facts.onto(
-        Entry(
-            list_name=list_name,
-            id=entry_id("os", raw_id),
-            name=name,
-            type=entry_type,
-            aliases=aliases,
-            weak_aliases=weak,
-            severity=severity,
-            programs=tuple(sorted(set(programs))),
-            notes=_notes(raw_id, properties),
-            name_parts=_name_parts(name, properties, facts) if person else None,
-        )
+    return Entry(
+        list_name=list_name,
+        id=entry_id("os", raw_id),
+        name=name,
+        type=entry_type,
+        aliases=aliases,
+        weak_aliases=weak,
+        severity=severity,
+        programs=tuple(sorted(set(programs))),
+        notes=_notes(raw_id, properties),
+        name_parts=_name_parts(name, properties, facts) if person else None,
+        **facts.fields(),
     )
 
 

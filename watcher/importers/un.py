@@ -127,19 +127,18 @@ def _entry(
     if facts.birth_places:
         birth_places[id_] = facts.birth_places
     parts = _name_parts(raw_parts, facts) if person else None
-    return facts.onto(
-        Entry(
-            list_name=list_name,
-            id=id_,
-            name=name,
-            type=EntryType.PERSON if person else EntryType.ORGANIZATION,
-            aliases=aliases,
-            weak_aliases=weak_aliases,
-            severity=severity,
-            programs=(f"UN {program}",) if program else (),
-            notes="; ".join((_notes(element, reference), *remarks)),
-            name_parts=parts,
-        )
+    return Entry(
+        list_name=list_name,
+        id=id_,
+        name=name,
+        type=EntryType.PERSON if person else EntryType.ORGANIZATION,
+        aliases=aliases,
+        weak_aliases=weak_aliases,
+        severity=severity,
+        programs=(f"UN {program}",) if program else (),
+        notes="; ".join((_notes(element, reference), *remarks)),
+        name_parts=parts,
+        **facts.fields(),
     )
 
 
