@@ -185,6 +185,20 @@ def test_common_given_names_are_counted_in_the_list_itself() -> None:
     assert derive.with_derived([alone])[0].derived == (DerivedName("Zoran Petar", "given-family"),)
 
 
+def test_no_first_surname_form_of_a_common_spanish_name() -> None:
+    def mexican(id_: str, given: str, middle: str, family: tuple[str, str]) -> Entry:
+        parts = NameParts((given,), (middle,) if middle else (), family)
+        name = f"{given} {middle} {' '.join(family)}"
+        return Entry("l", id_, name, EntryType.PERSON, name_parts=parts, countries=("Mexico",))
+
+    # ten listed Sanchezes, three listed Pedros: "Pedro Sanchez" tells none of them apart
+    others = [mexican(f"s{i}", f"Given{i}", "Pedro", ("Sanchez", f"Other{i}")) for i in range(10)]
+    pedro = mexican("pedro", "Pedro", "", ("Sanchez", "Medrano"))  # not Spain's prime minister
+    assert "Pedro Sanchez" not in derived(derive.with_derived([*others, pedro])[-1])
+    alone = derive.with_derived([pedro])[0]
+    assert alone.derived == (DerivedName("Pedro Sanchez", "first-surname"),)
+
+
 def test_derived_forms_are_written_and_read_back(tmp_path: Path) -> None:
     result = import_ofac([NAMES / "sdn.csv", NAMES / "alt.csv"], "ofac")
     path = tmp_path / "ofac.yaml"
@@ -216,6 +230,7 @@ def test_real_ofac_list_derives_the_forms_news_writes() -> None:
     assert derived(entries["ofac-20157"])["Kim Jong Un"] == "family-first"
     assert derived(entries["ofac-26945"]) == {"Ali Khamenei": "given-family"}
     assert derived(entries["ofac-22790"]) == {"Nicolas Maduro": "first-surname"}
+    assert derived(entries["ofac-21585"]) == {}  # Pedro SANCHEZ MEDRANO: not "Pedro Sanchez"
     assert "Vladimir Putin" in entries["ofac-35096"].aliases  # listed: not derived again
     assert entries["ofac-35096"].titles == ("President of the Russian Federation",)
     rules = [d.rule for e in entries.values() for d in e.derived]

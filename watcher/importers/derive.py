@@ -13,9 +13,11 @@ The rules (the ``rule`` of each `DerivedName`):
 
 None is derived when it would mislead:
 
-- it is made only of common given names (``Abdul Rahman``, ``Mohammad Ismail``): a word that
-  is the given or middle name of `COMMON_GIVEN_COUNT` or more listed people, or one of
-  `COMMON_GIVEN` (for short lists, where counting tells little);
+- it leaves words out and what remains is made only of common names (``Abdul Rahman``,
+  ``Mohammad Ismail``, ``Pedro Sanchez`` for ``Pedro SANCHEZ MEDRANO``: not the Spanish prime
+  minister): a word that is the given or middle name of `COMMON_GIVEN_COUNT` listed people or
+  more, the family name of `COMMON_FAMILY_COUNT` or more, or one of `COMMON_GIVEN` (for short
+  lists, where counting tells little);
 - it is another entry's listed name (primary name or alias);
 - another entry derives it too: only the entry whose derivation left out fewer words keeps it
   (``Nicolas Maduro`` stays with ``Nicolas MADURO MOROS``, not ``Nicolas Ernesto MADURO
@@ -43,6 +45,7 @@ ARABIC_LAST = "arabic-last"
 RULES = (GIVEN_FAMILY, FAMILY_FIRST, FIRST_SURNAME, ARABIC_LAST)
 
 COMMON_GIVEN_COUNT = 3
+COMMON_FAMILY_COUNT = 10
 # Given names so common across the lists' cultures that a name made only of them says nothing.
 _COMMON_GIVEN = """
     abd abdel abdul abdal abdallah abdullah abdulla abu ahmad ahmed ahmet akhmed ali aziz
@@ -79,7 +82,7 @@ def with_derived(
     `birth_places`: entry id -> countries of birth (they tell a name's culture, not where the
     person belongs, so they are not in `Entry.countries`)."""
     places = birth_places or {}
-    common = _common_given(entries)
+    common = _common_words(entries)
     listed: dict[str, set[int]] = defaultdict(set)
     for position, entry in enumerate(entries):
         for name in (*entry.names, *entry.weak_aliases):
@@ -93,7 +96,9 @@ def with_derived(
         countries = (*entry.countries, *places.get(entry.id, ()))
         for name, rule, dropped in forms(parts, countries):
             key = name_key(name)
-            if position in listed.get(key, ()) or _only_common(key, common):
+            if position in listed.get(key, ()):
+                continue
+            if rule != FAMILY_FIRST and _only_common(key, common):  # family-first drops no word
                 continue
             if listed.get(key):  # another entry's listed name
                 continue
@@ -146,14 +151,26 @@ def _claim(candidates: list[_Candidate]) -> list[_Candidate]:
     return sorted(spellings.values(), key=lambda c: c.name)
 
 
-def _common_given(entries: Iterable[Entry]) -> frozenset[str]:
-    counts: Counter[str] = Counter()
+def _common_words(entries: Iterable[Entry]) -> frozenset[str]:
+    """Given names of `COMMON_GIVEN_COUNT` listed people or more (``Pedro``, ``Mohammad``),
+    family names of `COMMON_FAMILY_COUNT` or more (``Sanchez``, ``Gonzalez``; not ``Maduro``,
+    three times), and the built-in `COMMON_GIVEN`."""
+    given: Counter[str] = Counter()
+    family: Counter[str] = Counter()
     for entry in entries:
         parts = entry.name_parts
         if parts is not None and parts.order is NameOrder.GIVEN_FIRST:
-            words = {w for name in (*parts.given, *parts.middle) for w in name_key(name).split()}
-            counts.update(words)
-    return frozenset(w for w, n in counts.items() if n >= COMMON_GIVEN_COUNT) | COMMON_GIVEN
+            given.update(
+                {w for name in (*parts.given, *parts.middle) for w in name_key(name).split()}
+            )
+            family.update({w for name in parts.family for w in name_key(name).split()})
+    common = {w for w, n in given.items() if n >= COMMON_GIVEN_COUNT}
+    common |= {w for w, n in family.items() if n >= COMMON_FAMILY_COUNT}
+    return frozenset(common) | COMMON_GIVEN
+
+
+def _words(names: Iterable[str]) -> set[str]:
+    return {w for name in names for w in name_key(name).split()}
 
 
 def _only_common(key: str, common: frozenset[str]) -> bool:
