@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import requires_shared, shared_dir
 from import_helpers import FIXTURES
-from notifier_samples import sample_matches, settings
+from notifier_samples import digest_message, sample_matches, settings
 
 from watcher.feedstate import ItemRecord
 from watcher.importers.ofac import import_ofac
@@ -21,7 +21,7 @@ from watcher.importers.writer import render
 from watcher.indexcache import compile_lists
 from watcher.matching import compile_watchlists, match
 from watcher.matching.cards import build_cards
-from watcher.render import render_alert, render_digest
+from watcher.render import render_alert
 from watcher.store import Store
 from watcher.watchlist import Entry, EntryType, Severity, Watchlist
 
@@ -197,14 +197,14 @@ def test_store_keeps_the_other_listings(tmp_path: Path, lists: list[Watchlist]) 
 def test_digest_and_alert_say_where_the_entity_is_listed() -> None:
     first, *rest = sample_matches()
     carded = dataclasses.replace(first, also=(("un", "un-1"), ("ofac", "ofac-2")))
-    digest = render_digest([carded, *rest], [], settings(), "d1")
+    digest = digest_message([carded, *rest], [], settings(), "d1")
     text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "listed on: russia-energy rosneft, un un-1, ofac ofac-2" in text
     html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "listed on: russia-energy rosneft, un un-1, ofac ofac-2" in html
     alert = render_alert([carded], settings(), "a1").get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "listed on: russia-energy rosneft, un un-1, ofac ofac-2" in alert
-    plain = render_digest(rest, [], settings(), "d2").get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    plain = digest_message(rest, [], settings(), "d2").get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "listed on" not in plain
 
 
