@@ -35,7 +35,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from watcher.importers.names import fold, is_iberian
+from watcher.importers.names import is_iberian
+from watcher.matching.cards import name_key
 from watcher.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts
 
 GIVEN_FAMILY = "given-family"
@@ -57,7 +58,6 @@ _COMMON_GIVEN = """
 """
 COMMON_GIVEN = frozenset(_COMMON_GIVEN.split())
 _ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az)[-' ’]+(?=\w{3})", re.IGNORECASE)
-_WORDS = re.compile(r"\w+")
 _SYLLABLE = 6  # letters of a Korean or Chinese syllable, at most (``Jong``, ``Zhuang``)
 _GLUE_WORDS = "al el bin ibn bint abu ben ould de del la da dos van von"
 _GLUE = frozenset(_GLUE_WORDS.split())
@@ -68,11 +68,6 @@ class _Candidate(NamedTuple):
     name: str
     rule: str
     dropped: int  # words of the full name left out: fewer is the better claim
-
-
-def name_key(name: str) -> str:
-    """How two names are compared: folded words (case, diacritics and punctuation aside)."""
-    return " ".join(_WORDS.findall(fold(name)))
 
 
 def with_derived(
@@ -160,10 +155,8 @@ def _common_words(entries: Iterable[Entry]) -> frozenset[str]:
     for entry in entries:
         parts = entry.name_parts
         if parts is not None and parts.order is NameOrder.GIVEN_FIRST:
-            given.update(
-                {w for name in (*parts.given, *parts.middle) for w in name_key(name).split()}
-            )
-            family.update({w for name in parts.family for w in name_key(name).split()})
+            given.update(_words((*parts.given, *parts.middle)))
+            family.update(_words(parts.family))
     common = {w for w, n in given.items() if n >= COMMON_GIVEN_COUNT}
     common |= {w for w, n in family.items() if n >= COMMON_FAMILY_COUNT}
     return frozenset(common) | COMMON_GIVEN
