@@ -77,6 +77,17 @@ def test_organisations_need_two_shared_names() -> None:
     assert cards_of(ofac, foundation) == {}  # one shared name is a namesake
 
 
+def test_the_organisation_sharing_most_names_takes_the_card() -> None:
+    ofac = Entry("ofac", "ofac-6366", "AL QA'IDA", aliases=("AL QAEDA", "THE BASE", "AL JIHAD",
+                 "EGYPTIAN ISLAMIC JIHAD", "NEW JIHAD", "USAMA BIN LADEN NETWORK"))  # fmt: skip
+    jihad = Entry("un", "un-qde.003", "EGYPTIAN ISLAMIC JIHAD", aliases=("AL JIHAD", "NEW JIHAD"))
+    qaida = Entry("un", "un-qde.004", "AL-QAIDA", aliases=("AL QAEDA", "THE BASE", "AL QA'IDA",
+                  "USAMA BIN LADEN NETWORK"))  # fmt: skip
+    cards = cards_of(ofac, jihad, qaida)
+    assert cards["ofac/ofac-6366"] == (("ofac", "ofac-6366"), ("un", "un-qde.004"))
+    assert "un/un-qde.003" not in cards
+
+
 def test_a_card_never_holds_two_listings_of_one_list() -> None:
     passport = ("passport:X1234567",)
     a = person("ofac", "ofac-1", "A B", identifiers=passport)

@@ -7,7 +7,8 @@ and naming the others in ``also``. Listings are grouped into a card, never by on
 - they share an identifier (``passport:...``, ``imo:...``) and are of the same type;
 - or they share a birth date and a name (primary name, alias or derived form), same type;
 - or, for organisations (which have no birth date), they share two names or more
-  (``AL-SHABAAB`` and ``THE YOUTH``): one shared name is a namesake, two are the same group.
+  (``AL-SHABAAB`` and ``THE YOUTH``): one shared name is a namesake, two are the same group;
+  the pairs sharing most names are grouped first.
 
 Only listings on different lists are grouped (a list names an entity once), and a card never
 holds two listings of one list: the first grouping found wins and a later one that would
@@ -132,7 +133,11 @@ def _by_two_names(entries: Sequence[Entry]) -> list[tuple[int, int]]:
             for b in group:
                 if a < b and entries[a].list_name != entries[b].list_name:
                     shared[(a, b)] += 1
-    return sorted(pair for pair, count in shared.items() if count >= _MIN_SHARED_NAMES)
+    # the closest pairs first: OFAC's AL QA'IDA shares nine names with the UN's AL-QAIDA and
+    # four with EGYPTIAN ISLAMIC JIHAD (which OFAC lists as its aliases): the UN's al-Qaida
+    # must claim the card before a list's one place on it is taken
+    strongest = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+    return [pair for pair, count in strongest if count >= _MIN_SHARED_NAMES]
 
 
 def _name_keys(entry: Entry) -> set[str]:
