@@ -107,7 +107,14 @@ def test_un_consolidated(tmp_path: Path) -> None:
     result = written_twice(import_un, files, tmp_path)
     assert type_counts(result) == {"person": 730, "organization": 273}
     names = sum(len(e.aliases) + len(e.weak_aliases) for e in result.entries)
-    assert 2500 <= names <= 2752 + 378  # alias elements with a name, plus original scripts
+    # alias elements with a name, plus original scripts, plus the other spellings and
+    # acronyms the list writes in parentheses after a name (each its own alias)
+    assert 2500 <= names <= 2752 + 378 + 120
+    every_name = [n for e in result.entries for n in (*e.names, *e.weak_aliases)]
+    assert not [n for n in every_name if "false identity" in n or ("(" in n and ")" in n[-2:])]
+    tantoush = {e.id: e for e in result.entries}["un-qdi.057"]
+    assert "Abdel Ilah Sabri" in tantoush.aliases
+    assert "alias Abdel Ilah Sabri: false identity related to" in tantoush.notes
     assert result.files[0].data_date == "2026-02-27T00:00:09.554Z"
 
 

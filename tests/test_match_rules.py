@@ -101,7 +101,7 @@ ENTRIES = (
         given=("Nicolas",),
         middle=("Ernesto",),
         family=("Maduro", "Guerra"),
-        derived=(("Nicolas Maduro", "first-surname"),),
+        derived=(("Nicolas Maduro", "first-surname"), ("Nicolas Maduro Guerra", "given-family")),
     ),
     person(
         "assad",
@@ -208,6 +208,13 @@ FOUND = [
     ("derived", "Kim Jong-un met envoys", "kim", "Kim Jong-un", "derived:family-first"),
     ("derived", "Nicolás Maduro habló", "maduro", "Nicolás Maduro", "derived:first-surname"),
     ("derived", "Ali Khamenei said", "khamenei", "Ali Khamenei", "derived:given-family"),
+    (
+        "derived",
+        "Nicolás Maduro Guerra, the son, spoke",  # three everyday words: a name all the same
+        "maduro-guerra",
+        "Nicolás Maduro Guerra",
+        "derived:given-family",
+    ),
     ("listed", "Vladimir V. Putin said", "putin", "Vladimir V. Putin", "name"),
     ("listed", "PUTIN, Vladimir said", "putin", "PUTIN, Vladimir", "derived:given-family"),
     ("listed", "V.V. Putin said", "putin", "V.V. Putin", "name"),
@@ -293,6 +300,7 @@ NOT_FOUND = [
     ("word", "Únete a nosotros", "unijet"),
     # derived forms: shared by two people, or a common name of someone not heading a state
     ("derived", "Nicolás Maduro habló", "maduro-guerra"),
+    ("derived", "Nicolás Maduro Guerra, the son, spoke", "maduro"),  # the son, not his father
     ("derived", "Carlos Pérez, vecino de Madrid", "perez"),
     ("derived", "Miguel Manuel Kim", "kim"),
     ("derived", "kim jong un fans", "kim"),

@@ -39,6 +39,7 @@ class PendingMatch:
     alerted_at: datetime | None = None
     alert_held: str | None = None  # "cap" / "old": held back from an immediate alert
     origin: str = "feed"  # "rescreen": found by back-screening a newly listed entry
+    also: tuple[tuple[str, str], ...] = ()  # the entity's other listings (list, entry id)
 
     @property
     def entry_key(self) -> str:

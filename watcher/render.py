@@ -27,6 +27,7 @@ import jinja2
 
 from watcher.config import Config
 from watcher.errors import WatcherError
+from watcher.matching.cards import listed_on
 from watcher.notice import FeedProblem, PendingMatch
 from watcher.watchlist import Severity
 
@@ -403,6 +404,13 @@ def _severity_groups(ordered: Sequence[PendingMatch], views: _Views) -> list[dic
     return groups
 
 
+def _listed_on(match: PendingMatch) -> list[str]:
+    """Every list the entity is on (``ofac ofac-35096``), when it is on more than one."""
+    if not match.also:
+        return []
+    return [_clean(x) for x in listed_on(match.list_name, match.entry_id, match.also)]
+
+
 class _Views:
     """Each match's and entry's view, built once per digest however many trial renders list
     it (the templates only read them)."""
@@ -431,6 +439,7 @@ class _Views:
             "type": _clean(first.type),
             "severity": str(first.severity),
             "programs": _listed(first.programs, NAME_MAX),
+            "listed_on": _listed_on(next((m for m in matches if m.also), first)),
             "chart": self._charts[key],
             "hits": [self.item(m) for m in matches],
         }
@@ -502,6 +511,7 @@ def _item_view(match: PendingMatch, settings: RenderSettings) -> dict[str, Any]:
         "entry_key": _shorten(_clean(match.entry_key), NAME_MAX),
         "severity": str(match.severity),
         "programs": _listed(match.programs, NAME_MAX),
+        "listed_on": _listed_on(match),
         "alias": alias,
         "matched": matched,
         "score": match.score,

@@ -170,6 +170,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX article_texts_stored ON article_texts(stored_at);
     ALTER TABLE matches ADD COLUMN origin TEXT NOT NULL DEFAULT 'feed'; -- 'rescreen': back-screened
     """,
+    # v4 -> v5: the entity's other listings (one card per real-world entity)
+    """
+    -- JSON [[list, entry id], ...]
+    ALTER TABLE matches ADD COLUMN also TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 # matches that could still go out as an immediate alert (`m`: matches; add the severities)
@@ -502,8 +507,8 @@ class Transaction:
         self._db.executemany(
             """INSERT OR IGNORE INTO matches
                    (article_id, list_name, entry_id, name, type, severity, programs, alias,
-                    text, start, "end", score, snippet, found_at, notify, origin)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    text, start, "end", score, snippet, found_at, notify, origin, also)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 (
                     article_id,
@@ -522,6 +527,7 @@ class Transaction:
                     now,
                     int(notify),
                     origin,
+                    json.dumps([list(listing) for listing in m.also]),
                 )
                 for m in matches
             ],
@@ -1134,6 +1140,7 @@ def _pending_match(row: sqlite3.Row) -> PendingMatch:
         alerted_at=_timestamp(row["alerted_at"]),
         alert_held=row["alert_held"],
         origin=row["origin"],
+        also=tuple((str(name), str(entry)) for name, entry in json.loads(row["also"])),
     )
 
 

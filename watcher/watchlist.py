@@ -29,6 +29,15 @@ The YAML schema users edit (keep it; extend, never rename):
         countries: [Russia]      # nationality, citizenship, seat or address countries
         birth_dates: ["1952-10-07"]
         identifiers: [passport:RU-123]   # kind:number; shared ones merge entries across lists
+
+Derived-form rules (`watcher.importers.derive`, which decides when none is derived):
+``given-family`` (``Ali Khamenei`` for ``Ali Husseini KHAMENEI``), ``family-first`` (``Kim
+Jong Un``, ``Kim Jong-un`` for OFAC ``KIM, Jong Un``), ``first-surname`` (``Nicolas Maduro``
+for ``Nicolas MADURO MOROS``), ``arabic-last`` (``Bashar Assad`` for ``Bashar AL-ASSAD``).
+
+Identifier kinds: passport, national-id, tax-id, registration, imo, mmsi, swift, lei, inn,
+ogrn, id; the number upper case without separators. Entries on different lists sharing an
+identifier, or a birth date and a name, are one card (`watcher.matching.cards`).
 """
 
 from __future__ import annotations
@@ -79,7 +88,7 @@ class DerivedName:
     ``KIM, Jong Un``), with the rule that derived it, so an analyst can see and remove it."""
 
     name: str
-    rule: str  # e.g. given-family, family-first, first-surname, arabic-last
+    rule: str  # given-family | family-first | first-surname | arabic-last
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from watcher.importers.writer import (
 )
 from watcher.progress import terminal_report
 from watcher.watchlist import Severity
+from watcher.yamlfile import gc_paused
 
 SOURCES_HELP = """\b
 What each SOURCE takes (several FILEs at once, any order):
@@ -97,9 +98,10 @@ def command(
     report = terminal_report()  # a big list takes a while: say what is going on
     size = sum(f.stat().st_size for f in files)
     report(f"reading {len(files)} {source} file(s), {size / 2**20:.1f} MiB")
-    result = IMPORTERS[source](files, name, level)
-    report(f"writing {len(result.entries):,} entries to {output}")
-    text = render(result, name, level)
+    with gc_paused():  # ~100k containers built: the cycle collector made it ~1.5x slower
+        result = IMPORTERS[source](files, name, level)
+        report(f"writing {len(result.entries):,} entries to {output}")
+        text = render(result, name, level)
     previous = previous_names(output)
     unchanged = output.is_file() and same_body(output.read_text(encoding="utf-8"), text)
     if not unchanged:

@@ -1,12 +1,19 @@
 """`watcher match`: run the matcher over local files (feeds, HTML pages, text) and report.
 
-    watcher match [--config PATH | --watchlists PATH ...] [--threshold N] [--json] INPUT ...
+    watcher match [--config PATH | --watchlists PATH ...] [--threshold N] [--json]
+                  [--explain [--entry LIST/ID ...]] INPUT ...
 
 INPUT is an RSS/Atom file (one result per item), an HTML or text file (one result), or ``-``
 for standard input; which one is told by looking at the content. With ``--json`` every
 article is one line: ``{"id", "title", "link", "matches": [Match.to_json() + "field", ...]}``
 (the id is the item's guid, else its link, else the file name; ``field`` is where the match
 stands: ``title``, ``text`` or ``tag`` for an item's categories). Scripts and benchmarks rely on it.
+
+One real-world entity on several lists is one match, naming its other listings (``also`` in
+JSON, ``listed on:`` in the report). ``--explain`` says why each match was made: the rule, the
+name that matched (listed, or derived and by which rule), every listing of the entity
+(``"explain": {...}`` in JSON). ``--explain`` without INPUT lists what the matcher looks for:
+each entry's names with their rules and its other listings (``--entry LIST/ID`` to choose).
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from watcher.errors import WatcherError
 from watcher.indexcache import compile_lists
 from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists, Match, match
+from watcher.matching.cards import listed_on
+from watcher.matching.explain import Explainer
 from watcher.matching.matcher import snippet
 from watcher.parse import decode_document, parse_document
 from watcher.settings import load_config, resolved_state_dir
@@ -64,26 +73,49 @@ class _Document:
     help="Lowest score (0-100) reported [default: the config's, else 90].",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per article per line.")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-def command(
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say why each match was made; without INPUT, list the names each entry is found by.",
+)
+@click.option(
+    "--entry",
+    "entry_keys",
+    multiple=True,
+    metavar="LIST/ID",
+    help="With --explain and no INPUT: only these entries (repeatable) [default: all].",
+)
+@click.argument("inputs", nargs=-1, metavar="INPUT...")
+def command(  # click passes every option by keyword
+    *,
     config_file: Path | None,
     watchlist_paths: tuple[Path, ...],
     threshold: int | None,
     as_json: bool,
+    explain: bool,
+    entry_keys: tuple[str, ...],
     inputs: tuple[str, ...],
 ) -> None:
     """Find watchlist entries in feed, HTML or text files (``-`` reads standard input)."""
     if config_file is not None and watchlist_paths:
         raise click.UsageError("give --config or --watchlists, not both")
+    if not inputs and not explain:
+        raise click.UsageError("give at least one INPUT (a file, or - for standard input)")
+    if entry_keys and (inputs or not explain):
+        raise click.UsageError("--entry goes with --explain and no INPUT")
     compiled = _compile(config_file, watchlist_paths, threshold)
+    if not inputs:
+        _explain_entries(compiled, entry_keys, as_json)
+        return
+    why = Explainer(compiled) if explain else None
     highlight = (_BOLD, _RESET) if sys.stdout.isatty() else ("[[", "]]")
     for source in inputs:
         for document in _documents(source):
             found = match(document.text, compiled)
             if as_json:
-                click.echo(json.dumps(_json(document, found), ensure_ascii=False))
+                click.echo(json.dumps(_json(document, found, why), ensure_ascii=False))
             else:
-                click.echo(_report(document, found, highlight))
+                click.echo(_report(document, found, highlight, why))
 
 
 def _compile(
@@ -136,13 +168,14 @@ def _read(source: str) -> bytes:
         raise WatcherError(f"cannot read {source}: {exc.strerror or exc}") from exc
 
 
-def _json(document: _Document, found: list[Match]) -> dict[str, object]:
-    return {
-        "id": document.id,
-        "title": document.title,
-        "link": document.link,
-        "matches": [{**m.to_json(), "field": _field(document, m)} for m in found],
-    }
+def _json(
+    document: _Document, found: list[Match], why: Explainer | None = None
+) -> dict[str, object]:
+    matches = [{**m.to_json(), "field": _field(document, m)} for m in found]
+    if why is not None:
+        for m, out in zip(found, matches, strict=True):
+            out["explain"] = why.match(m)
+    return {"id": document.id, "title": document.title, "link": document.link, "matches": matches}
 
 
 def _field(document: _Document, found: Match) -> Field:
@@ -150,7 +183,12 @@ def _field(document: _Document, found: Match) -> Field:
     return document.article.field_at(found.start) if document.article else "text"
 
 
-def _report(document: _Document, found: list[Match], highlight: tuple[str, str]) -> str:
+def _report(
+    document: _Document,
+    found: list[Match],
+    highlight: tuple[str, str],
+    why: Explainer | None = None,
+) -> str:
     heading = document.id + (f": {document.title}" if document.title else "")
     lines = [heading]
     if not found:
@@ -162,4 +200,19 @@ def _report(document: _Document, found: list[Match], highlight: tuple[str, str])
             f"(as {m.alias!r}, score {m.score}{mentions})"
         )
         lines.append("    " + snippet(document.text, m.start, m.end, marks=highlight))
+        if why is not None:
+            lines += [f"    {line}" for line in why.lines(m)]
+        if m.also or why is not None:
+            lines.append("    listed on: " + ", ".join(listed_on(m.list_name, m.entry_id, m.also)))
     return "\n".join(lines)
+
+
+def _explain_entries(compiled: CompiledWatchlists, keys: Sequence[str], as_json: bool) -> None:
+    why = Explainer(compiled)
+    chosen = why.entries(keys)
+    for entry in chosen:
+        if as_json:
+            click.echo(json.dumps(why.entry(entry), ensure_ascii=False))
+        else:
+            click.echo(f"{entry.key} {entry.name} [{entry.type}]")
+            click.echo("\n".join(f"  {line}" for line in why.entry_lines(entry)))

@@ -43,7 +43,9 @@ from watcher.importers.common import (
     title_person_name,
     unique_ids,
 )
-from watcher.watchlist import Entry, EntryType, Severity
+from watcher.importers.derive import with_derived
+from watcher.importers.names import Facts, person_parts, read_remarks
+from watcher.watchlist import Entry, EntryType, NameParts, Severity
 
 NULL = "-0-"
 _TYPES = {"individual": EntryType.PERSON, "vessel": EntryType.VESSEL, "aircraft": EntryType.OTHER}
@@ -98,8 +100,9 @@ def import_ofac(
             "no OFAC primary file (sdn.csv or cons_prim.csv: 12 columns) among the inputs"
         )
     records, notes = _join(rows)
-    entries = unique_ids(_entry(record, list_name, severity) for record in records.values())
-    return ImportResult("ofac", entries, tuple(files), tuple(notes))
+    places: dict[str, list[str]] = {}
+    entries = unique_ids(_entry(record, list_name, severity, places) for record in records.values())
+    return ImportResult("ofac", with_derived(entries, places), tuple(files), tuple(notes))
 
 
 def _decode(data: bytes) -> str:
@@ -259,9 +262,19 @@ def _add_comment(record: _Record, row: Sequence[str]) -> None:
         record.remarks.append(text)
 
 
-def _entry(record: _Record, list_name: str, severity: Severity) -> Entry:
+def _entry(
+    record: _Record, list_name: str, severity: Severity, birth_places: dict[str, list[str]]
+) -> Entry:
+    """The entry for `record`; the countries of birth its remarks give go to `birth_places`
+    (they tell which order a name is written in, see `with_derived`)."""
     entry_type = _TYPES.get(record.sdn_type, EntryType.ORGANIZATION)
     person = entry_type is EntryType.PERSON
+    facts = Facts(titles=[record.title] if record.title else [])
+    read_remarks((item for text in record.remarks for item in text.split(";")), facts)
+    facts.countries.extend(sorted(record.countries))
+    id_ = entry_id("ofac", record.ent_num)
+    if facts.birth_places:
+        birth_places[id_] = facts.birth_places
     name = _display_name(record.name, person)
     strong = [_display_name(other, person) for other in record.extra_names]
     weak = [_unquote(w) for text in record.remarks for w in _WEAK_AKA.findall(text)]
@@ -273,7 +286,7 @@ def _entry(record: _Record, list_name: str, severity: Severity) -> Entry:
     aliases, weak_aliases = clean_names(name, strong, weak)
     return Entry(
         list_name=list_name,
-        id=entry_id("ofac", record.ent_num),
+        id=id_,
         name=name,
         type=entry_type,
         aliases=aliases,
@@ -281,7 +294,18 @@ def _entry(record: _Record, list_name: str, severity: Severity) -> Entry:
         severity=severity,
         programs=tuple(sorted(record.programs)),
         notes=_notes(record, entry_type),
+        name_parts=_name_parts(record.name, facts) if person else None,
+        **facts.fields(),
     )
+
+
+def _name_parts(raw: str, facts: Facts) -> NameParts | None:
+    """``KIM, Jong Un`` -> family (Kim), given (Jong Un), family first; a name without
+    OFAC's comma says nothing about its parts."""
+    if "," not in raw:
+        return None
+    family, given = (smart_title(tidy(part)) for part in raw.split(",", 1))
+    return person_parts(family, given, (*facts.countries, *facts.birth_places))
 
 
 def _unquote(name: str) -> str:

@@ -27,7 +27,17 @@ from watcher.importers.common import (
     tidy,
     unique_ids,
 )
-from watcher.watchlist import Entry, EntryType, Severity
+from watcher.importers.derive import with_derived
+from watcher.importers.names import (
+    Facts,
+    birth_date,
+    fold,
+    given_names,
+    identifier,
+    is_family_first,
+    surnames,
+)
+from watcher.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 
 _SCHEMAS = {
     "Person": EntryType.PERSON,
@@ -40,6 +50,20 @@ _SCHEMAS = {
 }
 _STRONG = ("name", "alias", "previousName")
 _NOTED = ("birthDate", "nationality", "country", "position", "innCode", "imoNumber")
+_COUNTRIES = ("nationality", "citizenship", "country", "jurisdiction", "mainCountry")
+# FtM identifier properties, and the kind written into `identifiers` (as the other importers).
+_IDENTIFIERS = {
+    "passportNumber": "passport",
+    "idNumber": "national-id",
+    "taxNumber": "tax-id",
+    "innCode": "inn",
+    "ogrnCode": "ogrn",
+    "registrationNumber": "registration",
+    "imoNumber": "imo",
+    "mmsi": "mmsi",
+    "swiftBic": "swift",
+    "leiCode": "lei",
+}
 
 
 def import_opensanctions(
@@ -60,7 +84,7 @@ def import_opensanctions(
             else:
                 entries.append(_entry(path, line, record, list_name, severity))
     notes = tuple(f"{count} {what} skipped" for what, count in sorted(skipped.items()))
-    return ImportResult("opensanctions", unique_ids(entries), tuple(files), notes)
+    return ImportResult("opensanctions", with_derived(unique_ids(entries)), tuple(files), notes)
 
 
 def _records(path: Path, data: bytes) -> list[tuple[int, dict[str, Any]]]:
@@ -104,17 +128,56 @@ def _entry(
         raise SourceFileError(f"{path}:{line}: properties.name: entity {raw_id} has no name")
     aliases, weak = clean_names(name, strong, _values(properties, "weakAlias"))
     programs = _values(properties, "programId") + [str(d) for d in record.get("datasets") or []]
+    entry_type = _SCHEMAS[str(record["schema"])]
+    person = entry_type is EntryType.PERSON
+    facts = _facts(properties)
     return Entry(
         list_name=list_name,
         id=entry_id("os", raw_id),
         name=name,
-        type=_SCHEMAS[str(record["schema"])],
+        type=entry_type,
         aliases=aliases,
         weak_aliases=weak,
         severity=severity,
         programs=tuple(sorted(set(programs))),
         notes=_notes(raw_id, properties),
+        name_parts=_name_parts(name, properties, facts) if person else None,
+        **facts.fields(),
     )
+
+
+def _facts(properties: dict[str, Any]) -> Facts:
+    return Facts(
+        birth_dates=[birth_date(d) for d in _values(properties, "birthDate")],
+        countries=[c for key in _COUNTRIES for c in _values(properties, key)],
+        identifiers=[
+            identifier(kind, number)
+            for key, kind in _IDENTIFIERS.items()
+            for number in _values(properties, key)
+        ],
+        titles=_values(properties, "position") + _values(properties, "title"),
+    )
+
+
+def _name_parts(caption: str, properties: dict[str, Any], facts: Facts) -> NameParts | None:
+    """The firstName/middleName/fatherName/lastName values that spell the caption (FtM lists
+    every spelling of each part, in several scripts)."""
+    folded = fold(caption)
+    last = _spelling(properties, "lastName", folded)
+    first = _spelling(properties, "firstName", folded)
+    if not last or not first:
+        return None
+    if folded.startswith(fold(last)) and is_family_first((last,), first, facts.countries):
+        return NameParts((first,), (), (last,), NameOrder.FAMILY_FIRST)
+    given, more = given_names(first)
+    middle = [
+        m for key in ("middleName", "fatherName") if (m := _spelling(properties, key, folded))
+    ]
+    return NameParts(given, (*more, *middle), surnames(last), NameOrder.GIVEN_FIRST)
+
+
+def _spelling(properties: dict[str, Any], key: str, folded_caption: str) -> str:
+    return next((v for v in _values(properties, key) if fold(v) in folded_caption), "")
 
 
 def _notes(raw_id: str, properties: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from watcher.importers.common import ImportResult, SourceFileError
-from watcher.watchlist import Entry, EntryType, Severity
+from watcher.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 
 MARKER = "# watcher-import v1"
 _PLAIN = re.compile(
@@ -80,16 +80,36 @@ def _entry_lines(entry: Entry, severity: Severity) -> Iterator[str]:
         yield f"    severity: {entry.severity.value}\n"
     yield from _sequence("aliases", entry.aliases)
     yield from _sequence("weak_aliases", entry.weak_aliases)
+    yield from _name_parts(entry.name_parts)
+    if entry.derived:
+        yield "    derived:\n"
+        for derived in entry.derived:
+            yield f"      - name: {scalar(derived.name)}\n        rule: {derived.rule}\n"
     yield from _sequence("programs", entry.programs)
+    yield from _sequence("titles", entry.titles)
+    yield from _sequence("countries", entry.countries)
+    yield from _sequence("birth_dates", entry.birth_dates)
+    yield from _sequence("identifiers", entry.identifiers)
     if entry.notes:
         yield f"    notes: {scalar(entry.notes)}\n"
 
 
-def _sequence(key: str, items: Iterable[str]) -> Iterator[str]:
-    lines = [f"      - {scalar(item)}\n" for item in items]
+def _sequence(key: str, items: Iterable[str], indent: str = "    ") -> Iterator[str]:
+    lines = [f"{indent}  - {scalar(item)}\n" for item in items]
     if lines:
-        yield f"    {key}:\n"
+        yield f"{indent}{key}:\n"
         yield from lines
+
+
+def _name_parts(parts: NameParts | None) -> Iterator[str]:
+    if parts is None:
+        return
+    yield "    name_parts:\n"
+    yield from _sequence("given", parts.given, "      ")
+    yield from _sequence("middle", parts.middle, "      ")
+    yield from _sequence("family", parts.family, "      ")
+    if parts.order is not NameOrder.GIVEN_FIRST:
+        yield f"      order: {parts.order.value}\n"
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -14,22 +14,23 @@ words): never one comparison per name.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import pickle
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from watcher.ignore import IgnoreRule
 from watcher.matching import countries, lexicon, people
+from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 from watcher.watchlist import Entry, EntryType, Watchlist
+from watcher.yamlfile import gc_paused
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 
 
 class Mode:
@@ -138,6 +139,7 @@ class CompiledWatchlists:
         excludes: dict[int, re.Pattern[str]],
         ignores: tuple[CompiledIgnore, ...],
         signature: str,
+        cards: dict[str, tuple[Listing, ...]] | None = None,
     ) -> None:
         self.entries = entries
         self.thresholds = thresholds
@@ -151,6 +153,8 @@ class CompiledWatchlists:
         self.excludes = excludes
         self.ignores = ignores
         self.signature = signature
+        # "list/id" -> every listing of the entity's card (`watcher.matching.cards`)
+        self.cards = cards or {}
         # built on first use, per first letter: compiling stays fast, reading pays once
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
         # memo: word -> anchors it may stand for (emptied when pickled)
@@ -189,13 +193,8 @@ def compile_watchlists(
     vessels/aircraft are left out)."""
     # Compiling allocates ~10**6 small objects and frees none in cycles: the cyclic garbage
     # collector, run on every allocation threshold, took 1.1 s of 2.7 s on the full OFAC list.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _compile(watchlists, threshold, ignore)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _compile(
@@ -205,7 +204,7 @@ def _compile(
     drafts: list[_Draft] = []
     seen: set[tuple[object, ...]] = set()
     for position, entry in enumerate(entries):
-        for name, name_rule in _names_with_rules(entry).items():
+        for name, name_rule in indexed_names(entry):
             punct = _punctuation(name)
             for slots, penalty, gap, variant in name_variants(entry, name):
                 flags = _flags(entry, slots)
@@ -241,21 +240,25 @@ def _compile(
             CompiledIgnore(r, phrase_regex([r.phrase]) if r.phrase else None) for r in ignore
         ),
         signature=_signature(watchlists, threshold, ignore),
+        cards=build_cards(entries),
     )
 
 
-_NAME_PUNCTUATION = re.compile(r"[^\w\s]")
-
-
-def _names_with_rules(entry: Entry) -> dict[str, str]:
-    """Every strong name of the entry -> the rule it stands for: its name, a listed alias,
-    or a form derived from its name (``derived:given-family``)."""
-    names = {entry.name: "name"}
-    for alias in entry.aliases:
-        names.setdefault(alias, "alias")
+def indexed_names(entry: Entry) -> Iterator[tuple[str, str]]:
+    """(name, rule) of every strong name the matcher looks for, the rule as `Match.rule`
+    gives it: the primary name (``name``), the listed aliases (``alias``), then the derived
+    forms the list keeps (``Kim Jong Un``, ``derived:family-first``) that no listed name
+    already is. The one place both the compiler and ``watcher match --explain`` read."""
+    listed = dict.fromkeys(entry.names)
+    for name in listed:
+        yield name, "name" if name == entry.name else "alias"
     for derived in entry.derived:
-        names.setdefault(derived.name, f"derived:{derived.rule}")
-    return names
+        if derived.name not in listed:
+            listed[derived.name] = None
+            yield derived.name, f"derived:{derived.rule}"
+
+
+_NAME_PUNCTUATION = re.compile(r"[^\w\s]")
 
 
 def _punctuation(name: str) -> str:
@@ -431,13 +434,15 @@ def _surname_key(entry: Entry) -> str:
 def _derived_holds(
     draft: _Draft, owners: dict[tuple[str, ...], set[int]], ranks: dict[int, tuple[int, str]]
 ) -> bool:
-    """A derived form counts for one person only, and for a common name (``Pedro Sánchez``,
-    every word an everyday one) only for a head of state or movement (``Nicolás Maduro``)."""
+    """A derived form counts for one person only, and a two-word one of everyday words (``Pedro
+    Sánchez``, ``José Gil``) only for a head of state or movement (``Nicolás Maduro``)."""
     sharing = owners[tuple(s.key for s in draft.slots)]
     if len(sharing) > 1:
         rank = ranks[draft.entry][0]
         if not rank or any(ranks[o][0] >= rank for o in sharing if o != draft.entry):
             return False
+    if len(draft.slots) > 2:
+        return True  # three names (Nicolás Maduro Guerra) tell a person apart, everyday or not
     everyday = all(lexicon.is_everyday_word(s.surface.casefold(), s.norm) for s in draft.slots)
     return not everyday or ranks[draft.entry][0] >= people.HEAD
 

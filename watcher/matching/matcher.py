@@ -19,6 +19,7 @@ from rapidfuzz.distance import OSA
 
 from watcher.ignore import IgnoreRule
 from watcher.matching import lexicon, people
+from watcher.matching.cards import one_per_card
 from watcher.matching.index import (
     CompiledWatchlists,
     Flag,
@@ -96,7 +97,7 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
     mentions = [m for m in mentions if not _excluded(m, masked, compiled)]
     kept, suppressed = _apply_ignores(mentions, masked, compiled)
     return ScanResult(
-        matches=tuple(_merge(kept, text, masked, compiled)),
+        matches=tuple(one_per_card(_merge(kept, text, masked, compiled), compiled.cards)),
         suppressed=tuple(
             (merged, rule)
             for rule, group in suppressed.items()

@@ -47,6 +47,8 @@ class Match:
     score: int  # 0-100
     snippet: str  # a short window of text around the mention
     mentions: int = 1  # how many mentions of this entry the article holds
+    # the entity's other listings (list name, entry id): one card per real-world entity
+    also: tuple[tuple[str, str], ...] = ()
     rule: str = "name"  # which rule made the match: one of RULES, or "derived:<how>"
     evidence: str = ""  # what the rule relied on: the cue, title or corroborating name
     form: str = ""  # how the words differed from the name: FORMS, comma-separated
@@ -80,4 +82,5 @@ class Match:
             "snippet": self.snippet,
             "rule": self.rule,
             "why": self.why,
+            "also": [{"list": name, "entry": entry} for name, entry in self.also],
         }

@@ -1,0 +1,171 @@
+"""Forms news derives from a listed person's name, written into the watchlist as ``derived``.
+
+The rules (the ``rule`` of each `DerivedName`):
+
+- ``given-family``: the first given name and the family name, without patronymics and middle
+  names: ``Ali Khamenei`` for ``Ali Husseini KHAMENEI``, ``Vladimir Putin``.
+- ``family-first``: family name first, for Korean, Chinese and Vietnamese names listed given
+  name first: ``Kim Jong Un`` for OFAC ``KIM, Jong Un`` (see `watcher.importers.names`).
+- ``first-surname``: the first of two Spanish/Portuguese family names: ``Nicolas Maduro`` for
+  ``Nicolas MADURO MOROS`` (a person of a Spanish- or Portuguese-speaking country).
+- ``arabic-last``: an Arabic family name without its article: ``Bashar Assad`` for ``Bashar
+  AL-ASSAD`` (the matcher reads romanisations: ``Asad``/``Assad``, ``al-``/``el-``).
+
+None is derived when it would mislead:
+
+- it leaves words out and what remains is made only of common names (``Abdul Rahman``,
+  ``Mohammad Ismail``, ``Pedro Sanchez`` for ``Pedro SANCHEZ MEDRANO``: not the Spanish prime
+  minister): a word that is the given or middle name of `COMMON_GIVEN_COUNT` listed people or
+  more, the family name of `COMMON_FAMILY_COUNT` or more, or one of `COMMON_GIVEN` (for short
+  lists, where counting tells little);
+- it is another entry's listed name (primary name or alias);
+- another entry derives it too: only the entry whose derivation left out fewer words keeps it
+  (``Nicolas Maduro`` stays with ``Nicolas MADURO MOROS``, not ``Nicolas Ernesto MADURO
+  GUERRA``); when they tie, neither does.
+
+Derivation is pure and takes the whole list at once, because two of these checks are about the
+other entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from watcher.importers.names import is_iberian
+from watcher.matching.cards import name_key
+from watcher.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts
+
+GIVEN_FAMILY = "given-family"
+FAMILY_FIRST = "family-first"
+FIRST_SURNAME = "first-surname"
+ARABIC_LAST = "arabic-last"
+RULES = (GIVEN_FAMILY, FAMILY_FIRST, FIRST_SURNAME, ARABIC_LAST)
+
+COMMON_GIVEN_COUNT = 3
+COMMON_FAMILY_COUNT = 10
+# Given names so common across the lists' cultures that a name made only of them says nothing.
+_COMMON_GIVEN = """
+    abd abdel abdul abdal abdallah abdullah abdulla abu ahmad ahmed ahmet akhmed ali aziz
+    bakr farouk faruq hassan hasan hussain hussein husain husayn ibrahim ismail ismael isma'il
+    jamal karim khalid khaled mahmoud mahmud mohammad mohammed mohamed muhammad muhammed
+    mohamad mohd mustafa mostafa nasser omar umar osman othman qasim rahman rahim rauf rashid
+    saeed said salah saleh salih sayed sayyid sharif sultan yusuf yousef youssef haji hajji
+    mullah maulavi sheikh shaykh
+"""
+COMMON_GIVEN = frozenset(_COMMON_GIVEN.split())
+_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az)[-' ’]+(?=\w{3})", re.IGNORECASE)
+_SYLLABLE = 6  # letters of a Korean or Chinese syllable, at most (``Jong``, ``Zhuang``)
+_GLUE_WORDS = "al el bin ibn bint abu ben ould de del la da dos van von"
+_GLUE = frozenset(_GLUE_WORDS.split())
+
+
+class _Candidate(NamedTuple):
+    entry: int  # position in the entries
+    name: str
+    rule: str
+    dropped: int  # words of the full name left out: fewer is the better claim
+
+
+def with_derived(
+    entries: Sequence[Entry], birth_places: Mapping[str, Sequence[str]] | None = None
+) -> tuple[Entry, ...]:
+    """`entries` with the derived forms of every person's name (see the module docstring).
+    `birth_places`: entry id -> countries of birth (they tell a name's culture, not where the
+    person belongs, so they are not in `Entry.countries`)."""
+    places = birth_places or {}
+    common = _common_words(entries)
+    listed: dict[str, set[int]] = defaultdict(set)
+    for position, entry in enumerate(entries):
+        for name in (*entry.names, *entry.weak_aliases):
+            if " " in name or "-" in name:  # a derived form has two words or more
+                listed[name_key(name)].add(position)
+    by_key: dict[str, list[_Candidate]] = defaultdict(list)
+    for position, entry in enumerate(entries):
+        parts = entry.name_parts
+        if entry.type is not EntryType.PERSON or parts is None:
+            continue
+        countries = (*entry.countries, *places.get(entry.id, ()))
+        for name, rule, dropped in forms(parts, countries):
+            key = name_key(name)
+            if position in listed.get(key, ()):
+                continue
+            if rule != FAMILY_FIRST and _only_common(key, common):  # family-first drops no word
+                continue
+            if listed.get(key):  # another entry's listed name
+                continue
+            by_key[key].append(_Candidate(position, name, rule, dropped))
+    derived: dict[int, list[DerivedName]] = defaultdict(list)
+    for candidates in by_key.values():
+        for winner in _claim(candidates):
+            derived[winner.entry].append(DerivedName(winner.name, winner.rule))
+    return tuple(
+        dataclasses.replace(entry, derived=tuple(derived[i])) if i in derived else entry
+        for i, entry in enumerate(entries)
+    )
+
+
+def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(name, rule, words left out) of every form derivable from `parts`."""
+    family = " ".join(parts.family)
+    if not family or not parts.given:
+        return []
+    if parts.order is NameOrder.FAMILY_FIRST:
+        given_names = " ".join(parts.given)
+        written = [given_names]
+        syllables = given_names.split()
+        if len(syllables) == 2 and all(len(s) <= _SYLLABLE for s in syllables):
+            written.append(f"{syllables[0]}-{syllables[1].lower()}")  # Kim Jong-un, as in news
+        return [(f"{family} {given}", FAMILY_FIRST, 0) for given in written]
+    given = parts.given[0]
+    middle = len(" ".join((*parts.given[1:], *parts.middle)).split())
+    found: list[tuple[str, str, int]] = []
+    if middle:
+        found.append((f"{given} {family}", GIVEN_FAMILY, middle))
+    if len(parts.family) >= 2 and is_iberian(countries):
+        rest = len(" ".join(parts.family[1:]).split())
+        found.append((f"{given} {parts.family[0]}", FIRST_SURNAME, middle + rest))
+    last = parts.family[-1]
+    bare = _ARTICLE.sub("", last)
+    if bare != last and len(parts.family) == 1:
+        found.append((f"{given} {bare}", ARABIC_LAST, middle + 1))
+    return found
+
+
+def _claim(candidates: list[_Candidate]) -> list[_Candidate]:
+    """The forms (``Kim Jong Un``, ``Kim Jong-un``) of the one entry a derived name may stand
+    for: the only one deriving it, or the one that left out fewer words; none on a tie."""
+    best = min(c.dropped for c in candidates)
+    winners = [c for c in candidates if c.dropped == best]
+    if len({c.entry for c in winners}) > 1:
+        return []
+    spellings = {c.name: c for c in sorted(winners, key=lambda c: c.rule, reverse=True)}
+    return sorted(spellings.values(), key=lambda c: c.name)
+
+
+def _common_words(entries: Iterable[Entry]) -> frozenset[str]:
+    """Given names of `COMMON_GIVEN_COUNT` listed people or more (``Pedro``, ``Mohammad``),
+    family names of `COMMON_FAMILY_COUNT` or more (``Sanchez``, ``Gonzalez``; not ``Maduro``,
+    three times), and the built-in `COMMON_GIVEN`."""
+    given: Counter[str] = Counter()
+    family: Counter[str] = Counter()
+    for entry in entries:
+        parts = entry.name_parts
+        if parts is not None and parts.order is NameOrder.GIVEN_FIRST:
+            given.update(_words((*parts.given, *parts.middle)))
+            family.update(_words(parts.family))
+    common = {w for w, n in given.items() if n >= COMMON_GIVEN_COUNT}
+    common |= {w for w, n in family.items() if n >= COMMON_FAMILY_COUNT}
+    return frozenset(common) | COMMON_GIVEN
+
+
+def _words(names: Iterable[str]) -> set[str]:
+    return {w for name in names for w in name_key(name).split()}
+
+
+def _only_common(key: str, common: frozenset[str]) -> bool:
+    words = [w for w in key.split() if w not in _GLUE]
+    return all(w in common for w in words)
