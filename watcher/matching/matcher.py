@@ -203,6 +203,7 @@ _CLAUSE_END = re.compile(r"[.!?;:()\[\]\n]")
 # Case endings a Latin-script surname takes in Polish (Putina, Bidenowi, Macronem, Putinie),
 # in key spelling: the other Slavic endings read Latin words as names (Galicia, Safari).
 _LATIN_NAME_ENDINGS = frozenset({"a", "u", "ovi", "em", "e", "om", "ego", "emu"})
+_SHORT_STEM = 5
 
 
 def _bare_surname(
@@ -214,12 +215,13 @@ def _bare_surname(
     w, slot = text.words[first], pattern.slots[0]
     if not w.capitalized:
         return None
-    if (
-        w.script == "latin"
-        and w.key != slot.key
-        and w.key[len(slot.key) :] not in _LATIN_NAME_ENDINGS
-    ):
-        return None
+    if w.script == "latin" and w.key != slot.key:
+        if w.key[len(slot.key) :] not in _LATIN_NAME_ENDINGS:
+            return None
+        if len(slot.key) < _SHORT_STEM and lexicon.is_everyday_word(w.lower, w.norm):
+            # a short surname's case form that is a word or name of its own: Spanish Nuria
+            # is not Nuri's genitive (Polish news writes Putina often enough to be frequent)
+            return None
     start = text.spans[first][1]
     if pattern.flags & Flag.FOREIGN_WORD and _sentence_initial(text.masked, start):
         return None
