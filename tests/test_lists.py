@@ -417,8 +417,8 @@ async def test_back_screening_reports_an_article_stored_before_the_update_once(
     with store.transaction() as tx:
         pending = tx.pending_matches()
     store.close()
-    assert [(m.article_id, m.entry_id, m.origin) for m in pending] == [
-        ("old", "ofac-35096", "rescreen")
+    assert [(m.article_id, m.entry_id, m.origin, m.why) for m in pending] == [
+        ("old", "ofac-35096", "rescreen", "derived form (given-family)")
     ]
 
 

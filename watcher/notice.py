@@ -40,6 +40,7 @@ class PendingMatch:
     alert_held: str | None = None  # "cap" / "old": held back from an immediate alert
     origin: str = "feed"  # "rescreen": found by back-screening a newly listed entry
     also: tuple[tuple[str, str], ...] = ()  # the entity's other listings (list, entry id)
+    why: str = ""  # why it matched, in words (`Match.why`); "" when stored before v6
 
     @property
     def entry_key(self) -> str:

@@ -44,6 +44,7 @@ SPARKS = "▁▂▃▄▅▆▇█"  # the text part's bars, lowest to highest
 TITLE_MAX = 300
 NAME_MAX = 200  # entry names, aliases, the matched text, feed names
 CONTEXT_MAX = 240  # snippet text on either side of the highlighted mention
+WHY_MAX = 160  # why a match was made (`Match.why`): a listed title can be long
 LIST_MAX = 8  # feeds or programs listed for one item; the rest are counted
 DETAIL_MAX = 500  # a feed problem's detail and URL
 LINK_MAX = 2000  # longer links are shown as no link at all
@@ -514,6 +515,7 @@ def _item_view(match: PendingMatch, settings: RenderSettings) -> dict[str, Any]:
         "listed_on": _listed_on(match),
         "alias": alias,
         "matched": matched,
+        "why": _shorten(_clean(match.why), WHY_MAX),
         "score": match.score,
         "before": short_before,
         "hit": short_hit,

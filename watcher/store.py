@@ -175,6 +175,10 @@ MIGRATIONS: list[str] = [
     -- JSON [[list, entry id], ...]
     ALTER TABLE matches ADD COLUMN also TEXT NOT NULL DEFAULT '[]';
     """,
+    # v5 -> v6: why it matched, in words (`Match.why`); '' for matches stored before
+    """
+    ALTER TABLE matches ADD COLUMN why TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 # matches that could still go out as an immediate alert (`m`: matches; add the severities)
@@ -507,8 +511,8 @@ class Transaction:
         self._db.executemany(
             """INSERT OR IGNORE INTO matches
                    (article_id, list_name, entry_id, name, type, severity, programs, alias,
-                    text, start, "end", score, snippet, found_at, notify, origin, also)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    text, start, "end", score, snippet, found_at, notify, origin, also, why)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 (
                     article_id,
@@ -528,6 +532,7 @@ class Transaction:
                     int(notify),
                     origin,
                     json.dumps([list(listing) for listing in m.also]),
+                    m.why,
                 )
                 for m in matches
             ],
@@ -1141,6 +1146,7 @@ def _pending_match(row: sqlite3.Row) -> PendingMatch:
         alert_held=row["alert_held"],
         origin=row["origin"],
         also=tuple((str(name), str(entry)) for name, entry in json.loads(row["also"])),
+        why=row["why"],
     )
 
 
