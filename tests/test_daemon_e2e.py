@@ -22,6 +22,9 @@ import pytest
 from feedserver import FeedServer, Route, rss
 from smtpserver import Received, SmtpTestServer
 
+from watcher.errors import EX_DATAERR
+from watcher.store import DB_FILE
+
 pytestmark = pytest.mark.slow
 
 STARTUP = 30.0  # seconds: interpreter start, config, watchlist compile
@@ -557,3 +560,26 @@ def test_reload_without_a_running_daemon_says_so(setup: Setup) -> None:
     )
     assert result.returncode == 1
     assert f"no watcher is running on state directory {setup.tmp / 'state'}" in result.stderr
+
+
+def test_the_daemon_stops_with_65_when_its_database_is_damaged_while_running(
+    setup: Setup,
+) -> None:
+    daemon = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    setup.smtp.wait_for_messages(1, deadline=DEADLINE)  # polled and alerted: the file is in use
+    db = setup.tmp / "state" / DB_FILE
+    # the file damaged under the open connection; its WAL and shared-memory index with it,
+    # or SQLite would go on trusting the pages it has cached
+    for damaged in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if damaged.exists():
+            with damaged.open("r+b") as raw:
+                raw.write(b"\0garbage" * (damaged.stat().st_size // 8))
+
+    daemon.send(signal.SIGUSR1)  # a digest reads the database now (the 1 s polls would too)
+
+    assert daemon.wait_exit() == EX_DATAERR
+    log = daemon.log()
+    assert "result=state-error" in log and str(db) in log
+    assert "Traceback" not in log
+    assert "event=stopped" in log and "exit_code=65" in log
