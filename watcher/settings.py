@@ -159,25 +159,34 @@ def _under(base: Path, path: Path) -> Path:
 
 
 def _duplicate_feeds(document: YamlDocument, config: Config) -> list[Problem]:
-    first_use: dict[str, int] = {}
-    problems = []
-    for index, feed in enumerate(config.feeds):
-        first = first_use.setdefault(feed.url, index)
-        if first != index:
-            message = f"feed {feed.url} is already listed as feeds[{first}]; remove one"
-            problems.append(document.problem(("feeds", index, "url"), message))
-    return problems
+    urls = [feed.url for feed in config.feeds]
+    return [
+        document.problem(
+            ("feeds", index, "url"), f"feed {url} is already listed as feeds[{first}]; remove one"
+        )
+        for index, first, url in _repeats(urls)
+    ]
 
 
 def _duplicate_lists(document: YamlDocument, config: Config) -> list[Problem]:
+    names = [item.name for item in config.lists]
+    return [
+        document.problem(
+            ("lists", index, "name"),
+            f"list {name!r} is already configured as lists[{first}]; rename one",
+        )
+        for index, first, name in _repeats(names)
+    ]
+
+
+def _repeats(values: list[str]) -> list[tuple[int, int, str]]:
+    """(index, index of its first use, value) for each value seen before."""
     first_use: dict[str, int] = {}
-    problems = []
-    for index, item in enumerate(config.lists):
-        first = first_use.setdefault(item.name, index)
-        if first != index:
-            message = f"list {item.name!r} is already configured as lists[{first}]; rename one"
-            problems.append(document.problem(("lists", index, "name"), message))
-    return problems
+    return [
+        (index, first, value)
+        for index, value in enumerate(values)
+        if (first := first_use.setdefault(value, index)) != index
+    ]
 
 
 # --- the watchlist file schema ---------------------------------------------------------------
