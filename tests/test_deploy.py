@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         key = field.alias or name
         keys.append(prefix + key)
         annotation = field.annotation
+        if typing.get_origin(annotation) is tuple:  # feeds:, lists: (a list of sections)
+            annotation = typing.get_args(annotation)[0]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             keys += _keys(annotation, f"{prefix}{key}.")
     return keys
