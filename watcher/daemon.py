@@ -56,12 +56,11 @@ from watcher.errors import WatcherError
 from watcher.fetch import FetchLimits, make_client
 from watcher.filewatch import FileWatcher
 from watcher.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
-from watcher.lists.health import list_health, lists_in_health
+from watcher.lists.health import list_health
 from watcher.lists.rescreen import rescreen_pending
 from watcher.lists.update import list_fetch_limits, update_due
 from watcher.lock import StateLock
 from watcher.logs import kv
-from watcher.notice import FeedProblem
 from watcher.progress import Heartbeat
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.snapshot import Loaded, load, log_rejected
@@ -370,10 +369,7 @@ class Daemon:
     async def digest_now(self, reason: str) -> None:
         assert self.loaded is not None and self.store is not None
         config, now = self.loaded.config, time.time()
-        health: list[poll.FeedHealth | FeedProblem] = [
-            *poll.feed_health(self.store, config, now),
-            *lists_in_health(config, self.store, now),  # failing or stale official lists
-        ]
+        health = notify.digest_health(self.store, config, now)
         digest_id = await notify.queue_digest_async(
             self.store, config, now, feed_health=health, executor=self._notify_executor
         )

@@ -48,12 +48,13 @@ from zoneinfo import ZoneInfo
 
 from watcher.config import Config, DigestConfig
 from watcher.lists.digest import list_change_views
+from watcher.lists.health import lists_in_health
 from watcher.lists.state import ListChangeRow
 from watcher.logs import kv
 from watcher.mailer import Mailer, envelope_sender, mailer_for
 from watcher.notice import FeedProblem, PendingMatch
 from watcher.outbox import DrainResult, drain
-from watcher.poll import FeedHealth
+from watcher.poll import FeedHealth, feed_health
 from watcher.render import (
     MAX_DIGEST_PARTS,
     NO_HISTORY,
@@ -603,6 +604,12 @@ def _history(
     keys = sorted({(m.list_name, m.entry_id) for m in pending})
     counts = tx.daily_mentions(keys, start, days)
     return MentionHistory({f"{k[0]}/{k[1]}": tuple(v) for k, v in counts.items()})
+
+
+def digest_health(store: Store, config: Config, now: float) -> list[FeedHealth | FeedProblem]:
+    """The digest's health section: the feeds with problems, then the failing or stale
+    official lists (the daemon, `run --once` and `watcher digest` show the same)."""
+    return [*feed_health(store, config, now), *lists_in_health(config, store, now)]
 
 
 def _settings(config: Config, now: float) -> RenderSettings:

@@ -17,11 +17,9 @@ from pathlib import Path
 
 from watcher import notify, poll, settings
 from watcher.errors import EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
-from watcher.lists.health import lists_in_health
 from watcher.lists.runner import rescreen_once, update_lists_once
 from watcher.lock import StateLock
 from watcher.logs import kv
-from watcher.notice import FeedProblem
 from watcher.progress import Report, Tick, no_tick, quiet
 from watcher.snapshot import Loaded, load
 from watcher.store import Store
@@ -105,10 +103,7 @@ async def _once(store: Store, loaded: Loaded, now: float | None, tick: Tick) -> 
     failures = [r for r in results if r.status not in ("ok", "not-modified")]
     rescreen_once(store, loaded, clock())  # stored news against newly listed entries
     notify.queue_alerts(store, config, clock())
-    health: list[poll.FeedHealth | FeedProblem] = [
-        *poll.feed_health(store, config, clock()),
-        *lists_in_health(config, store, clock()),  # failing or stale official lists
-    ]
+    health = notify.digest_health(store, config, clock())  # feeds and official lists
     digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
     with store.transaction() as tx:
         listed, high = tx.digest_counts(digest_id) if digest_id else (0, 0)
