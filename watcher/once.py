@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,10 @@ async def run_once(
     """Poll every feed once, match, queue alerts and a digest, send everything pending.
     ``report`` hears the steps of loading the watchlists, ``tick`` each feed polled
     (`watcher.progress`)."""
+
+    def clock() -> float:  # the injected time, else the wall clock (read afresh per step)
+        return time.time() if now is None else now
+
     loaded = await asyncio.to_thread(load, config_path, None, report)
     config = loaded.config
     state_dir = settings.resolved_state_dir(config)
@@ -84,17 +89,14 @@ async def run_once(
         store = Store(state_dir)
         try:
             # official lists (lists:) due for an update first, so this run screens with them
-            loaded = await update_lists_once(store, loaded, time.time() if now is None else now)
-            return await _once(store, loaded, now, tick)
+            loaded = await update_lists_once(store, loaded, clock())
+            return await _once(store, loaded, clock, tick)
         finally:
             store.close()
 
 
-async def _once(store: Store, loaded: Loaded, now: float | None, tick: Tick) -> OnceResult:
+async def _once(store: Store, loaded: Loaded, clock: Callable[[], float], tick: Tick) -> OnceResult:
     config = loaded.config
-
-    def clock() -> float:
-        return time.time() if now is None else now
 
     poll.sync_feeds(store, config, clock())
     results = await poll.poll_due(
