@@ -197,11 +197,12 @@ class SmtpConfig(_Section):
 
 # --- official lists kept current (issue 11) -------------------------------------------------
 
-_LIST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+# list names (here and in watchlist files) and entry ids: one rule, safe in file names
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 def _check_list_name(value: str) -> str:
-    if not _LIST_NAME.fullmatch(value):
+    if not ID_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid list name: use lowercase letters, digits, '.', '_' and"
             " '-', starting with a letter or digit (e.g. ofac)"

@@ -12,14 +12,13 @@ problem in a file is reported (and, for watchlists, every problem in every file)
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from watcher.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config
+from watcher.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, ID_PATTERN, Config
 from watcher.errors import Problem, ValidationFailed, WatcherError
 from watcher.watchlist import (
     DerivedName,
@@ -33,7 +32,6 @@ from watcher.watchlist import (
 from watcher.yamlfile import YamlDocument, check, gc_paused, load_yaml, sort_problems
 
 WATCHLIST_SUFFIXES = (".yaml", ".yml")
-_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -193,7 +191,7 @@ def _repeats(values: list[str]) -> list[tuple[int, int, str]]:
 
 
 def _check_id(value: str) -> str:
-    if not _ID.fullmatch(value):
+    if not ID_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid id: use lowercase letters, digits, '.', '_' and '-', "
             "starting with a letter or digit (e.g. rosneft, 12345)"
@@ -331,7 +329,7 @@ def _load_watchlist_unpaused(path: Path) -> tuple[Watchlist, YamlDocument]:
     model, problems = check(document, WatchlistFile)
     problems += _duplicate_ids(document)
     problems += _unusable_names(document)
-    if model is not None and model.list_name is None and not _ID.fullmatch(path.stem):
+    if model is not None and model.list_name is None and not ID_PATTERN.fullmatch(path.stem):
         message = (
             f"the list is named after the file, but {path.stem!r} is not a valid list name; "
             "add e.g. 'list: russia-energy' (lowercase letters, digits, '.', '_', '-')"
