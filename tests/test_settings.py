@@ -192,6 +192,14 @@ CONFIG_REJECTIONS = [
         id="duplicate-list",
     ),
     pytest.param(
+        "lists:\n  - {name: un, source: un, urls: [scsanctions.un.org/consolidated.xml]}\n",
+        [
+            "config.yaml:2:35: lists[0].urls[0]: 'scsanctions.un.org/consolidated.xml' is not a "
+            "list URL; it must start with https://, http:// or file://"
+        ],
+        id="bad-list-url",
+    ),
+    pytest.param(
         "feeds: https://example.org/rss\n",
         [
             "config.yaml:1:8: feeds: expected a list, e.g. [A, B] or one '- item' per line, "

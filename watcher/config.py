@@ -8,6 +8,7 @@ Loading and error reporting (file:line:col) are in `watcher.settings`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -72,12 +73,20 @@ def parse_size(value: object) -> int:
     return size
 
 
-def _check_url(value: str) -> str:
-    if not re.match(r"(?i)(https?|file)://", value.strip()):
-        raise ValueError(
-            f"{value!r} is not a feed URL; it must start with https://, http:// or file://"
-        )
-    return value.strip()
+def _url_check(kind: str) -> Callable[[str], str]:
+    """A validator for a `kind` ("feed", "list") URL: http(s) or file, stripped."""
+
+    def check(value: str) -> str:
+        if not re.match(r"(?i)(https?|file)://", value.strip()):
+            raise ValueError(
+                f"{value!r} is not a {kind} URL; it must start with https://, http:// or file://"
+            )
+        return value.strip()
+
+    return check
+
+
+_check_url = _url_check("feed")
 
 
 def _check_timezone(value: str) -> str:
@@ -210,12 +219,7 @@ def _check_list_name(value: str) -> str:
     return value
 
 
-def _check_list_url(value: str) -> str:
-    if not re.match(r"(?i)(https?|file)://", value.strip()):
-        raise ValueError(
-            f"{value!r} is not a list URL; it must start with https://, http:// or file://"
-        )
-    return value.strip()
+_check_list_url = _url_check("list")
 
 
 class ListConfig(_Section):
