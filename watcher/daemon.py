@@ -44,14 +44,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from watcher import notify, poll, settings
-from watcher.config import Config, PollingConfig
+from watcher.config import Config
 from watcher.errors import WatcherError
 from watcher.fetch import FetchLimits, make_client
 from watcher.filewatch import FileWatcher
@@ -98,7 +97,7 @@ class Daemon:
     )
     _alerts_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _alerts_wanted: bool = False
-    _limits: PollLimits | None = None
+    _limits: poll.PollLimits | None = None
     _client: httpx.AsyncClient | None = None
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -145,7 +144,7 @@ class Daemon:
         self.store = Store(state_dir)
         poll.sync_feeds(self.store, config, time.time())
         self._client = _client_for(config)
-        self._limits = PollLimits(config.polling)
+        self._limits = poll.PollLimits(config.polling)
         self._watcher = FileWatcher(self.loaded.watched_files)
         self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
         self.scheduler.start()
@@ -332,7 +331,7 @@ class Daemon:
         # A poll slower than its interval must not collide with the trigger's next firing;
         # `_follow_schedule` sets the real next run when it ends.
         self._postpone(feed_url, loaded.config.polling.timeout * 2 + 60)
-        async with limits.overall, limits.host(feed_url):
+        async with limits.slot(feed_url):
             if self._stop.is_set():  # queued behind the limits when SIGTERM came: not started
                 return
             result = await poll.poll_feed(
@@ -520,7 +519,7 @@ class Daemon:
             # in-flight polls finish on the old client; it is closed at shutdown
             self._old_clients.append(self._client)
             self._client = _client_for(fresh.config)
-            self._limits = PollLimits(fresh.config.polling)
+            self._limits = poll.PollLimits(fresh.config.polling)
         self.loaded = fresh
         self._reconcile(fresh.specs)
 
@@ -567,19 +566,6 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: the pages stay mapped
         ctypes.CDLL(None).malloc_trim(0)
-
-
-class PollLimits:
-    """At most ``polling.concurrency`` polls at once, ``polling.per_host`` per host."""
-
-    def __init__(self, polling: PollingConfig) -> None:
-        self.overall = asyncio.Semaphore(polling.concurrency)
-        self._per_host = polling.per_host
-        self._hosts: dict[str, asyncio.Semaphore] = {}
-
-    def host(self, url: str) -> asyncio.Semaphore:
-        host = urlsplit(url).netloc.lower() or "file"
-        return self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
 
 
 def _client_for(config: Config) -> httpx.AsyncClient:
