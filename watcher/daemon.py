@@ -52,7 +52,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from watcher import notify, poll, settings
 from watcher.config import Config
 from watcher.errors import WatcherError
-from watcher.fetch import FetchLimits, make_client
+from watcher.fetch import make_client
 from watcher.filewatch import FileWatcher
 from watcher.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
 from watcher.lists.health import list_health
@@ -143,7 +143,7 @@ class Daemon:
         config = self.loaded.config
         self.store = Store(state_dir)
         poll.sync_feeds(self.store, config, time.time())
-        self._client = _client_for(config)
+        self._client = poll.poll_client(config)
         self._limits = poll.PollLimits(config.polling)
         self._watcher = FileWatcher(self.loaded.watched_files)
         self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
@@ -518,7 +518,7 @@ class Daemon:
         if fresh.config.polling != self.loaded.config.polling and self._client is not None:
             # in-flight polls finish on the old client; it is closed at shutdown
             self._old_clients.append(self._client)
-            self._client = _client_for(fresh.config)
+            self._client = poll.poll_client(fresh.config)
             self._limits = poll.PollLimits(fresh.config.polling)
         self.loaded = fresh
         self._reconcile(fresh.specs)
@@ -566,8 +566,3 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: the pages stay mapped
         ctypes.CDLL(None).malloc_trim(0)
-
-
-def _client_for(config: Config) -> httpx.AsyncClient:
-    limits = FetchLimits.from_config(config.polling)
-    return make_client(limits, max_connections=config.polling.concurrency)

@@ -106,6 +106,13 @@ def prune(store: Store, config: Config, now: float) -> int:
 # --- polling --------------------------------------------------------------------------------
 
 
+def poll_client(config: Config) -> httpx.AsyncClient:
+    """The HTTP client feeds are polled with: the polling limits, a connection per slot."""
+    return make_client(
+        FetchLimits.from_config(config.polling), max_connections=config.polling.concurrency
+    )
+
+
 class PollLimits:
     """At most ``polling.concurrency`` polls at once, ``polling.per_host`` per host: the one
     limiter of `poll_due` and the daemon. A poll takes its host's slot first, so a feed
@@ -143,9 +150,8 @@ async def poll_due(
     with store.transaction() as tx:
         feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
     settings = {f.url: f for f in config.feeds}
-    limits = FetchLimits.from_config(config.polling)
     own_client = client is None
-    http = client or make_client(limits, max_connections=config.polling.concurrency)
+    http = client or poll_client(config)
     slots = PollLimits(config.polling)
     # One worker thread for parsing and matching: under the GIL more threads add no speed,
     # only contention (longer event-loop stalls) and more documents in memory at once.
