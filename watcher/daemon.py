@@ -527,13 +527,14 @@ class Daemon:
 
     def _status_text(self) -> str:
         assert self.loaded is not None and self.store is not None
-        health = poll.feed_health(self.store, self.loaded.config, time.time())
+        now = time.time()  # one moment for the feeds and the lists
+        health = poll.feed_health(self.store, self.loaded.config, now)
         ok = sum(1 for h in health if h.state == "ok")
         failing = sum(1 for h in health if h.state != "ok")
         pending = notify.pending_count(self.store)
         text = f"feeds: {ok} ok, {failing} failing; mail: {pending} pending"
         if self.loaded.config.lists:
-            lists = list_health(self.loaded.config, self.store, time.time())
+            lists = list_health(self.loaded.config, self.store, now)
             bad = sum(1 for item in lists if item.state in ("failing", "stale"))
             text += f"; lists: {len(lists) - bad} ok, {bad} failing or stale"
         return text
