@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from feedserver import FeedServer, rss
-from test_state_failures import run_cli
+from test_state_failures import WATCHLIST, run_cli
 
-WATCHLIST = "list: t\nentries:\n  - id: rosneft\n    name: Rosneft\n    severity: high\n"
 BASELINE = "first poll: 2 item(s) recorded as the baseline; nothing is mailed for them"
 
 
