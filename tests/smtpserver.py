@@ -44,6 +44,18 @@ class Received:
         return parsed
 
 
+def plain_text(message: EmailMessage) -> str:
+    """The text/plain body of a digest or alert, as a reader sees it."""
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def of_kind(messages: list[Received], kind: str) -> list[EmailMessage]:
+    """The messages whose X-Sanctions-Watch-Kind is `kind` (digest, alert, test)."""
+    return [m.message for m in messages if m.message["X-Sanctions-Watch-Kind"] == kind]
+
+
 class _Handler:
     def __init__(self, server: SmtpTestServer) -> None:
         self.server = server

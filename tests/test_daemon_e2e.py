@@ -15,12 +15,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from feedserver import FeedServer, Route, rss
-from smtpserver import Received, SmtpTestServer
+from smtpserver import SmtpTestServer, of_kind, plain_text
+
+from watcher.errors import EX_DATAERR
+from watcher.store import DB_FILE
 
 pytestmark = pytest.mark.slow
 
@@ -261,16 +263,6 @@ smtp:
         self.notify.close()
 
 
-def _by_kind(messages: list[Received], kind: str) -> list[EmailMessage]:
-    return [m.message for m in messages if m.message["X-Sanctions-Watch-Kind"] == kind]
-
-
-def _text(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[Setup]:
     unrouted: list[Callable[[str, Mapping[str, str]], Route]] = []
@@ -313,12 +305,12 @@ def test_ready_alert_digest_on_sigusr1_watchdog_and_clean_sigterm(setup: Setup) 
     (alert_mail,) = setup.smtp.wait_for_messages(1, deadline=DEADLINE)
     alert = alert_mail.message
     assert alert["X-Sanctions-Watch-Kind"] == "alert"
-    assert "Rosneft" in alert["Subject"] and "Lukoil" in _text(alert)
+    assert "Rosneft" in alert["Subject"] and "Lukoil" in plain_text(alert)
 
     daemon.send(signal.SIGUSR1)  # digest now
     messages = setup.smtp.wait_for_messages(2, deadline=DEADLINE)
-    (digest,) = _by_kind(messages, "digest")
-    text = _text(digest)
+    (digest,) = of_kind(messages, "digest")
+    text = plain_text(digest)
     for expected in ("Rosneft", "Lukoil", "Sergei Lavrov", "Lavrov and Rubio speak by phone"):
         assert expected in text
     assert "Djokovic" not in text
@@ -460,13 +452,13 @@ def test_kill_9_during_a_poll_then_restart_loses_nothing_and_duplicates_nothing(
     messages = list(setup.smtp.messages)
     assert len(messages) == 3, [m.message["Subject"] for m in messages]
     assert len({m.message["Message-ID"] for m in messages}) == 3
-    alerts = _by_kind(messages, "alert")
+    alerts = of_kind(messages, "alert")
     assert sorted(a["Subject"].split("— ")[-1] for a in alerts) == [
         "Lukoil halts Iraq output",
         "US sanctions Rosneft and Lukoil",
     ]
-    (digest,) = _by_kind(messages, "digest")
-    text = _text(digest)
+    (digest,) = of_kind(messages, "digest")
+    text = plain_text(digest)
     for expected in ("Lukoil halts Iraq output", "US sanctions Rosneft and Lukoil", "Lavrov"):
         assert text.count(expected) >= 1
 
@@ -540,10 +532,10 @@ def test_sigterm_lets_an_in_flight_poll_finish_and_commit(setup: Setup) -> None:
     once = setup.run_once()
     assert once.returncode == 0, once.stderr
     messages = setup.smtp.wait_for_messages(2)
-    (alert,) = _by_kind(messages, "alert")
-    (digest,) = _by_kind(messages, "digest")
+    (alert,) = of_kind(messages, "alert")
+    (digest,) = of_kind(messages, "digest")
     assert "Rosneft cuts exports" in alert["Subject"]
-    assert "Rosneft cuts exports" in _text(digest)
+    assert "Rosneft cuts exports" in plain_text(digest)
 
 
 def test_reload_without_a_running_daemon_says_so(setup: Setup) -> None:
@@ -557,3 +549,26 @@ def test_reload_without_a_running_daemon_says_so(setup: Setup) -> None:
     )
     assert result.returncode == 1
     assert f"no watcher is running on state directory {setup.tmp / 'state'}" in result.stderr
+
+
+def test_the_daemon_stops_with_65_when_its_database_is_damaged_while_running(
+    setup: Setup,
+) -> None:
+    daemon = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    setup.smtp.wait_for_messages(1, deadline=DEADLINE)  # polled and alerted: the file is in use
+    db = setup.tmp / "state" / DB_FILE
+    # the file damaged under the open connection; its WAL and shared-memory index with it,
+    # or SQLite would go on trusting the pages it has cached
+    for damaged in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        if damaged.exists():
+            with damaged.open("r+b") as raw:
+                raw.write(b"\0garbage" * (damaged.stat().st_size // 8))
+
+    daemon.send(signal.SIGUSR1)  # a digest reads the database now (the 1 s polls would too)
+
+    assert daemon.wait_exit() == EX_DATAERR
+    log = daemon.log()
+    assert "result=state-error" in log and str(db) in log
+    assert "Traceback" not in log
+    assert "event=stopped" in log and "exit_code=65" in log

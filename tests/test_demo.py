@@ -12,6 +12,8 @@ import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
+from smtpserver import plain_text
+
 ROOT = Path(__file__).resolve().parents[1]
 # the wheel `pip install .` builds, made by the project's build backend (PEP 517 hook)
 BUILD_WHEEL = "import sys, hatchling.build as b; print(b.build_wheel(sys.argv[1]))"
@@ -40,19 +42,13 @@ def _digest(stdout: str, cwd: Path) -> tuple[Path, EmailMessage, int, int]:
     return path, message, int(found.group(2)), int(found.group(3))
 
 
-def _text(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
 def test_demo_writes_a_real_digest_offline(tmp_path: Path) -> None:
     stdout = _demo(Path("demo-run"), cwd=tmp_path)
     path, digest, matches, high = _digest(stdout, tmp_path)
     assert path.parent == tmp_path / "demo-run" / "outbox"
     assert digest["X-Sanctions-Watch-Kind"] == "digest"
     assert matches >= 15 and 0 < high < matches
-    text = _text(digest)
+    text = plain_text(digest)
     for name in ("Rosneft", "Lukoil", "Dmitry Peskov", "Sergei Lavrov", "Alexander Novak"):
         assert name in text
     # the sample feeds' deliberate near-misses stay out
@@ -84,7 +80,7 @@ def test_demo_runs_again_from_scratch_and_keeps_edited_watchlists(tmp_path: Path
     _, digest, matches, _ = _digest(stdout, tmp_path)
     assert matches >= 15  # state and outbox were reset: the same matches again
     assert "severity: low" in energy.read_text()
-    assert "LOW SEVERITY" in _text(digest).upper()
+    assert "LOW SEVERITY" in plain_text(digest).upper()
 
 
 def test_demo_refuses_a_directory_that_is_not_its_own(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         key = field.alias or name
         keys.append(prefix + key)
         annotation = field.annotation
+        if typing.get_origin(annotation) is tuple:  # feeds:, lists: (a list of sections)
+            annotation = typing.get_args(annotation)[0]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             keys += _keys(annotation, f"{prefix}{key}.")
     return keys
@@ -78,6 +81,19 @@ def test_unit_passes_verify_and_security_checks() -> None:
     assert re.search(r"ok: exposure \d\.\d <= 2\.0", result.stdout)
 
 
+def _check_unit(copy: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """deploy/check-unit.sh of the checkout copied to `copy`, run from there."""
+    return subprocess.run(
+        ["bash", str(copy / "deploy" / "check-unit.sh")],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+        cwd=copy,
+        env=env,
+    )
+
+
 def test_unit_check_runs_from_any_checkout_with_any_venv(tmp_path: Path) -> None:
     """Not only from this checkout with its .venv: a copy elsewhere finds the venv that is
     active or on PATH (here: the one running these tests)."""
@@ -88,28 +104,12 @@ def test_unit_check_runs_from_any_checkout_with_any_venv(tmp_path: Path) -> None
     assert (venv_bin / "watcher").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "WATCHER_VENV")}
     env["PATH"] = f"{venv_bin}:/usr/bin:/bin"
-    result = subprocess.run(
-        ["bash", str(tmp_path / "deploy" / "check-unit.sh")],
-        capture_output=True,
-        text=True,
-        timeout=50,
-        check=False,
-        cwd=tmp_path,
-        env=env,
-    )
+    result = _check_unit(tmp_path, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok: nothing printed" in result.stdout
 
     env["PATH"] = "/usr/bin:/bin"  # nowhere to be found: says so, and how to point at it
-    result = subprocess.run(
-        ["bash", str(tmp_path / "deploy" / "check-unit.sh")],
-        capture_output=True,
-        text=True,
-        timeout=50,
-        check=False,
-        cwd=tmp_path,
-        env=env,
-    )
+    result = _check_unit(tmp_path, env)
     assert result.returncode != 0
     assert "set WATCHER_VENV" in result.stderr
 

@@ -5,6 +5,7 @@ written here; the real dated files are in test_lists_shared.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -490,7 +491,12 @@ def test_run_once_updates_the_lists_and_mails_the_back_screened_news(
     (digest,) = outbox.glob("*digest*.eml")
     assert "first import, 10 entries" in digest.read_text()
     server.route("/sdn.csv", SDN, etag='"v2"')
-    config_file.write_text(config_file.read_text().replace("every: 1d", "every: 1s"))
+    store = Store(tmp_path / "state")  # checked a day ago: due now (no race with `every: 1s`)
+    with store.transaction() as tx:
+        state = tx.list_state("ofac")
+        assert state.last_check is not None
+        tx.save_list_state(dataclasses.replace(state, last_check=state.last_check - 86400))
+    store.close()
     second = watcher("run", "--once", "--config", config_file)
     assert second.returncode == 0, second.stderr
     text = "".join(p.read_text() for p in outbox.glob("*.eml") if p != digest)

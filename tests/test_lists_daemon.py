@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from feedserver import FeedServer, rss
 from import_helpers import OFAC_DIR
-from smtpserver import Received, SmtpTestServer
+from smtpserver import SmtpTestServer, of_kind, plain_text
 from test_daemon_e2e import DEADLINE, ROSNEFT_ITEM, STARTUP, DaemonProcess, Setup, wait_until
 
 from watcher.store import Store
@@ -37,16 +37,6 @@ LATER_ITEM = {
     "title": "New decree on grain exports",
     "description": "Vladimir Putin signed a decree on grain exports.",
 }
-
-
-def _kind(messages: list[Received], kind: str) -> list[EmailMessage]:
-    return [m.message for m in messages if m.message["X-Sanctions-Watch-Kind"] == kind]
-
-
-def _text(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return str(body.get_content())
 
 
 @pytest.fixture
@@ -77,8 +67,8 @@ def _start_and_take_baseline(world: Setup) -> DaemonProcess:
     daemon = world.start()
     world.notify.expect("READY", deadline=STARTUP)
     daemon.wait_log("event=list-update list=ofac result=updated entries=10")
-    (alert,) = _kind(world.smtp.wait_for_messages(1), "alert")  # Rosneft, hand-made list
-    assert "Putin" not in _text(alert)  # not listed yet
+    (alert,) = of_kind(world.smtp.wait_for_messages(1), "alert")  # Rosneft, hand-made list
+    assert "Putin" not in plain_text(alert)  # not listed yet
     return daemon
 
 
@@ -91,15 +81,15 @@ def test_list_update_while_polling_reaches_the_next_digest(world: Setup) -> None
     daemon.wait_log("rescreened=1")
     # the back-screened hit is high severity (the list's severity): an alert too
     messages = world.smtp.wait_for_messages(2)
-    assert "Putin" in str(_kind(messages, "alert")[-1]["Subject"])
+    assert "Putin" in str(of_kind(messages, "alert")[-1]["Subject"])
 
     # the running daemon screens new articles against the reloaded list
     world.feeds.route("/news.xml", rss(ROSNEFT_ITEM, PUTIN_ITEM, LATER_ITEM))
     world.smtp.wait_for_messages(3)
 
     daemon.send(signal.SIGUSR1)
-    (digest,) = _kind(world.smtp.wait_for_messages(4), "digest")
-    text = _text(digest)
+    (digest,) = of_kind(world.smtp.wait_for_messages(4), "digest")
+    text = plain_text(digest)
     newly = text.index("== NEWLY LISTED, ALREADY IN THE NEWS ==")
     changes = text.index("== LIST CHANGES ==")
     assert text.count(PUTIN_ITEM["link"]) == 1
@@ -155,16 +145,16 @@ def test_sigkill_in_the_middle_of_an_update_loses_and_repeats_nothing(
     world.notify.expect("READY", deadline=STARTUP)
 
     def putin_alert() -> list[EmailMessage]:
-        alerts = _kind(list(world.smtp.messages), "alert")
+        alerts = of_kind(list(world.smtp.messages), "alert")
         return [a for a in alerts if "Putin" in str(a["Subject"])]
 
     wait_until(putin_alert, "the back-screened alert", deadline=DEADLINE * 2)
     again.send(signal.SIGUSR1)
-    wait_until(lambda: _kind(list(world.smtp.messages), "digest"), "the digest")
+    wait_until(lambda: of_kind(list(world.smtp.messages), "digest"), "the digest")
     again.send(signal.SIGUSR1)
     again.wait_log("queued=nothing-pending")
-    digests = _kind(list(world.smtp.messages), "digest")
-    text = "".join(_text(d) for d in digests)
+    digests = of_kind(list(world.smtp.messages), "digest")
+    text = "".join(plain_text(d) for d in digests)
     assert text.count("1 added, 0 removed, 0 changed (11 entries)") == 1
     assert text.count("first import, 10 entries") == 1
     assert text.count(PUTIN_ITEM["link"]) == 1

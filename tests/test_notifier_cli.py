@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,9 @@ def test_send_test_reports_the_server_reply(tmp_path: Path, server: SmtpTestServ
     assert received.rcpt_tos == ("ops@example.org",)
     assert received.message["Subject"] == "[sanctions-watch] test message"
     assert received.message["X-Sanctions-Watch-Kind"] == "test"
+    # the same 128-bit ids as digests and alerts (32 bits collide at scale)
+    message_id = received.message["Message-ID"].strip()
+    assert re.fullmatch(r"<test\.\d{8}T\d{6}Z-[0-9a-f]{32}\.1@.+>", message_id)
 
 
 def test_send_test_auth_failure_is_clear_and_hides_the_password(

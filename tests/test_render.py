@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from notifier_samples import NOW, digest_message, sample_matches, sample_problems, settings
 
+from watcher.lists.diff import diff_entries
+from watcher.lists.digest import list_change_views
+from watcher.lists.state import ListChangeRow
 from watcher.notice import PendingMatch
 from watcher.once import run_once
 from watcher.render import (
@@ -31,7 +34,7 @@ from watcher.render import (
     split_digest,
 )
 from watcher.store import Store
-from watcher.watchlist import Severity
+from watcher.watchlist import Entry, Severity
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -259,6 +262,42 @@ def test_large_digest_is_split_into_parts_under_the_limit() -> None:
     assert all("150 matches (150 high)" in s for s in subjects)
     ids = {p.message["Message-ID"] for p in parts}
     assert len(ids) == len(parts)
+
+
+def test_list_changes_section_counts_towards_the_first_parts_size() -> None:
+    old = [Entry(list_name="ofac", id=f"o{i}", name=f"Old {i}") for i in range(3)]
+    rows = [
+        ListChangeRow(
+            version,
+            "ofac",
+            f"v{version}",
+            NOW.timestamp(),
+            25,
+            0,
+            0,
+            diff_entries(
+                "ofac",
+                old,
+                [
+                    *old,
+                    *(
+                        Entry(list_name="ofac", id=f"n{version}-{i}", name=f"Company {i} " * 4)
+                        for i in range(25)
+                    ),
+                ],
+            ).to_json(),
+            None,
+            None,
+        )
+        for version in range(1, 5)
+    ]
+    changes = list_change_views(rows, lambda at: "today")
+    parts = split_digest(
+        _many(150), sample_problems(), settings(max_bytes=60_000), "big", list_changes=changes
+    )
+    assert len(parts) > 1
+    assert "List changes" in parts[0].message.get_body(("html",)).get_content()
+    assert [p for p in parts if message_size(p.message) > 60_000] == []
 
 
 def test_digest_beyond_the_part_cap_leaves_the_rest_pending_with_a_note() -> None:

@@ -183,6 +183,23 @@ CONFIG_REJECTIONS = [
         id="duplicate-feed",
     ),
     pytest.param(
+        "lists:\n  - {name: ofac, source: ofac, urls: [https://example.org/sdn.csv]}\n"
+        "  - {name: ofac, source: ofac, urls: [https://example.org/cons.csv]}\n",
+        [
+            "config.yaml:3:12: lists[1].name: list 'ofac' is already configured as lists[0]; "
+            "rename one"
+        ],
+        id="duplicate-list",
+    ),
+    pytest.param(
+        "lists:\n  - {name: un, source: un, urls: [scsanctions.un.org/consolidated.xml]}\n",
+        [
+            "config.yaml:2:35: lists[0].urls[0]: 'scsanctions.un.org/consolidated.xml' is not a "
+            "list URL; it must start with https://, http:// or file://"
+        ],
+        id="bad-list-url",
+    ),
+    pytest.param(
         "feeds: https://example.org/rss\n",
         [
             "config.yaml:1:8: feeds: expected a list, e.g. [A, B] or one '- item' per line, "

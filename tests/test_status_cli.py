@@ -11,21 +11,9 @@ from pathlib import Path
 
 import pytest
 from feedserver import FeedServer, rss
+from test_state_failures import WATCHLIST, run_cli
 
-from watcher.cli import main
-
-WATCHLIST = "list: t\nentries:\n  - id: rosneft\n    name: Rosneft\n    severity: high\n"
 BASELINE = "first poll: 2 item(s) recorded as the baseline; nothing is mailed for them"
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_config(tmp_path: Path, feeds: str) -> Path:

@@ -8,6 +8,7 @@ Loading and error reporting (file:line:col) are in `watcher.settings`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -72,12 +73,20 @@ def parse_size(value: object) -> int:
     return size
 
 
-def _check_url(value: str) -> str:
-    if not re.match(r"(?i)(https?|file)://", value.strip()):
-        raise ValueError(
-            f"{value!r} is not a feed URL; it must start with https://, http:// or file://"
-        )
-    return value.strip()
+def _url_check(kind: str) -> Callable[[str], str]:
+    """A validator for a `kind` ("feed", "list") URL: http(s) or file, stripped."""
+
+    def check(value: str) -> str:
+        if not re.match(r"(?i)(https?|file)://", value.strip()):
+            raise ValueError(
+                f"{value!r} is not a {kind} URL; it must start with https://, http:// or file://"
+            )
+        return value.strip()
+
+    return check
+
+
+_check_url = _url_check("feed")
 
 
 def _check_timezone(value: str) -> str:
@@ -197,11 +206,12 @@ class SmtpConfig(_Section):
 
 # --- official lists kept current (issue 11) -------------------------------------------------
 
-_LIST_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+# list names (here and in watchlist files) and entry ids: one rule, safe in file names
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 def _check_list_name(value: str) -> str:
-    if not _LIST_NAME.fullmatch(value):
+    if not ID_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid list name: use lowercase letters, digits, '.', '_' and"
             " '-', starting with a letter or digit (e.g. ofac)"
@@ -209,12 +219,7 @@ def _check_list_name(value: str) -> str:
     return value
 
 
-def _check_list_url(value: str) -> str:
-    if not re.match(r"(?i)(https?|file)://", value.strip()):
-        raise ValueError(
-            f"{value!r} is not a list URL; it must start with https://, http:// or file://"
-        )
-    return value.strip()
+_check_list_url = _url_check("list")
 
 
 class ListConfig(_Section):

@@ -44,24 +44,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from watcher import notify, poll, settings
-from watcher.config import Config, PollingConfig
+from watcher.config import Config
 from watcher.errors import WatcherError
-from watcher.fetch import FetchLimits, make_client
+from watcher.fetch import make_client
 from watcher.filewatch import FileWatcher
 from watcher.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
-from watcher.lists.health import list_health, lists_in_health
+from watcher.lists.health import list_health
 from watcher.lists.rescreen import rescreen_pending
 from watcher.lists.update import list_fetch_limits, update_due
 from watcher.lock import StateLock
 from watcher.logs import kv
-from watcher.notice import FeedProblem
 from watcher.progress import Heartbeat
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.snapshot import Loaded, load, log_rejected
@@ -99,7 +97,7 @@ class Daemon:
     )
     _alerts_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _alerts_wanted: bool = False
-    _limits: PollLimits | None = None
+    _limits: poll.PollLimits | None = None
     _client: httpx.AsyncClient | None = None
     _old_clients: list[httpx.AsyncClient] = field(default_factory=list)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -145,8 +143,8 @@ class Daemon:
         config = self.loaded.config
         self.store = Store(state_dir)
         poll.sync_feeds(self.store, config, time.time())
-        self._client = _client_for(config)
-        self._limits = PollLimits(config.polling)
+        self._client = poll.poll_client(config)
+        self._limits = poll.PollLimits(config.polling)
         self._watcher = FileWatcher(self.loaded.watched_files)
         self.scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
         self.scheduler.start()
@@ -333,7 +331,7 @@ class Daemon:
         # A poll slower than its interval must not collide with the trigger's next firing;
         # `_follow_schedule` sets the real next run when it ends.
         self._postpone(feed_url, loaded.config.polling.timeout * 2 + 60)
-        async with limits.overall, limits.host(feed_url):
+        async with limits.slot(feed_url):
             if self._stop.is_set():  # queued behind the limits when SIGTERM came: not started
                 return
             result = await poll.poll_feed(
@@ -370,10 +368,7 @@ class Daemon:
     async def digest_now(self, reason: str) -> None:
         assert self.loaded is not None and self.store is not None
         config, now = self.loaded.config, time.time()
-        health: list[poll.FeedHealth | FeedProblem] = [
-            *poll.feed_health(self.store, config, now),
-            *lists_in_health(config, self.store, now),  # failing or stale official lists
-        ]
+        health = notify.digest_health(self.store, config, now)
         digest_id = await notify.queue_digest_async(
             self.store, config, now, feed_health=health, executor=self._notify_executor
         )
@@ -523,8 +518,8 @@ class Daemon:
         if fresh.config.polling != self.loaded.config.polling and self._client is not None:
             # in-flight polls finish on the old client; it is closed at shutdown
             self._old_clients.append(self._client)
-            self._client = _client_for(fresh.config)
-            self._limits = PollLimits(fresh.config.polling)
+            self._client = poll.poll_client(fresh.config)
+            self._limits = poll.PollLimits(fresh.config.polling)
         self.loaded = fresh
         self._reconcile(fresh.specs)
 
@@ -532,13 +527,14 @@ class Daemon:
 
     def _status_text(self) -> str:
         assert self.loaded is not None and self.store is not None
-        health = poll.feed_health(self.store, self.loaded.config, time.time())
+        now = time.time()  # one moment for the feeds and the lists
+        health = poll.feed_health(self.store, self.loaded.config, now)
         ok = sum(1 for h in health if h.state == "ok")
         failing = sum(1 for h in health if h.state != "ok")
         pending = notify.pending_count(self.store)
         text = f"feeds: {ok} ok, {failing} failing; mail: {pending} pending"
         if self.loaded.config.lists:
-            lists = list_health(self.loaded.config, self.store, time.time())
+            lists = list_health(self.loaded.config, self.store, now)
             bad = sum(1 for item in lists if item.state in ("failing", "stale"))
             text += f"; lists: {len(lists) - bad} ok, {bad} failing or stale"
         return text
@@ -571,21 +567,3 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: the pages stay mapped
         ctypes.CDLL(None).malloc_trim(0)
-
-
-class PollLimits:
-    """At most ``polling.concurrency`` polls at once, ``polling.per_host`` per host."""
-
-    def __init__(self, polling: PollingConfig) -> None:
-        self.overall = asyncio.Semaphore(polling.concurrency)
-        self._per_host = polling.per_host
-        self._hosts: dict[str, asyncio.Semaphore] = {}
-
-    def host(self, url: str) -> asyncio.Semaphore:
-        host = urlsplit(url).netloc.lower() or "file"
-        return self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
-
-
-def _client_for(config: Config) -> httpx.AsyncClient:
-    limits = FetchLimits.from_config(config.polling)
-    return make_client(limits, max_connections=config.polling.concurrency)

@@ -48,12 +48,13 @@ from zoneinfo import ZoneInfo
 
 from watcher.config import Config, DigestConfig
 from watcher.lists.digest import list_change_views
+from watcher.lists.health import lists_in_health
 from watcher.lists.state import ListChangeRow
 from watcher.logs import kv
 from watcher.mailer import Mailer, envelope_sender, mailer_for
 from watcher.notice import FeedProblem, PendingMatch
 from watcher.outbox import DrainResult, drain
-from watcher.poll import FeedHealth
+from watcher.poll import FeedHealth, feed_health
 from watcher.render import (
     MAX_DIGEST_PARTS,
     NO_HISTORY,
@@ -171,7 +172,9 @@ def queue_alerts(
         plan = read_alert_plan(store, config, severities, now)
         if not plan.batches and not plan.over_cap:
             return 0
-        outgoing = render_alerts(plan.batches, _settings(config, now), now, new_id or _new_id)
+        outgoing = render_alerts(
+            plan.batches, _settings(config, now), now, new_id or new_message_id
+        )
         held = _commit_alerts(store, config, plan, outgoing, severities=severities, now=now)
         if held is not None:
             return _alerts_queued(outgoing, held)
@@ -261,7 +264,9 @@ def render_alerts(
     """One alert per batch (pure but for the random ids; safe in a worker thread)."""
     outgoing = []
     for batch in batches:
-        message = render_alert(batch.matches, settings, (new_id or _new_id)(now), more=batch.held)
+        message = render_alert(
+            batch.matches, settings, (new_id or new_message_id)(now), more=batch.held
+        )
         data = message.as_bytes(policy=SMTP)
         outgoing.append(
             Outgoing("alert", str(message["Message-ID"]), data, tuple(m.id for m in batch.matches))
@@ -338,7 +343,9 @@ def queue_digest(
         read = read_digest_input(store, config, now)
         if read is None:
             return None
-        rendered = render_digest_messages(read, problems, _settings(config, now), _new_id(now))
+        rendered = render_digest_messages(
+            read, problems, _settings(config, now), new_message_id(now)
+        )
         if _commit_digest(store, config, rendered, now):
             return _digest_queued(rendered)
     _log_conflict("digest")
@@ -599,11 +606,17 @@ def _history(
     return MentionHistory({f"{k[0]}/{k[1]}": tuple(v) for k, v in counts.items()})
 
 
+def digest_health(store: Store, config: Config, now: float) -> list[FeedHealth | FeedProblem]:
+    """The digest's health section: the feeds with problems, then the failing or stale
+    official lists (the daemon, `run --once` and `watcher digest` show the same)."""
+    return [*feed_health(store, config, now), *lists_in_health(config, store, now)]
+
+
 def _settings(config: Config, now: float) -> RenderSettings:
     return RenderSettings.from_config(config, datetime.fromtimestamp(now, UTC))
 
 
-def _new_id(now: float) -> str:
+def new_message_id(now: float) -> str:
     """Unique and sortable: UTC time plus 128 random bits (also the Message-ID's local
     part). 32 bits collided at 20,000 alerts in one run; 128 make a collision as likely as
     none at all (and `_commit` still survives one)."""

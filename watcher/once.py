@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from watcher import notify, poll, settings
 from watcher.errors import EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
-from watcher.lists.health import lists_in_health
 from watcher.lists.runner import rescreen_once, update_lists_once
 from watcher.lock import StateLock
 from watcher.logs import kv
-from watcher.notice import FeedProblem
 from watcher.progress import Report, Tick, no_tick, quiet
 from watcher.snapshot import Loaded, load
 from watcher.store import Store
@@ -79,6 +78,10 @@ async def run_once(
     """Poll every feed once, match, queue alerts and a digest, send everything pending.
     ``report`` hears the steps of loading the watchlists, ``tick`` each feed polled
     (`watcher.progress`)."""
+
+    def clock() -> float:  # the injected time, else the wall clock (read afresh per step)
+        return time.time() if now is None else now
+
     loaded = await asyncio.to_thread(load, config_path, None, report)
     config = loaded.config
     state_dir = settings.resolved_state_dir(config)
@@ -86,17 +89,14 @@ async def run_once(
         store = Store(state_dir)
         try:
             # official lists (lists:) due for an update first, so this run screens with them
-            loaded = await update_lists_once(store, loaded, time.time() if now is None else now)
-            return await _once(store, loaded, now, tick)
+            loaded = await update_lists_once(store, loaded, clock())
+            return await _once(store, loaded, clock, tick)
         finally:
             store.close()
 
 
-async def _once(store: Store, loaded: Loaded, now: float | None, tick: Tick) -> OnceResult:
+async def _once(store: Store, loaded: Loaded, clock: Callable[[], float], tick: Tick) -> OnceResult:
     config = loaded.config
-
-    def clock() -> float:
-        return time.time() if now is None else now
 
     poll.sync_feeds(store, config, clock())
     results = await poll.poll_due(
@@ -105,10 +105,7 @@ async def _once(store: Store, loaded: Loaded, now: float | None, tick: Tick) -> 
     failures = [r for r in results if r.status not in ("ok", "not-modified")]
     rescreen_once(store, loaded, clock())  # stored news against newly listed entries
     notify.queue_alerts(store, config, clock())
-    health: list[poll.FeedHealth | FeedProblem] = [
-        *poll.feed_health(store, config, clock()),
-        *lists_in_health(config, store, clock()),  # failing or stale official lists
-    ]
+    health = notify.digest_health(store, config, clock())  # feeds and official lists
     digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
     with store.transaction() as tx:
         listed, high = tx.digest_counts(digest_id) if digest_id else (0, 0)

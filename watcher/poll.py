@@ -22,10 +22,11 @@ digest and history; re-adding one resumes it without a first-run flood).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -33,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from watcher.config import Config, FeedConfig
+from watcher.config import Config, FeedConfig, PollingConfig
 from watcher.feedstate import FeedRow, ItemRecord, KnownItem
 from watcher.fetch import FetchLimits, FetchResult, fetch, make_client
 from watcher.logs import kv
@@ -105,6 +106,31 @@ def prune(store: Store, config: Config, now: float) -> int:
 # --- polling --------------------------------------------------------------------------------
 
 
+def poll_client(config: Config) -> httpx.AsyncClient:
+    """The HTTP client feeds are polled with: the polling limits, a connection per slot."""
+    return make_client(
+        FetchLimits.from_config(config.polling), max_connections=config.polling.concurrency
+    )
+
+
+class PollLimits:
+    """At most ``polling.concurrency`` polls at once, ``polling.per_host`` per host: the one
+    limiter of `poll_due` and the daemon. A poll takes its host's slot first, so a feed
+    queued behind a busy host holds no global slot."""
+
+    def __init__(self, polling: PollingConfig) -> None:
+        self._overall = asyncio.Semaphore(polling.concurrency)
+        self._per_host = polling.per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        host = urlsplit(url).netloc.lower() or "file"
+        host_limit = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
+        async with host_limit, self._overall:
+            yield
+
+
 async def poll_due(
     store: Store,
     config: Config,
@@ -124,11 +150,9 @@ async def poll_due(
     with store.transaction() as tx:
         feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
     settings = {f.url: f for f in config.feeds}
-    limits = FetchLimits.from_config(config.polling)
     own_client = client is None
-    http = client or make_client(limits, max_connections=config.polling.concurrency)
-    overall = asyncio.Semaphore(config.polling.concurrency)
-    per_host: dict[str, asyncio.Semaphore] = {}
+    http = client or poll_client(config)
+    slots = PollLimits(config.polling)
     # One worker thread for parsing and matching: under the GIL more threads add no speed,
     # only contention (longer event-loop stalls) and more documents in memory at once.
     cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-parse")
@@ -145,9 +169,7 @@ async def poll_due(
             tick(finished, len(feeds))
 
     async def polled(feed: FeedRow) -> FeedPollResult:
-        host = urlsplit(feed.current_url).netloc.lower() or "file"
-        host_limit = per_host.setdefault(host, asyncio.Semaphore(config.polling.per_host))
-        async with host_limit, overall:  # host first: a queued feed holds no global slot
+        async with slots.slot(feed.current_url):
             feed_settings = settings.get(feed.url) or FeedConfig(url=feed.url)
             try:
                 job = _Job(store, feed, config, feed_settings, now, cpu)

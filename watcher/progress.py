@@ -7,8 +7,9 @@ feeds. Long work is never silent, wherever it runs.
   worker thread: it sends ``EXTEND_TIMEOUT_USEC=`` before the start timeout could expire,
   with the current step in ``STATUS=``, and once it has taken a while logs the steps (the
   journal shows progress).
-- On a terminal, `terminal_report` prints the steps to stderr, and `bar` is click's progress
-  bar, shown only when stderr is a terminal (cron mail and journald stay clean).
+- On a terminal, `terminal_report` prints the steps to stderr, and `tally` counts units of
+  work in click's progress bar, shown only when stderr is a terminal (cron mail and journald
+  stay clean; they get a log line now and then instead).
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
@@ -31,7 +32,6 @@ from watcher.logs import kv
 from watcher.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 Report = Callable[[str], None]  # one step of long work, in words: "compiling 12,000 entries"
 Tick = Callable[[int, int], None]  # (done, total): one more unit of work done (a feed polled)
@@ -134,17 +134,6 @@ def terminal_report() -> Report:
         click.echo(f"... {step}", err=True)
 
     return report
-
-
-@contextlib.contextmanager
-def bar(items: Iterable[_T], length: int, label: str) -> Iterator[Iterable[_T]]:
-    """`items` wrapped in click's progress bar on stderr when it is a terminal; as they are
-    otherwise."""
-    if not on_terminal() or length < 2:
-        yield items
-        return
-    with click.progressbar(items, length=length, label=label, file=sys.stderr) as shown:
-        yield shown
 
 
 @contextlib.contextmanager

@@ -167,6 +167,7 @@ def split_digest(
             summary=worst,
             guess=guess,
             unlisted=unlisted,
+            list_changes=() if chunks else list_changes,  # shown in part 1 only
         )
         chunks.append(rest[:fits])
         rest = rest[fits:]
@@ -692,6 +693,7 @@ def _largest_fitting_prefix(
     summary: dict[str, Any],
     guess: int,
     unlisted: int,
+    list_changes: Sequence[dict[str, Any]],
 ) -> int:
     """How many of `rest` fit in one part (at least one, always)."""
     # `summary` is the worst case of any part's own, and so are the worst part number and
@@ -710,6 +712,7 @@ def _largest_fitting_prefix(
             subject=subject,
             part=worst,
             left_over=len(everything) + unlisted,
+            list_changes=list_changes,
         )
 
     return _largest_fitting(_Trials(trial), len(rest), settings.max_bytes, guess)

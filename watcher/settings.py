@@ -12,14 +12,13 @@ problem in a file is reported (and, for watchlists, every problem in every file)
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from watcher.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config
+from watcher.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, ID_PATTERN, Config
 from watcher.errors import Problem, ValidationFailed, WatcherError
 from watcher.watchlist import (
     DerivedName,
@@ -33,7 +32,6 @@ from watcher.watchlist import (
 from watcher.yamlfile import YamlDocument, check, gc_paused, load_yaml, sort_problems
 
 WATCHLIST_SUFFIXES = (".yaml", ".yml")
-_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 
 # --- config ----------------------------------------------------------------------------------
@@ -159,32 +157,41 @@ def _under(base: Path, path: Path) -> Path:
 
 
 def _duplicate_feeds(document: YamlDocument, config: Config) -> list[Problem]:
-    first_use: dict[str, int] = {}
-    problems = []
-    for index, feed in enumerate(config.feeds):
-        first = first_use.setdefault(feed.url, index)
-        if first != index:
-            message = f"feed {feed.url} is already listed as feeds[{first}]; remove one"
-            problems.append(document.problem(("feeds", index, "url"), message))
-    return problems
+    urls = [feed.url for feed in config.feeds]
+    return [
+        document.problem(
+            ("feeds", index, "url"), f"feed {url} is already listed as feeds[{first}]; remove one"
+        )
+        for index, first, url in _repeats(urls)
+    ]
 
 
 def _duplicate_lists(document: YamlDocument, config: Config) -> list[Problem]:
+    names = [item.name for item in config.lists]
+    return [
+        document.problem(
+            ("lists", index, "name"),
+            f"list {name!r} is already configured as lists[{first}]; rename one",
+        )
+        for index, first, name in _repeats(names)
+    ]
+
+
+def _repeats(values: list[str]) -> list[tuple[int, int, str]]:
+    """(index, index of its first use, value) for each value seen before."""
     first_use: dict[str, int] = {}
-    problems = []
-    for index, item in enumerate(config.lists):
-        first = first_use.setdefault(item.name, index)
-        if first != index:
-            message = f"list {item.name!r} is already configured as lists[{first}]; rename one"
-            problems.append(document.problem(("lists", index, "name"), message))
-    return problems
+    return [
+        (index, first, value)
+        for index, value in enumerate(values)
+        if (first := first_use.setdefault(value, index)) != index
+    ]
 
 
 # --- the watchlist file schema ---------------------------------------------------------------
 
 
 def _check_id(value: str) -> str:
-    if not _ID.fullmatch(value):
+    if not ID_PATTERN.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid id: use lowercase letters, digits, '.', '_' and '-', "
             "starting with a letter or digit (e.g. rosneft, 12345)"
@@ -322,7 +329,7 @@ def _load_watchlist_unpaused(path: Path) -> tuple[Watchlist, YamlDocument]:
     model, problems = check(document, WatchlistFile)
     problems += _duplicate_ids(document)
     problems += _unusable_names(document)
-    if model is not None and model.list_name is None and not _ID.fullmatch(path.stem):
+    if model is not None and model.list_name is None and not ID_PATTERN.fullmatch(path.stem):
         message = (
             f"the list is named after the file, but {path.stem!r} is not a valid list name; "
             "add e.g. 'list: russia-energy' (lowercase letters, digits, '.', '_', '-')"

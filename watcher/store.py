@@ -968,10 +968,6 @@ class Transaction:
         row = self._db.execute("SELECT * FROM list_state WHERE name = ?", (name,)).fetchone()
         return ListState(name) if row is None else _list_state(row)
 
-    def list_states(self) -> list[ListState]:
-        rows = self._db.execute("SELECT * FROM list_state ORDER BY name")
-        return [_list_state(row) for row in rows]
-
     def save_list_state(self, state: ListState) -> None:
         validators = {u: [v.etag, v.last_modified] for u, v in state.validators.items()}
         self._db.execute(

@@ -13,9 +13,8 @@ from watcher import notify
 from watcher.commands.poll import CONFIG_OPTION
 from watcher.config import Config
 from watcher.errors import WatcherError
-from watcher.lists.health import lists_in_health
 from watcher.notice import FeedProblem
-from watcher.poll import FeedHealth, feed_health
+from watcher.poll import FeedHealth
 from watcher.render import DigestPart
 from watcher.settings import load_config, resolved_state_dir
 from watcher.store import Store
@@ -52,10 +51,7 @@ def command(
     store = Store(resolved_state_dir(config))
     try:
         now = time.time()
-        health: list[FeedHealth | FeedProblem] = [
-            *feed_health(store, config, now),
-            *lists_in_health(config, store, now),
-        ]
+        health = notify.digest_health(store, config, now)
         if preview:
             parts = notify.preview_digest(store, config, now, feed_health=health)
             _show_preview(parts, html_path, show_text or html_path is None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from watcher.commands.poll import CONFIG_OPTION
 from watcher.config import Config
 from watcher.errors import WatcherError
 from watcher.mailer import Delivered, envelope_sender, mailer_for
+from watcher.notify import new_message_id
 from watcher.render import RenderSettings, render_test_message
 from watcher.settings import load_config
 
@@ -51,10 +51,11 @@ def command(config_path: Path | None, recipients: tuple[str, ...]) -> None:
 
 
 async def _send(config: Config, to: tuple[str, ...]) -> Delivered:
-    now = datetime.fromtimestamp(time.time(), UTC)
-    settings = replace(RenderSettings.from_config(config, now), recipients=to)
-    test_id = f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
-    message = render_test_message(settings, test_id)
+    now = time.time()
+    settings = replace(
+        RenderSettings.from_config(config, datetime.fromtimestamp(now, UTC)), recipients=to
+    )
+    message = render_test_message(settings, new_message_id(now))  # the outbox's ids
     data = message.as_bytes(policy=SMTP)
     async with mailer_for(config) as mailer:
         return await mailer.send(envelope_sender(config), to, data, str(message["Message-ID"]))

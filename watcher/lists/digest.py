@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from watcher.lists.diff import ListDiff, describe_change
+from watcher.lists.diff import EntryBrief, ListDiff, describe_change
 from watcher.lists.state import ListChangeRow
 
 SHOWN_PER_GROUP = 25  # entries named per group (added, removed, changed) per list change
@@ -34,18 +34,21 @@ def _view(row: ListChangeRow, diff: ListDiff, when: str, limit: int) -> dict[str
         "added": len(diff.added),
         "removed": len(diff.removed),
         "changed": len(diff.changed),
-        "added_entries": [
-            {"id": b.id, "name": b.name, "type": b.type, "programs": list(b.programs)}
-            for b in added
-        ],
+        "added_entries": [_brief_view(b) for b in added],
         "more_added": 0 if first else max(0, len(diff.added) - limit),
-        "removed_entries": [
-            {"id": b.id, "name": b.name, "type": b.type, "programs": list(b.programs)}
-            for b in diff.removed[:limit]
-        ],
+        "removed_entries": [_brief_view(b) for b in diff.removed[:limit]],
         "more_removed": max(0, len(diff.removed) - limit),
         "changed_entries": [
             {"id": c.id, "name": c.name, "detail": describe_change(c)} for c in diff.changed[:limit]
         ],
         "more_changed": max(0, len(diff.changed) - limit),
+    }
+
+
+def _brief_view(brief: EntryBrief) -> dict[str, Any]:
+    return {
+        "id": brief.id,
+        "name": brief.name,
+        "type": brief.type,
+        "programs": list(brief.programs),
     }

@@ -168,21 +168,9 @@ def _record_success(  # noqa: PLR0917
     if diff.empty:
         unchanged = _record_unchanged(store, state, item, now, "unchanged", validators, imported)
         return dataclasses.replace(unchanged, notes=imported.notes)
+    checked = _succeeded(state, now, validators, imported.entries, imported.data_date)
     with store.transaction() as tx:
-        tx.save_list_state(
-            dataclasses.replace(
-                state,
-                validators=validators,
-                last_check=now,
-                last_success=now,
-                last_change=now,
-                failures=0,
-                failing_since=None,
-                last_error=None,
-                entries=imported.entries,
-                data_date=imported.data_date,
-            )
-        )
+        tx.save_list_state(dataclasses.replace(checked, last_change=now))
     log.info(
         "%s",
         kv(
@@ -343,22 +331,32 @@ def _record_unchanged(  # noqa: PLR0917
     imported: _Imported | None = None,
 ) -> ListUpdateResult:
     entries = imported.entries if imported is not None else state.entries
+    data_date = imported.data_date if imported is not None else state.data_date
     with store.transaction() as tx:
-        tx.save_list_state(
-            dataclasses.replace(
-                state,
-                validators=validators,
-                last_check=now,
-                last_success=now,
-                failures=0,
-                failing_since=None,
-                last_error=None,
-                entries=entries,
-                data_date=imported.data_date if imported is not None else state.data_date,
-            )
-        )
+        tx.save_list_state(_succeeded(state, now, validators, entries, data_date))
     log.info("%s", kv(event="list-update", list=item.name, result=status, entries=entries))
     return ListUpdateResult(item.name, status, entries or 0)
+
+
+def _succeeded(
+    state: ListState,
+    now: float,
+    validators: dict[str, Validators],
+    entries: int | None,
+    data_date: str,
+) -> ListState:
+    """`state` after a check that worked (changed or not): failures cleared."""
+    return dataclasses.replace(
+        state,
+        validators=validators,
+        last_check=now,
+        last_success=now,
+        failures=0,
+        failing_since=None,
+        last_error=None,
+        entries=entries,
+        data_date=data_date,
+    )
 
 
 def _record_failure(
