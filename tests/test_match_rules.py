@@ -130,6 +130,23 @@ ENTRIES = (
     ),
     person("mojtaba", "Mojtaba Khamenei", given=("Mojtaba",), family=("Khamenei",)),
     person(
+        "mishustin",
+        "Mikhail Vladimirovich Mishustin",
+        given=("Mikhail",),
+        middle=("Vladimirovich",),
+        family=("Mishustin",),
+        derived=(("Mikhail Mishustin", "given-family"),),
+    ),
+    person(
+        "peskov",
+        "Dmitriy Sergeevich Peskov",
+        given=("Dmitriy",),
+        middle=("Sergeevich",),
+        family=("Peskov",),
+        derived=(("Dmitriy Peskov", "given-family"),),
+    ),
+    person("navalny", "Alexei Navalny", aliases=("Navalny",)),
+    person(
         "kim",
         "Jong Un Kim",
         given=("Jong Un",),
@@ -213,6 +230,25 @@ FOUND = [
     ("surname", "Talks with Nuri ended.", "nuri", "Nuri", "surname"),
     # derived forms, with their rule
     ("derived", "Kim Jong Un met envoys", "kim", "Kim Jong Un", "derived:family-first"),
+    # 5. Russian case forms of Latin-listed given names: Михаила (not read as a foreign
+    # "Mihila" only), Дмитрием and the -y adjectival surname Навального (stem without -i)
+    (
+        "derived",
+        "Кабинет Михаила Мишустина утвердил программу.",
+        "mishustin",
+        "Михаила Мишустина",
+        "derived:given-family",
+    ),
+    (
+        "derived",
+        "С Дмитрием Песковым связались журналисты.",
+        "peskov",
+        "Дмитрием Песковым",
+        "derived:given-family",
+    ),
+    ("alias", "Сторонники Навального вышли.", "navalny", "Навального", "alias"),
+    ("alias", "Навальному предъявили обвинение.", "navalny", "Навальному", "alias"),
+    ("alias", "Rozmowa z Nawalnym trwała.", "navalny", "Nawalnym", "alias"),
     ("derived", "Kim Jong-un met envoys", "kim", "Kim Jong-un", "derived:family-first"),
     ("derived", "Nicolás Maduro habló", "maduro", "Nicolás Maduro", "derived:first-surname"),
     ("derived", "Ali Khamenei said", "khamenei", "Ali Khamenei", "derived:given-family"),
@@ -283,6 +319,10 @@ FOUND = [
 
 # (rule, text, entry): each rule's golden "not found" cases
 NOT_FOUND = [
+    # 5. the feminine of an -y surname is a wife or daughter; another given name, another man
+    ("alias", "Навальная выступила в Мюнхене.", "navalny"),
+    ("alias", "Навальной дали слово.", "navalny"),
+    ("derived", "С Михаилом Песковым связались журналисты.", "peskov"),
     # 2. no surname alone: another given name, not prominent and no cue, a frequent name
     ("surname", "Lyudmila Putina said", "putin"),
     ("surname", "Bushra al-Assad arrived", "assad"),

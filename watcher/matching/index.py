@@ -567,15 +567,37 @@ def _slots(words: list[Word]) -> tuple[Slot, ...]:
 _ADJECTIVAL = re.compile(r"(?<=sk|zk|ck)(?:i|oi)$")  # Khodorkovsky, Ходорковский, Trubetskoy
 
 
+# A name in -ий/-ый/-y (Dmitriy, Yevgeniy, Navalny): its case forms share the key without
+# the final i (Дмитрия, Дмитрием: dmitr-; Навального, Навальному: navaln-).
+_SOFT_Y = re.compile(r"[^aeiou]i$")
+# The masculine case forms of such a name, in key spelling: the feminine ones (Навальная,
+# Навальной) name a wife or daughter, not the man the list names.
+_SOFT_Y_ENDINGS = frozenset({"ia", "iu", "em", "ogo", "omu", "ego", "emu", "im", "om"})
+
+
+def _y_ending(norm: str) -> bool:
+    return norm[-1:] in ("y", "j") or norm[-2:] in ("ii", "ыи", "ии", "іи")
+
+
+def stem_fits(slot: Slot, key: str) -> bool:
+    """Whether a word with this key, one of whose stems is the slot's stem, is a case form
+    of the slot's name: any form of a feminine or -sky name, a masculine one of an -y name."""
+    if not _SOFT_Y.search(slot.key) or _ADJECTIVAL.search(slot.key):
+        return True
+    return key[len(slot.stem) :] in _SOFT_Y_ENDINGS
+
+
 def _slot(w: Word, mode: int, edits: int) -> Slot:
     """The slot for a name word; a long word gets the stem its case forms share: a feminine
     or noun ending off (Nabiullina), an adjectival one (Ходорковского, -скому, -ская: the
-    stem of Khodorkovsky)."""
+    stem of Khodorkovsky), the final i of an -y name (Дмитрием, Навального)."""
     stem = ""
     if mode == Mode.FULL and len(w.key) >= 6 and w.key.endswith("a"):
         stem = w.key[:-2] if w.key.endswith("ia") else w.key[:-1]
     elif mode == Mode.FULL and len(w.key) >= 7 and _ADJECTIVAL.search(w.key):
         stem = _ADJECTIVAL.sub("", w.key)
+    elif mode == Mode.FULL and len(w.key) >= 6 and _SOFT_Y.search(w.key) and _y_ending(w.norm):
+        stem = w.key[:-1]
     return Slot(w.key, stem, w.surface, w.norm, mode, edits, w.script)
 
 

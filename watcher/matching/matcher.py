@@ -28,6 +28,7 @@ from watcher.matching.index import (
     Pattern,
     Slot,
     deletions,
+    stem_fits,
 )
 from watcher.matching.normalize import Word, mask_markup, stems, tokens, word
 from watcher.matching.types import Match
@@ -540,7 +541,10 @@ def accept(
     if w.key == slot.key:
         return _accept_spelling(slot, w, org)
     if w.foreign and slot.script == "latin":
-        return _accept_foreign(slot, w)
+        # Михаила may render "Mihila" or be Mikhail's genitive: either reading may fit
+        foreign = _accept_foreign(slot, w)
+        if foreign >= 0:
+            return foreign
     return _accept_variant(slot, w, lenient) if slot.mode == Mode.FULL else -1
 
 
@@ -563,7 +567,9 @@ def _accept_spelling(slot: Slot, w: Word, org: bool) -> int:
 def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
     """An inflected form, or a typo in a long word that is not itself a real word."""
     inflected = stems(w.key)
-    if slot.key in inflected or (slot.stem and slot.stem in inflected):
+    if slot.key in inflected:
+        return SCORE_STEM
+    if slot.stem and slot.stem in inflected and stem_fits(slot, w.key):
         return SCORE_STEM
     if not slot.max_edits or not w.capitalized:
         return -1
