@@ -217,6 +217,9 @@ FOUND = [
     ("surname", "Wczoraj rozmawiano z Putinem.", "putin", "Putinem", "surname"),
     ("surname", "Вчера Путина не было.", "putin", "Путина", "surname"),
     ("surname", "Заява Путіна здивувала.", "putin", "Путіна", "surname"),
+    # a capitalised Cyrillic word before the surname that is no given name (issue 9)
+    ("surname", "Новые достижения Путина обсуждали.", "putin", "Путина", "surname"),
+    ("surname", "Слова Путина цитировали.", "putin", "Путина", "surname"),
     ("surname", "Die Regierung Maduro reagierte.", "maduro", "Maduro", "surname"),
     ("surname", "El presidente Maduro dijo", "maduro", "Maduro", "surname"),
     ("surname", "forces loyal to Assad advanced", "assad", "Assad", "surname"),
@@ -325,6 +328,9 @@ NOT_FOUND = [
     ("derived", "С Михаилом Песковым связались журналисты.", "peskov"),
     # 2. no surname alone: another given name, not prominent and no cue, a frequent name
     ("surname", "Lyudmila Putina said", "putin"),
+    ("surname", "Людмила Путина дала интервью после развода.", "putin"),  # issue 9
+    ("surname", "Людмила Путіна дала інтерв'ю.", "putin"),
+    ("surname", "Ольга Путина выступила.", "putin"),
     ("surname", "Bushra al-Assad arrived", "assad"),
     ("surname", "Maher al-Assad arrived", "assad"),
     ("surname", "Lavrov said nothing.", "lavrov"),  # no title on the list, no cue

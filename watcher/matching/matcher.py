@@ -266,23 +266,25 @@ def _another_given_name(first: int, text: _Text, own: frozenset[str] | None) -> 
     A capitalised word right before it (only spaces between) is taken for a given name unless
     it is one of the entry's own names, an ordinary dictionary word (``President``,
     ``Yesterday``), a very frequent word of a news language (``Wczoraj``), a title, a
-    possessive (``Russia's``), in capitals (a headline), on another line, or not in Latin
-    script. A particle (``al``, ``bin``, ``von``) in between is skipped: ``Bushra al-Assad``."""
+    possessive (``Russia's``), in capitals (a headline), or on another line. Russian and
+    Ukrainian put capitalised genitives before names (``Речник Кремля Пєсков``, ``глава МИД
+    России Лавров``), so there only a common given name counts (``Людмила Путина``). A
+    particle (``al``, ``bin``, ``von``) in between is skipped: ``Bushra al-Assad``."""
     while first > 1 and people.is_particle(text.words[first - 1].lower):
         first -= 1
     before, raw = text.words[first - 1], text.spans[first - 1][0]
     gap = text.masked[text.spans[first - 1][2] : text.spans[first][1]]
     if gap.strip(" \t\xa0\u200b") or not before.capitalized or len(before.norm) < 2:
         return False
-    if before.surface.isupper() or lexicon.is_frequent_word(before.lower):
+    if before.surface.isupper() or _own_name(before.key, own):
         return False
-    if _own_name(before.key, own) or (raw[-1:] in "sS" and raw[-2:-1] in "'’"):
+    if before.script != "latin":
+        return people.is_slavic_given_name(before.key)
+    if lexicon.is_frequent_word(before.lower) or (raw[-1:] in "sS" and raw[-2:-1] in "'’"):
         return False
     if before.norm in _TITLES or lexicon.is_common_word(before.lower):
         return False
-    # Russian/Ukrainian put capitalised genitives before names (``Речник Кремля Пєсков``,
-    # ``глава МИД России Лавров``): there a capital says nothing.
-    return before.script == "latin" and not lexicon.is_dictionary_word(before.lower)
+    return not lexicon.is_dictionary_word(before.lower)
 
 
 @dataclass(frozen=True, slots=True)

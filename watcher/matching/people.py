@@ -66,6 +66,31 @@ OFFICE = 1
 HEAD = 2
 
 
+# Common Russian and Ukrainian given names, nominative (the form before a surname in the
+# nominative: ``Людмила Путина``, ``Олена Зеленська``). A Cyrillic capital before a surname says
+# nothing by itself (``глава МИД России Лавров``), but one of these names there is someone else's
+# (a wife, a namesake). Names that are also common nouns (Вера, Надежда, Любовь, Роман, Лев) are
+# left out.
+_SLAVIC_GIVEN_NAMES = """
+    александр алексей анатолий андрей антон аркадий артем артём борис вадим валентин валерий
+    василий виктор виталий владимир владислав вячеслав геннадий георгий григорий денис дмитрий
+    евгений егор иван игорь илья кирилл константин леонид максим михаил никита николай олег
+    павел петр пётр сергей станислав степан тимур федор фёдор юрий ярослав
+    олександр олексій андрій анатолій віктор віталій володимир геннадій григорій дмитро євген
+    іван ігор кирило микола михайло олег павло петро сергій юрій
+    александра алина алла анастасия анна валентина галина дарья евгения екатерина елена
+    елизавета жанна зоя ирина кристина ксения лариса лидия людмила маргарита марина мария
+    наталья наталия нина оксана ольга полина светлана софья софия татьяна юлия яна
+    олена ганна дарія катерина ірина людмила марія наталія оксана ольга світлана тетяна юлія
+"""
+_SLAVIC_GIVEN_KEYS = frozenset(word(w).key for w in _SLAVIC_GIVEN_NAMES.split())
+
+
+def is_slavic_given_name(key: str) -> bool:
+    """Whether `key` (a word's key) is a common Russian or Ukrainian given name."""
+    return key in _SLAVIC_GIVEN_KEYS
+
+
 def prominence(entry: Entry) -> tuple[int, str]:
     """(rank, the title that gives it): 2 for a head of state, government or movement, 1 for
     an office or rank, 0 (and "") for none."""
