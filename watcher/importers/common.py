@@ -7,10 +7,12 @@ YAML (and diffing against a previous import) is `watcher.importers.writer`'s job
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,3 +136,19 @@ def unique_ids(entries: Iterable[Entry]) -> tuple[Entry, ...]:
         if before.id == after.id:
             raise SourceFileError(f"two entries map to the same id {after.id!r}")
     return tuple(ordered)
+
+
+def xml_events(path: Path, data: bytes) -> Iterator[tuple[str, ET.Element]]:
+    """The ``start`` and ``end`` events of an official XML list. A DOCTYPE or ENTITY
+    declaration is refused outright, so no entity can be expanded (no "billion laughs"; the
+    real lists have none), and a parse error names the file's line and column, which for a
+    download cut short is its end."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # XML keywords are case-sensitive
+        raise SourceFileError(f"{path}: refusing an XML document with a DOCTYPE/ENTITY declaration")
+    try:
+        yield from ET.iterparse(io.BytesIO(data), events=("start", "end"))
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise SourceFileError(
+            f"{path}:{line}:{column + 1}: not well-formed XML ({exc}); a truncated download?"
+        ) from exc

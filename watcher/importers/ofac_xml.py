@@ -43,6 +43,7 @@ from watcher.importers.common import (
     tidy,
     title_person_name,
     unique_ids,
+    xml_events,
 )
 from watcher.importers.ofac import import_ofac
 from watcher.watchlist import Entry, EntryType, Severity
@@ -133,24 +134,16 @@ def _local(tag: str) -> str:
 
 
 def _entities(path: Path, data: bytes) -> tuple[str, list[ET.Element]]:
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise SourceFileError(f"{path}: refusing an XML document with a DOCTYPE/ENTITY declaration")
     date, root, elements = "", "", []
-    try:
-        for event, element in ET.iterparse(io.BytesIO(data), events=("start", "end")):
-            tag = _local(element.tag)
-            if event == "start":
-                root = root or tag
-                continue
-            if tag == "dataAsOf":
-                date = (element.text or "").strip()[:10]
-            elif tag == "entity":
-                elements.append(element)
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else 0
-        raise SourceFileError(
-            f"{path}:{line}: not well-formed XML ({exc}); a truncated download?"
-        ) from exc
+    for event, element in xml_events(path, data):
+        tag = _local(element.tag)
+        if event == "start":
+            root = root or tag
+            continue
+        if tag == "dataAsOf":
+            date = (element.text or "").strip()[:10]
+        elif tag == "entity":
+            elements.append(element)
     if root != "sanctionsData":
         raise SourceFileError(f"{path}: root element <{root}> is not OFAC's <sanctionsData>")
     return date, elements

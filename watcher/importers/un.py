@@ -23,7 +23,6 @@ list has no DOCTYPE, so this costs nothing and needs no extra dependency.
 
 from __future__ import annotations
 
-import io
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ from watcher.importers.common import (
     tidy,
     title_person_name,
     unique_ids,
+    xml_events,
 )
 from watcher.importers.derive import with_derived
 from watcher.importers.names import (
@@ -71,19 +71,13 @@ def import_un(
 
 
 def _records(path: Path, data: bytes) -> tuple[str, list[ET.Element]]:
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:  # XML keywords are case-sensitive
-        raise SourceFileError(f"{path}: refusing an XML document with a DOCTYPE/ENTITY declaration")
     date = ""
     records: list[ET.Element] = []
-    try:
-        for event, element in ET.iterparse(io.BytesIO(data), events=("start", "end")):
-            if event == "start" and element.tag == "CONSOLIDATED_LIST":
-                date = element.get("dateGenerated", "")
-            elif event == "end" and element.tag in ("INDIVIDUAL", "ENTITY"):
-                records.append(element)
-    except ET.ParseError as exc:
-        line, column = exc.position
-        raise SourceFileError(f"{path}:{line}:{column + 1}: not well-formed XML: {exc}") from exc
+    for event, element in xml_events(path, data):
+        if event == "start" and element.tag == "CONSOLIDATED_LIST":
+            date = element.get("dateGenerated", "")
+        elif event == "end" and element.tag in ("INDIVIDUAL", "ENTITY"):
+            records.append(element)
     if not date and not records:
         raise SourceFileError(f"{path}: not a UN consolidated list (no CONSOLIDATED_LIST records)")
     return date, records
