@@ -47,6 +47,7 @@ from watcher.logs import kv
 from watcher.settings import load_watchlist_file
 from watcher.store import Store
 from watcher.watchlist import Entry, Severity
+from watcher.yamlfile import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +257,9 @@ def _stage(item: ListConfig, cache: Path, fetched: dict[str, FetchResult]) -> li
 def _import(item: ListConfig, paths: Sequence[Path], output: Path) -> _Imported:
     """Import the staged files and diff them against the list in force (blocking: CPU)."""
     severity = Severity(item.severity)
-    result = IMPORTERS[item.source](paths, item.name, severity)
-    text = render(result, item.name, severity)
+    with gc_paused():  # ~100k containers built: as in `watcher import`, ~1.5x faster
+        result = IMPORTERS[item.source](paths, item.name, severity)
+        text = render(result, item.name, severity)
     old: tuple[Entry, ...] = ()
     first = not output.is_file()
     if not first:
