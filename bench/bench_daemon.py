@@ -292,7 +292,7 @@ def _seed(state_dir: Path, count: int) -> None:
     """`count` pending matches, found now (so no catch-up digest takes them at start-up)."""
     from notifier_samples import record_match
 
-    from watcher.store import Store
+    from watcher.state.sqlite import Store
 
     store = Store(state_dir)
     try:

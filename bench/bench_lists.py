@@ -34,17 +34,17 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from feedserver import FeedServer  # noqa: E402
 
-from watcher.feedstate import ItemRecord  # noqa: E402
-from watcher.fetch import make_client  # noqa: E402
+from watcher.config.indexcache import compile_lists  # noqa: E402
+from watcher.config.settings import load_config, load_watchlist_file  # noqa: E402
+from watcher.config.watchlist import Severity  # noqa: E402
 from watcher.importers.ofac_xml import import_ofac_any  # noqa: E402
 from watcher.importers.writer import render, write_atomically  # noqa: E402
-from watcher.indexcache import compile_lists  # noqa: E402
+from watcher.ingest.feedstate import ItemRecord  # noqa: E402
+from watcher.ingest.fetch import make_client  # noqa: E402
 from watcher.lists.diff import diff_entries  # noqa: E402
 from watcher.lists.rescreen import rescreen_pending  # noqa: E402
 from watcher.lists.update import list_fetch_limits, output_path, update_due  # noqa: E402
-from watcher.settings import load_config, load_watchlist_file  # noqa: E402
-from watcher.store import Store  # noqa: E402
-from watcher.watchlist import Severity  # noqa: E402
+from watcher.state.sqlite import Store  # noqa: E402
 
 WORDS = (
     "the",

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watcher.settings import WatchlistFile, load_watchlist_file
-from watcher.yamlfile import load_yaml
+from watcher.config.settings import WatchlistFile, load_watchlist_file
+from watcher.config.yamlfile import load_yaml
 
 _SYLLABLES = [
     "ro",

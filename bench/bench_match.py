@@ -19,10 +19,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from watcher.config.watchlist import Entry, EntryType, Watchlist
+from watcher.ingest.parse import parse_document
 from watcher.matching import compile_watchlists, lexicon, match
 from watcher.matching.normalize import stems, word
-from watcher.parse import parse_document
-from watcher.watchlist import Entry, EntryType, Watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -128,7 +128,7 @@ def main() -> None:
     if not SHARED.is_dir():
         raise SystemExit(f"{SHARED} is absent: the benchmark reads the OFAC list and real feeds")
 
-    from watcher.settings import load_watchlists
+    from watcher.config.settings import load_watchlists
 
     _, lex_wall, _ = timed(lambda: (lexicon.common_english_words(), lexicon.known_words()))
     print(f"word lists (once per process): {lex_wall:.2f} s")

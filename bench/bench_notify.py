@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from watcher.config import Config
-    from watcher.store import Store
+    from watcher.config.schema import Config
+    from watcher.state.sqlite import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the shared notifier samples and SMTP test server
@@ -52,9 +52,9 @@ async def run(tmp: Path, matches: int, alerts: int, max_bytes: int) -> None:
     from notifier_samples import make_config, record_match
     from smtpserver import SmtpTestServer
 
-    from watcher import notify
-    from watcher.config import DigestConfig, EmailConfig
-    from watcher.store import Store
+    from watcher.config.schema import DigestConfig, EmailConfig
+    from watcher.notify import notifier
+    from watcher.state.sqlite import Store
 
     store, twin = Store(tmp / "state"), Store(tmp / "twin")
     started = time.perf_counter()
@@ -82,11 +82,11 @@ async def run(tmp: Path, matches: int, alerts: int, max_bytes: int) -> None:
         now = time.time()
 
         started = time.perf_counter()
-        queued = notify.queue_alerts(store, config, now)
+        queued = notifier.queue_alerts(store, config, now)
         print(f"queue_alerts: {queued} alerts in {time.perf_counter() - started:.2f}s")
 
         started = time.perf_counter()
-        digest_id = notify.queue_digest(store, config, now)
+        digest_id = notifier.queue_digest(store, config, now)
         elapsed = time.perf_counter() - started
         with store.transaction() as tx:
             parts = tx.outbox_messages("digest")
@@ -98,7 +98,7 @@ async def run(tmp: Path, matches: int, alerts: int, max_bytes: int) -> None:
             f"largest {max(sizes)} bytes, {left} matches left for the next digest"
         )
 
-        notify.queue_alerts(twin, config, now)
+        notifier.queue_alerts(twin, config, now)
         elapsed, stall = await _async_digest(twin, config, now)
         print(
             f"queue_digest_async: {elapsed:.2f}s, worst event-loop stall meanwhile "
@@ -106,7 +106,7 @@ async def run(tmp: Path, matches: int, alerts: int, max_bytes: int) -> None:
         )
 
         started = time.perf_counter()
-        result = await notify.drain_outbox(store, config, now)
+        result = await notifier.drain_outbox(store, config, now)
         elapsed = time.perf_counter() - started
         print(
             f"SMTP drain (STARTTLS+AUTH, loopback): sent {result.sent}, "
@@ -120,9 +120,9 @@ async def run(tmp: Path, matches: int, alerts: int, max_bytes: int) -> None:
     dir_store = Store(tmp / "dir" / "state")
     for n in range(alerts):
         record_match(dir_store, article=f"d{n:05d}", entry=f"entity-{n:03d}")
-    notify.queue_alerts(dir_store, directory_config, time.time())
+    notifier.queue_alerts(dir_store, directory_config, time.time())
     started = time.perf_counter()
-    result = await notify.drain_outbox(dir_store, directory_config, time.time())
+    result = await notifier.drain_outbox(dir_store, directory_config, time.time())
     elapsed = time.perf_counter() - started
     print(f"directory drain: {result.sent} .eml files in {elapsed:.2f}s")
     store.close()
@@ -144,7 +144,7 @@ def _uncapped(alerts: int) -> dict[str, Any]:
 
 async def _async_digest(store: Store, config: Config, now: float) -> tuple[float, float]:
     """Seconds `queue_digest_async` took, and the longest gap between a ticker's turns."""
-    from watcher import notify
+    from watcher.notify import notifier
 
     done = False
     worst = 0.0
@@ -162,7 +162,7 @@ async def _async_digest(store: Store, config: Config, now: float) -> tuple[float
     await asyncio.sleep(0)
     started = time.perf_counter()
     with ThreadPoolExecutor(1) as pool:
-        await notify.queue_digest_async(store, config, now, executor=pool)
+        await notifier.queue_digest_async(store, config, now, executor=pool)
     elapsed = time.perf_counter() - started
     done = True
     await ticking

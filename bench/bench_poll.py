@@ -34,11 +34,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from feedserver import FeedServer, Route  # noqa: E402
 
-from watcher.config import Config, FeedConfig, PollingConfig  # noqa: E402
+from watcher.config.schema import Config, FeedConfig, PollingConfig  # noqa: E402
+from watcher.config.settings import load_watchlists  # noqa: E402
+from watcher.ingest.poll import poll_due, sync_feeds  # noqa: E402
 from watcher.matching import compile_watchlists  # noqa: E402
-from watcher.poll import poll_due, sync_feeds  # noqa: E402
-from watcher.settings import load_watchlists  # noqa: E402
-from watcher.store import Store  # noqa: E402
+from watcher.state.sqlite import Store  # noqa: E402
 
 BIG_ITEMS = 5000  # the "big" cycle: one feed this large, to see how long it holds the loop
 SENTENCES = [

@@ -4,8 +4,9 @@
 
 1. imports every real list in ../shared/data (timings per source set),
 2. loads + compiles the full OFAC import (~15k entries, ~49k names; target < 2 s),
-3. matches real feed items (../shared/feeds/real/*.xml via `watcher.parse.parse_document`, repeated
-   to >= 2,000 items) against lists of 1k, 10k and all names on one core
+3. matches real feed items (../shared/feeds/real/*.xml via
+   `watcher.ingest.parse.parse_document`, repeated to >= 2,000 items) against lists of 1k,
+   10k and all names on one core
    (target >= 2,000 articles/s at every size: per-article cost must not grow with the list;
    rates use process CPU time, so a busy machine does not skew them; wall rate shown too),
    and, per size, an exact Aho-Corasick scan (pyahocorasick) of the same entries' names and
@@ -44,12 +45,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
 
+from watcher.config.watchlist import Severity, Watchlist  # noqa: E402
 from watcher.importers.common import ImportResult  # noqa: E402
 from watcher.importers.ofac import import_ofac  # noqa: E402
 from watcher.importers.opensanctions import import_opensanctions  # noqa: E402
 from watcher.importers.un import import_un  # noqa: E402
 from watcher.importers.writer import render, write_atomically  # noqa: E402
-from watcher.watchlist import Severity, Watchlist  # noqa: E402
 
 Importer = Callable[[Sequence[Path], str, Severity], ImportResult]
 TARGET_COMPILE_S = 2.0
@@ -144,7 +145,7 @@ def _import_and_write(importer: Importer, files: list[Path], output: Path) -> tu
 
 
 def articles(minimum: int) -> list[str]:
-    from watcher.parse import parse_document
+    from watcher.ingest.parse import parse_document
 
     texts: list[str] = []
     for path in sorted(SHARED.joinpath("feeds", "real").glob("*.xml")):
@@ -198,8 +199,8 @@ def timed(work: Callable[[], Any]) -> Timed:
 
 
 def bench_load_compile(path: Path, summary: Summary) -> Watchlist:
+    from watcher.config.settings import load_watchlist_file
     from watcher.matching import compile_watchlists
-    from watcher.settings import load_watchlist_file
 
     print("== load + compile (full OFAC list) ==")
     loaded = timed(lambda: load_watchlist_file(path))

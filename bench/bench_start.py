@@ -5,7 +5,7 @@
 Imports the full OFAC SDN list as bench/bench_daemon.py does (from ../shared/data; or uses
 ``--watchlist``), then starts ``python -m watcher run`` ``--runs`` times on one state
 directory, with ``NOTIFY_SOCKET`` bound here: the first start compiles the watchlists and
-saves the index to ``<state_dir>/index/``, the others load it (`watcher.indexcache`). For
+saves the index to ``<state_dir>/index/``, the others load it (`watcher.config.indexcache`). For
 each start it prints the seconds from exec to READY=1 and the resident size (RSS and VmHWM)
 then. Target: a warm start under 2 s.
 """

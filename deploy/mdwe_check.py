@@ -50,7 +50,7 @@ def _exercise() -> None:
     import rapidfuzz
     from rapidfuzz import fuzz, process
 
-    from watcher.config import Config
+    from watcher.config.schema import Config
 
     automaton = ahocorasick.Automaton()
     automaton.add_word("rosneft", 1)
@@ -81,7 +81,7 @@ def _exercise_matcher() -> None:
     except ImportError:
         print("note: watcher.matching not importable; matcher not exercised")
         return
-    from watcher.watchlist import Entry, Watchlist
+    from watcher.config.watchlist import Entry, Watchlist
 
     entry = Entry(list_name="demo", id="rosneft", name="Rosneft", aliases=("Роснефть",))
     compiled = compile_watchlists([Watchlist("demo", "", "demo.yaml", (entry,))])

@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True, scope="session")
 def _user_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The user cache (the matcher's word lists, `watcher.indexcache`) in a directory of this
+    """The user cache (the matcher's word lists, `watcher.config.indexcache`) in a directory of this
     session, for every process the tests start: never the real ~/.cache, and the ~1.5 s of
     CPU to build the word lists is spent once per session (per xdist worker), not once per
     subprocess."""

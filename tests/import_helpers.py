@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from watcher.watchlist import Entry, Watchlist
+from watcher.config.watchlist import Entry, Watchlist
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
 OFAC_DIR = FIXTURES / "ofac"
@@ -27,6 +27,6 @@ def by_id(entries: tuple[Entry, ...]) -> dict[str, Entry]:
 
 def load_written(path: Path) -> Watchlist:
     """The watchlist file as the daemon loads it (schema validation included)."""
-    from watcher.settings import load_watchlist_file
+    from watcher.config.settings import load_watchlist_file
 
     return load_watchlist_file(path)

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from watcher.config import Config, DigestConfig, EmailConfig, SmtpConfig
-from watcher.feedstate import ItemRecord
+from watcher.config.schema import Config, DigestConfig, EmailConfig, SmtpConfig
+from watcher.config.watchlist import EntryType, Severity
+from watcher.ingest.feedstate import ItemRecord
 from watcher.matching.types import Match
-from watcher.notice import FeedProblem, PendingMatch
-from watcher.render import NO_HISTORY, MentionHistory, RenderSettings, split_digest
-from watcher.store import Store
-from watcher.watchlist import EntryType, Severity
+from watcher.notify.notice import FeedProblem, PendingMatch
+from watcher.notify.render import NO_HISTORY, MentionHistory, RenderSettings, split_digest
+from watcher.state.sqlite import Store
 
 NOW = datetime(2025, 10, 23, 7, 0, tzinfo=UTC)
 

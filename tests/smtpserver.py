@@ -25,7 +25,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 
-from watcher.config import SmtpConfig
+from watcher.config.schema import SmtpConfig
 
 USERNAME = "watcher"
 PASSWORD = "correct horse battery staple"

@@ -23,12 +23,12 @@ from feedserver import FeedServer, rss
 from notifier_samples import make_config, record_match
 from smtpserver import SmtpTestServer
 
-from watcher import notify
-from watcher.config import Config, DigestConfig
-from watcher.notice import OutboxMessage
-from watcher.once import run_once
-from watcher.settings import load_config
-from watcher.store import DuplicateMessageError, Store
+from watcher.config.schema import Config, DigestConfig
+from watcher.config.settings import load_config
+from watcher.notify import notifier
+from watcher.notify.notice import OutboxMessage
+from watcher.service.once import run_once
+from watcher.state.sqlite import DuplicateMessageError, Store
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
 RECENT = T0 - 3600.0  # found (and published) an hour before T0
@@ -91,7 +91,7 @@ def test_one_alert_mail_per_entry_lists_its_articles_newest_first(
 ) -> None:
     _articles(store, "rosneft", 5)
     _articles(store, "putin", 1)
-    assert notify.queue_alerts(store, _config(tmp_path), T0) == 2  # was one per article: 6
+    assert notifier.queue_alerts(store, _config(tmp_path), T0) == 2  # was one per article: 6
     subjects = sorted(_parsed(m.data)["Subject"] for m in _outbox(store, "alert"))
     assert subjects == [
         "[sanctions-watch] ALERT high: Putin — Story putin-0",
@@ -108,7 +108,7 @@ def test_an_article_naming_two_entries_is_one_mail_showing_both(
 ) -> None:
     record_match(store, article="a1", entry="rosneft", found_at=RECENT)
     record_match(store, article="a1", entry="lukoil", found_at=RECENT)
-    assert notify.queue_alerts(store, _config(tmp_path), T0) == 1
+    assert notifier.queue_alerts(store, _config(tmp_path), T0) == 1
     (text,) = _alert_texts(store)
     assert "-- Lukoil [" in text and "-- Rosneft [" in text
     assert text.count("Story a1") == 1
@@ -117,16 +117,16 @@ def test_an_article_naming_two_entries_is_one_mail_showing_both(
 def test_an_entry_mails_again_only_when_its_window_has_passed(store: Store, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_window="1h")
     _articles(store, "rosneft", 1)
-    assert notify.queue_alerts(store, config, T0) == 1
+    assert notifier.queue_alerts(store, config, T0) == 1
     _articles(store, "rosneft", 2, first=1, at=T0)
     _articles(store, "lukoil", 1, at=T0)
     # Rosneft is inside its window: its new articles wait (not dropped, not held back);
     # Lukoil has had no alert and goes out at once
-    assert notify.queue_alerts(store, config, T0 + 600) == 1
+    assert notifier.queue_alerts(store, config, T0 + 600) == 1
     assert _unalerted(store) == ["rosneft-1", "rosneft-2"]
-    assert notify.queue_alerts(store, config, T0 + HOUR - 1) == 0
+    assert notifier.queue_alerts(store, config, T0 + HOUR - 1) == 0
     # the window is over: one mail lists everything that waited
-    assert notify.queue_alerts(store, config, T0 + HOUR + 1) == 1
+    assert notifier.queue_alerts(store, config, T0 + HOUR + 1) == 1
     assert _unalerted(store) == []
     last = _parsed(_outbox(store, "alert")[-1].data)
     assert last["Subject"] == "[sanctions-watch] ALERT high: Rosneft — 2 articles"
@@ -135,9 +135,9 @@ def test_an_entry_mails_again_only_when_its_window_has_passed(store: Store, tmp_
 def test_window_zero_mails_every_pass(store: Store, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_window="0s")
     _articles(store, "rosneft", 1)
-    assert notify.queue_alerts(store, config, T0) == 1
+    assert notifier.queue_alerts(store, config, T0) == 1
     _articles(store, "rosneft", 1, first=1, at=T0)
-    assert notify.queue_alerts(store, config, T0 + 1) == 1
+    assert notifier.queue_alerts(store, config, T0 + 1) == 1
 
 
 # --- caps: what they hold back, the digest lists once, with a note ---------------------------
@@ -149,10 +149,10 @@ def test_per_run_cap_holds_the_rest_back_for_the_digest_with_a_note(
     config = _config(tmp_path, alert_max_per_run=10)
     for n in range(13):
         _articles(store, f"entity-{n:02d}", 1)
-    assert notify.queue_alerts(store, config, T0) == 10
+    assert notifier.queue_alerts(store, config, T0) == 10
     assert _unalerted(store) == []  # the other three are held back, not waiting
-    assert notify.queue_alerts(store, config, T0 + 2 * HOUR) == 0  # and never alerted later
-    digest_id = notify.queue_digest(store, config, T0 + 2 * HOUR)
+    assert notifier.queue_alerts(store, config, T0 + 2 * HOUR) == 0  # and never alerted later
+    digest_id = notifier.queue_digest(store, config, T0 + 2 * HOUR)
     assert digest_id is not None
     text = _digest_text(store, digest_id)
     assert "13 new matches in 13 articles" in text
@@ -164,21 +164,21 @@ def test_per_run_cap_holds_the_rest_back_for_the_digest_with_a_note(
     assert all(f"Story entity-{n:02d}-0" in text for n in range(13))
     with store.snapshot() as tx:
         assert tx.pending_match_count() == 0  # listed once...
-    assert notify.queue_digest(store, config, T0 + 3 * HOUR) is None  # ...and never again
+    assert notifier.queue_digest(store, config, T0 + 3 * HOUR) is None  # ...and never again
 
 
 def test_held_back_alerts_survive_a_digest_render_failure(store: Store, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_max_per_run=1)
     _articles(store, "rosneft", 1)
     _articles(store, "lukoil", 1)
-    assert notify.queue_alerts(store, config, T0) == 1
+    assert notifier.queue_alerts(store, config, T0) == 1
     broken = tmp_path / "templates"
     broken.mkdir()
     (broken / "digest.txt.j2").write_text("{{ summary.total ")
     email = config.email.model_copy(update={"templates": broken})
     with pytest.raises(Exception, match="template"):
-        notify.queue_digest(store, config.model_copy(update={"email": email}), T0 + 60)
-    digest_id = notify.queue_digest(store, config, T0 + 120)
+        notifier.queue_digest(store, config.model_copy(update={"email": email}), T0 + 60)
+    digest_id = notifier.queue_digest(store, config, T0 + 120)
     assert digest_id is not None
     assert "1 match was held back from immediate alerts" in _digest_text(store, digest_id)
 
@@ -187,16 +187,16 @@ def test_per_hour_cap_counts_the_alerts_of_the_last_hour(store: Store, tmp_path:
     config = _config(tmp_path, alert_max_per_hour=3, alert_max_per_run=10)
     _articles(store, "a", 1)
     _articles(store, "b", 1)
-    assert notify.queue_alerts(store, config, T0) == 2
+    assert notifier.queue_alerts(store, config, T0) == 2
     for entry in ("c", "d", "e"):
         _articles(store, entry, 1, at=T0 + 60)
-    assert notify.queue_alerts(store, config, T0 + 600) == 1  # the hour's third
+    assert notifier.queue_alerts(store, config, T0 + 600) == 1  # the hour's third
     assert _unalerted(store) == []  # two held back
     _articles(store, "f", 1, at=T0 + HOUR)
     _articles(store, "g", 1, at=T0 + HOUR)
     _articles(store, "h", 1, at=T0 + HOUR)
     # an hour after the first two, one alert of the last hour remains: two more may go
-    assert notify.queue_alerts(store, config, T0 + HOUR + 1) == 2
+    assert notifier.queue_alerts(store, config, T0 + HOUR + 1) == 2
     assert len(_outbox(store, "alert")) == 5
 
 
@@ -205,7 +205,7 @@ def test_an_alert_lists_at_most_max_articles_and_holds_back_the_rest(
 ) -> None:
     config = _config(tmp_path, alert_max_articles=3)
     _articles(store, "rosneft", 8)
-    assert notify.queue_alerts(store, config, T0) == 1
+    assert notifier.queue_alerts(store, config, T0) == 1
     (text,) = _alert_texts(store)
     listed = re.findall(r"^Story (rosneft-\d)$", text, re.M)
     assert listed == ["rosneft-7", "rosneft-6", "rosneft-5"]
@@ -213,8 +213,8 @@ def test_an_alert_lists_at_most_max_articles_and_holds_back_the_rest(
         "5 more matches of Rosneft are not listed here (alert size cap); "
         "the next digest lists them." in text
     )
-    assert notify.queue_alerts(store, config, T0 + 2 * HOUR) == 0  # held back, not waiting
-    digest_id = notify.queue_digest(store, config, T0 + 2 * HOUR)
+    assert notifier.queue_alerts(store, config, T0 + 2 * HOUR) == 0  # held back, not waiting
+    digest_id = notifier.queue_digest(store, config, T0 + 2 * HOUR)
     assert digest_id is not None
     assert "5 matches were held back from immediate alerts" in _digest_text(store, digest_id)
 
@@ -226,11 +226,11 @@ def test_old_stories_get_no_alert_but_reach_the_digest(store: Store, tmp_path: P
     config = _config(tmp_path, alert_max_age="2d")
     record_match(store, article="old", entry="putin", found_at=T0 - 400 * 86400)
     record_match(store, article="new", entry="rosneft", found_at=RECENT)
-    assert notify.queue_alerts(store, config, T0) == 1
+    assert notifier.queue_alerts(store, config, T0) == 1
     assert [_parsed(m.data)["Subject"] for m in _outbox(store, "alert")] == [
         "[sanctions-watch] ALERT high: Rosneft — Story new"
     ]
-    digest_id = notify.queue_digest(store, config, T0 + 60)
+    digest_id = notifier.queue_digest(store, config, T0 + 60)
     assert digest_id is not None
     text = _digest_text(store, digest_id)
     assert "Story old" in text and "Story new" in text
@@ -243,7 +243,7 @@ def test_age_counts_from_first_seen_when_the_feed_gives_no_date(
     config = _config(tmp_path, alert_max_age="2d")
     record_match(store, article="stale", entry="putin", found_at=T0 - 3 * 86400, undated=True)
     record_match(store, article="fresh", entry="rosneft", found_at=RECENT, undated=True)
-    assert notify.queue_alerts(store, config, T0) == 1
+    assert notifier.queue_alerts(store, config, T0) == 1
     (alert,) = _outbox(store, "alert")
     assert "Story fresh" in _parsed(alert.data)["Subject"]
 
@@ -254,7 +254,7 @@ def test_age_counts_from_first_seen_when_the_feed_gives_no_date(
 def test_message_ids_carry_128_random_bits(store: Store, tmp_path: Path) -> None:
     _articles(store, "rosneft", 1)
     _articles(store, "lukoil", 1)
-    notify.queue_alerts(store, _config(tmp_path), T0)
+    notifier.queue_alerts(store, _config(tmp_path), T0)
     for message in _outbox(store, "alert"):
         pattern = r"<alert\.\d{8}T\d{6}Z-([0-9a-f]+)\.1@example\.org>"
         found = re.fullmatch(pattern, message.message_id)
@@ -277,7 +277,7 @@ def test_a_colliding_message_id_never_crashes_the_run(store: Store, tmp_path: Pa
         tx.add_to_outbox("alert", "<alert.taken.1@example.org>", ["a@example.org"], b"x", T0)
     _articles(store, "rosneft", 1)
     ids = iter(["taken", "fresh"])
-    queued = notify.queue_alerts(store, _config(tmp_path), T0, new_id=lambda now: next(ids))
+    queued = notifier.queue_alerts(store, _config(tmp_path), T0, new_id=lambda now: next(ids))
     assert queued == 1  # the first render collided: rolled back, rendered again
     assert [m.message_id for m in _outbox(store, "alert")] == [
         "<alert.taken.1@example.org>",
@@ -291,14 +291,14 @@ def test_a_colliding_message_id_never_crashes_the_run(store: Store, tmp_path: Pa
 
 def test_a_digest_reads_a_bounded_window_of_a_long_backlog(store: Store, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_severity="none", max_bytes=6000)
-    window = notify.digest_read_limit(6000)
+    window = notifier.digest_read_limit(6000)
     total = window + 150
     for n in range(total):
         record_match(store, article=f"a{n:04d}", entry=f"e{n % 7}", severity="low", found_at=RECENT)
-    read = notify.read_digest_input(store, config, T0)
+    read = notifier.read_digest_input(store, config, T0)
     assert read is not None
     assert (len(read.pending), read.unread) == (window, 150)
-    digest_id = notify.queue_digest(store, config, T0)
+    digest_id = notifier.queue_digest(store, config, T0)
     assert digest_id is not None
     with store.snapshot() as tx:
         listed, _ = tx.digest_counts(digest_id)
@@ -311,7 +311,7 @@ def test_a_digest_reads_a_bounded_window_of_a_long_backlog(store: Store, tmp_pat
 def test_a_flood_of_one_entry_reads_only_what_one_mail_lists(store: Store, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_max_articles=5)
     _articles(store, "rosneft", 400)
-    plan = notify.read_alert_plan(store, config, ["high"], T0)
+    plan = notifier.read_alert_plan(store, config, ["high"], T0)
     (batch,) = plan.batches
     assert (len(batch.matches), batch.held) == (5, 395)
 
@@ -408,11 +408,11 @@ def test_a_lowered_hourly_cap_holds_back_without_a_conflict(store: Store, tmp_pa
     _articles(store, "a", 1)
     _articles(store, "b", 1)
     _articles(store, "c", 1)
-    assert notify.queue_alerts(store, _config(tmp_path), T0) == 3
+    assert notifier.queue_alerts(store, _config(tmp_path), T0) == 3
     _articles(store, "d", 1, at=T0)
     # reloaded with a cap below what the last hour already sent: nothing more goes out,
     # and the new match is held back for the digest (not retried as a conflict)
-    assert notify.queue_alerts(store, _config(tmp_path, alert_max_per_hour=2), T0 + 60) == 0
+    assert notifier.queue_alerts(store, _config(tmp_path, alert_max_per_hour=2), T0 + 60) == 0
     assert _unalerted(store) == []
 
 
@@ -434,14 +434,14 @@ async def test_killed_after_queueing_capped_alerts_nothing_is_lost_or_sent_twice
             import os, signal, sys
             from pathlib import Path
             from notifier_samples import record_match
-            from watcher import notify
-            from watcher.config import Config
-            from watcher.store import Store
+            from watcher.notify import notifier
+            from watcher.config.schema import Config
+            from watcher.state.sqlite import Store
             config = Config.model_validate_json(sys.argv[2])
             store = Store(Path(sys.argv[1]))
             for entry in ("rosneft", "lukoil", "novatek"):
                 record_match(store, article=entry, entry=entry, found_at={RECENT})
-            assert notify.queue_alerts(store, config, {T0}) == 1
+            assert notifier.queue_alerts(store, config, {T0}) == 1
             os.kill(os.getpid(), signal.SIGKILL)  # before any mail is sent
             """
         )
@@ -458,11 +458,11 @@ async def test_killed_after_queueing_capped_alerts_nothing_is_lost_or_sent_twice
 
         store = Store(tmp_path / "state")
         try:
-            assert notify.queue_alerts(store, config, T0 + 60) == 0  # held back: no late alerts
-            assert notify.queue_digest(store, config, T0 + 120) is not None
-            result = await notify.drain_outbox(store, config, T0 + 180)
+            assert notifier.queue_alerts(store, config, T0 + 60) == 0  # held back: no late alerts
+            assert notifier.queue_digest(store, config, T0 + 120) is not None
+            result = await notifier.drain_outbox(store, config, T0 + 180)
             assert (result.sent, result.pending) == (2, 0)
-            assert notify.queue_digest(store, config, T0 + 240) is None
+            assert notifier.queue_digest(store, config, T0 + 240) is None
         finally:
             store.close()
         received = server.wait_for_messages(2)

@@ -34,8 +34,8 @@ from official_scoring import (
     watcher_command,
 )
 
-from watcher.parse import parse_document
-from watcher.settings import load_watchlists
+from watcher.config.settings import load_watchlists
+from watcher.ingest.parse import parse_document
 
 ENTRY_ID = re.compile(r"(ofac-\d+|un-[a-z]{2,3}\.\d{3})")
 

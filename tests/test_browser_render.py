@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from notifier_samples import digest_message, sample_matches, sample_problems, settings
 
-from watcher.render import render_alert
+from watcher.notify.render import render_alert
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None and Path("/usr/bin/chromium").exists():

@@ -14,16 +14,16 @@ from conftest import requires_shared, shared_dir
 from import_helpers import FIXTURES
 from notifier_samples import digest_message, sample_matches, settings
 
-from watcher.feedstate import ItemRecord
+from watcher.config.indexcache import compile_lists
+from watcher.config.watchlist import Entry, EntryType, Severity, Watchlist
 from watcher.importers.ofac import import_ofac
 from watcher.importers.un import import_un
 from watcher.importers.writer import render
-from watcher.indexcache import compile_lists
+from watcher.ingest.feedstate import ItemRecord
 from watcher.matching import compile_watchlists, match
 from watcher.matching.cards import build_cards
-from watcher.render import render_alert
-from watcher.store import Store
-from watcher.watchlist import Entry, EntryType, Severity, Watchlist
+from watcher.notify.render import render_alert
+from watcher.state.sqlite import Store
 
 NAMES = FIXTURES / "names"
 PUTIN_LIST = """\

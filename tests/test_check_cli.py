@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import CONFIG_ENV
-from watcher.settings import load_watchlists
+from watcher.config.schema import CONFIG_ENV
+from watcher.config.settings import load_watchlists
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from feedserver import FeedServer, Route, rss
 from smtpserver import SmtpTestServer, of_kind, plain_text
 
 from watcher.errors import EX_DATAERR
-from watcher.store import DB_FILE
+from watcher.state.sqlite import DB_FILE
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from watcher.config import Config
-from watcher.settings import load_config
+from watcher.config.schema import Config
+from watcher.config.settings import load_config
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 EXAMPLE = DEPLOY / "config.example.yaml"

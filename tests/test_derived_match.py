@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from import_helpers import FIXTURES
 
+from watcher.config.watchlist import Watchlist
 from watcher.importers.ofac import import_ofac
 from watcher.matching import CompiledWatchlists, compile_watchlists, match
 from watcher.matching.explain import Explainer
-from watcher.watchlist import Watchlist
 
 NAMES = FIXTURES / "names"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED_ENV, shared_dir
 
-from watcher.parse import parse_document
+from watcher.ingest.parse import parse_document
 
 FEEDS = shared_dir() / "feeds"
 pytestmark = pytest.mark.skipif(

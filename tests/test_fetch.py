@@ -13,9 +13,9 @@ import httpcore
 import pytest
 from feedserver import FeedServer, gzip_bomb, rss
 
-from watcher import netguard
-from watcher.fetch import FetchLimits, fetch, make_client
-from watcher.netguard import GuardedBackend, RefusedAddressError, check_addresses, is_public
+from watcher.ingest import netguard
+from watcher.ingest.fetch import FetchLimits, fetch, make_client
+from watcher.ingest.netguard import GuardedBackend, RefusedAddressError, check_addresses, is_public
 
 OPEN = FetchLimits(
     timeout=5,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from watcher.filewatch import FileWatcher
+from watcher.service.filewatch import FileWatcher
 
 
 def _bump_mtime(path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.identity import RawItem, assign_identities, canonical_link, content_hash
+from watcher.ingest.identity import RawItem, assign_identities, canonical_link, content_hash
 
 FEED = "https://feeds.example.org/world.xml"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from watcher.config.ignore import IgnoreRule, load_ignore
 from watcher.errors import ValidationFailed
-from watcher.ignore import IgnoreRule, load_ignore
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,12 +14,12 @@ import pytest
 from conftest import requires_shared, shared_dir
 from import_helpers import load_written
 
+from watcher.config.watchlist import Severity
 from watcher.importers.common import ImportResult
 from watcher.importers.ofac import import_ofac
 from watcher.importers.opensanctions import import_opensanctions
 from watcher.importers.un import import_un
 from watcher.importers.writer import render
-from watcher.watchlist import Severity
 
 pytestmark = [requires_shared, pytest.mark.shared]
 Importer = Callable[[Sequence[Path], str, Severity], ImportResult]

@@ -13,13 +13,13 @@ import pytest
 from conftest import requires_shared, shared_dir
 from import_helpers import FIXTURES, by_id, load_written
 
+from watcher.config.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts, Severity
 from watcher.importers import derive
 from watcher.importers.names import birth_date, split_remarks
 from watcher.importers.ofac import import_ofac
 from watcher.importers.opensanctions import import_opensanctions
 from watcher.importers.un import import_un
 from watcher.importers.writer import render
-from watcher.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts, Severity
 
 NAMES = FIXTURES / "names"
 

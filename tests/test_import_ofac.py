@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from import_helpers import OFAC_DIR, OFAC_FILES, by_id
 
+from watcher.config.watchlist import EntryType, Severity
 from watcher.importers.common import SourceFileError
 from watcher.importers.ofac import import_ofac
-from watcher.watchlist import EntryType, Severity
 
 
 def test_every_primary_row_becomes_one_entry_sorted_by_stable_id() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from import_helpers import FIXTURES, by_id
 
+from watcher.config.watchlist import EntryType
 from watcher.importers.common import SourceFileError
 from watcher.importers.opensanctions import import_opensanctions
-from watcher.watchlist import EntryType
 
 FTM_FILE = FIXTURES / "opensanctions" / "entities.ftm.json"
 

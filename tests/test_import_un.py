@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from import_helpers import FIXTURES, by_id
 
+from watcher.config.watchlist import EntryType
 from watcher.importers.common import SourceFileError
 from watcher.importers.un import import_un
-from watcher.watchlist import EntryType
 
 UN_FILE = FIXTURES / "un" / "consolidated.xml"
 

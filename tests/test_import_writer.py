@@ -9,6 +9,8 @@ import yaml
 from import_helpers import FIXTURES, OFAC_FILES, load_written
 from ruamel.yaml import YAML
 
+from watcher.config.watchlist import Entry, EntryType, Severity
+from watcher.config.yamlfile import load_yaml
 from watcher.importers.common import ImportResult, SourceFile
 from watcher.importers.ofac import import_ofac
 from watcher.importers.opensanctions import import_opensanctions
@@ -21,8 +23,6 @@ from watcher.importers.writer import (
     scalar,
     write_atomically,
 )
-from watcher.watchlist import Entry, EntryType, Severity
-from watcher.yamlfile import load_yaml
 
 TRICKY = [
     "ROSNEFT", "DAN", "yes", "No", "ON", "off", "y", "N", "true", "null", "~", "", " ",

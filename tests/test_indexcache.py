@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from watcher import indexcache
+from watcher.config import indexcache
+from watcher.config.indexcache import CACHE_DIR, KEEP, compile_lists
+from watcher.config.snapshot import load
 from watcher.errors import ValidationFailed
-from watcher.indexcache import CACHE_DIR, KEEP, compile_lists
 from watcher.matching import match
-from watcher.snapshot import load
 
 LIST = "list: demo\nentries:\n  - id: rosneft\n    name: Rosneft\n"
 LUKOIL = "  - id: lukoil\n    name: Lukoil\n"
@@ -79,7 +79,7 @@ def test_a_corrupt_file_is_rebuilt_with_a_warning(
     _found(lists, state)
     (saved,) = _cached_files(state)
     saved.write_bytes(saved.read_bytes()[:100])  # truncated: a crash mid-write on another fs
-    with caplog.at_level(logging.WARNING, "watcher.indexcache"):
+    with caplog.at_level(logging.WARNING, "watcher.config.indexcache"):
         assert _found(lists, state) == (False, ["rosneft"])
     assert "result=unreadable" in caplog.text
     assert _found(lists, state) == (True, ["rosneft"])
@@ -92,7 +92,7 @@ def test_a_file_others_could_write_is_not_loaded(
     _found(lists, state)
     (saved,) = _cached_files(state)
     saved.chmod(0o666)
-    with caplog.at_level(logging.WARNING, "watcher.indexcache"):
+    with caplog.at_level(logging.WARNING, "watcher.config.indexcache"):
         assert _found(lists, state) == (False, ["rosneft"])
     assert "result=ignored-untrusted" in caplog.text
 
@@ -102,7 +102,7 @@ def test_an_unwritable_cache_dir_still_compiles(
 ) -> None:
     state = tmp_path / "state"
     state.write_text("a file where the state directory should be")
-    with caplog.at_level(logging.WARNING, "watcher.indexcache"):
+    with caplog.at_level(logging.WARNING, "watcher.config.indexcache"):
         assert _found(lists, state) == (False, ["rosneft"])
         assert _found(lists, state) == (False, ["rosneft"])
     assert "result=not-saved" in caplog.text
@@ -155,7 +155,7 @@ def test_the_daemon_snapshot_uses_the_cache(
     config.write_text("state_dir: state\nwatchlists: [lists/]\nfeeds:\n  - url: https://a.test/\n")
     first = load(config)
     assert len(_cached_files(tmp_path / "state")) == 1
-    with caplog.at_level(logging.INFO, "watcher.snapshot"):
+    with caplog.at_level(logging.INFO, "watcher.config.snapshot"):
         second = load(config)
     assert "index=cached" in caplog.text
     assert second.compiled is not first.compiled
@@ -183,7 +183,7 @@ def test_a_hit_restores_the_word_lists_too(tmp_path: Path, lists: Path) -> None:
     _found(lists, state)  # saved with this process's word lists
     script = (
         "import sys; from pathlib import Path\n"
-        "from watcher.indexcache import compile_lists\n"
+        "from watcher.config.indexcache import compile_lists\n"
         "from watcher.matching import lexicon, match\n"
         f"hit = compile_lists([Path({str(lists)!r})], [], 90, Path({str(state)!r}))\n"
         "lexicon.preload()\n"
@@ -246,7 +246,7 @@ def test_a_new_state_dir_restores_the_word_lists_instead_of_building_them(
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     script = (
         "import logging, sys; logging.basicConfig(level=logging.DEBUG); "
-        "from pathlib import Path; from watcher.indexcache import compile_lists; "
+        "from pathlib import Path; from watcher.config.indexcache import compile_lists; "
         "compile_lists([Path(sys.argv[1])], [], 90, Path(sys.argv[2]))"
     )
     logs = []

@@ -10,10 +10,11 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.config import Config
-from watcher.cron import cron_trigger
+from watcher.config.schema import Config
+from watcher.config.settings import load_config
 from watcher.errors import ValidationFailed
-from watcher.jobs import (
+from watcher.service.cron import cron_trigger
+from watcher.service.jobs import (
     DIGEST_GRACE,
     FIRST_POLL_SPREAD,
     CronSchedule,
@@ -23,7 +24,6 @@ from watcher.jobs import (
     poll_job_id,
     previous_fire_time,
 )
-from watcher.settings import load_config
 
 
 def _config(**overrides: object) -> Config:

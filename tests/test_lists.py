@@ -18,12 +18,14 @@ import pytest
 from feedserver import FeedServer
 from import_helpers import OFAC_DIR
 
-from watcher.config import Config
-from watcher.feedstate import ItemRecord
-from watcher.fetch import make_client
+from watcher.config.schema import Config
+from watcher.config.settings import load_config, load_watchlist_file
+from watcher.config.watchlist import Entry, EntryType
 from watcher.importers.common import SourceFileError
 from watcher.importers.ofac import import_ofac
 from watcher.importers.ofac_xml import import_ofac_any, import_ofac_xml
+from watcher.ingest.feedstate import ItemRecord
+from watcher.ingest.fetch import make_client
 from watcher.lists.diff import diff_entries, format_diff
 from watcher.lists.health import list_health, list_problems
 from watcher.lists.rescreen import rescreen_pending
@@ -34,9 +36,7 @@ from watcher.lists.update import (
     screened_watchlists,
     update_due,
 )
-from watcher.settings import load_config, load_watchlist_file
-from watcher.store import Store
-from watcher.watchlist import Entry, EntryType
+from watcher.state.sqlite import Store
 
 SDN = (OFAC_DIR / "sdn.csv").read_bytes()
 PUTIN_ROW = SDN.split(b"\r\n")[0]
@@ -451,7 +451,7 @@ async def test_an_update_interrupted_before_the_swap_records_its_change_once(
 
 
 def test_article_text_is_pruned_after_the_rescreen_window(tmp_path: Path) -> None:
-    from watcher.poll import prune
+    from watcher.ingest.poll import prune
 
     config = load_config(write_config(tmp_path, ["http://127.0.0.1:1/sdn.csv"]))
     assert config.state_dir is not None
@@ -505,9 +505,9 @@ def test_run_once_updates_the_lists_and_mails_the_back_screened_news(
 
 
 def test_list_changes_for_the_digest_name_the_most_relevant_first_and_count_the_rest() -> None:
+    from watcher.config.watchlist import Severity
     from watcher.lists.digest import list_change_views
     from watcher.lists.state import ListChangeRow
-    from watcher.watchlist import Severity
 
     old = [entry(f"o{i}", f"Old {i}") for i in range(5)]
     added = [entry(f"n{i:02d}", f"Company {i:02d}") for i in range(30)]

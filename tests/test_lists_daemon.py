@@ -19,7 +19,7 @@ from import_helpers import OFAC_DIR
 from smtpserver import SmtpTestServer, of_kind, plain_text
 from test_daemon_e2e import DEADLINE, ROSNEFT_ITEM, STARTUP, DaemonProcess, Setup, wait_until
 
-from watcher.store import Store
+from watcher.state.sqlite import Store
 
 pytestmark = pytest.mark.slow
 

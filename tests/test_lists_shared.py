@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from feedserver import FeedServer
 
-from watcher.config import Config
-from watcher.fetch import make_client
+from watcher.config.schema import Config
+from watcher.config.settings import load_config, load_watchlist_file
+from watcher.ingest.fetch import make_client
 from watcher.lists.update import ListUpdateResult, list_fetch_limits, output_path, update_due
-from watcher.settings import load_config, load_watchlist_file
-from watcher.store import Store
+from watcher.state.sqlite import Store
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from watcher.lock import AlreadyRunningError, NotRunningError, StateLock, running_pid
+from watcher.state.lock import AlreadyRunningError, NotRunningError, StateLock, running_pid
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from watcher.lock import StateLock
+from watcher.state.lock import StateLock
 lock = StateLock(Path(sys.argv[1]))
 lock.acquire()
 print("locked", flush=True)
@@ -67,9 +67,9 @@ def test_lock_of_a_killed_process_is_free_again(tmp_path: Path) -> None:
 def test_release_clears_the_pid(tmp_path: Path) -> None:
     lock = StateLock(tmp_path)
     lock.acquire()
-    assert (tmp_path / "watcher.lock").read_text() == f"{os.getpid()}\n"
+    assert (tmp_path / "watcher.state.lock").read_text() == f"{os.getpid()}\n"
     lock.release()
-    assert (tmp_path / "watcher.lock").read_text() == ""
+    assert (tmp_path / "watcher.state.lock").read_text() == ""
     with pytest.raises(NotRunningError, match="no watcher is running"):
         running_pid(tmp_path)
 

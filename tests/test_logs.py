@@ -44,7 +44,7 @@ def _run_once(tmp_path: Path, **env: str) -> list[str]:
 def test_under_journald_lines_carry_priorities_and_no_timestamps(tmp_path: Path) -> None:
     lines = _run_once(tmp_path, JOURNAL_STREAM="8:12345")
     (once,) = [line for line in lines if "event=once" in line]
-    assert once.startswith("<6>watcher.once: event=once feeds=0 ")
+    assert once.startswith("<6>watcher.service.once: event=once feeds=0 ")
     assert all(re.match(r"<[0-7]>", line) for line in lines)
     assert not any(re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", line) for line in lines)
 
@@ -53,7 +53,9 @@ def test_under_journald_lines_carry_priorities_and_no_timestamps(tmp_path: Path)
 def test_on_a_terminal_lines_carry_timestamps_and_levels(tmp_path: Path) -> None:
     lines = _run_once(tmp_path)
     (once,) = [line for line in lines if "event=once" in line]
-    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO watcher.once: event=once ", once)
+    assert re.match(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO watcher.service.once: event=once ", once
+    )
 
 
 @pytest.mark.slow

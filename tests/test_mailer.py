@@ -11,9 +11,9 @@ import pytest
 from notifier_samples import digest_message, sample_matches, sample_problems, settings
 from smtpserver import PASSWORD, SmtpTestServer, free_port
 
-from watcher.config import SmtpConfig
+from watcher.config.schema import SmtpConfig
 from watcher.errors import WatcherError
-from watcher.mailer import (
+from watcher.notify.mailer import (
     DeliveryError,
     DirectoryMailer,
     SmtpMailer,

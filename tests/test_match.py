@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from watcher.ignore import IgnoreRule
+from watcher.config.ignore import IgnoreRule
+from watcher.config.settings import load_watchlists
+from watcher.config.watchlist import Entry, EntryType, Watchlist
 from watcher.matching import (
     CompiledWatchlists,
     Match,
@@ -22,8 +24,6 @@ from watcher.matching import (
     scan,
     watchlists_signature,
 )
-from watcher.settings import load_watchlists
-from watcher.watchlist import Entry, EntryType, Watchlist
 
 FIXTURES = Path(__file__).parent / "fixtures" / "match"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from watcher.config.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts, Watchlist
 from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
-from watcher.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts, Watchlist
 
 PERSON = EntryType.PERSON
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from notifier_samples import digest_message, settings
 
-from watcher.feedstate import ItemRecord
+from watcher.config.watchlist import Entry, EntryType, NameParts, Watchlist
+from watcher.ingest.feedstate import ItemRecord
 from watcher.matching import compile_watchlists, match
-from watcher.render import render_alert
-from watcher.store import DB_FILE, MIGRATIONS, Store
-from watcher.watchlist import Entry, EntryType, NameParts, Watchlist
+from watcher.notify.render import render_alert
+from watcher.state.sqlite import DB_FILE, MIGRATIONS, Store
 
 PUTIN = Entry(
     "sdn",

@@ -17,10 +17,10 @@ import pytest
 from conftest import requires_shared, shared_dir
 from import_helpers import OFAC_FILES, load_written
 
+from watcher.config.watchlist import Severity
 from watcher.importers.ofac import import_ofac
 from watcher.importers.writer import render
 from watcher.matching import compile_watchlists, match
-from watcher.watchlist import Severity
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "october2025.txt"
 ROSNEFT, LUKOIL, PUTIN, LAVROV = "ofac-17022", "ofac-17248", "ofac-35096", "ofac-35233"

@@ -12,7 +12,7 @@ import pytest
 from notifier_samples import record_match
 from smtpserver import PASSWORD, SmtpTestServer
 
-from watcher.store import Store
+from watcher.state.sqlite import Store
 
 
 def _write_config(tmp_path: Path, **sections: object) -> Path:

@@ -24,12 +24,12 @@ import pytest
 from notifier_samples import make_config, record_match
 from smtpserver import SmtpTestServer
 
-from watcher import notify
-from watcher.config import Config, DigestConfig, EmailConfig
-from watcher.notice import FeedProblem, PendingMatch
-from watcher.poll import FeedHealth
-from watcher.render import TemplateError
-from watcher.store import Store
+from watcher.config.schema import Config, DigestConfig, EmailConfig
+from watcher.ingest.poll import FeedHealth
+from watcher.notify import notifier
+from watcher.notify.notice import FeedProblem, PendingMatch
+from watcher.notify.render import TemplateError
+from watcher.state.sqlite import Store
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
 TESTS = Path(__file__).resolve().parent
@@ -81,14 +81,14 @@ def _outbox(store: Store, kind: str | None = None):  # type: ignore[no-untyped-d
 def test_alerts_go_out_per_article_for_severe_matches_only(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
     config = make_config(tmp_path)  # alert_severity defaults to high
-    assert notify.queue_alerts(store, config, T0) == 2  # a1 (Rosneft), a2 (Putin)
+    assert notifier.queue_alerts(store, config, T0) == 2  # a1 (Rosneft), a2 (Putin)
     alerts = _outbox(store, "alert")
     subjects = sorted(_parsed(m.data)["Subject"] for m in alerts)
     assert subjects == [
         "[sanctions-watch] ALERT high: Putin — Story a2",
         "[sanctions-watch] ALERT high: Rosneft — Story a1",
     ]
-    assert notify.queue_alerts(store, config, T0 + 60) == 0  # each match alerts once
+    assert notifier.queue_alerts(store, config, T0 + 60) == 0  # each match alerts once
     # alerted matches stay pending for the digest
     assert len(pending(store)) == 3
 
@@ -96,7 +96,7 @@ def test_alerts_go_out_per_article_for_severe_matches_only(store: Store, tmp_pat
 def test_alert_threshold_medium_groups_the_article_matches(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
     config = make_config(tmp_path, digest=DigestConfig(alert_severity="medium"))
-    assert notify.queue_alerts(store, config, T0) == 2
+    assert notifier.queue_alerts(store, config, T0) == 2
     a1 = [m for m in _outbox(store) if b"Story a1" in m.data]
     assert len(a1) == 1 and b"Lukoil" in a1[0].data and b"Rosneft" in a1[0].data
 
@@ -104,25 +104,25 @@ def test_alert_threshold_medium_groups_the_article_matches(store: Store, tmp_pat
 def test_alert_severity_none_sends_no_alerts(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
     config = make_config(tmp_path, digest=DigestConfig(alert_severity="none"))
-    assert notify.queue_alerts(store, config, T0) == 0
+    assert notifier.queue_alerts(store, config, T0) == 0
     assert _outbox(store) == []
 
 
 def test_digest_lists_everything_pending_once(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    assert notify.queue_digest(store, config, T0) is None  # nothing new: nothing sent
+    assert notifier.queue_digest(store, config, T0) is None  # nothing new: nothing sent
     _three_matches(store)
-    notify.queue_alerts(store, config, T0)
-    digest_id = notify.queue_digest(store, config, T0 + 10)
+    notifier.queue_alerts(store, config, T0)
+    digest_id = notifier.queue_digest(store, config, T0 + 10)
     assert digest_id is not None
     [digest] = _outbox(store, "digest")
     assert f"X-Sanctions-Watch-Digest-Id: {digest_id}".encode() in digest.data
     assert _parsed(digest.data)["Subject"] == "[sanctions-watch] 3 matches (2 high) — 2025-10-23"
     assert pending(store) == []
-    assert notify.queue_digest(store, config, T0 + 20) is None
+    assert notifier.queue_digest(store, config, T0 + 20) is None
     # a later match goes into the next digest only
     record_match(store, article="a3", entry="lavrov", severity="low")
-    assert notify.queue_digest(store, config, T0 + 30) is not None
+    assert notifier.queue_digest(store, config, T0 + 30) is not None
     latest = _outbox(store, "digest")[-1]
     assert b"1 match " in latest.data and b"Lavrov" in latest.data and b"Putin" not in latest.data
 
@@ -130,10 +130,10 @@ def test_digest_lists_everything_pending_once(store: Store, tmp_path: Path) -> N
 def test_digest_flags_entries_mentioned_for_the_first_time(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path)
     record_match(store, article="a1", entry="rosneft")
-    notify.queue_digest(store, config, T0)
+    notifier.queue_digest(store, config, T0)
     record_match(store, article="a2", entry="rosneft")
     record_match(store, article="a2", entry="lukoil")
-    notify.queue_digest(store, config, T0 + 86400)
+    notifier.queue_digest(store, config, T0 + 86400)
     first, second = (_parsed(m.data) for m in _outbox(store, "digest"))
     assert "Rosneft (1, NEW)" in first.get_body(("plain",)).get_content()
     text = second.get_body(("plain",)).get_content()
@@ -144,15 +144,15 @@ def test_digest_flags_entries_mentioned_for_the_first_time(store: Store, tmp_pat
 def test_digest_marks_matches_that_were_alerted(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
-    notify.queue_alerts(store, config, T0)
-    notify.queue_digest(store, config, T0)
+    notifier.queue_alerts(store, config, T0)
+    notifier.queue_digest(store, config, T0)
     [digest] = _outbox(store, "digest")
     assert digest.data.count(b"already alerted") >= 2
 
 
 def test_send_empty_sends_a_digest_with_nothing_new(store: Store, tmp_path: Path) -> None:
     config = make_config(tmp_path, digest=DigestConfig(send_empty=True))
-    assert notify.queue_digest(store, config, T0) is not None
+    assert notifier.queue_digest(store, config, T0) is not None
     [digest] = _outbox(store, "digest")
     assert b"no new matches" in digest.data
 
@@ -160,8 +160,8 @@ def test_send_empty_sends_a_digest_with_nothing_new(store: Store, tmp_path: Path
 def test_first_poll_matches_are_never_mailed(store: Store, tmp_path: Path) -> None:
     record_match(store, article="old", entry="rosneft", notify=False)
     config = make_config(tmp_path)
-    assert notify.queue_alerts(store, config, T0) == 0
-    assert notify.queue_digest(store, config, T0) is None
+    assert notifier.queue_alerts(store, config, T0) == 0
+    assert notifier.queue_digest(store, config, T0) is None
 
 
 def test_failed_rendering_rolls_everything_back(store: Store, tmp_path: Path) -> None:
@@ -173,14 +173,14 @@ def test_failed_rendering_rolls_everything_back(store: Store, tmp_path: Path) ->
     email = base.email.model_copy(update={"templates": broken})
     config = base.model_copy(update={"email": email})
     with pytest.raises(TemplateError):
-        notify.queue_digest(store, config, T0)
+        notifier.queue_digest(store, config, T0)
     assert len(pending(store)) == 3  # still pending: nothing lost
     assert _outbox(store) == []
 
 
 def test_preview_neither_queues_nor_marks(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
-    parts = notify.preview_digest(store, make_config(tmp_path), T0)
+    parts = notifier.preview_digest(store, make_config(tmp_path), T0)
     assert len(parts) == 1 and len(parts[0].match_ids) == 3
     assert len(pending(store)) == 3 and _outbox(store) == []
 
@@ -189,14 +189,14 @@ def test_oversized_digest_is_split_and_overflow_stays_pending(store: Store, tmp_
     for n in range(120):
         record_match(store, article=f"a{n:03d}", entry=f"entity-{n:03d}", severity="medium")
     config = make_config(tmp_path, digest=DigestConfig(max_bytes=8_000))
-    digest_id = notify.queue_digest(store, config, T0)
+    digest_id = notifier.queue_digest(store, config, T0)
     digests = _outbox(store, "digest")
     assert len(digests) == 10  # the part cap
     assert all(len(d.data) <= 8_000 for d in digests)
     left = pending(store)
     assert 0 < len(left) < 120  # the rest waits for the next digest, nothing dropped
     assert b"more matches did not fit" in digests[-1].data
-    assert notify.queue_digest(store, config, T0 + 86400) not in (None, digest_id)
+    assert notifier.queue_digest(store, config, T0 + 86400) not in (None, digest_id)
 
 
 def test_feed_health_lists_only_problem_feeds() -> None:
@@ -207,7 +207,7 @@ def test_feed_health_lists_only_problem_feeds() -> None:
         FeedHealth("https://f.example/rss", "", "failing", T0 - 3600, "HTTP 503", T0 - day, T0),
         FeedHealth("https://g.example/rss", "Gone", "disabled", T0, "410 Gone", None, None),
     ]
-    problems = notify.feed_problems(health, T0)
+    problems = notifier.feed_problems(health, T0)
     assert [(p.name, p.state) for p in problems] == [
         ("Slow", "stale"),
         ("", "failing"),
@@ -216,13 +216,13 @@ def test_feed_health_lists_only_problem_feeds() -> None:
     assert problems[0].detail == "no new item for 9 days"
     assert problems[1].detail == "HTTP 503"
     assert problems[2].detail == "410 Gone"
-    assert notify.feed_problems([problems[0]], T0) == [problems[0]]  # already converted
+    assert notifier.feed_problems([problems[0]], T0) == [problems[0]]  # already converted
 
 
 def test_digest_includes_feed_health(store: Store, tmp_path: Path) -> None:
     _three_matches(store)
     problem = FeedProblem("Broken Feed", "https://broken.example/rss", "failing", "HTTP 503")
-    notify.queue_digest(store, make_config(tmp_path), T0, feed_health=[problem])
+    notifier.queue_digest(store, make_config(tmp_path), T0, feed_health=[problem])
     [digest] = _outbox(store, "digest")
     assert b"FEED HEALTH (1)" in digest.data and b"Broken Feed: FAILING" in digest.data
 
@@ -231,15 +231,15 @@ async def test_alert_and_digest_reach_a_real_smtp_server(store: Store, tmp_path:
     _three_matches(store)
     with SmtpTestServer(tmp_path) as server:
         config = _smtp_config(tmp_path, server)
-        notify.queue_alerts(store, config, T0)
-        notify.queue_digest(store, config, T0)
-        assert notify.pending_count(store) == 3
-        result = await notify.drain_outbox(store, config, T0)
+        notifier.queue_alerts(store, config, T0)
+        notifier.queue_digest(store, config, T0)
+        assert notifier.pending_count(store) == 3
+        result = await notifier.drain_outbox(store, config, T0)
         assert (result.sent, result.failed, result.pending) == (3, 0, 0)
         received = server.wait_for_messages(3)
         kinds = sorted(r.message["X-Sanctions-Watch-Kind"] for r in received)
         assert kinds == ["alert", "alert", "digest"]
-        assert notify.pending_count(store) == 0
+        assert notifier.pending_count(store) == 0
 
 
 def _child(state_dir: Path, config_json: str, body: str) -> subprocess.CompletedProcess[str]:
@@ -248,9 +248,9 @@ def _child(state_dir: Path, config_json: str, body: str) -> subprocess.Completed
         """
         import asyncio, os, signal, sys
         from pathlib import Path
-        from watcher import notify
-        from watcher.config import Config
-        from watcher.store import Store
+        from watcher.notify import notifier
+        from watcher.config.schema import Config
+        from watcher.state.sqlite import Store
         from notifier_samples import record_match
         config = Config.model_validate_json(sys.argv[2])
         store = Store(Path(sys.argv[1]))
@@ -277,8 +277,8 @@ async def test_crash_between_queueing_and_sending_loses_nothing(tmp_path: Path) 
             """
             record_match(store, article="a1", entry="rosneft")
             record_match(store, article="a2", entry="lukoil", severity="medium")
-            assert notify.queue_alerts(store, config, 1761202800.0) == 1
-            assert notify.queue_digest(store, config, 1761202800.0) is not None
+            assert notifier.queue_alerts(store, config, 1761202800.0) == 1
+            assert notifier.queue_digest(store, config, 1761202800.0) is not None
             os.kill(os.getpid(), signal.SIGKILL)  # dies before any drain
             """,
         )
@@ -287,8 +287,8 @@ async def test_crash_between_queueing_and_sending_loses_nothing(tmp_path: Path) 
 
         restarted = Store(state)
         try:
-            assert notify.pending_count(restarted) == 2
-            result = await notify.drain_outbox(restarted, config, T0 + 5)
+            assert notifier.pending_count(restarted) == 2
+            result = await notifier.drain_outbox(restarted, config, T0 + 5)
             assert (result.sent, result.pending) == (2, 0)
             assert len(server.wait_for_messages(2)) == 2
         finally:
@@ -297,9 +297,9 @@ async def test_crash_between_queueing_and_sending_loses_nothing(tmp_path: Path) 
         # exactly once across another restart: nothing is sent again
         again = Store(state)
         try:
-            result = await notify.drain_outbox(again, config, T0 + 86400)
+            result = await notifier.drain_outbox(again, config, T0 + 86400)
             assert (result.sent, result.failed, result.pending) == (0, 0, 0)
-            assert notify.queue_digest(again, config, T0 + 86400) is None
+            assert notifier.queue_digest(again, config, T0 + 86400) is None
         finally:
             again.close()
         assert len(server.messages) == 2
@@ -316,10 +316,10 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
             state,
             config.model_dump_json(by_alias=True),
             """
-            from watcher.store import Transaction
+            from watcher.state.sqlite import Transaction
             for n in range(3):
                 record_match(store, article=f"a{n}", entry=f"entity-{n}")
-            assert notify.queue_alerts(store, config, 1761202800.0) == 3
+            assert notifier.queue_alerts(store, config, 1761202800.0) == 3
             sent = []
             real = Transaction.mark_sent
             def record_then_die(tx, outbox_id, at, note=None):
@@ -328,7 +328,7 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
                 real(tx, outbox_id, at, note)
                 sent.append(outbox_id)
             Transaction.mark_sent = record_then_die
-            asyncio.run(notify.drain_outbox(store, config, 1761202800.0))
+            asyncio.run(notifier.drain_outbox(store, config, 1761202800.0))
             """,
         )
         assert child.returncode == -9, child.stderr
@@ -338,7 +338,7 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
         restarted = Store(state)
         try:
             # the in-flight message is leased; once the lease lapses it is retried
-            result = await notify.drain_outbox(restarted, config, T0 + 24 * 3600)
+            result = await notifier.drain_outbox(restarted, config, T0 + 24 * 3600)
             assert (result.sent, result.pending) == (2, 0)
         finally:
             restarted.close()
@@ -354,10 +354,10 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
 def _interfering(
     monkeypatch: pytest.MonkeyPatch, name: str, interfere: Callable[[int], None]
 ) -> list[int]:
-    """Wrap the real render step `notify.<name>` so that, while it renders, `interfere(n)`
+    """Wrap the real render step `notifier.<name>` so that, while it renders, `interfere(n)`
     (n: the attempt) acts as a concurrent writer would: through a second connection to the
     same state file. Returns the attempts seen, for the test to check."""
-    real = getattr(notify, name)
+    real = getattr(notifier, name)
     attempts: list[int] = []
 
     def rendering(*args: object) -> object:
@@ -365,7 +365,7 @@ def _interfering(
         interfere(attempts[-1])
         return real(*args)
 
-    monkeypatch.setattr(notify, name, rendering)
+    monkeypatch.setattr(notifier, name, rendering)
     return attempts
 
 
@@ -401,7 +401,7 @@ async def test_digest_taken_meanwhile_is_not_listed_twice(
         lambda n: _take_one_match(tmp_path / "state", "other") if n == 1 else None,
     )
     with ThreadPoolExecutor(1) as pool:
-        digest_id = await notify.queue_digest_async(store, config, T0, executor=pool)
+        digest_id = await notifier.queue_digest_async(store, config, T0, executor=pool)
     assert attempts == [1, 2]  # the first render listed the taken match: discarded
     assert digest_id is not None
     assert Counter(_digest_ids(store).values()) == {"other": 1, digest_id: 2}
@@ -419,12 +419,12 @@ async def test_digest_conflicting_twice_queues_nothing_and_loses_nothing(
         "render_digest_messages",
         lambda n: _take_one_match(tmp_path / "state", f"other-{n}"),
     )
-    assert notify.queue_digest(store, config, T0) is None
+    assert notifier.queue_digest(store, config, T0) is None
     assert attempts == [1, 2]
     assert _outbox(store) == []  # neither render was stored...
     assert len(pending(store)) == 1  # ...and the last match waits, unmarked
     monkeypatch.undo()
-    assert notify.queue_digest(store, config, T0 + 60) is not None  # the next run lists it
+    assert notifier.queue_digest(store, config, T0 + 60) is not None  # the next run lists it
 
 
 async def test_two_digests_at_once_list_each_match_once(store: Store, tmp_path: Path) -> None:
@@ -432,8 +432,8 @@ async def test_two_digests_at_once_list_each_match_once(store: Store, tmp_path: 
     config = make_config(tmp_path)
     with ThreadPoolExecutor(2) as pool:
         results = await asyncio.gather(
-            notify.queue_digest_async(store, config, T0, executor=pool),
-            notify.queue_digest_async(store, config, T0, executor=pool),
+            notifier.queue_digest_async(store, config, T0, executor=pool),
+            notifier.queue_digest_async(store, config, T0, executor=pool),
         )
     winners = [r for r in results if r is not None]
     assert len(winners) == 1  # both read the same three; the second commit found them taken
@@ -448,8 +448,8 @@ async def test_two_alert_passes_at_once_alert_each_article_once(
     config = make_config(tmp_path)
     with ThreadPoolExecutor(2) as pool:
         counts = await asyncio.gather(
-            notify.queue_alerts_async(store, config, T0, pool),
-            notify.queue_alerts_async(store, config, T0, pool),
+            notifier.queue_alerts_async(store, config, T0, pool),
+            notifier.queue_alerts_async(store, config, T0, pool),
         )
     assert sorted(counts) == [0, 2]
     subjects = sorted(_parsed(m.data)["Subject"] for m in _outbox(store, "alert"))
@@ -470,7 +470,7 @@ async def test_alert_for_a_match_digested_meanwhile_is_dropped(
         lambda n: _take_one_match(tmp_path / "state", "digest-1") if n == 1 else None,
     )
     with ThreadPoolExecutor(1) as pool:
-        assert await notify.queue_alerts_async(store, config, T0, pool) == 0
+        assert await notifier.queue_alerts_async(store, config, T0, pool) == 0
     assert attempts == [1]  # the retry read found nothing left to alert
     assert _outbox(store) == []  # the digest already listed it: no late alert
 
@@ -487,11 +487,11 @@ async def test_render_failure_in_the_worker_loses_nothing(store: Store, tmp_path
     _three_matches(store)
     with ThreadPoolExecutor(1) as pool:
         with pytest.raises(TemplateError):
-            await notify.queue_digest_async(
+            await notifier.queue_digest_async(
                 store, _broken_templates(tmp_path, "digest.txt.j2"), T0, executor=pool
             )
         with pytest.raises(TemplateError):
-            await notify.queue_alerts_async(
+            await notifier.queue_alerts_async(
                 store, _broken_templates(tmp_path, "alert.html.j2"), T0, pool
             )
     assert _outbox(store) == []
@@ -527,7 +527,7 @@ async def test_the_loop_keeps_running_while_a_digest_renders(store: Store, tmp_p
 
     with Watched(1) as pool:
         ticking = asyncio.create_task(ticker())
-        digest_id = await notify.queue_digest_async(store, config, T0, executor=pool)
+        digest_id = await notifier.queue_digest_async(store, config, T0, executor=pool)
         await ticking
     assert digest_id is not None and len(_outbox(store, "digest")) == 10
     assert loop_turns_during_render > 0  # other tasks ran while the digest rendered
@@ -541,8 +541,8 @@ def test_digest_charts_each_entry_s_mentions_per_day(store: Store, tmp_path: Pat
             record_match(store, article=f"d{days_ago}-{n}", entry="rosneft", found_at=at)
             record_match(store, article=f"d{days_ago}-{n}", entry="lukoil", found_at=at)
         if days_ago:
-            notify.queue_digest(store, make_config(tmp_path), T0 - days_ago * 86400)
-    notify.queue_digest(store, make_config(tmp_path), T0)
+            notifier.queue_digest(store, make_config(tmp_path), T0 - days_ago * 86400)
+    notifier.queue_digest(store, make_config(tmp_path), T0)
     latest = _parsed(_outbox(store, "digest")[-1].data)
     text = latest.get_body(("plain",)).get_content()
     bars = "▁" * 9 + "▃" + "▁" * 16 + "▆▁▁█"  # 20 and 3 days ago, today (Oct 23, UTC)

@@ -13,10 +13,10 @@ import pytest
 from notifier_samples import sample_matches, settings
 from smtpserver import PASSWORD, SmtpTestServer
 
-from watcher.mailer import DirectoryMailer, Mailer, SmtpMailer, read_password
-from watcher.outbox import BACKOFF_MAX, backoff, drain
-from watcher.render import render_alert
-from watcher.store import Store, Transaction
+from watcher.notify.mailer import DirectoryMailer, Mailer, SmtpMailer, read_password
+from watcher.notify.outbox import BACKOFF_MAX, backoff, drain
+from watcher.notify.render import render_alert
+from watcher.state.sqlite import Store, Transaction
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
 SENDER = "watch@example.org"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from feedserver import rss
 
-from watcher.article import Article
-from watcher.parse import decode_document, parse_document
+from watcher.ingest.article import Article
+from watcher.ingest.parse import decode_document, parse_document
 
 RUSSIAN = "Роснефть и Лукойл попали под новые санкции, заявил министр Сечин"
 FEED = "https://example.org/feed"

@@ -16,12 +16,12 @@ import pytest
 from feedserver import FeedServer, rss
 
 from watcher.commands.status import format_status
-from watcher.config import Config, FeedConfig, PollingConfig
-from watcher.fetch import FetchLimits, make_client
+from watcher.config.schema import Config, FeedConfig, PollingConfig
+from watcher.config.watchlist import Entry, Severity, Watchlist
+from watcher.ingest.fetch import FetchLimits, make_client
+from watcher.ingest.poll import FeedPollResult, feed_health, poll_due, poll_feed, prune, sync_feeds
 from watcher.matching import CompiledWatchlists, compile_watchlists
-from watcher.poll import FeedPollResult, feed_health, poll_due, poll_feed, prune, sync_feeds
-from watcher.store import Store, Transaction
-from watcher.watchlist import Entry, Severity, Watchlist
+from watcher.state.sqlite import Store, Transaction
 
 NOW = 1_700_000_000.0
 INTERVAL = 900.0
@@ -376,11 +376,11 @@ async def test_same_link_in_two_feeds_is_one_article_with_two_sources(
 CRASHER = textwrap.dedent(
     """
     import asyncio, os, signal, sys
-    from watcher.store import Transaction
-    from watcher.poll import poll_due, sync_feeds
-    from watcher.config import Config, FeedConfig, PollingConfig
+    from watcher.state.sqlite import Store, Transaction
+    from watcher.ingest.poll import poll_due, sync_feeds
+    from watcher.config.schema import Config, FeedConfig, PollingConfig
     from watcher.matching import compile_watchlists
-    from watcher.watchlist import Entry, Watchlist
+    from watcher.config.watchlist import Entry, Watchlist
     from pathlib import Path
 
     def die(self, *args, **kwargs):  # SIGKILL at the last write of the feed's transaction
@@ -391,7 +391,7 @@ CRASHER = textwrap.dedent(
     config = Config(feeds=(FeedConfig(url=url),),
                     polling=PollingConfig(allow_private_networks=True, jitter=0))
     wl = Watchlist("test", "", "t", (Entry("test", "rosneft", "Rosneft"),))
-    store = __import__("watcher.store").store.Store(Path(state))
+    store = Store(Path(state))
     sync_feeds(store, config, 1.0)
     asyncio.run(poll_due(store, config, compile_watchlists([wl]), now=1.0, force=True))
     print("not killed")
@@ -498,7 +498,7 @@ async def test_prune_keeps_articles_with_undigested_matches(server, store, compi
 
 
 async def test_ignore_list_suppressions_are_counted(server, store) -> None:
-    from watcher.ignore import IgnoreRule
+    from watcher.config.ignore import IgnoreRule
 
     rule = IgnoreRule(phrase="Rosneft Arena", reason="stadium")
     compiled = compile_watchlists([WATCHLIST], ignore=[rule])

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from notifier_samples import NOW, digest_message, sample_matches, sample_problems, settings
 
+from watcher.config.watchlist import Entry, Severity
 from watcher.lists.diff import diff_entries
 from watcher.lists.digest import list_change_views
 from watcher.lists.state import ListChangeRow
-from watcher.notice import PendingMatch
-from watcher.once import run_once
-from watcher.render import (
+from watcher.notify.notice import PendingMatch
+from watcher.notify.render import (
     BUNDLED_TEMPLATES,
     CHART_HEIGHT,
     SUMMARY_ENTRIES,
@@ -33,8 +33,8 @@ from watcher.render import (
     sparkline,
     split_digest,
 )
-from watcher.store import Store
-from watcher.watchlist import Entry, Severity
+from watcher.service.once import run_once
+from watcher.state.sqlite import Store
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.schedule_math import (
+from watcher.ingest.schedule_math import (
     MAX_HINT,
     Hints,
     backoff_delay,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.sdnotify import Notifier, monotonic_usec, socket_address, watchdog_interval
+from watcher.service.sdnotify import Notifier, monotonic_usec, socket_address, watchdog_interval
 
 
 @pytest.fixture

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Config, parse_duration, parse_size
+from watcher.config.schema import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_PATH,
+    Config,
+    parse_duration,
+    parse_size,
+)
+from watcher.config.settings import config_path, load_config, resolved_state_dir
 from watcher.errors import ValidationFailed, WatcherError
-from watcher.settings import config_path, load_config, resolved_state_dir
 
 
 def write_config(directory: Path, text: str, name: str = "config.yaml") -> Path:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from watcher.config.snapshot import load
 from watcher.errors import ValidationFailed
-from watcher.snapshot import load
 
 LIST = "list: demo\nentries:\n  - id: rosneft\n    name: Rosneft\n"
 

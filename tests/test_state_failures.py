@@ -22,7 +22,7 @@ from feedserver import FeedServer, rss
 
 from watcher.cli import main
 from watcher.errors import EX_CANTCREAT, EX_DATAERR, EX_IOERR, EX_UNAVAILABLE
-from watcher.store import DB_FILE, StateCorrupt, Store
+from watcher.state.sqlite import DB_FILE, StateCorrupt, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,7 +199,7 @@ def test_a_read_only_state_directory_exits_73(
             assert "Traceback" not in result.stderr
             (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
             assert f"cannot write the state database {state / DB_FILE}" in line or (
-                f"cannot write the lock file {state / 'watcher.lock'}" in line
+                f"cannot write the lock file {state / 'watcher.state.lock'}" in line
             )
             assert "writable" in line
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from notifier_samples import record_match
 
-from watcher.store import DB_FILE, MIGRATIONS, StateError, Store, split_sql
+from watcher.state.sqlite import DB_FILE, MIGRATIONS, StateError, Store, split_sql
 
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:

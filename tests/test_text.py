@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.text import content_to_text, html_to_text, repair_mojibake
+from watcher.ingest.text import content_to_text, html_to_text, repair_mojibake
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from watcher.config.settings import load_watchlist_file, load_watchlists
+from watcher.config.watchlist import Entry, EntryType, Severity
 from watcher.errors import ValidationFailed
-from watcher.settings import load_watchlist_file, load_watchlists
-from watcher.watchlist import Entry, EntryType, Severity
 
 REPO = Path(__file__).resolve().parents[1]
 ALLOWED_ENTRY_KEYS = (

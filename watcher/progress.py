@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 from watcher.logs import kv
-from watcher.sdnotify import Notifier
+from watcher.service.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
 

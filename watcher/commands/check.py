@@ -19,11 +19,11 @@ from typing import TypeVar
 import click
 
 from watcher.commands import config_option
-from watcher.config import Config
+from watcher.config.ignore import load_ignore
+from watcher.config.schema import Config
+from watcher.config.settings import config_path, load_config, load_watchlists
+from watcher.config.watchlist import Watchlist
 from watcher.errors import Problem, ValidationFailed, WatcherError
-from watcher.ignore import load_ignore
-from watcher.settings import config_path, load_config, load_watchlists
-from watcher.watchlist import Watchlist
 
 T = TypeVar("T")
 

@@ -26,7 +26,7 @@ def command(directory: Path) -> None:
     digest and alerts are written as .eml files (plus an .html copy of the digest).
     """
     # one "sent" line per alert would bury the summary; the files are the demo's output
-    logging.getLogger("watcher.outbox").setLevel(logging.WARNING)
+    logging.getLogger("watcher.notify.outbox").setLevel(logging.WARNING)
     result = demo.run(directory)
     for line in demo.summary(result):
         click.echo(line)

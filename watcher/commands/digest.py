@@ -9,15 +9,15 @@ from pathlib import Path
 
 import click
 
-from watcher import notify
 from watcher.commands.poll import CONFIG_OPTION
-from watcher.config import Config
+from watcher.config.schema import Config
+from watcher.config.settings import load_config, resolved_state_dir
 from watcher.errors import WatcherError
-from watcher.notice import FeedProblem
-from watcher.poll import FeedHealth
-from watcher.render import DigestPart
-from watcher.settings import load_config, resolved_state_dir
-from watcher.store import Store
+from watcher.ingest.poll import FeedHealth
+from watcher.notify import notifier
+from watcher.notify.notice import FeedProblem
+from watcher.notify.render import DigestPart
+from watcher.state.sqlite import Store
 
 
 @click.command("digest")
@@ -51,9 +51,9 @@ def command(
     store = Store(resolved_state_dir(config))
     try:
         now = time.time()
-        health = notify.digest_health(store, config, now)
+        health = notifier.digest_health(store, config, now)
         if preview:
-            parts = notify.preview_digest(store, config, now, feed_health=health)
+            parts = notifier.preview_digest(store, config, now, feed_health=health)
             _show_preview(parts, html_path, show_text or html_path is None)
             if not any(p.match_ids for p in parts) and not config.digest.send_empty:
                 click.echo("nothing pending: no digest would be sent now", err=True)
@@ -89,9 +89,9 @@ def _show_preview(parts: list[DigestPart], html_path: Path | None, text: bool) -
 def _send_now(
     store: Store, config: Config, now: float, health: Sequence[FeedHealth | FeedProblem]
 ) -> None:
-    digest_id = notify.queue_digest(store, config, now, feed_health=health)
+    digest_id = notifier.queue_digest(store, config, now, feed_health=health)
     click.echo(f"digest: {digest_id or 'nothing pending, none queued'}")
-    result = asyncio.run(notify.drain_outbox(store, config, now))
+    result = asyncio.run(notifier.drain_outbox(store, config, now))
     click.echo(f"outbox: sent {result.sent}, failed {result.failed}, pending {result.pending}")
     if result.failed:
         for error in dict.fromkeys(result.errors):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from watcher.config.watchlist import Severity
+from watcher.config.yamlfile import gc_paused
 from watcher.errors import WatcherError
 from watcher.importers.common import ImportResult
 from watcher.importers.sources import IMPORTERS
@@ -26,8 +28,6 @@ from watcher.importers.writer import (
     write_atomically,
 )
 from watcher.progress import terminal_report
-from watcher.watchlist import Severity
-from watcher.yamlfile import gc_paused
 
 SOURCES_HELP = """\b
 What each SOURCE takes (several FILEs at once, any order):

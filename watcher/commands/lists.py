@@ -16,14 +16,14 @@ from pathlib import Path
 import click
 
 from watcher.commands import config_option
-from watcher.config import Config
+from watcher.config.schema import Config
+from watcher.config.settings import load_config, load_watchlist_file, resolved_state_dir
 from watcher.errors import WatcherError
-from watcher.fetch import make_client
+from watcher.ingest.fetch import make_client
 from watcher.lists.diff import diff_entries, format_diff
 from watcher.lists.rescreen import rescreen_pending
 from watcher.lists.update import ListUpdateResult, list_fetch_limits, update_due
-from watcher.settings import load_config, load_watchlist_file, resolved_state_dir
-from watcher.store import Store
+from watcher.state.sqlite import Store
 
 
 @click.group("lists")

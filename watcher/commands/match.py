@@ -27,18 +27,18 @@ from pathlib import Path
 
 import click
 
-from watcher.article import Article, Field
 from watcher.commands import config_option
+from watcher.config.indexcache import compile_lists
+from watcher.config.settings import load_config, resolved_state_dir
 from watcher.errors import WatcherError
-from watcher.indexcache import compile_lists
+from watcher.ingest.article import Article, Field
+from watcher.ingest.parse import decode_document, parse_document
+from watcher.ingest.text import html_to_text, repair_mojibake
 from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists, Match, match
 from watcher.matching.cards import listed_on
 from watcher.matching.explain import Explainer
 from watcher.matching.matcher import snippet
-from watcher.parse import decode_document, parse_document
-from watcher.settings import load_config, resolved_state_dir
-from watcher.text import html_to_text, repair_mojibake
 
 _SNIFF_BYTES = 4096
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)\b", re.I)

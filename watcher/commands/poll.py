@@ -14,14 +14,14 @@ from pathlib import Path
 import click
 
 from watcher.commands import baseline_line, config_option
-from watcher.config import Config
-from watcher.indexcache import compile_lists
+from watcher.config.indexcache import compile_lists
+from watcher.config.schema import Config
+from watcher.config.settings import load_config, resolved_state_dir
+from watcher.ingest.poll import FeedPollResult, poll_due, prune, sync_feeds
 from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists
-from watcher.poll import FeedPollResult, poll_due, prune, sync_feeds
 from watcher.progress import Report, quiet, tally, terminal_report
-from watcher.settings import load_config, resolved_state_dir
-from watcher.store import Store
+from watcher.state.sqlite import Store
 
 CONFIG_OPTION = config_option()
 

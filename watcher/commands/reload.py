@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from watcher.commands import config_option
+from watcher.config.settings import load_config, resolved_state_dir
 from watcher.errors import WatcherError
-from watcher.lock import running_pid
-from watcher.settings import load_config, resolved_state_dir
+from watcher.state.lock import running_pid
 
 
 @click.command("reload")

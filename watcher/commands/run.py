@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from watcher.commands import baseline_line, config_option
-from watcher.daemon import Daemon
 from watcher.errors import EXIT_CODES_HELP
 from watcher.logs import for_journal
-from watcher.once import OnceResult, run_once
 from watcher.progress import tally, terminal_report
+from watcher.service.daemon import Daemon
+from watcher.service.once import OnceResult, run_once
 
 
 @click.command("run", epilog=EXIT_CODES_HELP)

@@ -12,12 +12,12 @@ from pathlib import Path
 import click
 
 from watcher.commands.poll import CONFIG_OPTION
-from watcher.config import Config
+from watcher.config.schema import Config
+from watcher.config.settings import load_config
 from watcher.errors import WatcherError
-from watcher.mailer import Delivered, envelope_sender, mailer_for
-from watcher.notify import new_message_id
-from watcher.render import RenderSettings, render_test_message
-from watcher.settings import load_config
+from watcher.notify.mailer import Delivered, envelope_sender, mailer_for
+from watcher.notify.notifier import new_message_id
+from watcher.notify.render import RenderSettings, render_test_message
 
 
 @click.command("send-test")

@@ -12,11 +12,11 @@ import click
 
 from watcher.commands import baseline_line
 from watcher.commands.poll import CONFIG_OPTION, when
-from watcher.feedstate import StoreCounts
+from watcher.config.settings import load_config, resolved_state_dir
+from watcher.ingest.feedstate import StoreCounts
+from watcher.ingest.poll import FeedHealth, feed_health
 from watcher.lists.health import ListHealth, list_health
-from watcher.poll import FeedHealth, feed_health
-from watcher.settings import load_config, resolved_state_dir
-from watcher.store import Store
+from watcher.state.sqlite import Store
 
 # problems first: with ninety feeds, the three that need a look are at the top
 _ORDER = {"failing": 0, "disabled": 1, "stale": 2, "ok": 3}

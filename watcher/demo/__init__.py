@@ -24,8 +24,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from watcher.errors import WatcherError
-from watcher.once import OnceResult, run_once
-from watcher.store import Store
+from watcher.service.once import OnceResult, run_once
+from watcher.state.sqlite import Store
 
 DATA = Path(__file__).parent
 DEMO_NOW = datetime(2025, 10, 31, 7, 0, tzinfo=UTC).timestamp()

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from watcher.config.watchlist import Entry
 from watcher.errors import WatcherError
-from watcher.watchlist import Entry
 
 _ID_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 _SPACES = re.compile(r"\s+")

@@ -35,9 +35,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from watcher.config.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts
 from watcher.importers.names import is_iberian
 from watcher.matching.cards import name_key
-from watcher.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts
 
 GIVEN_FAMILY = "given-family"
 FAMILY_FIRST = "family-first"

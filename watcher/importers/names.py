@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-from watcher.watchlist import NameOrder, NameParts
+from watcher.config.watchlist import NameOrder, NameParts
 
 # Korean (North and South romanisations), Chinese (pinyin, Wade-Giles, Cantonese) and
 # Vietnamese family names common enough to decide the order of a listed name.

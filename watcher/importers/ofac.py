@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from watcher.config.watchlist import Entry, EntryType, NameParts, Severity
 from watcher.importers.common import (
     ImportResult,
     SourceFile,
@@ -45,7 +46,6 @@ from watcher.importers.common import (
 )
 from watcher.importers.derive import with_derived
 from watcher.importers.names import Facts, person_parts, read_remarks
-from watcher.watchlist import Entry, EntryType, NameParts, Severity
 
 NULL = "-0-"
 _TYPES = {"individual": EntryType.PERSON, "vessel": EntryType.VESSEL, "aircraft": EntryType.OTHER}

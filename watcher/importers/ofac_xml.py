@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from watcher.config.watchlist import Entry, EntryType, Severity
 from watcher.importers.common import (
     ImportResult,
     SourceFile,
@@ -46,7 +47,6 @@ from watcher.importers.common import (
     xml_events,
 )
 from watcher.importers.ofac import import_ofac
-from watcher.watchlist import Entry, EntryType, Severity
 
 MAX_XML_BYTES = 1 << 30  # the full SDN_ENHANCED.XML is ~100 MB; a bomb stops here
 XML_SUFFIXES = (".xml", ".zip")

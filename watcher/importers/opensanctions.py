@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from watcher.config.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 from watcher.importers.common import (
     ImportResult,
     SourceFile,
@@ -37,7 +38,6 @@ from watcher.importers.names import (
     is_family_first,
     surnames,
 )
-from watcher.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 
 _SCHEMAS = {
     "Person": EntryType.PERSON,

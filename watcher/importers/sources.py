@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from watcher.config.watchlist import Severity
 from watcher.importers.common import ImportResult
 from watcher.importers.ofac_xml import import_ofac_any
 from watcher.importers.opensanctions import import_opensanctions
 from watcher.importers.un import import_un
-from watcher.watchlist import Severity
 
 Importer = Callable[[Sequence[Path], str, Severity], ImportResult]
 IMPORTERS: dict[str, Importer] = {

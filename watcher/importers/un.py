@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from watcher.config.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 from watcher.importers.common import (
     ImportResult,
     SourceFile,
@@ -50,7 +51,6 @@ from watcher.importers.names import (
     split_remarks,
     surnames,
 )
-from watcher.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 
 _NAME_PARTS = ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
 _WEAK_QUALITY = "low"

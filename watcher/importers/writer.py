@@ -23,8 +23,8 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from watcher.config.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 from watcher.importers.common import ImportResult, SourceFileError
-from watcher.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 
 MARKER = "# watcher-import v1"
 _PLAIN = re.compile(

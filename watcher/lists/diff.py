@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from watcher.watchlist import Entry, EntryType
+from watcher.config.watchlist import Entry, EntryType
 
 _TYPE_RANK = {EntryType.PERSON: 0, EntryType.ORGANIZATION: 1}
 

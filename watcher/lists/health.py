@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from watcher.config import Config
+from watcher.config.schema import Config
 from watcher.lists.state import ListState
 from watcher.lists.update import stale_after
-from watcher.notice import FeedProblem
-from watcher.store import Store
+from watcher.notify.notice import FeedProblem
+from watcher.state.sqlite import Store
 
 ListHealthState = Literal["ok", "failing", "stale", "pending"]
 

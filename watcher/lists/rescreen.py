@@ -17,17 +17,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from watcher.config import Config
-from watcher.ignore import load_ignore
+from watcher.config.ignore import load_ignore
+from watcher.config.schema import Config
+from watcher.config.settings import load_watchlist_file
+from watcher.config.watchlist import Watchlist
 from watcher.lists.diff import ListDiff
 from watcher.lists.state import ListChangeRow
 from watcher.lists.update import output_path
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.index import compile_watchlists
-from watcher.settings import load_watchlist_file
-from watcher.store import Store
-from watcher.watchlist import Watchlist
+from watcher.state.sqlite import Store
 
 log = logging.getLogger(__name__)
 

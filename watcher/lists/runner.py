@@ -1,19 +1,19 @@
 """The official-list step of a one-shot run (`watcher run --once`, cron): update the lists
 that are due, reload what the matcher screens when one changed, back-screen stored news.
-The daemon does the same from its ``lists`` job (`watcher.daemon.Daemon.update_lists`)."""
+The daemon does the same from its ``lists`` job (`watcher.service.daemon.Daemon.update_lists`)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from watcher import settings
-from watcher.fetch import make_client
+from watcher.config import settings
+from watcher.config.snapshot import Loaded, load
+from watcher.ingest.fetch import make_client
 from watcher.lists.rescreen import rescreen_pending
 from watcher.lists.update import list_fetch_limits, update_due
 from watcher.logs import kv
-from watcher.snapshot import Loaded, load
-from watcher.store import Store
+from watcher.state.sqlite import Store
 
 log = logging.getLogger(__name__)
 

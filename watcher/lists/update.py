@@ -2,7 +2,7 @@
 
     result = await update_list(item, store, state_dir, client, limits, now)
 
-- Fetching uses the feeds' fetcher (`watcher.fetch`: size cap, deadline, SSRF guard) with a
+- Fetching uses the feeds' fetcher (`watcher.ingest.fetch`: size cap, deadline, SSRF guard) with a
   conditional GET per URL; when every URL answers 304 the update costs nothing more.
 - The downloaded files are kept under ``<state_dir>/lists/.sources/<name>/``: a list made of
   several files (OFAC's sdn.csv + alt.csv + add.csv) is re-imported whole when one changes.
@@ -35,19 +35,19 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from watcher.config import Config, ListConfig
+from watcher.config.schema import Config, ListConfig
+from watcher.config.settings import load_watchlist_file
+from watcher.config.watchlist import Entry, Severity
+from watcher.config.yamlfile import gc_paused
 from watcher.errors import WatcherError
-from watcher.fetch import FetchLimits, FetchResult, fetch
 from watcher.importers.sources import IMPORTERS
 from watcher.importers.writer import render, same_body, write_atomically
+from watcher.ingest.fetch import FetchLimits, FetchResult, fetch
 from watcher.lists.diff import ListDiff, diff_entries
 from watcher.lists.state import ListState, Validators
 from watcher.lists.validate import ListRejectedError, check_download, check_loss
 from watcher.logs import kv
-from watcher.settings import load_watchlist_file
-from watcher.store import Store
-from watcher.watchlist import Entry, Severity
-from watcher.yamlfile import gc_paused
+from watcher.state.sqlite import Store
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from watcher.config.watchlist import Entry, EntryType
 from watcher.matching.types import Match
-from watcher.watchlist import Entry, EntryType
 
 Listing = tuple[str, str]  # (list name, entry id)
 _WORDS = re.compile(r"\w+")

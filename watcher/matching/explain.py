@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from watcher.config.watchlist import Entry
 from watcher.errors import WatcherError
 from watcher.matching.cards import listed_on
 from watcher.matching.index import CompiledWatchlists, indexed_names
 from watcher.matching.types import Match
-from watcher.watchlist import Entry
 
 PRIMARY = "primary name"
 ALIAS = "listed alias"

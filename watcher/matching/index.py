@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from watcher.ignore import IgnoreRule
+from watcher.config.ignore import IgnoreRule
+from watcher.config.watchlist import Entry, EntryType, Watchlist
+from watcher.config.yamlfile import gc_paused
 from watcher.matching import countries, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
-from watcher.watchlist import Entry, EntryType, Watchlist
-from watcher.yamlfile import gc_paused
 
 INDEX_FORMAT = 3  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 
-from watcher.ignore import IgnoreRule
+from watcher.config.ignore import IgnoreRule
 from watcher.matching import lexicon, people
 from watcher.matching.cards import one_per_card
 from watcher.matching.index import (

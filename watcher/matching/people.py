@@ -14,8 +14,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from watcher.config.watchlist import Entry, EntryType, NameOrder
 from watcher.matching.normalize import TOKEN_RE, word
-from watcher.watchlist import Entry, EntryType, NameOrder
 
 # Prominence from a listed title: HEAD heads a state, government or movement (``President of
 # the Russian Federation``, ``Supreme Leader of Iran``; not ``Vice President``, nor the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watcher.watchlist import EntryType, Severity
+from watcher.config.watchlist import EntryType, Severity
 
 # Match.rule: how the matched words were got from the entry's names.
 RULES = {

@@ -1,4 +1,4 @@
-"""One daemon per state directory: an advisory ``flock`` on ``state_dir/watcher.lock``.
+"""One daemon per state directory: an advisory ``flock`` on ``state_dir/watcher.state.lock``.
 
 The lock file also carries the holder's PID, which `watcher reload` reads to signal it.
 The kernel drops the lock when the process dies (even by ``kill -9``), so a stale file
@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 from watcher.errors import WatcherError
-from watcher.store import not_writable
+from watcher.state.sqlite import not_writable
 
-LOCK_FILE = "watcher.lock"
+LOCK_FILE = "watcher.state.lock"
 
 
 class AlreadyRunningError(WatcherError):

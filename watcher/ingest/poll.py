@@ -34,16 +34,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from watcher.config import Config, FeedConfig, PollingConfig
-from watcher.feedstate import FeedRow, ItemRecord, KnownItem
-from watcher.fetch import FetchLimits, FetchResult, fetch, make_client
+from watcher.config.schema import Config, FeedConfig, PollingConfig
+from watcher.ingest.feedstate import FeedRow, ItemRecord, KnownItem
+from watcher.ingest.fetch import FetchLimits, FetchResult, fetch, make_client
+from watcher.ingest.parse import FeedItem, ParsedFeed, parse_document
+from watcher.ingest.schedule_math import Hints, next_poll_time, parse_max_age, parse_retry_after
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.types import Match
-from watcher.parse import FeedItem, ParsedFeed, parse_document
 from watcher.progress import Tick, no_tick
-from watcher.schedule_math import Hints, next_poll_time, parse_max_age, parse_retry_after
-from watcher.store import STATE_FILE_ERRORS, StateError, Store
+from watcher.state.sqlite import STATE_FILE_ERRORS, StateError, Store
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

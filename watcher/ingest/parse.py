@@ -33,10 +33,10 @@ from urllib.parse import urljoin
 import charset_normalizer
 import feedparser
 
-from watcher.article import Article
-from watcher.identity import RawItem, assign_identities
-from watcher.schedule_math import parse_ttl
-from watcher.text import content_to_text, plain_text, repair_mojibake
+from watcher.ingest.article import Article
+from watcher.ingest.identity import RawItem, assign_identities
+from watcher.ingest.schedule_math import parse_ttl
+from watcher.ingest.text import content_to_text, plain_text, repair_mojibake
 
 _XML_DECL = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([A-Za-z0-9._:-]+)([\"'])", re.S)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
@@ -65,7 +65,7 @@ _CYRILLIC_CANDIDATES = ["cp1251", "koi8_r"]
 @dataclass(frozen=True)
 class FeedItem:
     article: Article
-    key: str  # identity inside this feed (see `watcher.identity`)
+    key: str  # identity inside this feed (see `watcher.ingest.identity`)
     content_hash: str
 
 

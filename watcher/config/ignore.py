@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from watcher.yamlfile import load_yaml, validate
+from watcher.config.yamlfile import load_yaml, validate
 
 _ENTRY_REF = re.compile(r"(?:[^/\s]+/)?[a-z0-9][a-z0-9._-]*")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from watcher.watchlist import Severity
+from watcher.config.watchlist import Severity
 
 FeedState = Literal["failing", "disabled", "stale"]
 

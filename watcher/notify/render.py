@@ -25,13 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 
-from watcher.config import Config
+from watcher.config.schema import Config
+from watcher.config.watchlist import Severity
 from watcher.errors import WatcherError
 from watcher.matching.cards import listed_on
-from watcher.notice import FeedProblem, PendingMatch
-from watcher.watchlist import Severity
+from watcher.notify.notice import FeedProblem, PendingMatch
 
-BUNDLED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # watcher/templates
 TEMPLATE_NAMES = ("digest.html.j2", "digest.txt.j2", "alert.html.j2", "alert.txt.j2")
 MAX_DIGEST_PARTS = 10  # beyond this, the rest waits for the next digest (nothing is dropped)
 SUBJECT_MAX = 180

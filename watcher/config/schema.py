@@ -2,7 +2,7 @@
 
 Unknown keys are rejected everywhere (``extra="forbid"``). Durations are written ``30s``,
 ``15m``, ``1h`` (also ``1h30m``, ``2d``); sizes ``512KiB``, ``10MiB``, ``1GB``.
-Loading and error reporting (file:line:col) are in `watcher.settings`.
+Loading and error reporting (file:line:col) are in `watcher.config.settings`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from watcher.cron import cron_trigger
-from watcher.netguard import parse_private_host
+from watcher.ingest.netguard import parse_private_host
+from watcher.service.cron import cron_trigger
 
 DEFAULT_CONFIG_PATH = Path("/etc/sanctions-watch/config.yaml")
 CONFIG_ENV = "SANCTIONS_WATCH_CONFIG"

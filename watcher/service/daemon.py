@@ -1,4 +1,4 @@
-"""`watcher run`: the long-running service (its one-shot form is `watcher.once`).
+"""`watcher run`: the long-running service (its one-shot form is `watcher.service.once`).
 
 The daemon is one asyncio event loop running an APScheduler `AsyncIOScheduler`:
 
@@ -6,12 +6,12 @@ The daemon is one asyncio event loop running an APScheduler `AsyncIOScheduler`:
   outbox drain is kicked so a severe hit is mailed within seconds;
 - the digest on ``digest.schedule`` (cron in ``digest.timezone``). Digests and alerts are
   read, rendered and committed in the ``notify`` worker thread on a connection of its own
-  (`notify.queue_digest_async`): the loop only awaits, so a 4,000-match digest stalls
+  (`notifier.queue_digest_async`): the loop only awaits, so a 4,000-match digest stalls
   neither polls nor pings;
 - the outbox drain every 30 s (retries after SMTP failures);
 - state retention daily; a file watcher every 2 s (config and watchlist edits reload).
 
-Jobs come from `watcher.jobs.job_specs` and are reconciled on every reload (MemoryJobStore:
+Jobs come from `watcher.service.jobs.job_specs` and are reconciled on every reload (MemoryJobStore:
 nothing pickled; all durable state is in the SQLite store).
 
 Signals: SIGHUP reloads (as do file edits and `watcher reload`); an invalid edit is logged with
@@ -20,7 +20,7 @@ digest now (operators, tests); SIGUSR2 retries queued mail now, ignoring its bac
 fixing the mail server). SIGTERM/SIGINT stop taking new work, give in-flight polls and
 sends `STOP_GRACE` seconds, then exit 0; a second one cancels at once.
 
-systemd (`watcher.sdnotify`): while the watchlists load and compile (at start-up and on a
+systemd (`watcher.service.sdnotify`): while the watchlists load and compile (at start-up and on a
 reload), EXTEND_TIMEOUT_USEC= every few seconds with the step in STATUS= (`watcher.progress`),
 so a huge list is not killed by the start timeout; READY=1 once the state is open and the
 watchlists compiled;
@@ -49,21 +49,23 @@ import httpx
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from watcher import notify, poll, settings
-from watcher.config import Config
+from watcher.config import settings
+from watcher.config.schema import Config
+from watcher.config.snapshot import Loaded, load, log_rejected
 from watcher.errors import WatcherError
-from watcher.fetch import make_client
-from watcher.filewatch import FileWatcher
-from watcher.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
+from watcher.ingest import poll
+from watcher.ingest.fetch import make_client
 from watcher.lists.health import list_health
 from watcher.lists.rescreen import rescreen_pending
 from watcher.lists.update import list_fetch_limits, update_due
-from watcher.lock import StateLock
 from watcher.logs import kv
+from watcher.notify import notifier
 from watcher.progress import Heartbeat
-from watcher.sdnotify import Notifier, watchdog_interval
-from watcher.snapshot import Loaded, load, log_rejected
-from watcher.store import STATE_FILE_ERRORS, StateError, StateStoreFailed, Store
+from watcher.service.filewatch import FileWatcher
+from watcher.service.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
+from watcher.service.sdnotify import Notifier, watchdog_interval
+from watcher.state.lock import StateLock
+from watcher.state.sqlite import STATE_FILE_ERRORS, StateError, StateStoreFailed, Store
 
 log = logging.getLogger(__name__)
 
@@ -368,8 +370,8 @@ class Daemon:
     async def digest_now(self, reason: str) -> None:
         assert self.loaded is not None and self.store is not None
         config, now = self.loaded.config, time.time()
-        health = notify.digest_health(self.store, config, now)
-        digest_id = await notify.queue_digest_async(
+        health = notifier.digest_health(self.store, config, now)
+        digest_id = await notifier.queue_digest_async(
             self.store, config, now, feed_health=health, executor=self._notify_executor
         )
         log.info("%s", kv(event="digest", reason=reason, queued=digest_id or "nothing-pending"))
@@ -387,7 +389,7 @@ class Daemon:
             while self._alerts_wanted:
                 self._alerts_wanted = False
                 assert self.loaded is not None and self.store is not None
-                queued += await notify.queue_alerts_async(
+                queued += await notifier.queue_alerts_async(
                     self.store, self.loaded.config, time.time(), self._notify_executor
                 )
         return queued
@@ -401,7 +403,7 @@ class Daemon:
             while self._drain_wanted:
                 self._drain_wanted = False
                 assert self.loaded is not None and self.store is not None
-                result = await notify.drain_outbox(self.store, self.loaded.config, time.time())
+                result = await notifier.drain_outbox(self.store, self.loaded.config, time.time())
                 if result.sent or result.failed:
                     log.info(
                         "%s",
@@ -531,7 +533,7 @@ class Daemon:
         health = poll.feed_health(self.store, self.loaded.config, now)
         ok = sum(1 for h in health if h.state == "ok")
         failing = sum(1 for h in health if h.state != "ok")
-        pending = notify.pending_count(self.store)
+        pending = notifier.pending_count(self.store)
         text = f"feeds: {ok} ok, {failing} failing; mail: {pending} pending"
         if self.loaded.config.lists:
             lists = list_health(self.loaded.config, self.store, now)

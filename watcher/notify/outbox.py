@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from watcher.errors import WatcherError
+from watcher.ingest.schedule_math import backoff_delay
 from watcher.logs import kv
-from watcher.mailer import Delivered, DeliveryError, Mailer
-from watcher.notice import OutboxMessage
-from watcher.schedule_math import backoff_delay
-from watcher.store import Store
+from watcher.notify.mailer import Delivered, DeliveryError, Mailer
+from watcher.notify.notice import OutboxMessage
+from watcher.state.sqlite import Store
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class DrainResult:
 
 def backoff(attempts: int) -> float:
     """Delay after the `attempts`-th failed try: 1 min, 2, 4, ... capped at 1 h (the same
-    exponential backoff as a failing feed's, `watcher.schedule_math.backoff_delay`)."""
+    exponential backoff as a failing feed's, `watcher.ingest.schedule_math.backoff_delay`)."""
     return backoff_delay(max(1, attempts), BACKOFF_FIRST, BACKOFF_MAX)
 
 

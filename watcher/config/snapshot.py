@@ -11,15 +11,15 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from watcher import settings
-from watcher.config import Config, FeedConfig
+from watcher.config import settings
+from watcher.config.indexcache import compile_lists, input_key
+from watcher.config.schema import Config, FeedConfig
 from watcher.errors import ValidationFailed, WatcherError
-from watcher.indexcache import compile_lists, input_key
-from watcher.jobs import JobSpec, job_specs
 from watcher.lists.update import screened_watchlists
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, lexicon
 from watcher.progress import Report, quiet
+from watcher.service.jobs import JobSpec, job_specs
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Loaded:
     specs: tuple[JobSpec, ...]
     watched_files: tuple[Path, ...]
     entries: int
-    matcher_key: str  # what `compiled` was built from (`watcher.indexcache.input_key`)
+    matcher_key: str  # what `compiled` was built from (`watcher.config.indexcache.input_key`)
 
     @property
     def feeds(self) -> dict[str, FeedConfig]:
@@ -51,7 +51,7 @@ def load(
     When the watchlists, ignore lists and threshold are byte-for-byte what ``previous`` was
     built from, its compiled matcher is reused: a reload for a config edit neither re-parses
     the OFAC list nor holds a second compiled copy in memory. Otherwise the compiled index
-    comes from the cache in the state directory when current (`watcher.indexcache`).
+    comes from the cache in the state directory when current (`watcher.config.indexcache`).
     Raises `ValidationFailed` (every problem with file:line:col) or another `WatcherError`.
     ``report`` hears each step (`watcher.progress`).
     """

@@ -25,8 +25,8 @@ from urllib.parse import unquote, urlsplit
 import httpcore
 import httpx
 
-from watcher.config import FeedConfig, PollingConfig
-from watcher.netguard import (
+from watcher.config.schema import FeedConfig, PollingConfig
+from watcher.ingest.netguard import (
     AddressPolicy,
     GuardedBackend,
     RefusedAddressError,

@@ -19,12 +19,12 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
+from watcher.config.watchlist import Severity
 from watcher.errors import EX_CANTCREAT, EX_DATAERR, EX_IOERR, WatcherError
-from watcher.feedstate import FEED_STATE_COLUMNS, FeedRow, ItemRecord, KnownItem, StoreCounts
+from watcher.ingest.feedstate import FEED_STATE_COLUMNS, FeedRow, ItemRecord, KnownItem, StoreCounts
 from watcher.lists.state import ListChangeRow, ListState, Validators
 from watcher.matching.types import Match
-from watcher.notice import OutboxMessage, PendingMatch
-from watcher.watchlist import Severity
+from watcher.notify.notice import OutboxMessage, PendingMatch
 
 DB_FILE = "state.sqlite3"
 ID_BATCH = 500  # ids per `IN (...)` list (SQLite allows 32766 parameters since 3.32)

@@ -4,7 +4,7 @@ Poll every feed once, match, queue alerts and a digest, then send everything pen
 retrying earlier failures at once (each run is a retry: cron's cadence is the backoff).
 The exit code says how it went: 0; 69 (EX_UNAVAILABLE) when no feed could be polled; 75
 (EX_TEMPFAIL) when mail stays queued. A state database that cannot take what was fetched
-raises a `StateError` (65, 73 or 74) instead (`watcher.store`).
+raises a `StateError` (65, 73 or 74) instead (`watcher.state.sqlite`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from watcher import notify, poll, settings
+from watcher.config import settings
+from watcher.config.snapshot import Loaded, load
 from watcher.errors import EX_OK, EX_TEMPFAIL, EX_UNAVAILABLE
+from watcher.ingest import poll
 from watcher.lists.runner import rescreen_once, update_lists_once
-from watcher.lock import StateLock
 from watcher.logs import kv
+from watcher.notify import notifier
 from watcher.progress import Report, Tick, no_tick, quiet
-from watcher.snapshot import Loaded, load
-from watcher.store import Store
+from watcher.state.lock import StateLock
+from watcher.state.sqlite import Store
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +106,13 @@ async def _once(store: Store, loaded: Loaded, clock: Callable[[], float], tick: 
     )
     failures = [r for r in results if r.status not in ("ok", "not-modified")]
     rescreen_once(store, loaded, clock())  # stored news against newly listed entries
-    notify.queue_alerts(store, config, clock())
-    health = notify.digest_health(store, config, clock())  # feeds and official lists
-    digest_id = notify.queue_digest(store, config, clock(), feed_health=health)
+    notifier.queue_alerts(store, config, clock())
+    health = notifier.digest_health(store, config, clock())  # feeds and official lists
+    digest_id = notifier.queue_digest(store, config, clock(), feed_health=health)
     with store.transaction() as tx:
         listed, high = tx.digest_counts(digest_id) if digest_id else (0, 0)
         tx.retry_unsent_now(clock())  # each run is a retry: cron's cadence is the backoff
-    drained = await notify.drain_outbox(store, config, clock())
+    drained = await notifier.drain_outbox(store, config, clock())
     result = OnceResult(
         feeds=len(results),
         failed_feeds=len(failures),

@@ -6,7 +6,7 @@
 
 Relative paths in the config file are resolved against the config file's directory. Every
 problem in a file is reported (and, for watchlists, every problem in every file), as one
-`ValidationFailed`. The watchlist YAML schema is documented in `watcher.watchlist`.
+`ValidationFailed`. The watchlist YAML schema is documented in `watcher.config.watchlist`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from watcher.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, ID_PATTERN, Config
-from watcher.errors import Problem, ValidationFailed, WatcherError
-from watcher.watchlist import (
+from watcher.config.schema import CONFIG_ENV, DEFAULT_CONFIG_PATH, ID_PATTERN, Config
+from watcher.config.watchlist import (
     DerivedName,
     Entry,
     EntryType,
@@ -29,7 +28,8 @@ from watcher.watchlist import (
     Severity,
     Watchlist,
 )
-from watcher.yamlfile import YamlDocument, check, gc_paused, load_yaml, sort_problems
+from watcher.config.yamlfile import YamlDocument, check, gc_paused, load_yaml, sort_problems
+from watcher.errors import Problem, ValidationFailed, WatcherError
 
 WATCHLIST_SUFFIXES = (".yaml", ".yml")
 
@@ -226,7 +226,7 @@ _OPTION_FIELDS = tuple(EntryOptions.model_fields)
 
 
 class NamePartsModel(_Strict):
-    """``name_parts:`` of an entry (see `watcher.watchlist.NameParts`)."""
+    """``name_parts:`` of an entry (see `watcher.config.watchlist.NameParts`)."""
 
     given: tuple[Name, ...] = ()
     middle: tuple[Name, ...] = ()
@@ -235,7 +235,7 @@ class NamePartsModel(_Strict):
 
 
 class DerivedModel(_Strict):
-    """One item of ``derived:`` (see `watcher.watchlist.DerivedName`)."""
+    """One item of ``derived:`` (see `watcher.config.watchlist.DerivedName`)."""
 
     name: Name
     rule: Id

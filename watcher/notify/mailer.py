@@ -23,7 +23,7 @@ from typing import Protocol, Self
 
 import aiosmtplib
 
-from watcher.config import Config, SmtpConfig
+from watcher.config.schema import Config, SmtpConfig
 from watcher.errors import WatcherError
 
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}

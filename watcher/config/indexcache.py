@@ -46,9 +46,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from watcher import settings
+from watcher.config import settings
+from watcher.config.ignore import IgnoreRule, load_ignore
 from watcher.errors import Problem, ValidationFailed
-from watcher.ignore import IgnoreRule, load_ignore
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, compile_watchlists, lexicon
 from watcher.matching.index import INDEX_FORMAT
@@ -61,7 +61,13 @@ KEEP = 3  # newest index files kept: a reload back to the previous lists stays w
 _SUFFIX = ".pickle"
 _WORDS_PREFIX = "words-"
 # The code whose output the cache holds: any change to it makes every saved index stale.
-_CODE_MODULES = ("matching", "settings.py", "watchlist.py", "ignore.py", "yamlfile.py")
+_CODE_MODULES = (
+    "matching",
+    "config/settings.py",
+    "config/watchlist.py",
+    "config/ignore.py",
+    "config/yamlfile.py",
+)
 _WORD_LISTS = ("wordfreq", "english-words")
 
 
@@ -144,7 +150,7 @@ def input_key(list_files: Sequence[Path], ignore: Sequence[Path], threshold: int
 @cache
 def code_fingerprint() -> str:
     """Hash of the code that validates and compiles watchlists (once per process)."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # watcher/
     digest = hashlib.sha256(f"{INDEX_FORMAT}\0{sys.version_info[:2]}".encode())
     for name in _CODE_MODULES:
         path = package / name

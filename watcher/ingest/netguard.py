@@ -12,7 +12,7 @@ Schemes: http and https; file URLs only as configured (the config's author can r
 disk anyway), never as a redirect target.
 
 Which non-public addresses may be reached is an `AddressPolicy`, chosen per request (see
-`watcher.fetch`): ``polling.allow_private_networks`` skips the address check for every feed
+`watcher.ingest.fetch`): ``polling.allow_private_networks`` skips the address check for every feed
 (kept as it always worked); ``polling.allow_private_hosts`` names host names and networks
 whose private addresses any feed may reach; a feed's ``allow_private: true`` allows its own
 host only, so a redirect from it to another private host (169.254.169.254) is still refused.

@@ -25,8 +25,8 @@ from typing import Any, Literal
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.config import Config, FeedConfig
-from watcher.cron import cron_trigger
+from watcher.config.schema import Config, FeedConfig
+from watcher.service.cron import cron_trigger
 
 DRAIN_INTERVAL = 30.0  # seconds between outbox retries (alerts also kick a drain at once)
 PRUNE_INTERVAL = 86400.0  # state retention runs daily

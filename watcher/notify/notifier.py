@@ -1,8 +1,8 @@
 """The notifier's orchestration: queue alerts and digests into the outbox, drain it.
 
 The daemon calls these; so do `watcher digest` and `watcher run --once`. Times are unix
-seconds (``now``) so callers share one clock. Rendering stays pure (`watcher.render`);
-delivery I/O is `watcher.mailer`; the outbox mechanics are `watcher.outbox`.
+seconds (``now``) so callers share one clock. Rendering stays pure (`watcher.notify.render`);
+delivery I/O is `watcher.notify.mailer`; the outbox mechanics are `watcher.notify.outbox`.
 
 Queueing is three steps, so that rendering (up to a CPU-second for a big digest: trial
 renders to fit each part under ``digest.max_bytes``) holds no database lock:
@@ -46,16 +46,17 @@ from functools import partial
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from watcher.config import Config, DigestConfig
+from watcher.config.schema import Config, DigestConfig
+from watcher.config.watchlist import Severity
+from watcher.ingest.poll import FeedHealth, feed_health
 from watcher.lists.digest import list_change_views
 from watcher.lists.health import lists_in_health
 from watcher.lists.state import ListChangeRow
 from watcher.logs import kv
-from watcher.mailer import Mailer, envelope_sender, mailer_for
-from watcher.notice import FeedProblem, PendingMatch
-from watcher.outbox import DrainResult, drain
-from watcher.poll import FeedHealth, feed_health
-from watcher.render import (
+from watcher.notify.mailer import Mailer, envelope_sender, mailer_for
+from watcher.notify.notice import FeedProblem, PendingMatch
+from watcher.notify.outbox import DrainResult, drain
+from watcher.notify.render import (
     MAX_DIGEST_PARTS,
     NO_HISTORY,
     DigestPart,
@@ -65,8 +66,7 @@ from watcher.render import (
     render_alert,
     split_digest,
 )
-from watcher.store import DuplicateMessageError, Store, Transaction
-from watcher.watchlist import Severity
+from watcher.state.sqlite import DuplicateMessageError, Store, Transaction
 
 __all__ = [
     "DrainResult",
