@@ -28,7 +28,8 @@ from watcher.config.settings import load_config
 from watcher.notify import notifier
 from watcher.notify.notice import OutboxMessage
 from watcher.service.once import run_once
-from watcher.state.sqlite import DuplicateMessageError, Store
+from watcher.state.errors import DuplicateMessageError
+from watcher.state.sqlite import Store
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
 RECENT = T0 - 3600.0  # found (and published) an hour before T0

@@ -13,7 +13,8 @@ from watcher.config.watchlist import Entry, EntryType, NameParts, Watchlist
 from watcher.ingest.feedstate import ItemRecord
 from watcher.matching import compile_watchlists, match
 from watcher.notify.render import render_alert
-from watcher.state.sqlite import DB_FILE, MIGRATIONS, Store
+from watcher.state.schema import MIGRATIONS
+from watcher.state.sqlite import DB_FILE, Store
 
 PUTIN = Entry(
     "sdn",

@@ -316,7 +316,7 @@ async def test_crash_during_sending_resends_only_the_message_in_flight(tmp_path:
             state,
             config.model_dump_json(by_alias=True),
             """
-            from watcher.state.sqlite import Transaction
+            from watcher.state.transaction import Transaction
             for n in range(3):
                 record_match(store, article=f"a{n}", entry=f"entity-{n}")
             assert notifier.queue_alerts(store, config, 1761202800.0) == 3

@@ -16,7 +16,8 @@ from smtpserver import PASSWORD, SmtpTestServer
 from watcher.notify.mailer import DirectoryMailer, Mailer, SmtpMailer, read_password
 from watcher.notify.outbox import BACKOFF_MAX, backoff, drain
 from watcher.notify.render import render_alert
-from watcher.state.sqlite import Store, Transaction
+from watcher.state.sqlite import Store
+from watcher.state.transaction import Transaction
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
 SENDER = "watch@example.org"

@@ -21,7 +21,8 @@ from watcher.config.watchlist import Entry, Severity, Watchlist
 from watcher.ingest.fetch import FetchLimits, make_client
 from watcher.ingest.poll import FeedPollResult, feed_health, poll_due, poll_feed, prune, sync_feeds
 from watcher.matching import CompiledWatchlists, compile_watchlists
-from watcher.state.sqlite import Store, Transaction
+from watcher.state.sqlite import Store
+from watcher.state.transaction import Transaction
 
 NOW = 1_700_000_000.0
 INTERVAL = 900.0
@@ -376,7 +377,8 @@ async def test_same_link_in_two_feeds_is_one_article_with_two_sources(
 CRASHER = textwrap.dedent(
     """
     import asyncio, os, signal, sys
-    from watcher.state.sqlite import Store, Transaction
+    from watcher.state.sqlite import Store
+    from watcher.state.transaction import Transaction
     from watcher.ingest.poll import poll_due, sync_feeds
     from watcher.config.schema import Config, FeedConfig, PollingConfig
     from watcher.matching import compile_watchlists

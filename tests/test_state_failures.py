@@ -22,7 +22,8 @@ from feedserver import FeedServer, rss
 
 from watcher.cli import main
 from watcher.errors import EX_CANTCREAT, EX_DATAERR, EX_IOERR, EX_UNAVAILABLE
-from watcher.state.sqlite import DB_FILE, StateCorrupt, Store
+from watcher.state.errors import StateCorrupt
+from watcher.state.sqlite import DB_FILE, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

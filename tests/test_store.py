@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from notifier_samples import record_match
 
-from watcher.state.sqlite import DB_FILE, MIGRATIONS, StateError, Store, split_sql
+from watcher.state.errors import StateError
+from watcher.state.schema import MIGRATIONS, split_sql
+from watcher.state.sqlite import DB_FILE, Store
 
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal_mode(tmp_path: Path) -> None:

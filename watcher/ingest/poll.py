@@ -43,7 +43,8 @@ from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.types import Match
 from watcher.progress import Tick, no_tick
-from watcher.state.sqlite import STATE_FILE_ERRORS, StateError, Store
+from watcher.state.errors import STATE_FILE_ERRORS, StateError
+from watcher.state.sqlite import Store
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

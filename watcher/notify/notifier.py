@@ -66,7 +66,9 @@ from watcher.notify.render import (
     render_alert,
     split_digest,
 )
-from watcher.state.sqlite import DuplicateMessageError, Store, Transaction
+from watcher.state.errors import DuplicateMessageError
+from watcher.state.sqlite import Store
+from watcher.state.transaction import Transaction
 
 __all__ = [
     "DrainResult",

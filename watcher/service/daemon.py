@@ -64,8 +64,9 @@ from watcher.progress import Heartbeat
 from watcher.service.filewatch import FileWatcher
 from watcher.service.jobs import JobSpec, digest_missed, poll_job_id, previous_fire_time
 from watcher.service.sdnotify import Notifier, watchdog_interval
+from watcher.state.errors import STATE_FILE_ERRORS, StateError, StateStoreFailed
 from watcher.state.lock import StateLock
-from watcher.state.sqlite import STATE_FILE_ERRORS, StateError, StateStoreFailed, Store
+from watcher.state.sqlite import Store
 
 log = logging.getLogger(__name__)
 

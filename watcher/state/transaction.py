@@ -1,0 +1,788 @@
+"""The operations of one unit of work on the state: `Transaction`, and the rows it returns.
+
+`Store.transaction()` and `Store.snapshot()` hand one out; nothing else in the package touches
+SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from watcher.config.watchlist import Severity
+from watcher.ingest.feedstate import FEED_STATE_COLUMNS, FeedRow, ItemRecord, KnownItem, StoreCounts
+from watcher.lists.state import ListChangeRow, ListState, Validators
+from watcher.matching.types import Match
+from watcher.notify.notice import OutboxMessage, PendingMatch
+from watcher.state.errors import DuplicateMessageError
+
+ID_BATCH = 500  # ids per `IN (...)` list (SQLite allows 32766 parameters since 3.32)
+
+# matches that could still go out as an immediate alert (`m`: matches; add the severities)
+_ALERTABLE = (
+    "m.digest_id IS NULL AND m.notify = 1 AND m.alerted_at IS NULL AND m.alert_held IS NULL"
+)
+_SEVERITY_RANK = "CASE m.severity {} ELSE 0 END".format(
+    " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity)
+)
+_ARTICLE_TIME = "COALESCE(a.published, a.first_seen)"  # what "how old is the story" means
+# the digest's order (`render.sort_for_digest`), so a LIMIT reads the digest's first lines
+_DIGEST_ORDER = (
+    f"{_SEVERITY_RANK} DESC, casefold(m.name), m.list_name || '/' || m.entry_id,"
+    " COALESCE(a.published, m.found_at) DESC, m.found_at, m.id"
+)
+
+
+class Transaction:
+    """The operations available inside one transaction. Add methods here, grouped by concern."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    # --- feeds and articles (ingestion) -------------------------------------------------
+
+    def sync_feeds(self, feeds: Sequence[tuple[str, str]], now: float) -> None:
+        """Make the active feeds exactly ``feeds`` ((url, name) pairs). New ones are due at
+        ``now``; removed ones are kept inactive with their history (re-adding one resumes it
+        without a first-run flood; a feed disabled by 410 Gone gets a fresh chance)."""
+        for url, name in feeds:
+            self._db.execute(
+                """INSERT INTO feeds (url, current_url, name, next_poll) VALUES (?, ?, ?, ?)
+                   ON CONFLICT(url) DO UPDATE SET
+                       name = excluded.name,
+                       disabled_at = CASE WHEN active = 0 THEN NULL ELSE disabled_at END,
+                       disabled_reason = CASE WHEN active = 0 THEN NULL ELSE disabled_reason END,
+                       next_poll = CASE WHEN active = 0 THEN ? ELSE next_poll END,
+                       active = 1""",
+                (url, url, name, now, now),
+            )
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS configured_feeds (url TEXT PRIMARY KEY)")
+        self._db.execute("DELETE FROM configured_feeds")
+        self._db.executemany(
+            "INSERT OR IGNORE INTO configured_feeds VALUES (?)", [(u,) for u, _ in feeds]
+        )
+        self._db.execute(
+            """UPDATE feeds SET active = 0
+               WHERE active = 1 AND url NOT IN (SELECT url FROM configured_feeds)"""
+        )
+
+    def feeds(self, *, active_only: bool = True) -> list[FeedRow]:
+        where = "WHERE active = 1" if active_only else ""
+        rows = self._db.execute(f"SELECT * FROM feeds {where} ORDER BY id")
+        return [_feed_row(row) for row in rows]
+
+    def feed(self, url: str) -> FeedRow | None:
+        row = self._db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        return None if row is None else _feed_row(row)
+
+    def update_feed(self, feed_id: int, changes: Mapping[str, object]) -> None:
+        """Set some of the feed's state columns (names from `FEED_STATE_COLUMNS`)."""
+        unknown = set(changes) - FEED_STATE_COLUMNS
+        if unknown:
+            raise ValueError(f"not feed state columns: {sorted(unknown)}")
+        if changes:
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            self._db.execute(
+                f"UPDATE feeds SET {assignments} WHERE id = ?", (*changes.values(), feed_id)
+            )
+
+    def known_items(self, feed_id: int) -> dict[str, KnownItem]:
+        """The items this feed has carried, by item key."""
+        rows = self._db.execute(
+            "SELECT item_key, article_id, content_hash FROM article_sources WHERE feed_id = ?",
+            (feed_id,),
+        )
+        return {row[0]: KnownItem(row[1], row[2]) for row in rows}
+
+    def record_items(self, feed_id: int, items: Sequence[ItemRecord], now: float) -> None:
+        """Upsert the articles and this feed's sources for them; every source of this feed not
+        in ``items`` is marked as gone from the feed (prunable once old)."""
+        self._db.executemany(
+            """INSERT INTO articles
+                   (id, link, title, published, content_hash, first_seen, last_seen)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(id) DO UPDATE SET
+                   link = excluded.link, title = excluded.title,
+                   published = COALESCE(excluded.published, published),
+                   content_hash = excluded.content_hash, last_seen = excluded.last_seen""",
+            [(i.article_id, i.link, i.title, i.published, i.content_hash, now, now) for i in items],
+        )
+        self._db.execute(
+            "UPDATE article_sources SET in_feed = 0 WHERE feed_id = ? AND in_feed = 1", (feed_id,)
+        )
+        self._db.executemany(
+            """INSERT INTO article_sources
+                   (feed_id, item_key, article_id, in_feed, content_hash, first_seen, last_seen)
+               VALUES (?, ?, ?, 1, ?, ?, ?)
+               ON CONFLICT(feed_id, item_key) DO UPDATE SET
+                   in_feed = 1, content_hash = excluded.content_hash,
+                   last_seen = excluded.last_seen""",
+            [(feed_id, i.key, i.article_id, i.content_hash, now, now) for i in items],
+        )
+
+    def add_matches(
+        self,
+        article_id: str,
+        matches: Sequence[Match],
+        now: float,
+        *,
+        notify: bool,
+        origin: str = "feed",
+    ) -> int:
+        """Store the matches not already stored for this article (per list entry); returns
+        how many were new. A match is therefore reported at most once, ever."""
+        before = self._db.total_changes
+        self._db.executemany(
+            """INSERT OR IGNORE INTO matches
+                   (article_id, list_name, entry_id, name, type, severity, programs, alias,
+                    text, start, "end", score, snippet, found_at, notify, origin, also, why)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    article_id,
+                    m.list_name,
+                    m.entry_id,
+                    m.name,
+                    str(m.type),
+                    str(m.severity),
+                    json.dumps(list(m.programs)),
+                    m.alias,
+                    m.text,
+                    m.start,
+                    m.end,
+                    m.score,
+                    m.snippet,
+                    now,
+                    int(notify),
+                    origin,
+                    json.dumps([list(listing) for listing in m.also]),
+                    m.why,
+                )
+                for m in matches
+            ],
+        )
+        return self._db.total_changes - before
+
+    def add_suppressions(self, counts: Mapping[str, int], now: float) -> None:
+        self._db.executemany(
+            """INSERT INTO suppressions (rule, count, last_at) VALUES (?, ?, ?)
+               ON CONFLICT(rule) DO UPDATE SET
+                   count = count + excluded.count, last_at = excluded.last_at""",
+            [(rule, n, now) for rule, n in counts.items() if n > 0],
+        )
+
+    def prune_articles(self, seen_before: float) -> int:
+        """Delete articles last seen before ``seen_before`` that no feed still carries and
+        that hold no match still waiting for a digest (pruning never loses an alert)."""
+        cursor = self._db.execute(
+            """DELETE FROM articles WHERE last_seen < ?
+               AND NOT EXISTS (
+                   SELECT 1 FROM article_sources s
+                   WHERE s.article_id = articles.id AND s.in_feed = 1)
+               AND NOT EXISTS (
+                   SELECT 1 FROM matches m
+                   WHERE m.article_id = articles.id AND m.notify = 1 AND m.digest_id IS NULL)""",
+            (seen_before,),
+        )
+        return cursor.rowcount
+
+    def counts(self) -> StoreCounts:
+        def one(sql: str) -> int:
+            return int(self._db.execute(sql).fetchone()[0])
+
+        return StoreCounts(
+            articles=one("SELECT count(*) FROM articles"),
+            matches=one("SELECT count(*) FROM matches"),
+            pending_matches=one(
+                "SELECT count(*) FROM matches WHERE notify = 1 AND digest_id IS NULL"
+            ),
+            outbox_queued=one("SELECT count(*) FROM outbox WHERE sent_at IS NULL"),
+            suppressions={
+                row[0]: int(row[1])
+                for row in self._db.execute("SELECT rule, count FROM suppressions ORDER BY rule")
+            },
+        )
+
+    def newest_published(self, now: float) -> dict[int, float]:
+        """Per feed id: the newest publication date among the items its last document
+        carried (dates in the future ignored). Feeds that give no dates are absent."""
+        rows = self._db.execute(
+            """SELECT s.feed_id, max(a.published) FROM article_sources s
+               JOIN articles a ON a.id = s.article_id
+               WHERE s.in_feed = 1 AND a.published IS NOT NULL AND a.published <= ?
+               GROUP BY s.feed_id""",
+            (now,),
+        )
+        return {int(feed_id): float(published) for feed_id, published in rows}
+
+    def baseline(self, feed_urls: Sequence[str]) -> tuple[int, int]:
+        """(items, matches) recorded as the baseline, never mailed: the items each of these
+        feeds (those without ``backfill``) carried at its first poll (the earliest first
+        seen), and the matches recorded with ``notify = 0``."""
+        items, urls = 0, list(feed_urls)
+        for start in range(0, len(urls), ID_BATCH):
+            batch = urls[start : start + ID_BATCH]
+            marks = ",".join("?" * len(batch))
+            items += self._db.execute(
+                f"""SELECT count(*) FROM article_sources s
+                    JOIN (SELECT feed_id, min(first_seen) AS first FROM article_sources
+                          GROUP BY feed_id) f ON f.feed_id = s.feed_id AND s.first_seen = f.first
+                    JOIN feeds ON feeds.id = s.feed_id
+                    WHERE feeds.url IN ({marks}) AND feeds.initialized = 1""",
+                batch,
+            ).fetchone()[0]
+        matches = self._db.execute("SELECT count(*) FROM matches WHERE notify = 0").fetchone()[0]
+        return int(items), int(matches)
+
+    # --- matches, digests and the outbox (notifier) -------------------------------------
+
+    def pending_matches(self) -> list[PendingMatch]:
+        """Matches meant to be mailed that no digest has listed yet, oldest first."""
+        return self._pending("m.digest_id IS NULL AND m.notify = 1", ())
+
+    def pending_match_count(self) -> int:
+        """How many matches wait for a digest (`pending_matches` without reading them)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM matches WHERE digest_id IS NULL AND notify = 1"
+        ).fetchone()
+        return int(row[0])
+
+    def digest_window(self, limit: int) -> list[PendingMatch]:
+        """The first `limit` pending matches in the digest's order (severity, entry name,
+        newest article first): what a digest lists, read without the backlog behind it."""
+        return self._pending(
+            "m.digest_id IS NULL AND m.notify = 1", (), order=_DIGEST_ORDER, limit=limit
+        )
+
+    def oldest_pending_found_at(self) -> datetime | None:
+        """When the oldest match still waiting for a digest was found (None: none waits)."""
+        row = self._db.execute(
+            "SELECT min(found_at) FROM matches WHERE digest_id IS NULL AND notify = 1"
+        ).fetchone()
+        return _timestamp(row[0])
+
+    def digest_counts(self, digest_id: str) -> tuple[int, int]:
+        """How many matches this digest listed, and how many of them were high severity."""
+        row = self._db.execute(
+            """SELECT count(*), coalesce(sum(severity = 'high'), 0) FROM matches
+               WHERE digest_id = ?""",
+            (digest_id,),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def unalerted_matches(self, severities: Sequence[str]) -> list[PendingMatch]:
+        """Pending matches of these severities with no immediate alert queued yet (and
+        none held back from one)."""
+        marks = ",".join("?" * len(severities))
+        where = f"{_ALERTABLE} AND m.severity IN ({marks})"
+        return self._pending(where, tuple(severities)) if severities else []
+
+    # --- bounded alerts: window per entry, caps, age ------------------------------------
+
+    def hold_old_alerts(self, severities: Sequence[str], published_before: float) -> int:
+        """Hold back from immediate alerts (``alert_held = 'old'``: the digest still lists
+        them) the alertable matches whose article is older than `published_before`: its
+        publication date when the feed gave one, else when it was first seen."""
+        marks = ",".join("?" * len(severities))
+        cursor = self._db.execute(
+            f"""UPDATE matches AS m SET alert_held = 'old'
+                WHERE {_ALERTABLE} AND m.severity IN ({marks})
+                AND (SELECT {_ARTICLE_TIME} FROM articles a WHERE a.id = m.article_id) < ?""",
+            (*severities, published_before),
+        )
+        return cursor.rowcount
+
+    def alerts_queued_since(self, since: float) -> int:
+        """Alert messages queued in the outbox at or after `since` (sent or not)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM outbox WHERE kind = 'alert' AND created_at >= ?", (since,)
+        ).fetchone()
+        return int(row[0])
+
+    def last_match_id(self) -> int:
+        """The newest match's id (0: none): matches recorded later have larger ids."""
+        return int(self._db.execute("SELECT coalesce(max(id), 0) FROM matches").fetchone()[0])
+
+    def due_alert_entries(
+        self, severities: Sequence[str], window_start: float, limit: int, offset: int = 0
+    ) -> list[tuple[str, str]]:
+        """(list, entry) pairs with an alertable match and no alert since `window_start`,
+        most severe first, then the one with the newest story: who gets an alert first."""
+        marks = ",".join("?" * len(severities))
+        rows = self._db.execute(
+            f"""SELECT m.list_name, m.entry_id FROM matches m
+                JOIN articles a ON a.id = m.article_id
+                WHERE {_ALERTABLE} AND m.severity IN ({marks}) AND NOT EXISTS (
+                    SELECT 1 FROM alert_entries e
+                    WHERE e.list_name = m.list_name AND e.entry_id = m.entry_id
+                    AND e.last_alert_at > ?)
+                GROUP BY m.list_name, m.entry_id
+                ORDER BY max({_SEVERITY_RANK}) DESC, max({_ARTICLE_TIME}) DESC,
+                         m.list_name, m.entry_id
+                LIMIT ? OFFSET ?""",
+            (*severities, window_start, limit, offset),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def entry_alertable(
+        self, entry: tuple[str, str], severities: Sequence[str], limit: int
+    ) -> tuple[list[PendingMatch], int]:
+        """The entry's alertable matches, newest story first (at most `limit`), and how
+        many it has in all."""
+        marks = ",".join("?" * len(severities))
+        where = f"{_ALERTABLE} AND m.severity IN ({marks}) AND m.list_name = ? AND m.entry_id = ?"
+        params = (*severities, *entry)
+        total = self._db.execute(f"SELECT count(*) FROM matches m WHERE {where}", params)
+        newest = f"{_ARTICLE_TIME} DESC, m.id DESC"
+        return self._pending(where, params, order=newest, limit=limit), int(total.fetchone()[0])
+
+    def alertable_in_articles(
+        self, article_ids: Sequence[str], severities: Sequence[str]
+    ) -> list[PendingMatch]:
+        """The alertable matches of these articles (the other entries they mention)."""
+        found: list[PendingMatch] = []
+        marks = ",".join("?" * len(severities))
+        for start in range(0, len(article_ids), ID_BATCH):
+            ids = list(article_ids[start : start + ID_BATCH])
+            where = (
+                f"{_ALERTABLE} AND m.severity IN ({marks})"
+                f" AND m.article_id IN ({','.join('?' * len(ids))})"
+            )
+            found.extend(self._pending(where, (*severities, *ids)))
+        return found
+
+    def hold_entry_alerts(
+        self, entry: tuple[str, str], severities: Sequence[str], up_to_id: int
+    ) -> int:
+        """Hold back (``alert_held = 'cap'``) the entry's alertable matches recorded up to
+        match id `up_to_id`: more than one alert mail lists; the digest lists them."""
+        marks = ",".join("?" * len(severities))
+        cursor = self._db.execute(
+            f"""UPDATE matches AS m SET alert_held = 'cap'
+                WHERE {_ALERTABLE} AND m.severity IN ({marks}) AND m.id <= ?
+                AND m.list_name = ? AND m.entry_id = ?""",
+            (*severities, up_to_id, *entry),
+        )
+        return cursor.rowcount
+
+    def hold_due_alerts(self, severities: Sequence[str], window_start: float, up_to_id: int) -> int:
+        """Hold back (``alert_held = 'cap'``) every alertable match recorded up to match id
+        `up_to_id` whose entry had no alert since `window_start`: the alert caps are
+        reached; the digest lists them (matches of entries inside their window wait)."""
+        marks = ",".join("?" * len(severities))
+        cursor = self._db.execute(
+            f"""UPDATE matches AS m SET alert_held = 'cap'
+                WHERE {_ALERTABLE} AND m.severity IN ({marks}) AND m.id <= ?
+                AND NOT EXISTS (
+                    SELECT 1 FROM alert_entries e
+                    WHERE e.list_name = m.list_name AND e.entry_id = m.entry_id
+                    AND e.last_alert_at > ?)""",
+            (*severities, up_to_id, window_start),
+        )
+        return cursor.rowcount
+
+    def start_alert_window(self, entry: tuple[str, str], at: float, window_start: float) -> bool:
+        """Record an alert mail for `entry` at `at`, check-and-set: False (nothing changed)
+        when another alert for it was recorded after `window_start`."""
+        cursor = self._db.execute(
+            """INSERT INTO alert_entries (list_name, entry_id, last_alert_at) VALUES (?, ?, ?)
+               ON CONFLICT (list_name, entry_id)
+               DO UPDATE SET last_alert_at = excluded.last_alert_at WHERE last_alert_at <= ?""",
+            (*entry, at, window_start),
+        )
+        return cursor.rowcount == 1
+
+    def _pending(
+        self,
+        where: str,
+        params: tuple[object, ...],
+        *,
+        order: str = "m.found_at, m.id",
+        limit: int = -1,
+    ) -> list[PendingMatch]:
+        rows = self._db.execute(
+            f"""SELECT m.*, a.title AS article_title, a.link AS article_link,
+                       a.published AS article_published,
+                       (SELECT group_concat(label, char(10)) FROM (
+                            SELECT COALESCE(NULLIF(f.name, ''), f.url) AS label
+                            FROM article_sources s JOIN feeds f ON f.id = s.feed_id
+                            WHERE s.article_id = m.article_id ORDER BY f.id)) AS feed_labels
+                FROM matches m JOIN articles a ON a.id = m.article_id
+                WHERE {where} ORDER BY {order} LIMIT ?""",
+            (*params, limit),
+        )
+        return [_pending_match(row) for row in rows]
+
+    def mark_alerted(self, match_ids: Sequence[int], at: float) -> int:
+        """Mark these matches alerted, check-and-set: only those still pending, not alerted
+        yet and not held back are marked. Returns how many were (fewer: someone else got
+        there first)."""
+        return self._update_matches(
+            "alerted_at = ?",
+            "alerted_at IS NULL AND alert_held IS NULL AND digest_id IS NULL",
+            at,
+            match_ids,
+        )
+
+    def mark_digested(self, match_ids: Sequence[int], digest_id: str) -> int:
+        """Mark these matches listed by `digest_id`, check-and-set: only those still pending
+        are marked. Returns how many were (fewer: another digest listed some meanwhile)."""
+        return self._update_matches("digest_id = ?", "digest_id IS NULL", digest_id, match_ids)
+
+    def _update_matches(
+        self, assignment: str, condition: str, value: object, match_ids: Sequence[int]
+    ) -> int:
+        # a few set-wise statements, not one per match: each statement step hands the GIL
+        # to other threads, and a writer holds the database lock while it waits to get it back
+        changed = 0
+        for start in range(0, len(match_ids), ID_BATCH):
+            ids = list(match_ids[start : start + ID_BATCH])
+            cursor = self._db.execute(
+                f"""UPDATE matches SET {assignment} WHERE {condition} AND notify = 1
+                    AND id IN ({",".join("?" * len(ids))})""",
+                (value, *ids),
+            )
+            changed += cursor.rowcount
+        return changed
+
+    def add_to_outbox(
+        self, kind: str, message_id: str, recipients: Sequence[str], data: bytes, now: float
+    ) -> int:
+        """Store a rendered message; it is due at once. Raises `DuplicateMessageError` (and
+        stores nothing) when the outbox already holds this Message-ID."""
+        try:
+            cursor = self._db.execute(
+                """INSERT INTO outbox
+                       (kind, message_id, recipients, message, created_at, next_attempt)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (kind, message_id, json.dumps(list(recipients)), data, now, now),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "outbox.message_id" not in str(exc):
+                raise
+            raise DuplicateMessageError(
+                f"{message_id} is already in the outbox of {self._path()}"
+            ) from exc
+        return int(cursor.lastrowid or 0)
+
+    def _path(self) -> str:
+        row = self._db.execute("PRAGMA database_list").fetchone()
+        return str(row[2]) if row is not None else "the state database"
+
+    def claim_due_messages(self, now: float, lease_until: float, limit: int) -> list[OutboxMessage]:
+        """Unsent messages due by `now`, oldest first, leased until `lease_until`.
+
+        The lease (a future `next_attempt`) keeps a concurrent drainer off them; if this
+        process dies mid-send the lease simply expires and the message is retried.
+        """
+        rows = self._db.execute(
+            """SELECT * FROM outbox WHERE sent_at IS NULL AND next_attempt <= ?
+               ORDER BY next_attempt, id LIMIT ?""",
+            (now, limit),
+        ).fetchall()
+        self._db.executemany(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ? WHERE id = ?",
+            [(lease_until, row["id"]) for row in rows],
+        )
+        return [_outbox_message(row, attempts=row["attempts"] + 1) for row in rows]
+
+    def mark_sent(self, outbox_id: int, at: float, note: str | None = None) -> None:
+        self._db.execute(
+            "UPDATE outbox SET sent_at = ?, last_error = ? WHERE id = ?", (at, note, outbox_id)
+        )
+
+    def mark_failed(self, outbox_id: int, error: str, next_attempt: float) -> None:
+        self._db.execute(
+            "UPDATE outbox SET last_error = ?, next_attempt = ? WHERE id = ?",
+            (error, next_attempt, outbox_id),
+        )
+
+    def defer_due_messages(self, now: float, until: float) -> int:
+        """Push every message due by `now` back to `until` (the server is unreachable: none
+        of them can go now). Their attempt counts stay as they are."""
+        cursor = self._db.execute(
+            "UPDATE outbox SET next_attempt = ? WHERE sent_at IS NULL AND next_attempt <= ?",
+            (until, now),
+        )
+        return cursor.rowcount
+
+    def last_queued_at(self, kind: str) -> float | None:
+        """When the newest message of this kind was queued (None: never)."""
+        row = self._db.execute("SELECT max(created_at) FROM outbox WHERE kind = ?", (kind,))
+        value = row.fetchone()[0]
+        return None if value is None else float(value)
+
+    def unsent_count(self) -> int:
+        return int(
+            self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        )
+
+    def retry_unsent_now(self, now: float) -> int:
+        """Make every unsent message due now, cancelling its backoff (an operator fixed the
+        mail server; `watcher run --once` retries everything). Only call it while holding the
+        state lock with no drain running: it also lifts in-flight leases."""
+        cursor = self._db.execute(
+            "UPDATE outbox SET next_attempt = ? WHERE sent_at IS NULL AND next_attempt > ?",
+            (now, now),
+        )
+        return cursor.rowcount
+
+    def next_outbox_attempt(self) -> float | None:
+        """When the earliest unsent message is due (None: the outbox is empty)."""
+        row = self._db.execute(
+            "SELECT min(next_attempt) FROM outbox WHERE sent_at IS NULL"
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def prune_sent_messages(self, sent_before: float) -> int:
+        """Forget messages a server accepted before `sent_before` (unsent ones stay)."""
+        cursor = self._db.execute(
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (sent_before,)
+        )
+        return cursor.rowcount
+
+    def digested_entries(self, entry_keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (list, entry) pairs some earlier digest already listed."""
+        found: set[tuple[str, str]] = set()
+        for list_name, entry_id in entry_keys:
+            row = self._db.execute(
+                """SELECT 1 FROM matches WHERE list_name = ? AND entry_id = ?
+                   AND digest_id IS NOT NULL LIMIT 1""",
+                (list_name, entry_id),
+            ).fetchone()
+            if row is not None:
+                found.add((list_name, entry_id))
+        return found
+
+    def daily_mentions(
+        self, entry_keys: Sequence[tuple[str, str]], start: float, days: int
+    ) -> dict[tuple[str, str], list[int]]:
+        """Matches per day of each (list, entry) pair over `days` days of 86,400 s from
+        `start` (day 0 first), dated by the article's publication time, or by when it was
+        found where the feed gave none. Matches a first poll recorded without mailing count
+        too: they are mentions all the same. One grouped query per entry (the entry index):
+        at most `days` rows each, however long the history."""
+        end = start + days * 86400.0
+        counts: dict[tuple[str, str], list[int]] = {}
+        for list_name, entry_id in entry_keys:
+            per_day = [0] * days
+            rows = self._db.execute(
+                """SELECT CAST((at - ?) / 86400 AS INTEGER) AS day, count(*) FROM (
+                       SELECT COALESCE(a.published, m.found_at) AS at
+                       FROM matches m JOIN articles a ON a.id = m.article_id
+                       WHERE m.list_name = ? AND m.entry_id = ?)
+                   WHERE at >= ? AND at < ? GROUP BY day""",
+                (start, list_name, entry_id, start, end),
+            )
+            for day, count in rows:
+                per_day[min(int(day), days - 1)] += int(count)
+            counts[(list_name, entry_id)] = per_day
+        return counts
+
+    def outbox_messages(self, kind: str | None = None) -> list[OutboxMessage]:
+        """Every message kept in the outbox (sent or not), oldest first."""
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE ? IS NULL OR kind = ? ORDER BY id", (kind, kind)
+        )
+        return [_outbox_message(row, attempts=row["attempts"]) for row in rows]
+
+    # --- official lists kept current, article text for back-screening (watcher.lists) ------
+
+    def list_state(self, name: str) -> ListState:
+        row = self._db.execute("SELECT * FROM list_state WHERE name = ?", (name,)).fetchone()
+        return ListState(name) if row is None else _list_state(row)
+
+    def save_list_state(self, state: ListState) -> None:
+        validators = {u: [v.etag, v.last_modified] for u, v in state.validators.items()}
+        self._db.execute(
+            """INSERT OR REPLACE INTO list_state
+                   (name, validators, last_check, last_success, last_change, failures,
+                    failing_since, last_error, entries, data_date)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                state.name,
+                json.dumps(validators),
+                state.last_check,
+                state.last_success,
+                state.last_change,
+                state.failures,
+                state.failing_since,
+                state.last_error,
+                state.entries,
+                state.data_date,
+            ),
+        )
+
+    def add_list_change(
+        self,
+        list_name: str,
+        version: str,
+        counts: tuple[int, int, int],
+        diff_json: str,
+        now: float,
+        *,
+        rescreen: bool,
+    ) -> bool:
+        """Record an update's diff, once per (list, version); False when already recorded
+        (an update interrupted after recording it is simply run again)."""
+        cursor = self._db.execute(
+            """INSERT OR IGNORE INTO list_changes
+                   (list_name, version, at, added, removed, changed, diff, rescreened_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                list_name,
+                version,
+                now,
+                *counts,
+                zlib.compress(diff_json.encode()),
+                None if rescreen else now,
+            ),
+        )
+        return cursor.rowcount > 0
+
+    def list_changes_to_rescreen(self) -> list[ListChangeRow]:
+        return self._list_changes("rescreened_at IS NULL")
+
+    def pending_list_changes(self) -> list[ListChangeRow]:
+        """Changes no digest has listed yet, oldest first."""
+        return self._list_changes("digest_id IS NULL")
+
+    def _list_changes(self, where: str) -> list[ListChangeRow]:
+        rows = self._db.execute(f"SELECT * FROM list_changes WHERE {where} ORDER BY id")
+        return [_list_change(row) for row in rows]
+
+    def mark_rescreened(self, change_id: int, at: float) -> None:
+        self._db.execute("UPDATE list_changes SET rescreened_at = ? WHERE id = ?", (at, change_id))
+
+    def mark_list_changes_digested(self, change_ids: Sequence[int], digest_id: str) -> int:
+        """Check-and-set, as `mark_digested`: only changes still pending are marked."""
+        changed = 0
+        for start in range(0, len(change_ids), ID_BATCH):
+            ids = list(change_ids[start : start + ID_BATCH])
+            cursor = self._db.execute(
+                f"""UPDATE list_changes SET digest_id = ? WHERE digest_id IS NULL
+                    AND id IN ({",".join("?" * len(ids))})""",
+                (digest_id, *ids),
+            )
+            changed += cursor.rowcount
+        return changed
+
+    def keep_article_texts(self, texts: Sequence[tuple[str, str]], now: float) -> None:
+        """Keep (article id, text) compressed for back-screening (the newest version wins)."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO article_texts (article_id, stored_at, text) VALUES (?, ?, ?)",
+            [(article_id, now, zlib.compress(text.encode(), 6)) for article_id, text in texts],
+        )
+
+    def article_texts(
+        self, since: float, after_id: str = "", limit: int = ID_BATCH
+    ) -> list[tuple[str, str]]:
+        """One batch of (article id, text) kept since `since`, in id order after `after_id`."""
+        rows = self._db.execute(
+            """SELECT article_id, text FROM article_texts WHERE stored_at >= ? AND article_id > ?
+               ORDER BY article_id LIMIT ?""",
+            (since, after_id, limit),
+        )
+        return [(row[0], zlib.decompress(row[1]).decode()) for row in rows]
+
+    def prune_list_data(self, texts_before: float, changes_before: float) -> int:
+        """Forget article text older than the back-screening window, and list changes that
+        a digest listed and back-screening finished before `changes_before`."""
+        texts = self._db.execute("DELETE FROM article_texts WHERE stored_at < ?", (texts_before,))
+        changes = self._db.execute(
+            """DELETE FROM list_changes WHERE digest_id IS NOT NULL
+               AND rescreened_at IS NOT NULL AND at < ?""",
+            (changes_before,),
+        )
+        return texts.rowcount + changes.rowcount
+
+
+def _list_state(row: sqlite3.Row) -> ListState:
+    validators = {
+        url: Validators(etag, modified)
+        for url, (etag, modified) in json.loads(row["validators"]).items()
+    }
+    return ListState(
+        name=row["name"],
+        validators=validators,
+        last_check=row["last_check"],
+        last_success=row["last_success"],
+        last_change=row["last_change"],
+        failures=row["failures"],
+        failing_since=row["failing_since"],
+        last_error=row["last_error"],
+        entries=row["entries"],
+        data_date=row["data_date"],
+    )
+
+
+def _list_change(row: sqlite3.Row) -> ListChangeRow:
+    return ListChangeRow(
+        id=row["id"],
+        list_name=row["list_name"],
+        version=row["version"],
+        at=row["at"],
+        added=row["added"],
+        removed=row["removed"],
+        changed=row["changed"],
+        diff_json=zlib.decompress(row["diff"]).decode(),
+        rescreened_at=row["rescreened_at"],
+        digest_id=row["digest_id"],
+    )
+
+
+def _feed_row(row: sqlite3.Row) -> FeedRow:
+    values = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row needs keys())
+    values["initialized"] = bool(values["initialized"])
+    values["active"] = bool(values["active"])
+    return FeedRow(**values)
+
+
+def _timestamp(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _pending_match(row: sqlite3.Row) -> PendingMatch:
+    labels = row["feed_labels"]
+    return PendingMatch(
+        id=row["id"],
+        article_id=row["article_id"],
+        title=row["article_title"],
+        link=row["article_link"],
+        published=_timestamp(row["article_published"]),
+        feeds=tuple(labels.split("\n")) if labels else (),
+        list_name=row["list_name"],
+        entry_id=row["entry_id"],
+        name=row["name"],
+        type=row["type"],
+        severity=Severity(row["severity"]),
+        programs=tuple(json.loads(row["programs"])),
+        alias=row["alias"],
+        text=row["text"],
+        score=row["score"],
+        snippet=row["snippet"],
+        found_at=datetime.fromtimestamp(row["found_at"], UTC),
+        alerted_at=_timestamp(row["alerted_at"]),
+        alert_held=row["alert_held"],
+        origin=row["origin"],
+        also=tuple((str(name), str(entry)) for name, entry in json.loads(row["also"])),
+        why=row["why"],
+    )
+
+
+def _outbox_message(row: sqlite3.Row, attempts: int) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        kind=row["kind"],
+        message_id=row["message_id"],
+        recipients=tuple(json.loads(row["recipients"])),
+        data=bytes(row["message"]),
+        created_at=row["created_at"],
+        attempts=attempts,
+        next_attempt=row["next_attempt"],
+        last_error=row["last_error"],
+        sent_at=row["sent_at"],
+    )
