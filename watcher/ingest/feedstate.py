@@ -49,6 +49,8 @@ class FeedRow:
     active: bool
     ttl: float | None = None  # RSS <ttl> in seconds, from the last parse
     warning: str | None = None  # the last parse read an ill-formed document (what was wrong)
+    lease_owner: str | None = None  # the instance polling it (`Transaction.claim_due_feeds`)
+    lease_until: float | None = None  # others may take it from then on
 
 
 @dataclass(frozen=True)

@@ -536,14 +536,24 @@ def _send_empty(config: Config) -> DigestConfig:
 
 
 async def drain_outbox(
-    store: Store, config: Config, now: float, mailer: Mailer | None = None
+    store: Store,
+    config: Config,
+    now: float,
+    mailer: Mailer | None = None,
+    *,
+    owner: str | None = None,
+    lease: float | None = None,
 ) -> DrainResult:
-    """Try every due outbox message once (SMTP or directory, as configured)."""
+    """Try every due outbox message once (SMTP or directory, as configured), claiming them
+    for `owner` (an instance id; default: this process) for `lease` seconds, renewed by its
+    heartbeat (default: long enough for a batch; `watcher.notify.outbox.drain`)."""
 
     def open_mailer() -> Mailer:
         return mailer if mailer is not None else mailer_for(config)
 
-    return await drain(store, open_mailer, envelope_sender(config), now, config.smtp.timeout)
+    sender = envelope_sender(config)
+    timeout = config.smtp.timeout
+    return await drain(store, open_mailer, sender, now, timeout, owner=owner, lease=lease)
 
 
 def pending_count(store: Store) -> int:

@@ -52,17 +52,23 @@ async def drain(
     sender: str,
     now: float,
     per_message_timeout: float,
+    *,
+    owner: str | None = None,
+    lease: float | None = None,
 ) -> DrainResult:
     """Try every due message once, batch after batch; record what happened to each.
 
-    Stops early when the server cannot be reached or refuses the login (the rest wait for
-    their backoff like the failed one).
+    Messages are claimed for `owner` (default: this process) for `lease` seconds, which the
+    owner's heartbeat renews while it sends (`Transaction.heartbeat`); without `lease`, for
+    long enough to try a whole batch. Stops early when the server cannot be reached or
+    refuses the login (the rest wait for their backoff like the failed one).
     """
     sent, failed, errors = 0, 0, []
+    if lease is None:
+        lease = LEASE_SLACK + per_message_timeout * (BATCH + 1)
     while True:
         with store.transaction() as tx:
-            lease = LEASE_SLACK + per_message_timeout * (BATCH + 1)
-            due = tx.claim_due_messages(now, now + lease, BATCH)
+            due = tx.claim_due_messages(now, now + lease, BATCH, owner)
         if not due:
             break
         batch = await _send_batch(store, open_mailer, sender, due, now)

@@ -160,6 +160,30 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE matches ADD COLUMN why TEXT NOT NULL DEFAULT '';
     """,
+    # v6 -> v7: instances sharing one database, and their leases (issue 10)
+    """
+    CREATE TABLE instances (
+        id           TEXT PRIMARY KEY,          -- host:pid:random, the owner name of its leases
+        host         TEXT NOT NULL,
+        pid          INTEGER NOT NULL,
+        version      TEXT NOT NULL DEFAULT '',
+        started_at   REAL NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        lease_until  REAL NOT NULL              -- presumed dead from then on
+    );
+    CREATE TABLE leases (
+        name   TEXT PRIMARY KEY,                -- a role: 'leader' (digest, retention, lists)
+        owner  TEXT NOT NULL,                   -- an instances.id
+        until  REAL NOT NULL,                   -- others may take it from then on
+        since  REAL NOT NULL                    -- held by this owner without a break since
+    );
+    ALTER TABLE feeds ADD COLUMN lease_owner TEXT;  -- the instance polling it now
+    ALTER TABLE feeds ADD COLUMN lease_until REAL;
+    CREATE INDEX feeds_lease_owner ON feeds(lease_owner) WHERE lease_owner IS NOT NULL;
+    -- the instance sending it now; its claim runs out at next_attempt
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    CREATE INDEX outbox_claimed_by ON outbox(claimed_by) WHERE claimed_by IS NOT NULL;
+    """,
 ]
 
 

@@ -18,6 +18,7 @@ from watcher.lists.state import ListChangeRow, ListState, Validators
 from watcher.matching.types import Match
 from watcher.notify.notice import OutboxMessage, PendingMatch
 from watcher.state.errors import DuplicateMessageError
+from watcher.state.leases import InstanceInfo, InstanceRow, process_owner
 
 ID_BATCH = 500  # ids per `IN (...)` list (SQLite allows 32766 parameters since 3.32)
 
@@ -472,22 +473,28 @@ class Transaction:
         row = self._db.execute("PRAGMA database_list").fetchone()
         return str(row[2]) if row is not None else "the state database"
 
-    def claim_due_messages(self, now: float, lease_until: float, limit: int) -> list[OutboxMessage]:
-        """Unsent messages due by `now`, oldest first, leased until `lease_until`.
+    def claim_due_messages(
+        self, now: float, lease_until: float, limit: int, owner: str | None = None
+    ) -> list[OutboxMessage]:
+        """Claim up to `limit` unsent messages due by `now` (the most overdue first), for
+        `owner` (default: this process) until `lease_until`; returned in queueing order.
 
-        The lease (a future `next_attempt`) keeps a concurrent drainer off them; if this
-        process dies mid-send the lease simply expires and the message is retried.
+        One statement takes them, so two instances claiming at once never get the same
+        message (PostgreSQL skips rows another claim has locked). The claim (``claimed_by``,
+        and `next_attempt` as its expiry) keeps every other drainer off them until it runs
+        out or the owner's heartbeat renews it; if the owner dies mid-send, it runs out and
+        the message is tried again, with the same Message-ID.
         """
         rows = self._db.execute(
-            """SELECT * FROM outbox WHERE sent_at IS NULL AND next_attempt <= ?
-               ORDER BY next_attempt, id LIMIT ?""",
-            (now, limit),
+            """UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, claimed_by = ?
+               WHERE id IN (
+                   SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt <= ?
+                   ORDER BY next_attempt, id LIMIT ? /*lock-rows*/)
+               RETURNING *""",
+            (lease_until, owner or process_owner(), now, limit),
         ).fetchall()
-        self._db.executemany(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ? WHERE id = ?",
-            [(lease_until, row["id"]) for row in rows],
-        )
-        return [_outbox_message(row, attempts=row["attempts"] + 1) for row in rows]
+        claimed = [_outbox_message(row, attempts=row["attempts"]) for row in rows]
+        return sorted(claimed, key=lambda message: message.id)
 
     def mark_sent(self, outbox_id: int, at: float, note: str | None = None) -> None:
         self._db.execute(
@@ -495,8 +502,11 @@ class Transaction:
         )
 
     def mark_failed(self, outbox_id: int, error: str, next_attempt: float) -> None:
+        """Record a failed try: the message waits until `next_attempt`, claimed by no one
+        (``retry now`` may lift its backoff). A message already sent stays sent."""
         self._db.execute(
-            "UPDATE outbox SET last_error = ?, next_attempt = ? WHERE id = ?",
+            """UPDATE outbox SET last_error = ?, next_attempt = ?, claimed_by = NULL
+               WHERE id = ? AND sent_at IS NULL""",
             (error, next_attempt, outbox_id),
         )
 
@@ -504,7 +514,8 @@ class Transaction:
         """Push every message due by `now` back to `until` (the server is unreachable: none
         of them can go now). Their attempt counts stay as they are."""
         cursor = self._db.execute(
-            "UPDATE outbox SET next_attempt = ? WHERE sent_at IS NULL AND next_attempt <= ?",
+            """UPDATE outbox SET next_attempt = ?, claimed_by = NULL
+               WHERE sent_at IS NULL AND next_attempt <= ?""",
             (until, now),
         )
         return cursor.rowcount
@@ -520,13 +531,18 @@ class Transaction:
             self._db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
         )
 
-    def retry_unsent_now(self, now: float) -> int:
-        """Make every unsent message due now, cancelling its backoff (an operator fixed the
-        mail server; `watcher run --once` retries everything). Only call it while holding the
-        state lock with no drain running: it also lifts in-flight leases."""
+    def retry_unsent_now(self, now: float, owner: str | None = None) -> int:
+        """Make unsent messages due now, cancelling their backoff (an operator fixed the mail
+        server: SIGUSR2; `watcher run --once` retries everything). Lifts the claims of
+        `owner` (default: this process; call it with no drain of its own running) and of
+        instances presumed dead (lease run out, or never registered), never the live claim
+        of another registered instance: that one may be sending the message right now."""
         cursor = self._db.execute(
-            "UPDATE outbox SET next_attempt = ? WHERE sent_at IS NULL AND next_attempt > ?",
-            (now, now),
+            """UPDATE outbox SET next_attempt = ?, claimed_by = NULL
+               WHERE sent_at IS NULL AND next_attempt > ?
+               AND (claimed_by IS NULL OR claimed_by = ? OR claimed_by NOT IN (
+                   SELECT id FROM instances WHERE lease_until > ?))""",
+            (now, now, owner or process_owner(), now),
         )
         return cursor.rowcount
 
@@ -698,6 +714,180 @@ class Transaction:
             (changes_before,),
         )
         return texts.rowcount + changes.rowcount
+
+    # --- instances and leases -------------------------------------------------------------
+    #
+    # Two or more instances (``watcher run`` processes, on one host or several) share one
+    # database and split the work through leases: a row names its owner (an instance id) and
+    # an expiry; until the expiry nobody else takes it, from then on anyone may. Taking one
+    # is a single check-and-set statement, so two instances never both get it.
+    #   * feeds (``lease_owner``, ``lease_until``): the instance polling a feed. Taken by
+    #     `claim_due_feeds`, given back by `release_feed` in the poll's own final write, so
+    #     each feed is polled once per interval between all instances.
+    #   * roles (``leases``): 'leader' builds the digest, prunes and updates the official
+    #     lists; one holder at a time (`claim_role`).
+    #   * outbox claims (``claimed_by``; the expiry is ``next_attempt``): the instance sending
+    #     a message (`claim_due_messages`).
+    #   * the instance itself (``instances.lease_until``): alive while its heartbeat renews it.
+    # `heartbeat` renews all of an instance's leases at once; `retire_instance` (clean stop)
+    # gives them all back, so the others take over at once. On SIGKILL or host loss nothing is
+    # given back: the leases run out within the lease time (``database.lease``) and the others
+    # take the feeds, the leadership and the claimed mail. Nothing is lost: a feed's poll is
+    # one transaction (done or not at all), a digest marks its matches in the transaction that
+    # queues it. One window stays, as with one instance: the server accepted a message and its
+    # sender died before recording that; the message goes again, with the same Message-ID.
+    # Expiries compare times from the instances' own clocks (never the database's): the hosts'
+    # clocks must agree to well within the lease (NTP), or a fast clock takes live leases.
+
+    def register_instance(self, info: InstanceInfo, now: float, lease_until: float) -> None:
+        """Record `info` as a live instance until `lease_until` (again: a fresh start)."""
+        self._db.execute(
+            """INSERT INTO instances
+                   (id, host, pid, version, started_at, heartbeat_at, lease_until)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET
+                   host = excluded.host, pid = excluded.pid, version = excluded.version,
+                   started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+                   lease_until = excluded.lease_until""",
+            (info.id, info.host, info.pid, info.version, now, now, lease_until),
+        )
+
+    def heartbeat(self, instance_id: str, now: float, lease_until: float) -> bool:
+        """Renew the instance and every lease it holds (feeds, roles, outbox claims) until
+        `lease_until`. False, renewing nothing, when the instance is presumed dead already
+        (its row is gone, or its lease ran out by `now`, so others may have taken its work):
+        the caller must stop what it was doing, `retire_instance` and register afresh."""
+        row = self._db.execute(
+            "SELECT lease_until FROM instances WHERE id = ?", (instance_id,)
+        ).fetchone()
+        if row is None or row[0] <= now:
+            return False
+        self._db.execute(
+            "UPDATE instances SET heartbeat_at = ?, lease_until = ? WHERE id = ?",
+            (now, lease_until, instance_id),
+        )
+        self._db.execute(
+            "UPDATE feeds SET lease_until = ? WHERE lease_owner = ?", (lease_until, instance_id)
+        )
+        self._db.execute("UPDATE leases SET until = ? WHERE owner = ?", (lease_until, instance_id))
+        self._db.execute(
+            """UPDATE outbox SET next_attempt = ?
+               WHERE claimed_by = ? AND sent_at IS NULL AND next_attempt < ?""",
+            (lease_until, instance_id, lease_until),  # never shortens a longer claim
+        )
+        return True
+
+    def retire_instance(self, instance_id: str) -> None:
+        """A clean stop: give back every lease the instance holds and forget it, so the
+        others take over at once instead of after the lease time. Call it once its work has
+        stopped: mail it had claimed is due again at once (the claim counted as a try)."""
+        self._db.execute(
+            "UPDATE feeds SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+            (instance_id,),
+        )
+        self._db.execute("DELETE FROM leases WHERE owner = ?", (instance_id,))
+        self._db.execute(
+            """UPDATE outbox SET claimed_by = NULL, next_attempt = created_at
+               WHERE claimed_by = ? AND sent_at IS NULL""",
+            (instance_id,),
+        )
+        self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
+
+    def instances(self, now: float) -> list[InstanceRow]:
+        """Every registered instance, live ones first, then by host and start: whether each
+        is alive at `now`, the roles and how many feeds it holds (live leases only)."""
+        roles: dict[str, list[str]] = {}
+        for name, owner in self._db.execute(
+            "SELECT name, owner FROM leases WHERE until > ? ORDER BY name", (now,)
+        ):
+            roles.setdefault(owner, []).append(name)
+        rows = self._db.execute(
+            """SELECT i.*, (SELECT count(*) FROM feeds f
+                            WHERE f.lease_owner = i.id AND f.lease_until > ?) AS feeds_held
+               FROM instances i ORDER BY i.host, i.started_at, i.id""",
+            (now,),
+        ).fetchall()
+        found = [
+            InstanceRow(
+                id=row["id"],
+                host=row["host"],
+                pid=row["pid"],
+                version=row["version"],
+                started_at=row["started_at"],
+                heartbeat_at=row["heartbeat_at"],
+                lease_until=row["lease_until"],
+                alive=row["lease_until"] > now,
+                roles=tuple(roles.get(row["id"], ())),
+                feeds_held=int(row["feeds_held"]),
+            )
+            for row in rows
+        ]
+        return sorted(found, key=lambda instance: not instance.alive)
+
+    def prune_instances(self, dead_before: float) -> int:
+        """Forget instances whose lease ran out before `dead_before` (long dead: kept until
+        then so `watcher status` shows who died). Leases they still name have run out too."""
+        cursor = self._db.execute("DELETE FROM instances WHERE lease_until < ?", (dead_before,))
+        return cursor.rowcount
+
+    def claim_due_feeds(
+        self, owner: str, now: float, lease_until: float, limit: int
+    ) -> list[FeedRow]:
+        """Take up to `limit` active, enabled feeds due by `now` (the most overdue first)
+        for `owner` until `lease_until`, and return them as they are now.
+
+        A feed is taken when no one holds it, its lease ran out, or `owner` holds it already
+        (renewed and returned again: the caller skips those it is polling right now). A feed
+        held by a live instance is never handed to another. One statement: two instances
+        claiming at once never get the same feed."""
+        rows = self._db.execute(
+            """UPDATE feeds SET lease_owner = ?, lease_until = ?
+               WHERE id IN (
+                   SELECT id FROM feeds
+                   WHERE active = 1 AND disabled_at IS NULL AND next_poll <= ?
+                   AND (lease_owner IS NULL OR lease_until <= ? OR lease_owner = ?)
+                   ORDER BY next_poll, id LIMIT ? /*lock-rows*/)
+               RETURNING *""",
+            (owner, lease_until, now, now, owner, limit),
+        ).fetchall()
+        return sorted((_feed_row(row) for row in rows), key=lambda f: (f.next_poll, f.id))
+
+    def release_feed(self, feed_id: int, owner: str) -> bool:
+        """Give back `owner`'s lease on the feed: call it in the poll's final write (the
+        transaction that stores the next poll time), so it costs no transaction of its own.
+        False when `owner` no longer held it (its lease ran out and another took it)."""
+        cursor = self._db.execute(
+            """UPDATE feeds SET lease_owner = NULL, lease_until = NULL
+               WHERE id = ? AND lease_owner = ?""",
+            (feed_id, owner),
+        )
+        return cursor.rowcount == 1
+
+    def claim_role(self, name: str, owner: str, now: float, until: float) -> bool:
+        """Take the role `name` for `owner` until `until` when no one holds it or its lease
+        ran out by `now`, or renew it when `owner` holds it. False: another holds it."""
+        cursor = self._db.execute(
+            """INSERT INTO leases (name, owner, until, since) VALUES (?, ?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET
+                   owner = excluded.owner, until = excluded.until,
+                   since = CASE WHEN leases.owner = excluded.owner
+                                THEN leases.since ELSE excluded.since END
+               WHERE leases.owner = excluded.owner OR leases.until <= ?""",
+            (name, owner, until, now, now),
+        )
+        return cursor.rowcount == 1
+
+    def release_role(self, name: str, owner: str) -> bool:
+        """Give the role back at once if `owner` holds it (False: it did not)."""
+        cursor = self._db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+        return cursor.rowcount == 1
+
+    def role_holder(self, name: str, now: float) -> str | None:
+        """Who holds the role at `now` (None: no one, or the holder's lease ran out)."""
+        row = self._db.execute(
+            "SELECT owner FROM leases WHERE name = ? AND until > ?", (name, now)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
 
 def _list_state(row: sqlite3.Row) -> ListState:
