@@ -102,3 +102,27 @@ def test_daily_mentions_counts_each_entry_per_day_inside_the_window(tmp_path: Pa
         ("test-list", "absent"): [0, 0, 0],
     }
     store.close()
+
+
+def test_a_v6_database_upgrades_to_leases_keeping_its_feeds_and_mail(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / DB_FILE)
+    for script in MIGRATIONS[:6]:
+        for statement in split_sql(script):
+            db.execute(statement)
+    db.execute("INSERT INTO feeds (url, current_url, next_poll) VALUES ('http://x/f', 'x', 5)")
+    db.execute(
+        """INSERT INTO outbox (kind, message_id, recipients, message, created_at, next_attempt)
+           VALUES ('alert', '<m@x>', '[]', x'00', 1, 500)"""
+    )
+    db.execute("PRAGMA user_version=6")
+    db.commit()
+    db.close()
+    store = Store(tmp_path)
+    with store.transaction() as tx:
+        [feed] = tx.feeds()
+        assert (feed.url, feed.lease_owner, feed.lease_until) == ("http://x/f", None, None)
+        assert [f.id for f in tx.claim_due_feeds("me", 10.0, 40.0, 5)] == [feed.id]
+        assert tx.retry_unsent_now(10.0) == 1  # an old claim has no owner: lifted
+        assert [m.message_id for m in tx.claim_due_messages(10.0, 40.0, 5, "me")] == ["<m@x>"]
+        assert tx.instances(10.0) == []
+    store.close()
