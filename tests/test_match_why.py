@@ -67,15 +67,25 @@ def test_a_match_stored_before_v6_migrates_without_why_and_renders_as_before(
     with store.transaction() as tx:
         tx.add_matches("article-1", [putin], 2.0, notify=True)
     store.close()
-    db = sqlite3.connect(tmp_path / DB_FILE)  # the database as v5 left it
-    db.execute("ALTER TABLE matches DROP COLUMN why")
+    db = sqlite3.connect(tmp_path / DB_FILE)  # the database as v5 left it: v7 and v6 undone
+    for statement in [
+        "DROP TABLE instances",
+        "DROP TABLE leases",
+        "DROP INDEX feeds_lease_owner",
+        "ALTER TABLE feeds DROP COLUMN lease_owner",
+        "ALTER TABLE feeds DROP COLUMN lease_until",
+        "DROP INDEX outbox_claimed_by",
+        "ALTER TABLE outbox DROP COLUMN claimed_by",
+        "ALTER TABLE matches DROP COLUMN why",
+    ]:
+        db.execute(statement)
     db.execute("PRAGMA user_version=5")
     db.commit()
     db.close()
-    with Store(tmp_path).snapshot() as tx:  # migrates v5 -> v6
+    with Store(tmp_path).snapshot() as tx:  # migrates v5 -> v6 -> v7
         (pending,) = tx.pending_matches()
     db = sqlite3.connect(tmp_path / DB_FILE)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 6
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 7
     db.close()
     assert (pending.entry_id, pending.why) == ("ofac-35096", "")
     text = digest_message([pending], [], settings(), "d1").get_body(("plain",)).get_content()  # type: ignore[union-attr]
