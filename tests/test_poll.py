@@ -643,3 +643,36 @@ async def test_ill_formed_feed_is_read_with_a_warning_in_status(server, store, c
     server.route("/f.xml", rss(ITEM_1, ITEM_2))  # the publisher fixed it
     await poll(store, config, compiled, NOW + INTERVAL)
     assert feed_health(store, config, NOW + INTERVAL)[0].warning is None
+
+
+@pytest.mark.parametrize("status", [200, 500, 410], ids=["ok", "failed", "gone"])
+async def test_a_claimed_feed_is_given_back_in_the_polls_own_write(
+    server, store, compiled, status: int
+) -> None:
+    url = server.route("/f.xml", rss(ITEM_1), status=status)
+    config = make_config(url)
+    sync_feeds(store, config, NOW)
+    with store.transaction() as tx:
+        [claimed] = tx.claim_due_feeds("instance-a", NOW, NOW + 30, 10)
+    async with make_client(FetchLimits.from_config(config.polling)) as client:
+        await poll_feed(store, claimed, config, compiled, client, NOW, lease_owner="instance-a")
+    with store.transaction() as tx:
+        row = tx.feed(url)
+    assert row is not None and row.last_poll == NOW  # the poll's write happened...
+    assert (row.lease_owner, row.lease_until) == (None, None)  # ...and gave the lease back
+
+
+async def test_a_poll_that_lost_its_lease_leaves_the_new_holders_alone(
+    server, store, compiled
+) -> None:
+    url = server.route("/f.xml", rss(ITEM_1))
+    config = make_config(url)
+    sync_feeds(store, config, NOW)
+    with store.transaction() as tx:
+        [claimed] = tx.claim_due_feeds("instance-a", NOW, NOW + 30, 10)
+        tx.claim_due_feeds("instance-b", NOW + 30, NOW + 60, 10)  # a stalled past its lease
+    async with make_client(FetchLimits.from_config(config.polling)) as client:
+        await poll_feed(store, claimed, config, compiled, client, NOW, lease_owner="instance-a")
+    with store.transaction() as tx:
+        row = tx.feed(url)
+    assert row is not None and (row.lease_owner, row.lease_until) == ("instance-b", NOW + 60)

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -45,6 +45,7 @@ from watcher.matching.types import Match
 from watcher.progress import Tick, no_tick
 from watcher.state.errors import STATE_FILE_ERRORS, StateError
 from watcher.state.sqlite import Store
+from watcher.state.transaction import Transaction
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -207,10 +208,12 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
     now: float,
     *,
     executor: Executor | None = None,
+    lease_owner: str | None = None,
 ) -> FeedPollResult:
     """Poll one feed once and record the outcome in one transaction. The feed's state is
     read afresh from the store; parsing and matching run on ``executor`` (default: the
-    loop's default thread pool)."""
+    loop's default thread pool). A feed claimed for `lease_owner`
+    (`Transaction.claim_due_feeds`) is given back in that same transaction."""
     with store.transaction() as tx:
         row = tx.feed(feed_config_or_row.url)
     if row is None:
@@ -220,7 +223,8 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
         if isinstance(feed_config_or_row, FeedConfig)
         else _feed_settings(config, row.url)
     )
-    return await _Job(store, row, config, settings, now, executor).run(compiled, client)
+    job = _Job(store, row, config, settings, now, executor, lease_owner)
+    return await job.run(compiled, client)
 
 
 def _feed_settings(config: Config, url: str) -> FeedConfig:
@@ -240,6 +244,17 @@ class _Job:
     settings: FeedConfig
     now: float
     executor: Executor | None = None
+    lease_owner: str | None = None  # the instance that claimed the feed for this poll
+
+    def store_feed(self, tx: Transaction, changes: Mapping[str, object]) -> None:
+        """The poll's final write of the feed's state, giving back the feed's lease in the
+        same transaction (a poll that fails before it keeps the lease: its owner claims the
+        feed again on its next round, or another once the lease runs out)."""
+        tx.update_feed(self.row.id, changes)
+        if self.lease_owner is not None and not tx.release_feed(self.row.id, self.lease_owner):
+            # it stalled past its lease and another instance took the feed: that one polls
+            # it too, harmlessly (matches are stored once per article and entry)
+            log.warning("%s", kv(event="lease-lost", feed=self.row.url, owner=self.lease_owner))
 
     async def run(self, compiled: CompiledWatchlists, client: httpx.AsyncClient) -> FeedPollResult:
         row = self.row
@@ -306,8 +321,8 @@ class _Job:
             )
         next_poll = self.next_poll(failures, hints)
         with self.store.transaction() as tx:
-            tx.update_feed(
-                self.row.id,
+            self.store_feed(
+                tx,
                 {
                     **self.moved(fetched),
                     "failures": failures,
@@ -329,8 +344,8 @@ class _Job:
     def gone(self, fetched: FetchResult) -> FeedPollResult:
         reason = f"410 Gone from {fetched.url}: the publisher removed the feed; polling stopped"
         with self.store.transaction() as tx:
-            tx.update_feed(
-                self.row.id,
+            self.store_feed(
+                tx,
                 {
                     "disabled_at": self.now,
                     "disabled_reason": reason,
@@ -368,7 +383,7 @@ class _Job:
     def unchanged(self, fetched: FetchResult) -> FeedPollResult:
         changes = self.success_changes(fetched, ttl=None)
         with self.store.transaction() as tx:
-            tx.update_feed(self.row.id, changes)
+            self.store_feed(tx, changes)
         return FeedPollResult(
             self.row.url,
             "not-modified",
@@ -404,7 +419,7 @@ class _Job:
             for key, matches in scanned.matches.items():
                 new_matches += tx.add_matches(article_ids[key], matches, now, notify=notify)
             tx.add_suppressions(scanned.suppressed, now)
-            tx.update_feed(row.id, changes)
+            self.store_feed(tx, changes)
             if self.config.retention.rescreen > 0:  # kept for back-screening newly listed
                 texts = [(article_ids[i.key], i.article.full_text) for i in to_scan]
                 tx.keep_article_texts(texts, now)
