@@ -117,8 +117,9 @@ def poll_client(config: Config) -> httpx.AsyncClient:
 
 class PollLimits:
     """At most ``polling.concurrency`` polls at once, ``polling.per_host`` per host: the one
-    limiter of `poll_due` and the daemon. A poll takes its host's slot first, so a feed
-    queued behind a busy host holds no global slot."""
+    limiter of `poll_due` (``run --once``, ``poll --once``) and the daemon. A poll takes its
+    host's slot first, so a feed queued behind a busy host holds no global slot; the host is
+    the one the request goes to (``FeedRow.current_url``, after a permanent redirect)."""
 
     def __init__(self, polling: PollingConfig) -> None:
         self._overall = asyncio.Semaphore(polling.concurrency)
@@ -149,7 +150,7 @@ async def poll_due(
 
     A failure of the state database (`StateError`: disk full, read-only, damaged) is logged
     in one line per feed and raised once every feed is done: the caller exits saying why."""
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
     settings = {f.url: f for f in config.feeds}
     own_client = client is None
@@ -174,19 +175,11 @@ async def poll_due(
         async with slots.slot(feed.current_url):
             feed_settings = settings.get(feed.url) or FeedConfig(url=feed.url)
             try:
-                job = _Job(store, feed, config, feed_settings, now, cpu)
-                return await job.run(compiled, http)
+                return await poll_row(store, feed, feed_settings, config, compiled, http, now, cpu)
             except STATE_FILE_ERRORS as exc:  # the database, not the feed: all feeds hit it
                 log.error("%s", kv(event="poll", feed=feed.url, result="not-stored", error=exc))
                 state_errors.append(exc)
                 return FeedPollResult(feed.url, "failed", error=str(exc))
-            except Exception as exc:  # a bug in one feed never breaks the others
-                log.exception("%s", kv(event="poll", feed=feed.url, result="internal-error"))
-                # nothing was recorded (rolled back): retry after one interval
-                retry = now + (feed_settings.interval or config.polling.interval)
-                return FeedPollResult(
-                    feed.url, "failed", next_poll=retry, error=f"internal error: {exc!r}"
-                )
 
     try:
         results = list(await asyncio.gather(*(one(feed) for feed in feeds)))
@@ -214,7 +207,7 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
     read afresh from the store; parsing and matching run on ``executor`` (default: the
     loop's default thread pool). A feed claimed for `lease_owner`
     (`Transaction.claim_due_feeds`) is given back in that same transaction."""
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         row = tx.feed(feed_config_or_row.url)
     if row is None:
         raise ValueError(f"feed {feed_config_or_row.url} is not in the store; call sync_feeds")
@@ -225,6 +218,38 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
     )
     job = _Job(store, row, config, settings, now, executor, lease_owner)
     return await job.run(compiled, client)
+
+
+async def poll_row(  # noqa: PLR0917 (one poll needs all of these)
+    store: Store,
+    row: FeedRow,
+    settings: FeedConfig,
+    config: Config,
+    compiled: CompiledWatchlists,
+    client: httpx.AsyncClient,
+    now: float,
+    executor: Executor | None = None,
+    lease_owner: str | None = None,
+) -> FeedPollResult:
+    """Poll one stored feed (the caller holds its `PollLimits` slot, keyed on
+    ``row.current_url``): `poll_due`'s and the daemon's one way to poll a feed. A feed
+    claimed for ``lease_owner`` is given back in the poll's final write.
+
+    A bug met while polling one feed never breaks the others: it is logged, and the feed is
+    retried after one interval, recorded as its next poll (nothing else was: rolled back),
+    so a clock reading ``feeds.next_poll`` does not pick it again at once. A `StateError`
+    propagates: the database, not the feed, failed."""
+    job = _Job(store, row, config, settings, now, executor, lease_owner)
+    try:
+        return await job.run(compiled, client)
+    except STATE_FILE_ERRORS:
+        raise
+    except Exception as exc:
+        log.exception("%s", kv(event="poll", feed=row.url, result="internal-error"))
+        retry = now + (settings.interval or config.polling.interval)
+        with store.transaction() as tx:
+            job.store_feed(tx, {"next_poll": retry})
+        return FeedPollResult(row.url, "failed", next_poll=retry, error=f"internal error: {exc!r}")
 
 
 def _feed_settings(config: Config, url: str) -> FeedConfig:
@@ -395,7 +420,7 @@ class _Job:
         self, compiled: CompiledWatchlists, fetched: FetchResult, parsed: ParsedFeed
     ) -> FeedPollResult:
         row, now = self.row, self.now
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             known = tx.known_items(row.id)
         records = [_record(item, known.get(item.key)) for item in parsed.items]
         to_scan = [
@@ -484,7 +509,7 @@ def _scan_items(items: Sequence[FeedItem], compiled: CompiledWatchlists) -> _Sca
 
 def feed_health(store: Store, config: Config, now: float) -> list[FeedHealth]:
     """Health of every configured (active) feed, in config order of insertion."""
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         rows = tx.feeds()
         published = tx.newest_published(now)
     return [_health(row, config.polling.stale_after, now, published.get(row.id)) for row in rows]

@@ -29,6 +29,7 @@ _ALERTABLE = (
 _SEVERITY_RANK = "CASE m.severity {} ELSE 0 END".format(
     " ".join(f"WHEN '{s}' THEN {s.rank}" for s in Severity)
 )
+_POLLABLE = "active = 1 AND disabled_at IS NULL"  # feeds the poll clock may pick
 _ARTICLE_TIME = "COALESCE(a.published, a.first_seen)"  # what "how old is the story" means
 # the digest's order (`render.sort_for_digest`), so a LIMIT reads the digest's first lines
 _DIGEST_ORDER = (
@@ -888,6 +889,29 @@ class Transaction:
             "SELECT owner FROM leases WHERE name = ? AND until > ?", (name, now)
         ).fetchone()
         return None if row is None else str(row[0])
+
+    # --- poll clock -----------------------------------------------------------------------
+    # `feeds.next_poll` is the daemon's one poll clock: it polls what is due and sleeps until
+    # the next one. `due_feeds` is the selection of one instance; `claim_due_feeds` (above)
+    # is the same selection taken with a lease, for several instances on one database.
+
+    def due_feeds(self, now: float, limit: int) -> list[FeedRow]:
+        """Active, enabled feeds whose next poll is at or before ``now``, the most overdue
+        first, at most ``limit``."""
+        rows = self._db.execute(
+            f"""SELECT * FROM feeds WHERE {_POLLABLE} AND next_poll <= ?
+                ORDER BY next_poll, id LIMIT ?""",
+            (now, limit),
+        )
+        return [_feed_row(row) for row in rows]
+
+    def next_due_poll(self, after: float) -> float | None:
+        """The earliest next poll later than ``after`` among active, enabled feeds (None:
+        nothing is scheduled after it)."""
+        row = self._db.execute(
+            f"SELECT MIN(next_poll) FROM feeds WHERE {_POLLABLE} AND next_poll > ?", (after,)
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
 
 def _list_state(row: sqlite3.Row) -> ListState:
