@@ -16,12 +16,10 @@ from watcher.errors import ValidationFailed
 from watcher.service.cron import cron_trigger
 from watcher.service.jobs import (
     DIGEST_GRACE,
-    FIRST_POLL_SPREAD,
     CronSchedule,
     IntervalSchedule,
     digest_missed,
     job_specs,
-    poll_job_id,
     previous_fire_time,
 )
 
@@ -39,18 +37,12 @@ def _config(**overrides: object) -> Config:
     return Config.model_validate(data)
 
 
-def test_one_poll_job_per_feed_at_its_own_interval() -> None:
-    specs = {s.id: s for s in job_specs(_config())}
-    default = specs[poll_job_id("https://news.example/rss")]
-    override = specs[poll_job_id("https://wire.example/atom")]
-    assert default.kind == "poll" and default.feed_url == "https://news.example/rss"
-    assert default.schedule == IntervalSchedule(900.0, 60.0)
-    # jitter is capped at a tenth of a short interval
-    assert override.schedule == IntervalSchedule(120.0, 12.0)
-    trigger = override.trigger()
-    assert isinstance(trigger, IntervalTrigger)
-    assert trigger.interval == timedelta(seconds=120)
-    assert trigger.jitter == 12.0
+def test_feeds_are_not_scheduled_jobs() -> None:
+    """Their clock is feeds.next_poll in the state (the poll loop), not the scheduler."""
+    kinds = sorted(s.kind for s in job_specs(_config(), watch_interval=2.0))
+    assert kinds == ["digest", "drain", "prune", "watch"]
+    fewer = _config(feeds=[{"url": "https://news.example/rss"}])
+    assert job_specs(fewer) == job_specs(_config())
 
 
 def test_every_job_is_single_instance_coalesced_with_an_explicit_grace() -> None:
@@ -60,23 +52,17 @@ def test_every_job_is_single_instance_coalesced_with_an_explicit_grace() -> None
         assert options["coalesce"] is True
         assert options["misfire_grace_time"] >= 1
         assert options["id"] == spec.id
-    kinds = sorted(s.kind for s in job_specs(_config(), watch_interval=2.0))
-    assert kinds == ["digest", "drain", "poll", "poll", "prune", "watch"]
 
 
-def test_a_polls_grace_is_its_interval() -> None:
-    specs = {s.id: s for s in job_specs(_config())}
-    assert specs[poll_job_id("https://wire.example/atom")].misfire_grace_time == 120
-
-
-def test_first_polls_are_spread_but_stable() -> None:
+def test_retention_first_runs_a_minute_after_start_and_the_rest_on_their_trigger() -> None:
     now = datetime(2025, 10, 23, 7, 0, tzinfo=UTC)
-    first = [s.first_run_time(now) for s in job_specs(_config()) if s.kind == "poll"]
-    again = [s.first_run_time(now) for s in job_specs(_config()) if s.kind == "poll"]
-    assert first == again
-    for when in first:
-        assert when is not None
-        assert now <= when <= now + timedelta(seconds=FIRST_POLL_SPREAD)
+    first = {s.kind: s.first_run_time(now) for s in job_specs(_config(), watch_interval=2.0)}
+    assert first == {
+        "digest": None,
+        "drain": None,
+        "prune": now + timedelta(seconds=60),
+        "watch": None,
+    }
 
 
 def test_digest_runs_on_the_cron_schedule_in_its_time_zone() -> None:
@@ -94,14 +80,12 @@ def test_digest_runs_on_the_cron_schedule_in_its_time_zone() -> None:
 def test_unchanged_config_gives_equal_specs_and_a_change_differs() -> None:
     assert job_specs(_config()) == job_specs(_config())
     faster = _config(polling={"interval": "5m", "jitter": "1m"})
+    assert job_specs(faster) == job_specs(_config())  # polling is not the scheduler's
+    later = _config(digest={"schedule": "0 9 * * 1-5", "timezone": "Europe/Berlin"})
     before = {s.id: s for s in job_specs(_config())}
-    after = {s.id: s for s in job_specs(faster)}
-    url = poll_job_id("https://news.example/rss")
-    assert before[url] != after[url]
-    assert (
-        before[poll_job_id("https://wire.example/atom")]
-        == after[poll_job_id("https://wire.example/atom")]
-    )
+    after = {s.id: s for s in job_specs(later)}
+    assert before["digest"] != after["digest"]
+    assert before["drain"] == after["drain"] and before["prune"] == after["prune"]
 
 
 def test_schedules_are_typed_values() -> None:

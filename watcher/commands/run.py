@@ -13,7 +13,7 @@ from watcher.commands import baseline_line, config_option
 from watcher.errors import EXIT_CODES_HELP
 from watcher.logs import for_journal
 from watcher.progress import tally, terminal_report
-from watcher.service.daemon import Daemon
+from watcher.service.controller import Controller
 from watcher.service.once import OnceResult, run_once
 
 
@@ -40,7 +40,7 @@ def command(config_path: Path | None, once: bool) -> None:
             result = asyncio.run(run_once(config_path, report=terminal_report(), tick=tick))
         report_once(result)
         sys.exit(result.exit_code)
-    sys.exit(asyncio.run(Daemon(config_path).run()))
+    sys.exit(asyncio.run(Controller(config_path).run()))
 
 
 def report_once(result: OnceResult) -> None:

@@ -1,12 +1,15 @@
 """What the daemon schedules, derived from the config alone (pure: no scheduler, no I/O).
 
 Each `JobSpec` names one recurring job, its trigger and the scheduling options APScheduler
-needs. The daemon reconciles its scheduler with ``job_specs(config)`` at start and on every
-reload: a job whose spec is unchanged keeps its timer (a reload must not re-poll 100 feeds
-at once), a changed one is rescheduled, a vanished one removed.
+needs: the digest (cron), the outbox drain, state retention, the official lists and the file
+watch. Feeds are not scheduled here: their clock is ``feeds.next_poll`` in the state, read by
+the poll loop (`watcher.service.handlers.polling`). The controller reconciles its scheduler
+with ``job_specs(config)`` at start and on every reload: a job whose spec is unchanged keeps
+its timer, a changed one is rescheduled, a vanished one removed.
 
 Options shared by every job, and why:
-- ``max_instances=1``: a slow poll of a feed is never overlapped by the next one.
+- ``max_instances=1``: a slow run of a job (a drain to a slow server) is never overlapped
+  by the next one.
 - ``coalesce=True``: after a stall, run once, not once per missed firing.
 - ``misfire_grace_time``: explicit, and as long as the job's own period, so a busy or
   suspended loop runs a late job instead of silently dropping it (APScheduler's default is 1 s).
@@ -17,7 +20,6 @@ file:line:col of the bad value); a `Config` always holds usable ones.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -25,16 +27,15 @@ from typing import Any, Literal
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.config.schema import Config, FeedConfig
+from watcher.config.schema import Config
 from watcher.service.cron import cron_trigger
 
 DRAIN_INTERVAL = 30.0  # seconds between outbox retries (alerts also kick a drain at once)
 PRUNE_INTERVAL = 86400.0  # state retention runs daily
 DIGEST_GRACE = 6 * 3600  # a digest missed by a suspended host still goes out within 6 h
 CATCH_UP_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=8))
-FIRST_POLL_SPREAD = 5.0  # at most this many seconds between the first polls of the feeds
 
-JobKind = Literal["poll", "digest", "drain", "prune", "watch", "lists"]
+JobKind = Literal["digest", "drain", "prune", "watch", "lists"]
 LISTS_TICK = 300.0  # seconds between checks of which official lists are due (lists:)
 LISTS_FIRST_DELAY = 10.0  # after start: the first check (it also finishes interrupted work)
 
@@ -74,7 +75,6 @@ class JobSpec:
     schedule: Schedule
     misfire_grace_time: int
     first_run_delay: float | None = None  # seconds after start; None: at the trigger's time
-    feed_url: str | None = None
 
     def trigger(self) -> BaseTrigger:
         return self.schedule.trigger()
@@ -129,15 +129,10 @@ def digest_missed(
     return last_digest is None or last_digest < due.timestamp()
 
 
-def poll_job_id(feed_url: str) -> str:
-    return f"poll:{feed_url}"
-
-
 def job_specs(config: Config, *, watch_interval: float | None = None) -> list[JobSpec]:
     """Every job the config asks for."""
     digest = CronSchedule(config.digest.schedule, config.digest.timezone)
-    specs = [_poll_spec(feed, config) for feed in config.feeds]
-    specs.append(JobSpec("digest", "digest", digest, DIGEST_GRACE))
+    specs = [JobSpec("digest", "digest", digest, DIGEST_GRACE)]
     specs.append(JobSpec("drain", "drain", IntervalSchedule(DRAIN_INTERVAL), int(DRAIN_INTERVAL)))
     specs.append(
         JobSpec(
@@ -166,23 +161,3 @@ def _lists_spec(config: Config) -> JobSpec:
         max(1, int(tick)),
         first_run_delay=min(LISTS_FIRST_DELAY, tick),
     )
-
-
-def _poll_spec(feed: FeedConfig, config: Config) -> JobSpec:
-    interval = feed.interval or config.polling.interval
-    # Jitter spreads load on shared hosts; never more than a tenth of a short interval.
-    jitter = min(config.polling.jitter, interval / 10)
-    return JobSpec(
-        id=poll_job_id(feed.url),
-        kind="poll",
-        schedule=IntervalSchedule(interval, jitter),
-        misfire_grace_time=max(1, int(interval)),
-        first_run_delay=_first_poll_delay(feed.url, interval),
-        feed_url=feed.url,
-    )
-
-
-def _first_poll_delay(feed_url: str, interval: float) -> float:
-    """Stable spread of the start-up polls, so 100 feeds do not all fire in the same tick."""
-    spread = min(FIRST_POLL_SPREAD, interval / 2)
-    return spread * (zlib.crc32(feed_url.encode()) % 1000) / 1000
