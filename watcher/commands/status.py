@@ -33,7 +33,7 @@ def command(config_path: Path | None, as_json: bool) -> None:
     try:
         now = time.time()
         health = feed_health(store, config, now)
-        with store.transaction() as tx:
+        with store.snapshot() as tx:
             counts = tx.counts()
             baseline = tx.baseline([f.url for f in config.feeds if not f.backfill])
         lists = list_health(config, store, now)

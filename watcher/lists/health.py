@@ -38,7 +38,7 @@ class ListHealth:
 
 
 def list_health(config: Config, store: Store, now: float) -> list[ListHealth]:
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         states = {item.name: tx.list_state(item.name) for item in config.lists}
     return [
         _health(item.name, item.source, item.urls[0], stale_after(item), states[item.name], now)

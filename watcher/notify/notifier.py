@@ -558,7 +558,7 @@ async def drain_outbox(
 
 def pending_count(store: Store) -> int:
     """Messages in the outbox not yet accepted by a server."""
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         return tx.unsent_count()
 
 
