@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from watcher.commands.poll import CONFIG_OPTION
+from watcher.commands.poll import CONFIG_OPTION, single_writer
 from watcher.config.schema import Config
 from watcher.config.settings import load_config, resolved_state_dir
 from watcher.errors import WatcherError
-from watcher.ingest.poll import FeedHealth
 from watcher.notify import notifier
-from watcher.notify.notice import FeedProblem
 from watcher.notify.render import DigestPart
 from watcher.state.sqlite import Store
 
@@ -48,19 +46,37 @@ def command(
     if (html_path or show_text) and not preview:
         raise click.UsageError("--html and --text go with --preview")
     config = load_config(config_path)
-    store = Store(resolved_state_dir(config))
+    state_dir = resolved_state_dir(config)
+    if send:
+        with single_writer(state_dir, "watcher digest --send", SEND_INSTEAD):
+            _with_store(state_dir, lambda store: _send_now(store, config, time.time()))
+    else:
+        show_text = show_text or html_path is None
+        _with_store(state_dir, lambda store: _preview(store, config, html_path, show_text))
+
+
+SEND_INSTEAD = (
+    "it sends digests itself; to send one now, signal it: "
+    "systemctl kill -s SIGUSR1 sanctions-watch (or kill -USR1 with its PID)"
+)
+
+
+def _with_store(state_dir: Path, work: Callable[[Store], None]) -> None:
+    store = Store(state_dir)
     try:
-        now = time.time()
-        health = notifier.digest_health(store, config, now)
-        if preview:
-            parts = notifier.preview_digest(store, config, now, feed_health=health)
-            _show_preview(parts, html_path, show_text or html_path is None)
-            if not any(p.match_ids for p in parts) and not config.digest.send_empty:
-                click.echo("nothing pending: no digest would be sent now", err=True)
-        else:
-            _send_now(store, config, now, health)
+        work(store)
     finally:
         store.close()
+
+
+def _preview(store: Store, config: Config, html_path: Path | None, show_text: bool) -> None:
+    """Render what a digest would hold now; changes nothing."""
+    now = time.time()
+    health = notifier.digest_health(store, config, now)
+    parts = notifier.preview_digest(store, config, now, feed_health=health)
+    _show_preview(parts, html_path, show_text)
+    if not any(p.match_ids for p in parts) and not config.digest.send_empty:
+        click.echo("nothing pending: no digest would be sent now", err=True)
 
 
 def _show_preview(parts: list[DigestPart], html_path: Path | None, text: bool) -> None:
@@ -86,9 +102,8 @@ def _show_preview(parts: list[DigestPart], html_path: Path | None, text: bool) -
             click.echo(f"wrote {target}", err=True)
 
 
-def _send_now(
-    store: Store, config: Config, now: float, health: Sequence[FeedHealth | FeedProblem]
-) -> None:
+def _send_now(store: Store, config: Config, now: float) -> None:
+    health = notifier.digest_health(store, config, now)
     digest_id = notifier.queue_digest(store, config, now, feed_health=health)
     click.echo(f"digest: {digest_id or 'nothing pending, none queued'}")
     result = asyncio.run(notifier.drain_outbox(store, config, now))

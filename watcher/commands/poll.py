@@ -7,7 +7,9 @@ the summary, since one unreachable feed is business as usual for a poller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from watcher.ingest.poll import FeedPollResult, poll_due, prune, sync_feeds
 from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists
 from watcher.progress import Report, quiet, tally, terminal_report
+from watcher.state.lock import AlreadyRunningError, StateLock, read_pid_file
 from watcher.state.sqlite import Store
 
 CONFIG_OPTION = config_option()
@@ -37,23 +40,50 @@ def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
     if not once:
         raise click.UsageError("pass --once (continuous polling is `watcher run`)")
     config = load_config(config_path)
-    compiled = compile_config_watchlists(config, terminal_report())
-    store = Store(resolved_state_dir(config))
-    try:
-        now = time.time()
-        sync_feeds(store, config, now)
-        with tally("polling feeds") as tick:
-            polling = poll_due(store, config, compiled, now=now, force=poll_all, tick=tick)
-            results = asyncio.run(polling)
-        pruned = prune(store, config, now)
-    finally:
-        store.close()
+    state_dir = resolved_state_dir(config)
+    with single_writer(state_dir, "watcher poll --once", POLL_INSTEAD):
+        compiled = compile_config_watchlists(config, terminal_report())
+        store = Store(state_dir)
+        try:
+            now = time.time()
+            sync_feeds(store, config, now)
+            with tally("polling feeds") as tick:
+                polling = poll_due(store, config, compiled, now=now, force=poll_all, tick=tick)
+                results = asyncio.run(polling)
+            pruned = prune(store, config, now)
+        finally:
+            store.close()
     click.echo(format_summary(results, now))
     baseline = sum(r.baseline_items for r in results)
     if baseline:
         click.echo(baseline_line(baseline, sum(r.new_matches for r in results if r.baseline_items)))
     if pruned:
         click.echo(f"pruned {pruned} old article(s)")
+
+
+POLL_INSTEAD = "it polls the feeds itself; `watcher status` shows what it found"
+
+
+@contextlib.contextmanager
+def single_writer(state_dir: Path, command: str, instead: str) -> Iterator[None]:
+    """Hold the state directory's single-writer lock (`StateLock`, the daemon's) while
+    ``command`` changes the state; refused, saying what to do ``instead``, while a daemon
+    holds it."""
+    lock = StateLock(state_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunningError:
+        pid = read_pid_file(lock.path)
+        holder = f"PID {pid}" if pid else "another process"
+        raise AlreadyRunningError(
+            f"{command}: a watcher ({holder}) is running on state directory {state_dir} "
+            f"and holds its lock {lock.path}; {instead}. To run {command} by hand, stop the "
+            "daemon first (systemctl stop sanctions-watch)"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def compile_config_watchlists(config: Config, report: Report = quiet) -> CompiledWatchlists:
