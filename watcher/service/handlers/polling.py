@@ -54,9 +54,10 @@ def sleep_seconds(
 
 
 class PollLoop:
-    def __init__(self, ctx: Context, mail: Mail) -> None:
+    def __init__(self, ctx: Context, mail: Mail, *, tick: float = POLL_TICK) -> None:
         self._ctx = ctx
         self._mail = mail
+        self._tick = tick
         self._inflight: dict[str, asyncio.Task[None]] = {}  # feed URL -> its poll
         self._wake = asyncio.Event()
         self._resume_at = 0.0
@@ -75,19 +76,19 @@ class PollLoop:
                 delay = self._look(now)
             except Exception as exc:  # the state could not be read: try again a tick later
                 self._ctx.controls.failed("poll", exc)
-                delay = POLL_TICK
+                delay = self._tick
             if delay > 0:
                 await _first_set((self._wake, stopping), delay)
 
     def _look(self, now: float) -> float:
         """Start the due polls; return how long to sleep."""
         if now < self._resume_at:
-            return sleep_seconds(now, None, resume_at=self._resume_at)
+            return sleep_seconds(now, None, resume_at=self._resume_at, tick=self._tick)
         due, next_poll = self._select(now, len(self._inflight) + DUE_BATCH)
         configured = self._ctx.current.get().loaded.feeds
         for row in polls_to_start(due, self._inflight, configured):
             self._start(row)
-        return sleep_seconds(now, next_poll, resume_at=self._resume_at)
+        return sleep_seconds(now, next_poll, resume_at=self._resume_at, tick=self._tick)
 
     def _select(self, now: float, limit: int) -> tuple[list[FeedRow], float | None]:
         """The one place that chooses which feeds this daemon polls (due ones, at most
