@@ -572,3 +572,55 @@ def test_the_daemon_stops_with_65_when_its_database_is_damaged_while_running(
     assert "result=state-error" in log and str(db) in log
     assert "Traceback" not in log
     assert "event=stopped" in log and "exit_code=65" in log
+
+
+def _cli(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "watcher", *args, "--config", str(setup.config)],
+        env=setup.env(),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP,
+        check=False,
+    )
+
+
+def test_poll_once_and_digest_send_are_refused_while_the_daemon_runs(setup: Setup) -> None:
+    daemon = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    for args, says in (
+        (("poll", "--once"), "it polls the feeds itself"),
+        (("digest", "--send"), "SIGUSR1"),
+    ):
+        refused = _cli(setup, *args)
+        assert refused.returncode == 1, refused.stderr
+        assert (
+            f"watcher {' '.join(args)}: a watcher (PID {daemon.pid}) is running" in refused.stderr
+        )
+        assert says in refused.stderr and str(setup.tmp / "state") in refused.stderr
+    preview = _cli(setup, "digest", "--preview")  # reads only: no lock needed
+    assert preview.returncode == 0, preview.stderr
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait_exit() == 0
+    polled = _cli(setup, "poll", "--once")  # the daemon is gone: the lock is free
+    assert polled.returncode == 0, polled.stderr
+
+
+def test_a_feed_in_backoff_stays_in_backoff_across_a_restart(setup: Setup) -> None:
+    setup.feeds.route("/busy.xml", b"busy", status=503, headers={"Retry-After": "3600"})
+    setup.write_config(extra_feeds=("/busy.xml",))
+    first = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    setup.feeds.wait_for_requests("/busy.xml", 1, timeout=DEADLINE)
+    polled = len(setup.feeds.requests_for("/news.xml"))
+    setup.feeds.wait_for_requests("/news.xml", polled + 1, timeout=DEADLINE)
+    first.send(signal.SIGTERM)
+    assert first.wait_exit() == 0
+
+    second = setup.start()
+    setup.notify.expect("READY", deadline=STARTUP)
+    polled = len(setup.feeds.requests_for("/news.xml"))
+    setup.feeds.wait_for_requests("/news.xml", polled + 3, timeout=DEADLINE)  # 1 s feed
+    assert len(setup.feeds.requests_for("/busy.xml")) == 1  # Retry-After: 3600 still holds
+    second.send(signal.SIGTERM)
+    assert second.wait_exit() == 0
