@@ -81,7 +81,7 @@ async def drain(
             break
         if len(due) < BATCH:
             break
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         pending = tx.unsent_count()
     return DrainResult(sent, failed, pending, tuple(dict.fromkeys(errors)))
 
