@@ -115,10 +115,10 @@ class PollLoop:
             if self._ctx.stopping.is_set():  # queued behind the limits when SIGTERM came
                 return
             now = time.time()
-            fresh = self._still_due(row.url, now)
-            if fresh is None:  # removed or disabled while it waited for its slot
-                return
             try:
+                fresh = self._still_due(row.url, now)
+                if fresh is None:  # removed or disabled while it waited for its slot
+                    return
                 await poll.poll_row(
                     self._ctx.store,
                     fresh,
