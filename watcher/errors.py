@@ -9,7 +9,7 @@ EX_OK = 0
 EX_USER = 1  # a config, watchlist or usage problem the user fixes (any WatcherError by default)
 EX_USAGE = 2  # click's own: unknown option, missing argument
 EX_DATAERR = 65  # the state database is corrupt, truncated or not a database
-EX_UNAVAILABLE = 69  # no feed could be polled
+EX_UNAVAILABLE = 69  # no feed could be polled; the PostgreSQL state server cannot be reached
 EX_CANTCREAT = 73  # the state directory or database cannot be written
 EX_IOERR = 74  # what was fetched could not be stored (disk full, I/O error)
 EX_TEMPFAIL = 75  # mail stays queued; cron or the operator tries again later
@@ -21,7 +21,9 @@ Exit status:
   2   a usage error
   65  the state database is corrupt or truncated (restore it from a backup,
       `sqlite3 FILE .recover`, or move it aside)
-  69  no feed could be polled
+  69  no feed could be polled, or the PostgreSQL state database cannot be
+      reached or refused the connection (server down, password, database
+      name: the message names it)
   73  the state directory or database cannot be written (permissions,
       a read-only file system)
   74  what was fetched could not be stored (disk full, I/O error)

@@ -15,7 +15,8 @@ from watcher.config.settings import load_config, resolved_state_dir
 from watcher.errors import WatcherError
 from watcher.notify import notifier
 from watcher.notify.render import DigestPart
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
+from watcher.state.open import open_state
 
 
 @click.command("digest")
@@ -49,10 +50,10 @@ def command(
     state_dir = resolved_state_dir(config)
     if send:
         with single_writer(state_dir, "watcher digest --send", SEND_INSTEAD):
-            _with_store(state_dir, lambda store: _send_now(store, config, time.time()))
+            _with_store(config, lambda store: _send_now(store, config, time.time()))
     else:
         show_text = show_text or html_path is None
-        _with_store(state_dir, lambda store: _preview(store, config, html_path, show_text))
+        _with_store(config, lambda store: _preview(store, config, html_path, show_text))
 
 
 SEND_INSTEAD = (
@@ -61,15 +62,15 @@ SEND_INSTEAD = (
 )
 
 
-def _with_store(state_dir: Path, work: Callable[[Store], None]) -> None:
-    store = Store(state_dir)
+def _with_store(config: Config, work: Callable[[StateStore], None]) -> None:
+    store = open_state(config)
     try:
         work(store)
     finally:
         store.close()
 
 
-def _preview(store: Store, config: Config, html_path: Path | None, show_text: bool) -> None:
+def _preview(store: StateStore, config: Config, html_path: Path | None, show_text: bool) -> None:
     """Render what a digest would hold now; changes nothing."""
     now = time.time()
     health = notifier.digest_health(store, config, now)
@@ -102,7 +103,7 @@ def _show_preview(parts: list[DigestPart], html_path: Path | None, text: bool) -
             click.echo(f"wrote {target}", err=True)
 
 
-def _send_now(store: Store, config: Config, now: float) -> None:
+def _send_now(store: StateStore, config: Config, now: float) -> None:
     health = notifier.digest_health(store, config, now)
     digest_id = notifier.queue_digest(store, config, now, feed_health=health)
     click.echo(f"digest: {digest_id or 'nothing pending, none queued'}")

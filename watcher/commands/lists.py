@@ -23,7 +23,8 @@ from watcher.ingest.fetch import make_client
 from watcher.lists.diff import diff_entries, format_diff
 from watcher.lists.rescreen import rescreen_pending
 from watcher.lists.update import ListUpdateResult, list_fetch_limits, update_due
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
+from watcher.state.open import open_state
 
 
 @click.group("lists")
@@ -58,7 +59,7 @@ def update_command(now_flag: bool, config_path: Path | None) -> None:
     if not config.lists:
         raise WatcherError("no lists: section in the config; nothing to update")
     state_dir = resolved_state_dir(config)
-    store = Store(state_dir)
+    store = open_state(config)
     try:
         now = time.time()
         results = asyncio.run(_update(config, store, state_dir, now))
@@ -78,7 +79,7 @@ def update_command(now_flag: bool, config_path: Path | None) -> None:
 
 
 async def _update(
-    config: Config, store: Store, state_dir: Path, now: float
+    config: Config, store: StateStore, state_dir: Path, now: float
 ) -> list[ListUpdateResult]:
     client = make_client(list_fetch_limits(config))
     try:

@@ -24,7 +24,7 @@ from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists
 from watcher.progress import Report, quiet, tally, terminal_report
 from watcher.state.lock import AlreadyRunningError, StateLock, read_pid_file
-from watcher.state.sqlite import Store
+from watcher.state.open import open_state
 
 CONFIG_OPTION = config_option()
 
@@ -43,7 +43,7 @@ def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
     state_dir = resolved_state_dir(config)
     with single_writer(state_dir, "watcher poll --once", POLL_INSTEAD):
         compiled = compile_config_watchlists(config, terminal_report())
-        store = Store(state_dir)
+        store = open_state(config)
         try:
             now = time.time()
             sync_feeds(store, config, now)

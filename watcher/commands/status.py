@@ -12,11 +12,11 @@ import click
 
 from watcher.commands import baseline_line
 from watcher.commands.poll import CONFIG_OPTION, when
-from watcher.config.settings import load_config, resolved_state_dir
+from watcher.config.settings import load_config
 from watcher.ingest.feedstate import StoreCounts
 from watcher.ingest.poll import FeedHealth, feed_health
 from watcher.lists.health import ListHealth, list_health
-from watcher.state.sqlite import Store
+from watcher.state.open import open_state
 
 # problems first: with ninety feeds, the three that need a look are at the top
 _ORDER = {"failing": 0, "disabled": 1, "stale": 2, "ok": 3}
@@ -29,7 +29,7 @@ def command(config_path: Path | None, as_json: bool) -> None:
     """Totals (feeds by health, articles, matches, outbox, suppressions, the first-poll
     baseline), then each feed's health: failing since / disabled / stale / ok."""
     config = load_config(config_path)
-    store = Store(resolved_state_dir(config))
+    store = open_state(config)
     try:
         now = time.time()
         health = feed_health(store, config, now)

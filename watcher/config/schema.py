@@ -7,6 +7,7 @@ Loading and error reporting (file:line:col) are in `watcher.config.settings`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from watcher.errors import WatcherError
 from watcher.ingest.netguard import parse_private_host
 from watcher.service.cron import cron_trigger
 
@@ -243,6 +245,54 @@ class RetentionConfig(_Section):
     rescreen: Duration = 30 * 86400.0  # article text kept for back-screening newly listed
 
 
+# --- the state database (issue 10) ------------------------------------------------------------
+
+
+def _check_database_url(value: str) -> str:
+    if not re.match(r"(?i)postgres(ql)?://", value.strip()):
+        raise ValueError(
+            "the database URL must start with postgresql:// (or postgres://), e.g. "
+            "postgresql://watcher@db.example.org:5432/sanctions; without a database section "
+            "the state is SQLite in state_dir"
+        )
+    return value.strip()
+
+
+class DatabaseConfig(_Section):
+    """``database:``: the state in PostgreSQL, shared by every instance (absent: SQLite in
+    ``state_dir``). The password never sits in the config: `password_file` or `password_env`."""
+
+    url: Annotated[str, AfterValidator(_check_database_url)]
+    password_file: Path | None = None
+    password_env: str | None = None
+    lease: PositiveDuration = 30.0  # how long a claim outlives a silent instance
+
+    def conninfo(self) -> str:
+        """The libpq connection string: the URL with the password from `password_file` or
+        `password_env` (read now, so a rotated credential is picked up on the next open)."""
+        from psycopg.conninfo import make_conninfo  # noqa: PLC0415 (the driver only when used)
+
+        password = self._password()
+        return make_conninfo(self.url, password=password) if password else self.url
+
+    def _password(self) -> str | None:
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise WatcherError(
+                    f"database.password_file: cannot read {self.password_file}: {exc.strerror}"
+                ) from exc
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise WatcherError(
+                    f"database.password_env: environment variable {self.password_env} is not set"
+                )
+            return value
+        return None  # a password in ~/.pgpass, peer or certificate authentication
+
+
 class Config(_Section):
     state_dir: Path | None = None  # None: $STATE_DIRECTORY, else ./state (see `resolved_state_dir`)
     watchlists: Annotated[tuple[Path, ...], BeforeValidator(_one_or_many)] = ()
@@ -254,3 +304,4 @@ class Config(_Section):
     smtp: SmtpConfig = SmtpConfig()
     lists: tuple[ListConfig, ...] = ()
     retention: RetentionConfig = RetentionConfig()
+    database: DatabaseConfig | None = None  # None: SQLite in state_dir

@@ -100,6 +100,9 @@ def _absolute_paths(config: Config, base: Path) -> Config:
         }
     )
     lists = tuple(item.model_copy(update={"path": maybe(item.path)}) for item in config.lists)
+    database = config.database and config.database.model_copy(
+        update={"password_file": maybe(config.database.password_file)}
+    )
     return config.model_copy(
         update={
             "lists": lists,
@@ -108,6 +111,7 @@ def _absolute_paths(config: Config, base: Path) -> Config:
             "matching": matching,
             "email": email,
             "smtp": smtp,
+            "database": database,
         }
     )
 

@@ -23,9 +23,11 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from watcher.config.schema import Config
+from watcher.config.settings import load_config
 from watcher.errors import WatcherError
 from watcher.service.once import OnceResult, run_once
-from watcher.state.sqlite import Store
+from watcher.state.open import open_state
 
 DATA = Path(__file__).parent
 DEMO_NOW = datetime(2025, 10, 31, 7, 0, tzinfo=UTC).timestamp()
@@ -112,16 +114,16 @@ def run(directory: Path) -> DemoResult:
     config = prepare(directory)
     once = asyncio.run(run_once(config, now=DEMO_NOW))
     outbox = config.parent / "outbox"
-    digest, alerts = _delivered(config.parent / "state", outbox)
+    digest, alerts = _delivered(load_config(config), outbox)
     html = _write_html(digest) if digest else None
     return DemoResult(config.parent, config, once, digest, html, alerts)
 
 
-def _delivered(state_dir: Path, outbox: Path) -> tuple[Path | None, list[Path]]:
+def _delivered(config: Config, outbox: Path) -> tuple[Path | None, list[Path]]:
     """The .eml files of the digest and the alerts, found by their Message-IDs."""
-    store = Store(state_dir)
+    store = open_state(config)
     try:
-        with store.transaction() as tx:
+        with store.snapshot() as tx:
             messages = tx.outbox_messages()
     finally:
         store.close()

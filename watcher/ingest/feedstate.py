@@ -2,29 +2,51 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from typing import Final
 
-# the feed columns the poller may change (the store refuses any other name)
-FEED_STATE_COLUMNS = frozenset(
-    {
-        "current_url",
-        "etag",
-        "last_modified",
-        "next_poll",
-        "failures",
-        "failing_since",
-        "last_error",
-        "last_status",
-        "last_poll",
-        "last_success",
-        "last_new_item",
-        "disabled_at",
-        "disabled_reason",
-        "initialized",
-        "ttl",
-        "warning",
-    }
-)
+
+class Unset(Enum):
+    """The type of `UNSET`."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = Unset.UNSET  # a `FeedUpdate` field left as it is in the store
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """Some of a feed's state columns, to set after a poll: only the fields given are written
+    (`UNSET` ones keep their stored value; None writes NULL). Typed, so mypy checks every
+    change the poller makes."""
+
+    current_url: str | Unset = UNSET
+    etag: str | Unset | None = UNSET
+    last_modified: str | Unset | None = UNSET
+    next_poll: float | Unset = UNSET
+    failures: int | Unset = UNSET
+    failing_since: float | Unset | None = UNSET
+    last_error: str | Unset | None = UNSET
+    last_status: int | Unset | None = UNSET
+    last_poll: float | Unset = UNSET
+    last_success: float | Unset = UNSET
+    last_new_item: float | Unset = UNSET
+    disabled_at: float | Unset = UNSET
+    disabled_reason: str | Unset = UNSET
+    initialized: bool | Unset = UNSET
+    ttl: float | Unset | None = UNSET
+    warning: str | Unset | None = UNSET
+
+    def columns(self) -> dict[str, object]:
+        """The columns to write (name -> value; booleans as 0/1, as the schema keeps them)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {
+            name: int(value) if isinstance(value, bool) else value
+            for name, value in values.items()
+            if value is not UNSET
+        }
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,16 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from watcher.config.schema import Config, FeedConfig, PollingConfig
-from watcher.ingest.feedstate import FeedRow, ItemRecord, KnownItem
+from watcher.ingest.feedstate import UNSET, FeedRow, FeedUpdate, ItemRecord, KnownItem, Unset
 from watcher.ingest.fetch import FetchLimits, FetchResult, fetch, make_client
 from watcher.ingest.parse import FeedItem, ParsedFeed, parse_document
 from watcher.ingest.schedule_math import Hints, next_poll_time, parse_max_age, parse_retry_after
@@ -44,7 +44,7 @@ from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.types import Match
 from watcher.progress import Tick, no_tick
 from watcher.state.errors import STATE_FILE_ERRORS, StateError
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 from watcher.state.transaction import Transaction
 
 log = logging.getLogger(__name__)
@@ -90,13 +90,13 @@ class _Scanned:
 # --- the feeds table follows the config ---------------------------------------------------
 
 
-def sync_feeds(store: Store, config: Config, now: float) -> None:
+def sync_feeds(store: StateStore, config: Config, now: float) -> None:
     """Add configured feeds, update names, mark feeds no longer configured inactive."""
     with store.transaction() as tx:
         tx.sync_feeds([(f.url, f.name) for f in config.feeds], now)
 
 
-def prune(store: Store, config: Config, now: float) -> int:
+def prune(store: StateStore, config: Config, now: float) -> int:
     """Delete article rows older than ``polling.retention`` that no feed still carries, and
     article text and list changes older than ``retention.rescreen`` (back-screening)."""
     with store.transaction() as tx:
@@ -135,7 +135,7 @@ class PollLimits:
 
 
 async def poll_due(
-    store: Store,
+    store: StateStore,
     config: Config,
     compiled: CompiledWatchlists,
     *,
@@ -193,7 +193,7 @@ async def poll_due(
 
 
 async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon)
-    store: Store,
+    store: StateStore,
     feed_config_or_row: FeedConfig | FeedRow,
     config: Config,
     compiled: CompiledWatchlists,
@@ -221,7 +221,7 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
 
 
 async def poll_row(  # noqa: PLR0917 (one poll needs all of these)
-    store: Store,
+    store: StateStore,
     row: FeedRow,
     settings: FeedConfig,
     config: Config,
@@ -248,7 +248,7 @@ async def poll_row(  # noqa: PLR0917 (one poll needs all of these)
         log.exception("%s", kv(event="poll", feed=row.url, result="internal-error"))
         retry = now + (settings.interval or config.polling.interval)
         with store.transaction() as tx:
-            job.store_feed(tx, {"next_poll": retry})
+            job.store_feed(tx, FeedUpdate(next_poll=retry))
         return FeedPollResult(row.url, "failed", next_poll=retry, error=f"internal error: {exc!r}")
 
 
@@ -263,7 +263,7 @@ def _feed_settings(config: Config, url: str) -> FeedConfig:
 class _Job:
     """One poll of one feed: the outcomes it can record."""
 
-    store: Store
+    store: StateStore
     row: FeedRow
     config: Config
     settings: FeedConfig
@@ -271,7 +271,7 @@ class _Job:
     executor: Executor | None = None
     lease_owner: str | None = None  # the instance that claimed the feed for this poll
 
-    def store_feed(self, tx: Transaction, changes: Mapping[str, object]) -> None:
+    def store_feed(self, tx: Transaction, changes: FeedUpdate) -> None:
         """The poll's final write of the feed's state, giving back the feed's lease in the
         same transaction (a poll that fails before it keeps the lease: its owner claims the
         feed again on its next round, or another once the lease runs out)."""
@@ -334,8 +334,9 @@ class _Job:
             rand=random.random(),
         )
 
-    def moved(self, fetched: FetchResult) -> dict[str, object]:
-        return {"current_url": fetched.permanent_url} if fetched.permanent_url else {}
+    def moved(self, fetched: FetchResult) -> str | Unset:
+        """The feed's new URL after a permanent redirect (`UNSET`: it did not move)."""
+        return fetched.permanent_url or UNSET
 
     def failure(self, fetched: FetchResult, reason: str, status: PollStatus) -> FeedPollResult:
         failures = self.row.failures + 1
@@ -348,15 +349,15 @@ class _Job:
         with self.store.transaction() as tx:
             self.store_feed(
                 tx,
-                {
-                    **self.moved(fetched),
-                    "failures": failures,
-                    "failing_since": self.row.failing_since or self.now,
-                    "last_error": reason,
-                    "last_status": fetched.status or None,
-                    "last_poll": self.now,
-                    "next_poll": next_poll,
-                },
+                FeedUpdate(
+                    current_url=self.moved(fetched),
+                    failures=failures,
+                    failing_since=self.row.failing_since or self.now,
+                    last_error=reason,
+                    last_status=fetched.status or None,
+                    last_poll=self.now,
+                    next_poll=next_poll,
+                ),
             )
         log.warning(
             "%s",
@@ -371,37 +372,38 @@ class _Job:
         with self.store.transaction() as tx:
             self.store_feed(
                 tx,
-                {
-                    "disabled_at": self.now,
-                    "disabled_reason": reason,
-                    "last_error": reason,
-                    "last_status": 410,
-                    "last_poll": self.now,
-                },
+                FeedUpdate(
+                    disabled_at=self.now,
+                    disabled_reason=reason,
+                    last_error=reason,
+                    last_status=410,
+                    last_poll=self.now,
+                ),
             )
         log.warning("%s", kv(event="poll", feed=self.row.url, result="disabled", error=reason))
         return FeedPollResult(self.row.url, "disabled", error=reason, http_status=410)
 
-    def success_changes(self, fetched: FetchResult, ttl: float | None) -> dict[str, object]:
+    def success_changes(self, fetched: FetchResult, ttl: float | None) -> FeedUpdate:
         """Feed columns after a successful poll; ``ttl`` from this parse, else the stored one
         (a 304 carries no <ttl> but the feed's still holds)."""
         ttl = ttl if ttl is not None else self.row.ttl
         hints = Hints(max_age=parse_max_age(fetched.headers.get("cache-control")), ttl=ttl)
-        changes: dict[str, object] = {
-            **self.moved(fetched),
-            "failures": 0,
-            "failing_since": None,
-            "last_error": None,
-            "last_status": fetched.status,
-            "last_poll": self.now,
-            "last_success": self.now,
-            "next_poll": self.next_poll(0, hints),
-        }
+        changes = FeedUpdate(
+            current_url=self.moved(fetched),
+            failures=0,
+            failing_since=None,
+            last_error=None,
+            last_status=fetched.status,
+            last_poll=self.now,
+            last_success=self.now,
+            next_poll=self.next_poll(0, hints),
+        )
         if fetched.status != 304:
             # keep validators unless the server sent new ones (some omit them on 304)
-            changes["etag"] = fetched.headers.get("etag") or self.row.etag
-            changes["last_modified"] = (
-                fetched.headers.get("last-modified") or self.row.last_modified
+            changes = replace(
+                changes,
+                etag=fetched.headers.get("etag") or self.row.etag,
+                last_modified=fetched.headers.get("last-modified") or self.row.last_modified,
             )
         return changes
 
@@ -412,9 +414,12 @@ class _Job:
         return FeedPollResult(
             self.row.url,
             "not-modified",
-            next_poll=_float(changes["next_poll"]),
+            next_poll=self.next_poll_of(changes),
             http_status=fetched.status,
         )
+
+    def next_poll_of(self, changes: FeedUpdate) -> float:
+        return self.row.next_poll if isinstance(changes.next_poll, Unset) else changes.next_poll
 
     async def ingest(
         self, compiled: CompiledWatchlists, fetched: FetchResult, parsed: ParsedFeed
@@ -431,12 +436,13 @@ class _Job:
         scanned = await self.offload(_scan_items, to_scan, compiled)
         new_items = sum(1 for item in parsed.items if item.key not in known)
         notify = row.initialized or self.settings.backfill
-        changes = self.success_changes(fetched, ttl=parsed.ttl)
-        changes["initialized"] = 1
-        changes["ttl"] = parsed.ttl
-        changes["warning"] = parsed.warning or None
-        if new_items:
-            changes["last_new_item"] = now
+        changes = replace(
+            self.success_changes(fetched, ttl=parsed.ttl),
+            initialized=True,
+            ttl=parsed.ttl,
+            warning=parsed.warning or None,
+            last_new_item=now if new_items else UNSET,
+        )
         article_ids = {r.key: r.article_id for r in records}
         new_matches = 0
         with self.store.transaction() as tx:
@@ -466,15 +472,10 @@ class _Job:
             "ok",
             new_items=new_items,
             new_matches=new_matches,
-            next_poll=_float(changes["next_poll"]),
+            next_poll=self.next_poll_of(changes),
             http_status=fetched.status,
             baseline_items=0 if notify else len(records),
         )
-
-
-def _float(value: object) -> float:
-    assert isinstance(value, float)
-    return value
 
 
 def _record(item: FeedItem, known: KnownItem | None) -> ItemRecord:
@@ -507,7 +508,7 @@ def _scan_items(items: Sequence[FeedItem], compiled: CompiledWatchlists) -> _Sca
 # --- health -------------------------------------------------------------------------------
 
 
-def feed_health(store: Store, config: Config, now: float) -> list[FeedHealth]:
+def feed_health(store: StateStore, config: Config, now: float) -> list[FeedHealth]:
     """Health of every configured (active) feed, in config order of insertion."""
     with store.snapshot() as tx:
         rows = tx.feeds()

@@ -18,7 +18,7 @@ from watcher.config.schema import Config
 from watcher.lists.state import ListState
 from watcher.lists.update import stale_after
 from watcher.notify.notice import FeedProblem
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 
 ListHealthState = Literal["ok", "failing", "stale", "pending"]
 
@@ -37,7 +37,7 @@ class ListHealth:
     data_date: str
 
 
-def list_health(config: Config, store: Store, now: float) -> list[ListHealth]:
+def list_health(config: Config, store: StateStore, now: float) -> list[ListHealth]:
     with store.snapshot() as tx:
         states = {item.name: tx.list_state(item.name) for item in config.lists}
     return [
@@ -90,7 +90,7 @@ def list_problems(health: Sequence[ListHealth], now: float) -> list[FeedProblem]
     return problems
 
 
-def lists_in_health(config: Config, store: Store, now: float) -> list[FeedProblem]:
+def lists_in_health(config: Config, store: StateStore, now: float) -> list[FeedProblem]:
     """The failing and stale lists, for the digest's health section beside the feeds."""
     return list_problems(list_health(config, store, now), now) if config.lists else []
 

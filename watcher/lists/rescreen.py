@@ -27,14 +27,14 @@ from watcher.lists.update import output_path
 from watcher.logs import kv
 from watcher.matching import CompiledWatchlists, scan
 from watcher.matching.index import compile_watchlists
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # articles per read
 
 
-def rescreen_pending(store: Store, config: Config, state_dir: Path, now: float) -> int:
+def rescreen_pending(store: StateStore, config: Config, state_dir: Path, now: float) -> int:
     """Back-screen every recorded list change not back-screened yet; the new matches."""
     with store.transaction() as tx:
         changes = tx.list_changes_to_rescreen()
@@ -51,7 +51,7 @@ def rescreen_pending(store: Store, config: Config, state_dir: Path, now: float) 
     return found
 
 
-def rescreen(store: Store, compiled: CompiledWatchlists, since: float, now: float) -> int:
+def rescreen(store: StateStore, compiled: CompiledWatchlists, since: float, now: float) -> int:
     """Screen the article texts kept since `since` against `compiled`; store new matches."""
     found, after = 0, ""
     while True:

@@ -13,12 +13,12 @@ from watcher.ingest.fetch import make_client
 from watcher.lists.rescreen import rescreen_pending
 from watcher.lists.update import list_fetch_limits, update_due
 from watcher.logs import kv
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 
 log = logging.getLogger(__name__)
 
 
-async def update_lists_once(store: Store, loaded: Loaded, now: float) -> Loaded:
+async def update_lists_once(store: StateStore, loaded: Loaded, now: float) -> Loaded:
     """Update the due lists; the snapshot to screen with afterwards (reloaded if a list
     changed; a reload that fails keeps `loaded`, and says so)."""
     config = loaded.config
@@ -35,7 +35,7 @@ async def update_lists_once(store: Store, loaded: Loaded, now: float) -> Loaded:
     return loaded
 
 
-def rescreen_once(store: Store, loaded: Loaded, now: float) -> int:
+def rescreen_once(store: StateStore, loaded: Loaded, now: float) -> int:
     """Back-screen the stored news for every list change not back-screened yet."""
     if not loaded.config.lists:
         return 0

@@ -47,7 +47,7 @@ from watcher.lists.diff import ListDiff, diff_entries
 from watcher.lists.state import ListState, Validators
 from watcher.lists.validate import ListRejectedError, check_download, check_loss
 from watcher.logs import kv
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def is_due(item: ListConfig, state: ListState, now: float) -> bool:
 
 async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
     item: ListConfig,
-    store: Store,
+    store: StateStore,
     state_dir: Path,
     client: httpx.AsyncClient,
     limits: FetchLimits,
@@ -149,7 +149,9 @@ async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
     return _record_success(store, state, item, now, _validators(state, fetched), imported)
 
 
-def _apply(store: Store, item: ListConfig, output: Path, imported: _Imported, now: float) -> None:
+def _apply(
+    store: StateStore, item: ListConfig, output: Path, imported: _Imported, now: float
+) -> None:
     """Swap the new version in, unless the list in force already says the same."""
     for note in imported.notes:
         log.info("%s", kv(event="list-import-note", list=item.name, note=note))
@@ -158,7 +160,7 @@ def _apply(store: Store, item: ListConfig, output: Path, imported: _Imported, no
 
 
 def _record_success(  # noqa: PLR0917
-    store: Store,
+    store: StateStore,
     state: ListState,
     item: ListConfig,
     now: float,
@@ -284,7 +286,9 @@ def _version(text: str) -> str:
     return hashlib.sha256("".join(lines[start:]).encode()).hexdigest()
 
 
-def _swap(store: Store, item: ListConfig, output: Path, imported: _Imported, now: float) -> None:
+def _swap(
+    store: StateStore, item: ListConfig, output: Path, imported: _Imported, now: float
+) -> None:
     """Record the change (once per version), then replace the list file in one step."""
     diff = imported.diff
     if diff.empty:  # details only (notes, dates): nothing to report
@@ -324,7 +328,7 @@ def _validators(state: ListState, fetched: dict[str, FetchResult]) -> dict[str, 
 
 
 def _record_unchanged(  # noqa: PLR0917
-    store: Store,
+    store: StateStore,
     state: ListState,
     item: ListConfig,
     now: float,
@@ -362,7 +366,7 @@ def _succeeded(
 
 
 def _record_failure(
-    store: Store, state: ListState, item: ListConfig, now: float, error: str
+    store: StateStore, state: ListState, item: ListConfig, now: float, error: str
 ) -> ListUpdateResult:
     with store.transaction() as tx:
         tx.save_list_state(
@@ -383,7 +387,7 @@ def _record_failure(
 
 async def update_due(
     config: Config,
-    store: Store,
+    store: StateStore,
     state_dir: Path,
     client: httpx.AsyncClient,
     now: float,

@@ -7,7 +7,7 @@ delivery I/O is `watcher.notify.mailer`; the outbox mechanics are `watcher.notif
 Queueing is three steps, so that rendering (up to a CPU-second for a big digest: trial
 renders to fit each part under ``digest.max_bytes``) holds no database lock:
 
-1. read: a read-only snapshot (`Store.snapshot`: WAL, blocks no writer) of the pending
+1. read: a read-only snapshot (`StateStore.snapshot`: blocks no writer) of the pending
    matches and, for a digest, of the entries no earlier digest listed;
 2. render: a pure function of what was read, down to the exact bytes to store;
 3. commit: one short write transaction stores the messages and marks exactly the matches
@@ -23,7 +23,7 @@ before it leaves everything pending (nothing lost); no match is ever marked by t
 pending for the next one.
 
 The async variants (`queue_digest_async`, `queue_alerts_async`: the daemon) run all three
-steps in a worker thread on a connection of their own (`Store.another_connection`), not just
+steps in a worker thread on a connection of their own (`StateStore.another_connection`), not just
 the render: the sqlite3 module releases the GIL at every row it steps, so while parsing and
 matching threads are busy each row read on the loop thread waits to get the GIL back.
 Measured: reading 4,000 pending matches takes 60 ms on an idle loop thread but 560-600 ms
@@ -67,7 +67,7 @@ from watcher.notify.render import (
     split_digest,
 )
 from watcher.state.errors import DuplicateMessageError
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 from watcher.state.transaction import Transaction
 
 __all__ = [
@@ -148,7 +148,7 @@ class AlertPlan:
 
 
 def queue_alerts(
-    store: Store, config: Config, now: float, *, new_id: Callable[[float], str] | None = None
+    store: StateStore, config: Config, now: float, *, new_id: Callable[[float], str] | None = None
 ) -> int:
     """Queue the immediate alerts for new matches at or above `digest.alert_severity`,
     bounded (see deploy/config.example.yaml, `digest.alert_*`):
@@ -185,7 +185,7 @@ def queue_alerts(
 
 
 async def queue_alerts_async(
-    store: Store, config: Config, now: float, executor: Executor | None = None
+    store: StateStore, config: Config, now: float, executor: Executor | None = None
 ) -> int:
     """`queue_alerts` in a worker thread (`executor`; None: the loop's default) on a
     connection of its own: the event loop only awaits it."""
@@ -197,7 +197,7 @@ ENTRY_PAGE = 100  # due entries read at a time while filling a pass's budget
 
 
 def read_alert_plan(
-    store: Store, config: Config, severities: Sequence[str], now: float
+    store: StateStore, config: Config, severities: Sequence[str], now: float
 ) -> AlertPlan:
     """Step 1 for alerts: the mails this pass may send, from one read snapshot."""
     settings = config.digest
@@ -277,7 +277,7 @@ def render_alerts(
 
 
 def _commit_alerts(
-    store: Store,
+    store: StateStore,
     config: Config,
     plan: AlertPlan,
     outgoing: Sequence[Outgoing],
@@ -329,7 +329,7 @@ def _alerts_queued(outgoing: Sequence[Outgoing], held: int) -> int:
 
 
 def queue_digest(
-    store: Store,
+    store: StateStore,
     config: Config,
     now: float,
     feed_health: Sequence[FeedHealth | FeedProblem] = (),
@@ -355,7 +355,7 @@ def queue_digest(
 
 
 async def queue_digest_async(
-    store: Store,
+    store: StateStore,
     config: Config,
     now: float,
     feed_health: Sequence[FeedHealth | FeedProblem] = (),
@@ -369,7 +369,7 @@ async def queue_digest_async(
     return digest_id
 
 
-def _on_own_connection(store: Store, work: Callable[..., _T], *args: object) -> _T:
+def _on_own_connection(store: StateStore, work: Callable[..., _T], *args: object) -> _T:
     own = store.another_connection()
     try:
         return work(own, *args)
@@ -377,7 +377,7 @@ def _on_own_connection(store: Store, work: Callable[..., _T], *args: object) -> 
         own.close()
 
 
-def read_digest_input(store: Store, config: Config, now: float) -> DigestInput | None:
+def read_digest_input(store: StateStore, config: Config, now: float) -> DigestInput | None:
     """Step 1: the pending matches a digest can list, first in its order (None: nothing
     to send). However long the backlog, at most `digest_read_limit` are read."""
     with store.snapshot() as tx:
@@ -437,7 +437,7 @@ def _when(settings: RenderSettings, at: float) -> str:
     return datetime.fromtimestamp(at, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _commit_digest(store: Store, config: Config, rendered: RenderedDigest, now: float) -> bool:
+def _commit_digest(store: StateStore, config: Config, rendered: RenderedDigest, now: float) -> bool:
     changes = list(rendered.list_change_ids)  # marked with the first message, check-and-set
 
     def mark(tx: Transaction, match_ids: Sequence[int]) -> int:
@@ -468,7 +468,7 @@ def _digest_queued(rendered: RenderedDigest) -> str:
 
 
 def _commit(
-    store: Store,
+    store: StateStore,
     config: Config,
     outgoing: Sequence[Outgoing],
     now: float,
@@ -509,7 +509,7 @@ def _log_conflict(what: str) -> None:
 
 
 def preview_digest(
-    store: Store,
+    store: StateStore,
     config: Config,
     now: float,
     feed_health: Sequence[FeedHealth | FeedProblem] = (),
@@ -536,7 +536,7 @@ def _send_empty(config: Config) -> DigestConfig:
 
 
 async def drain_outbox(
-    store: Store,
+    store: StateStore,
     config: Config,
     now: float,
     mailer: Mailer | None = None,
@@ -556,13 +556,13 @@ async def drain_outbox(
     return await drain(store, open_mailer, sender, now, timeout, owner=owner, lease=lease)
 
 
-def pending_count(store: Store) -> int:
+def pending_count(store: StateStore) -> int:
     """Messages in the outbox not yet accepted by a server."""
     with store.snapshot() as tx:
         return tx.unsent_count()
 
 
-def prune_outbox(store: Store, now: float, keep: float = SENT_RETENTION) -> int:
+def prune_outbox(store: StateStore, now: float, keep: float = SENT_RETENTION) -> int:
     """Forget sent messages older than `keep` seconds (unsent ones are never pruned)."""
     with store.transaction() as tx:
         return tx.prune_sent_messages(now - keep)
@@ -618,7 +618,7 @@ def _history(
     return MentionHistory({f"{k[0]}/{k[1]}": tuple(v) for k, v in counts.items()})
 
 
-def digest_health(store: Store, config: Config, now: float) -> list[FeedHealth | FeedProblem]:
+def digest_health(store: StateStore, config: Config, now: float) -> list[FeedHealth | FeedProblem]:
     """The digest's health section: the feeds with problems, then the failing or stale
     official lists (the daemon, `run --once` and `watcher digest` show the same)."""
     return [*feed_health(store, config, now), *lists_in_health(config, store, now)]

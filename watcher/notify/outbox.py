@@ -19,7 +19,7 @@ from watcher.ingest.schedule_math import backoff_delay
 from watcher.logs import kv
 from watcher.notify.mailer import Delivered, DeliveryError, Mailer
 from watcher.notify.notice import OutboxMessage
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def backoff(attempts: int) -> float:
 
 
 async def drain(
-    store: Store,
+    store: StateStore,
     open_mailer: Callable[[], Mailer],
     sender: str,
     now: float,
@@ -95,7 +95,7 @@ class _Batch:
 
 
 async def _send_batch(
-    store: Store,
+    store: StateStore,
     open_mailer: Callable[[], Mailer],
     sender: str,
     due: Sequence[OutboxMessage],
@@ -132,7 +132,7 @@ async def _send_batch(
     return batch
 
 
-def _record_sent(store: Store, message: OutboxMessage, reply: Delivered, now: float) -> None:
+def _record_sent(store: StateStore, message: OutboxMessage, reply: Delivered, now: float) -> None:
     note = None
     if reply.refused:
         note = "refused: " + "; ".join(f"{r}: {why}" for r, why in reply.refused.items())
@@ -155,7 +155,7 @@ def _record_sent(store: Store, message: OutboxMessage, reply: Delivered, now: fl
 
 
 def _record_failure(
-    store: Store, messages: Sequence[OutboxMessage], error: str, now: float
+    store: StateStore, messages: Sequence[OutboxMessage], error: str, now: float
 ) -> None:
     with store.transaction() as tx:
         for message in messages:

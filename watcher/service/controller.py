@@ -55,8 +55,9 @@ from watcher.service.jobs import JobKind, JobSpec
 from watcher.service.memory import limit_malloc_arenas, release_memory
 from watcher.service.sdnotify import Notifier, watchdog_interval
 from watcher.state.errors import STATE_FILE_ERRORS, StateStoreFailed
+from watcher.state.interface import StateStore
 from watcher.state.lock import StateLock
-from watcher.state.sqlite import Store
+from watcher.state.open import open_state
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class Controller:
         lock = StateLock(state_dir)
         lock.acquire()
         try:
-            store = Store(state_dir)
+            store = open_state(loaded.config)
             try:
                 await self._serve(store, loaded, state_dir)
             finally:
@@ -118,7 +119,7 @@ class Controller:
         log.info("%s", kv(event="stopped", pid=os.getpid(), exit_code=self._exit_code))
         return self._exit_code
 
-    async def _serve(self, store: Store, loaded: Loaded, state_dir: Path) -> None:
+    async def _serve(self, store: StateStore, loaded: Loaded, state_dir: Path) -> None:
         """Start the handlers and jobs, run until a stop, shut down (the lock is held)."""
         poll.sync_feeds(store, loaded.config, time.time())
         current = Current(loaded)
@@ -296,7 +297,7 @@ class _Controls:
     """The controller as the handlers see it (`watcher.service.handlers.context.Controls`),
     with what speaking to systemd about them needs: the state and the running config."""
 
-    def __init__(self, controller: Controller, store: Store, current: Current) -> None:
+    def __init__(self, controller: Controller, store: StateStore, current: Current) -> None:
         self._controller = controller
         self._store = store
         self._current = current

@@ -24,8 +24,9 @@ from watcher.lists.runner import rescreen_once, update_lists_once
 from watcher.logs import kv
 from watcher.notify import notifier
 from watcher.progress import Report, Tick, no_tick, quiet
+from watcher.state.interface import StateStore
 from watcher.state.lock import StateLock
-from watcher.state.sqlite import Store
+from watcher.state.open import open_state
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ async def run_once(
     config = loaded.config
     state_dir = settings.resolved_state_dir(config)
     with StateLock(state_dir):
-        store = Store(state_dir)
+        store = open_state(config)
         try:
             # official lists (lists:) due for an update first, so this run screens with them
             loaded = await update_lists_once(store, loaded, clock())
@@ -97,7 +98,9 @@ async def run_once(
             store.close()
 
 
-async def _once(store: Store, loaded: Loaded, clock: Callable[[], float], tick: Tick) -> OnceResult:
+async def _once(
+    store: StateStore, loaded: Loaded, clock: Callable[[], float], tick: Tick
+) -> OnceResult:
     config = loaded.config
 
     poll.sync_feeds(store, config, clock())

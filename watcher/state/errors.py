@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from watcher.errors import EX_CANTCREAT, EX_DATAERR, EX_IOERR, WatcherError
+from watcher.errors import EX_CANTCREAT, EX_DATAERR, EX_IOERR, EX_UNAVAILABLE, WatcherError
 
 
 class StateError(WatcherError):
@@ -31,5 +31,17 @@ class StateStoreFailed(StateError):  # noqa: N818
     exit_code = EX_IOERR
 
 
+class StateUnavailable(StateError):  # noqa: N818
+    """The PostgreSQL state database cannot be reached or refused the connection: server down
+    or unreachable, wrong password, unknown role or database (EX_UNAVAILABLE: a service the
+    run needs is unavailable; systemd restarts the unit, the server may be back by then)."""
+
+    exit_code = EX_UNAVAILABLE
+
+
+class StateSchemaOutdated(StateError):  # noqa: N818
+    """The database has an older schema than this release: `watcher state upgrade` first."""
+
+
 # The database file itself failed (not one operation on it): what callers report and stop on.
-STATE_FILE_ERRORS = (StateCorrupt, StateNotWritable, StateStoreFailed)
+STATE_FILE_ERRORS = (StateCorrupt, StateNotWritable, StateStoreFailed, StateUnavailable)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from watcher.state.errors import StateError
+from watcher.state.errors import StateError, StateSchemaOutdated
 
 # Each script upgrades the schema by one version. Append only; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -185,6 +185,24 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outbox_claimed_by ON outbox(claimed_by) WHERE claimed_by IS NOT NULL;
     """,
 ]
+
+
+UPGRADE_COMMAND = "watcher state upgrade"
+
+
+def newer_schema(where: str, version: int) -> StateError:
+    return StateError(
+        f"{where} has schema version {version}, newer than this sanctions-watch "
+        f"understands ({len(MIGRATIONS)}); upgrade sanctions-watch"
+    )
+
+
+def outdated_schema(where: str, version: int) -> StateSchemaOutdated:
+    return StateSchemaOutdated(
+        f"{where} has schema version {version}, older than this sanctions-watch's "
+        f"({len(MIGRATIONS)}): run `{UPGRADE_COMMAND}` once with the same config, then "
+        "start sanctions-watch again"
+    )
 
 
 def split_sql(script: str) -> list[str]:

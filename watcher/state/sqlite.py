@@ -5,18 +5,26 @@ Callers open a `Store`, then do each unit of work inside ``with store.transactio
 
 SQLite specifics: WAL mode, ``synchronous=NORMAL`` (durable at checkpoints and safe against
 corruption), a busy timeout, and ``BEGIN IMMEDIATE`` so a writer never deadlocks on upgrade.
-Schema versions live in ``PRAGMA user_version``; `MIGRATIONS[n]` moves version n to n+1.
+Schema versions live in ``PRAGMA user_version``; `MIGRATIONS[n]` moves version n to n+1. A new
+file is created at the current version; an older one is refused (`watcher state upgrade` runs
+`Store.upgrade`), a newer one too (upgrade sanctions-watch).
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from watcher.state.errors import StateCorrupt, StateError, StateNotWritable, StateStoreFailed
-from watcher.state.schema import MIGRATIONS, split_sql
+from watcher.state.errors import (
+    StateCorrupt,
+    StateError,
+    StateNotWritable,
+    StateStoreFailed,
+)
+from watcher.state.schema import MIGRATIONS, newer_schema, outdated_schema, split_sql
 from watcher.state.transaction import Transaction
 
 DB_FILE = "state.sqlite3"
@@ -84,13 +92,16 @@ def _refuse_truncated(path: Path) -> None:
 
 
 class Store:
-    """The state database. One instance per process; not shared across threads.
+    """The state database (a `watcher.state.interface.StateStore`). Not shared across threads:
+    `another_connection` gives another thread its own.
 
     Failures of the database file itself surface as `StateCorrupt` (65), `StateNotWritable`
-    (73) or `StateStoreFailed` (74), each naming the file and what to do."""
+    (73) or `StateStoreFailed` (74), each naming the file and what to do. An older schema is
+    refused with `StateSchemaOutdated` unless opened ``for_upgrade`` (then call `upgrade`)."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, for_upgrade: bool = False) -> None:
         self.path = Path(state_dir) / DB_FILE
+        self.where = str(self.path)
         _refuse_truncated(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,10 +114,12 @@ class Store:
         try:
             self._db.row_factory = sqlite3.Row
             self._db.create_function("casefold", 1, _casefold, deterministic=True)
+            if not _has_function(self._db, "floor(1.5)"):  # built without the math functions
+                self._db.create_function("floor", 1, _floor, deterministic=True)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            self._check_schema(for_upgrade=for_upgrade)
         except sqlite3.Error as exc:
             self._db.close()
             error = state_error(self.path, exc)
@@ -117,18 +130,38 @@ class Store:
             self._db.close()
             raise
 
-    def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > len(MIGRATIONS):
-            raise StateError(
-                f"{self.path} has schema version {version}, newer than this sanctions-watch "
-                f"understands ({len(MIGRATIONS)}); upgrade sanctions-watch"
-            )
-        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+    def _version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _check_schema(self, *, for_upgrade: bool) -> None:
+        """A new file gets the current schema; an older one waits for `upgrade`."""
+        version = self._version()
+        if version == 0:  # new: created at the current version (re-read under the lock)
             with self.transaction():
-                for statement in split_sql(script):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={target}")
+                self._migrate_locked(creating=True)
+            version = self._version()
+        if version > len(MIGRATIONS):
+            raise newer_schema(self.where, version)
+        if version < len(MIGRATIONS) and not for_upgrade:
+            raise outdated_schema(self.where, version)
+
+    def upgrade(self) -> tuple[int, int]:
+        """Apply the missing migrations in one write transaction: (from, to) versions. A
+        second process running it at once waits for the first, then finds nothing to do."""
+        with self.transaction():
+            return self._migrate_locked(creating=False)
+
+    def _migrate_locked(self, *, creating: bool) -> tuple[int, int]:
+        version = self._version()  # inside BEGIN IMMEDIATE: no other writer moved it since
+        if version > len(MIGRATIONS):
+            raise newer_schema(self.where, version)
+        if creating and version != 0:
+            return version, version  # another process created it meanwhile
+        for script in MIGRATIONS[version:]:
+            for statement in split_sql(script):
+                self._db.execute(statement)
+        self._db.execute(f"PRAGMA user_version={len(MIGRATIONS)}")
+        return version, len(MIGRATIONS)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -136,7 +169,7 @@ class Store:
         with self._translated():
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(self._db)
+                yield Transaction(self._db, self.where)
             except BaseException:
                 with suppress(sqlite3.Error):  # a damaged file may fail this too
                     self._rollback()
@@ -150,7 +183,7 @@ class Store:
         with self._translated():
             self._db.execute("BEGIN DEFERRED")
             try:
-                yield Transaction(self._db)
+                yield Transaction(self._db, self.where)
             finally:
                 with suppress(sqlite3.Error):
                     self._rollback()  # nothing to keep: ends the read
@@ -177,6 +210,19 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _has_function(db: sqlite3.Connection, call: str) -> bool:
+    try:
+        db.execute(f"SELECT {call}")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+def _floor(value: float | None) -> float | None:
+    """SQL ``floor(x)``, which SQLite has only when built with its math functions."""
+    return None if value is None else float(math.floor(value))
 
 
 def _casefold(value: str | None) -> str | None:

@@ -1,23 +1,26 @@
 """The operations of one unit of work on the state: `Transaction`, and the rows it returns.
 
-`Store.transaction()` and `Store.snapshot()` hand one out; nothing else in the package touches
-SQL.
+`StateStore.transaction()` and `StateStore.snapshot()` hand one out; nothing else in the package
+touches SQL. The same class runs on SQLite and on PostgreSQL, so every statement here is portable
+(see CONVENTIONS.md): ``?`` placeholders (the PostgreSQL adapter rewrites them), upserts as
+``ON CONFLICT``, new ids by ``RETURNING``, no SQLite-only functions; ``casefold()`` and
+``floor()`` exist on both (a Python function on SQLite, an SQL one on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from watcher.config.watchlist import Severity
-from watcher.ingest.feedstate import FEED_STATE_COLUMNS, FeedRow, ItemRecord, KnownItem, StoreCounts
+from watcher.ingest.feedstate import FeedRow, FeedUpdate, ItemRecord, KnownItem, StoreCounts
 from watcher.lists.state import ListChangeRow, ListState, Validators
 from watcher.matching.types import Match
 from watcher.notify.notice import OutboxMessage, PendingMatch
 from watcher.state.errors import DuplicateMessageError
+from watcher.state.interface import DbConnection, DbRow
 from watcher.state.leases import InstanceInfo, InstanceRow, process_owner
 
 ID_BATCH = 500  # ids per `IN (...)` list (SQLite allows 32766 parameters since 3.32)
@@ -41,8 +44,9 @@ _DIGEST_ORDER = (
 class Transaction:
     """The operations available inside one transaction. Add methods here, grouped by concern."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: DbConnection, where: str) -> None:
         self._db = db
+        self._where = where  # the database, for messages (`StateStore.where`)
 
     # --- feeds and articles (ingestion) -------------------------------------------------
 
@@ -55,21 +59,25 @@ class Transaction:
                 """INSERT INTO feeds (url, current_url, name, next_poll) VALUES (?, ?, ?, ?)
                    ON CONFLICT(url) DO UPDATE SET
                        name = excluded.name,
-                       disabled_at = CASE WHEN active = 0 THEN NULL ELSE disabled_at END,
-                       disabled_reason = CASE WHEN active = 0 THEN NULL ELSE disabled_reason END,
-                       next_poll = CASE WHEN active = 0 THEN ? ELSE next_poll END,
+                       disabled_at = CASE WHEN feeds.active = 0 THEN NULL
+                                          ELSE feeds.disabled_at END,
+                       disabled_reason = CASE WHEN feeds.active = 0 THEN NULL
+                                              ELSE feeds.disabled_reason END,
+                       next_poll = CASE WHEN feeds.active = 0 THEN ? ELSE feeds.next_poll END,
                        active = 1""",
                 (url, url, name, now, now),
             )
-        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS configured_feeds (url TEXT PRIMARY KEY)")
-        self._db.execute("DELETE FROM configured_feeds")
-        self._db.executemany(
-            "INSERT OR IGNORE INTO configured_feeds VALUES (?)", [(u,) for u, _ in feeds]
-        )
-        self._db.execute(
-            """UPDATE feeds SET active = 0
-               WHERE active = 1 AND url NOT IN (SELECT url FROM configured_feeds)"""
-        )
+        configured = {url for url, _ in feeds}
+        removed = [
+            int(row[0])
+            for row in self._db.execute("SELECT id, url FROM feeds WHERE active = 1")
+            if row[1] not in configured
+        ]
+        for start in range(0, len(removed), ID_BATCH):
+            ids = removed[start : start + ID_BATCH]
+            self._db.execute(
+                f"UPDATE feeds SET active = 0 WHERE id IN ({','.join('?' * len(ids))})", ids
+            )
 
     def feeds(self, *, active_only: bool = True) -> list[FeedRow]:
         where = "WHERE active = 1" if active_only else ""
@@ -80,11 +88,9 @@ class Transaction:
         row = self._db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
         return None if row is None else _feed_row(row)
 
-    def update_feed(self, feed_id: int, changes: Mapping[str, object]) -> None:
-        """Set some of the feed's state columns (names from `FEED_STATE_COLUMNS`)."""
-        unknown = set(changes) - FEED_STATE_COLUMNS
-        if unknown:
-            raise ValueError(f"not feed state columns: {sorted(unknown)}")
+    def update_feed(self, feed_id: int, update: FeedUpdate) -> None:
+        """Set the feed's state columns that `update` gives (the others stay as they are)."""
+        changes = update.columns()
         if changes:
             assignments = ", ".join(f"{name} = ?" for name in changes)
             self._db.execute(
@@ -108,7 +114,7 @@ class Transaction:
                VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(id) DO UPDATE SET
                    link = excluded.link, title = excluded.title,
-                   published = COALESCE(excluded.published, published),
+                   published = COALESCE(excluded.published, articles.published),
                    content_hash = excluded.content_hash, last_seen = excluded.last_seen""",
             [(i.article_id, i.link, i.title, i.published, i.content_hash, now, now) for i in items],
         )
@@ -136,12 +142,12 @@ class Transaction:
     ) -> int:
         """Store the matches not already stored for this article (per list entry); returns
         how many were new. A match is therefore reported at most once, ever."""
-        before = self._db.total_changes
-        self._db.executemany(
-            """INSERT OR IGNORE INTO matches
+        cursor = self._db.executemany(
+            """INSERT INTO matches
                    (article_id, list_name, entry_id, name, type, severity, programs, alias,
                     text, start, "end", score, snippet, found_at, notify, origin, also, why)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (article_id, list_name, entry_id) DO NOTHING""",
             [
                 (
                     article_id,
@@ -166,13 +172,13 @@ class Transaction:
                 for m in matches
             ],
         )
-        return self._db.total_changes - before
+        return max(cursor.rowcount, 0) if matches else 0
 
     def add_suppressions(self, counts: Mapping[str, int], now: float) -> None:
         self._db.executemany(
             """INSERT INTO suppressions (rule, count, last_at) VALUES (?, ?, ?)
                ON CONFLICT(rule) DO UPDATE SET
-                   count = count + excluded.count, last_at = excluded.last_at""",
+                   count = suppressions.count + excluded.count, last_at = excluded.last_at""",
             [(rule, n, now) for rule, n in counts.items() if n > 0],
         )
 
@@ -269,7 +275,8 @@ class Transaction:
     def digest_counts(self, digest_id: str) -> tuple[int, int]:
         """How many matches this digest listed, and how many of them were high severity."""
         row = self._db.execute(
-            """SELECT count(*), coalesce(sum(severity = 'high'), 0) FROM matches
+            """SELECT count(*), coalesce(sum(CASE WHEN severity = 'high' THEN 1 ELSE 0 END), 0)
+               FROM matches
                WHERE digest_id = ?""",
             (digest_id,),
         ).fetchone()
@@ -392,7 +399,8 @@ class Transaction:
         cursor = self._db.execute(
             """INSERT INTO alert_entries (list_name, entry_id, last_alert_at) VALUES (?, ?, ?)
                ON CONFLICT (list_name, entry_id)
-               DO UPDATE SET last_alert_at = excluded.last_alert_at WHERE last_alert_at <= ?""",
+               DO UPDATE SET last_alert_at = excluded.last_alert_at
+               WHERE alert_entries.last_alert_at <= ?""",
             (*entry, at, window_start),
         )
         return cursor.rowcount == 1
@@ -403,20 +411,35 @@ class Transaction:
         params: tuple[object, ...],
         *,
         order: str = "m.found_at, m.id",
-        limit: int = -1,
+        limit: int | None = None,
     ) -> list[PendingMatch]:
+        bounded = "" if limit is None else " LIMIT ?"
         rows = self._db.execute(
             f"""SELECT m.*, a.title AS article_title, a.link AS article_link,
-                       a.published AS article_published,
-                       (SELECT group_concat(label, char(10)) FROM (
-                            SELECT COALESCE(NULLIF(f.name, ''), f.url) AS label
-                            FROM article_sources s JOIN feeds f ON f.id = s.feed_id
-                            WHERE s.article_id = m.article_id ORDER BY f.id)) AS feed_labels
+                       a.published AS article_published
                 FROM matches m JOIN articles a ON a.id = m.article_id
-                WHERE {where} ORDER BY {order} LIMIT ?""",
-            (*params, limit),
-        )
-        return [_pending_match(row) for row in rows]
+                WHERE {where} ORDER BY {order}{bounded}""",
+            params if limit is None else (*params, limit),
+        ).fetchall()
+        labels = self._feed_labels({row["article_id"] for row in rows})
+        return [_pending_match(row, labels.get(row["article_id"], ())) for row in rows]
+
+    def _feed_labels(self, article_ids: set[str]) -> dict[str, tuple[str, ...]]:
+        """Per article: the feeds that carried it (name, else URL), in feed order."""
+        labels: dict[str, list[str]] = {}
+        ids = sorted(article_ids)
+        for start in range(0, len(ids), ID_BATCH):
+            batch = ids[start : start + ID_BATCH]
+            rows = self._db.execute(
+                f"""SELECT s.article_id, COALESCE(NULLIF(f.name, ''), f.url)
+                    FROM article_sources s JOIN feeds f ON f.id = s.feed_id
+                    WHERE s.article_id IN ({",".join("?" * len(batch))})
+                    ORDER BY s.article_id, f.id""",
+                batch,
+            )
+            for article_id, label in rows:
+                labels.setdefault(article_id, []).append(label)
+        return {article_id: tuple(names) for article_id, names in labels.items()}
 
     def mark_alerted(self, match_ids: Sequence[int], at: float) -> int:
         """Mark these matches alerted, check-and-set: only those still pending, not alerted
@@ -455,24 +478,16 @@ class Transaction:
     ) -> int:
         """Store a rendered message; it is due at once. Raises `DuplicateMessageError` (and
         stores nothing) when the outbox already holds this Message-ID."""
-        try:
-            cursor = self._db.execute(
-                """INSERT INTO outbox
-                       (kind, message_id, recipients, message, created_at, next_attempt)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (kind, message_id, json.dumps(list(recipients)), data, now, now),
-            )
-        except sqlite3.IntegrityError as exc:
-            if "outbox.message_id" not in str(exc):
-                raise
-            raise DuplicateMessageError(
-                f"{message_id} is already in the outbox of {self._path()}"
-            ) from exc
-        return int(cursor.lastrowid or 0)
-
-    def _path(self) -> str:
-        row = self._db.execute("PRAGMA database_list").fetchone()
-        return str(row[2]) if row is not None else "the state database"
+        row = self._db.execute(
+            """INSERT INTO outbox
+                   (kind, message_id, recipients, message, created_at, next_attempt)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (message_id) DO NOTHING RETURNING id""",
+            (kind, message_id, json.dumps(list(recipients)), data, now, now),
+        ).fetchone()
+        if row is None:
+            raise DuplicateMessageError(f"{message_id} is already in the outbox of {self._where}")
+        return int(row[0])
 
     def claim_due_messages(
         self, now: float, lease_until: float, limit: int, owner: str | None = None
@@ -587,10 +602,10 @@ class Transaction:
         for list_name, entry_id in entry_keys:
             per_day = [0] * days
             rows = self._db.execute(
-                """SELECT CAST((at - ?) / 86400 AS INTEGER) AS day, count(*) FROM (
+                """SELECT CAST(floor((at - ?) / 86400) AS INTEGER) AS day, count(*) FROM (
                        SELECT COALESCE(a.published, m.found_at) AS at
                        FROM matches m JOIN articles a ON a.id = m.article_id
-                       WHERE m.list_name = ? AND m.entry_id = ?)
+                       WHERE m.list_name = ? AND m.entry_id = ?) AS dated
                    WHERE at >= ? AND at < ? GROUP BY day""",
                 (start, list_name, entry_id, start, end),
             )
@@ -601,9 +616,8 @@ class Transaction:
 
     def outbox_messages(self, kind: str | None = None) -> list[OutboxMessage]:
         """Every message kept in the outbox (sent or not), oldest first."""
-        rows = self._db.execute(
-            "SELECT * FROM outbox WHERE ? IS NULL OR kind = ? ORDER BY id", (kind, kind)
-        )
+        where, params = ("", ()) if kind is None else ("WHERE kind = ?", (kind,))
+        rows = self._db.execute(f"SELECT * FROM outbox {where} ORDER BY id", params)
         return [_outbox_message(row, attempts=row["attempts"]) for row in rows]
 
     # --- official lists kept current, article text for back-screening (watcher.lists) ------
@@ -615,10 +629,16 @@ class Transaction:
     def save_list_state(self, state: ListState) -> None:
         validators = {u: [v.etag, v.last_modified] for u, v in state.validators.items()}
         self._db.execute(
-            """INSERT OR REPLACE INTO list_state
+            """INSERT INTO list_state
                    (name, validators, last_check, last_success, last_change, failures,
                     failing_since, last_error, entries, data_date)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET
+                   validators = excluded.validators, last_check = excluded.last_check,
+                   last_success = excluded.last_success, last_change = excluded.last_change,
+                   failures = excluded.failures, failing_since = excluded.failing_since,
+                   last_error = excluded.last_error, entries = excluded.entries,
+                   data_date = excluded.data_date""",
             (
                 state.name,
                 json.dumps(validators),
@@ -646,9 +666,10 @@ class Transaction:
         """Record an update's diff, once per (list, version); False when already recorded
         (an update interrupted after recording it is simply run again)."""
         cursor = self._db.execute(
-            """INSERT OR IGNORE INTO list_changes
+            """INSERT INTO list_changes
                    (list_name, version, at, added, removed, changed, diff, rescreened_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (list_name, version) DO NOTHING""",
             (
                 list_name,
                 version,
@@ -690,7 +711,9 @@ class Transaction:
     def keep_article_texts(self, texts: Sequence[tuple[str, str]], now: float) -> None:
         """Keep (article id, text) compressed for back-screening (the newest version wins)."""
         self._db.executemany(
-            "INSERT OR REPLACE INTO article_texts (article_id, stored_at, text) VALUES (?, ?, ?)",
+            """INSERT INTO article_texts (article_id, stored_at, text) VALUES (?, ?, ?)
+               ON CONFLICT (article_id) DO UPDATE SET
+                   stored_at = excluded.stored_at, text = excluded.text""",
             [(article_id, now, zlib.compress(text.encode(), 6)) for article_id, text in texts],
         )
 
@@ -914,7 +937,7 @@ class Transaction:
         return None if row is None or row[0] is None else float(row[0])
 
 
-def _list_state(row: sqlite3.Row) -> ListState:
+def _list_state(row: DbRow) -> ListState:
     validators = {
         url: Validators(etag, modified)
         for url, (etag, modified) in json.loads(row["validators"]).items()
@@ -933,7 +956,7 @@ def _list_state(row: sqlite3.Row) -> ListState:
     )
 
 
-def _list_change(row: sqlite3.Row) -> ListChangeRow:
+def _list_change(row: DbRow) -> ListChangeRow:
     return ListChangeRow(
         id=row["id"],
         list_name=row["list_name"],
@@ -948,8 +971,8 @@ def _list_change(row: sqlite3.Row) -> ListChangeRow:
     )
 
 
-def _feed_row(row: sqlite3.Row) -> FeedRow:
-    values = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row needs keys())
+def _feed_row(row: DbRow) -> FeedRow:
+    values = {key: row[key] for key in row.keys()}  # noqa: SIM118 (a DbRow needs keys())
     values["initialized"] = bool(values["initialized"])
     values["active"] = bool(values["active"])
     return FeedRow(**values)
@@ -959,15 +982,14 @@ def _timestamp(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def _pending_match(row: sqlite3.Row) -> PendingMatch:
-    labels = row["feed_labels"]
+def _pending_match(row: DbRow, feeds: tuple[str, ...]) -> PendingMatch:
     return PendingMatch(
         id=row["id"],
         article_id=row["article_id"],
         title=row["article_title"],
         link=row["article_link"],
         published=_timestamp(row["article_published"]),
-        feeds=tuple(labels.split("\n")) if labels else (),
+        feeds=feeds,
         list_name=row["list_name"],
         entry_id=row["entry_id"],
         name=row["name"],
@@ -987,7 +1009,7 @@ def _pending_match(row: sqlite3.Row) -> PendingMatch:
     )
 
 
-def _outbox_message(row: sqlite3.Row, attempts: int) -> OutboxMessage:
+def _outbox_message(row: DbRow, attempts: int) -> OutboxMessage:
     return OutboxMessage(
         id=row["id"],
         kind=row["kind"],

@@ -18,7 +18,7 @@ from watcher.config.snapshot import Loaded
 from watcher.ingest.poll import PollLimits, poll_client
 from watcher.progress import Heartbeat
 from watcher.service.jobs import JobSpec
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Controls(Protocol):
 class Context:
     """Given to every handler at construction."""
 
-    store: Store
+    store: StateStore
     current: Current
     workers: Executor  # parsing, matching, back-screening
     notify_workers: Executor  # digests and alerts: not queued behind parsing and matching

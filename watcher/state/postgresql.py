@@ -1,0 +1,398 @@
+"""The PostgreSQL backend: one state shared by several instances on several hosts.
+
+Chosen when the config has a ``database:`` section (`watcher.state.open.open_state`). The
+decisions, and why:
+
+- **Synchronous psycopg 3 with its `ConnectionPool`, not the async API.** The state interface
+  (`StateStore`, `Transaction`) is synchronous because sqlite3 is, and every caller already
+  keeps long state work off the event loop in worker threads. An async driver would need a
+  second, async `Transaction` (every method twice) or a loop-in-thread bridge, for nothing:
+  the event loop never waits on a long query. Each `transaction()` / `snapshot()` borrows a
+  pooled connection for its duration, so one `PostgresStore` is safe to share across the
+  daemon's threads and `another_connection()` is a view on the same pool.
+- **The same `Transaction` as SQLite.** It calls ``execute(sql, params)`` with ``?``
+  placeholders; `_Adapter` rewrites them to ``%s`` (cached per statement text), turns the
+  marker ``/*lock-rows*/`` into ``FOR UPDATE SKIP LOCKED`` (SQLite reads a comment), and hands
+  rows that read like `sqlite3.Row` (by index, by name, ``keys()``). Text parameters lose any
+  NUL character (PostgreSQL ``text`` refuses ``\\x00``; feed text may carry one): it becomes
+  U+FFFD, so a broken feed item can never make a write fail.
+- **Write units serialize as SQLite's ``BEGIN IMMEDIATE`` does**: ``BEGIN`` then
+  ``pg_advisory_xact_lock(WRITE_LOCK)``, across processes and hosts, so every read-then-write
+  in `Transaction` stays correct with two instances. The lock goes with the transaction (a
+  crashed instance holds nothing). Snapshots are ``REPEATABLE READ READ ONLY``: one view,
+  no lock, never blocking a writer.
+- **Schema**: the same `MIGRATIONS`, mapped by `pg_ddl` (``INTEGER PRIMARY KEY`` -> identity,
+  ``INTEGER`` -> ``BIGINT``, ``REAL`` -> ``DOUBLE PRECISION`` (unix times need 53 bits),
+  ``BLOB`` -> ``BYTEA``, ``TEXT`` -> ``TEXT COLLATE "C"``: byte order as SQLite compares, so
+  every ``ORDER BY`` and ``>`` on text agrees between backends whatever the database's
+  locale). The version sits in the one-row table ``watcher_schema``. ``casefold(text)`` is an
+  SQL function folding as Unicode does (``lower()`` under the ICU root collation when the
+  server has ICU), so the digest's ``ORDER BY casefold(name)`` is SQLite's.
+- **Errors**: an unreachable server, a refused password, an unknown role or database raise
+  `StateUnavailable` (exit 69) naming the database by `public_url` (never the password) and
+  what to check.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+import psycopg.errors
+from psycopg.rows import RowMaker
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from watcher.logs import kv
+from watcher.state.errors import (
+    StateError,
+    StateNotWritable,
+    StateStoreFailed,
+    StateUnavailable,
+)
+from watcher.state.interface import DbCursor
+from watcher.state.schema import MIGRATIONS, newer_schema, outdated_schema, split_sql
+from watcher.state.transaction import Transaction
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key of write transactions: one fixed 64-bit number ("swstate1")
+WRITE_LOCK = int.from_bytes(b"swstate1", "big")
+SCHEMA_TABLE = "watcher_schema"
+LOCK_ROWS = "/*lock-rows*/"  # in claim subqueries: skip rows another instance holds
+
+
+# --- names and messages -------------------------------------------------------------------
+
+
+def public_url(url: str) -> str:
+    """The URL without its password (in the userinfo or a ``password=`` parameter): what
+    messages and logs name."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _hint(detail: str) -> str:
+    text = detail.lower()
+    if "password" in text or "authentication" in text:
+        return (
+            "check the user name in database.url and the password in database.password_file "
+            "or database.password_env (and the server's pg_hba.conf)"
+        )
+    if "does not exist" in text:
+        return (
+            "check the role and database names in database.url; create the database first "
+            "(createdb -O USER NAME)"
+        )
+    return (
+        "check that the server is running and reachable at that host and port (firewall, "
+        "listen_addresses, pg_hba.conf) and that database.url names it"
+    )
+
+
+# SQLSTATE classes and codes that mean the server or the session is out of reach
+_UNAVAILABLE_CLASSES = ("08", "28", "3D")  # connection, authorization, unknown database
+_UNAVAILABLE_CODES = ("57P01", "57P02", "57P03", "53300")  # shutdown, starting, too many
+_FULL_CODES = ("53100", "58030")  # disk full, I/O error
+_DENIED_CODES = ("42501", "25006")  # insufficient privilege, read-only transaction
+
+
+def state_error(where: str, exc: Exception, secret: str | None = None) -> StateError | None:
+    """The user-facing error for a failure of the database at `where` (None: not about the
+    database itself, a bug). `secret` is scrubbed from the driver's text, should it echo it."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if secret:
+        detail = detail.replace(secret, "***")
+    code = getattr(exc, "sqlstate", None) or ""
+    if isinstance(exc, PoolTimeout) or (
+        isinstance(exc, psycopg.OperationalError)
+        and (not code or code[:2] in _UNAVAILABLE_CLASSES or code in _UNAVAILABLE_CODES)
+    ):
+        return StateUnavailable(
+            f"cannot use the state database {where}: {detail}. {_hint(detail).capitalize()}"
+        )
+    if code in _FULL_CODES:
+        return StateStoreFailed(
+            f"could not store to the state database {where}: {detail}. Free space on the "
+            "database server; nothing already stored is lost, and what was not stored is "
+            "fetched again on the next poll"
+        )
+    if code in _DENIED_CODES:
+        return StateNotWritable(
+            f"cannot write the state database {where}: {detail}. The role in database.url "
+            "must own the database's tables (or hold INSERT, UPDATE, DELETE and CREATE on "
+            "them), and the server must not be a read-only standby"
+        )
+    return None
+
+
+# --- what Transaction talks to ---------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"""('(?:[^']|'')*'|"[^"]*"|--[^\n]*)|\?""")
+
+
+@functools.lru_cache(maxsize=4096)
+def pg_sql(sql: str) -> str:
+    """A portable statement in psycopg's form: ``?`` -> ``%s`` (outside literals and comments),
+    a literal ``%`` doubled, `LOCK_ROWS` -> ``FOR UPDATE SKIP LOCKED``."""
+    sql = sql.replace("%", "%%").replace(LOCK_ROWS, "FOR UPDATE SKIP LOCKED")
+    return _PLACEHOLDER.sub(lambda found: found.group(1) or "%s", sql)
+
+
+def _clean(params: Sequence[Any]) -> Sequence[Any]:
+    """PostgreSQL text refuses NUL: U+FFFD in its place (the rest of the text survives)."""
+    if any(isinstance(p, str) and "\x00" in p for p in params):
+        return [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
+    return params
+
+
+class PgRow:
+    """One row, read as `sqlite3.Row` reads: by index, by column name, ``keys()``."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: Sequence[Any]) -> None:
+        self._index = index
+        self._values = tuple(values)
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self._values[key if isinstance(key, int) else self._index[key]]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+    def __repr__(self) -> str:
+        return f"PgRow({dict(zip(self._index, self._values, strict=False))!r})"
+
+
+def pg_row(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
+    """psycopg row factory making `PgRow`s (the first of two same-named columns wins)."""
+    index: dict[str, int] = {}
+    for position, column in enumerate(cursor.description or ()):
+        index.setdefault(column.name, position)
+    return functools.partial(PgRow, index)
+
+
+class _Adapter:
+    """A `DbConnection` over one psycopg connection (see the module docstring)."""
+
+    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> DbCursor:
+        return self._conn.execute(pg_sql(sql), _clean(parameters))
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> DbCursor:
+        cursor = self._conn.cursor()
+        cursor.executemany(pg_sql(sql), [_clean(p) for p in seq_of_parameters])
+        return cursor
+
+
+# --- schema -------------------------------------------------------------------------------
+
+_DDL_TYPES = (
+    (re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),  # never float4: unix times need 53 bits
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
+    (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),  # byte order, as SQLite compares text
+)
+
+
+def pg_ddl(statement: str) -> str:
+    """A migration statement (SQLite's types, see CONVENTIONS.md) in PostgreSQL's types."""
+    for pattern, replacement in _DDL_TYPES:
+        statement = pattern.sub(replacement, statement)
+    return statement
+
+
+_CASEFOLD = """CREATE OR REPLACE FUNCTION casefold(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT lower(value {collate}) $$"""
+
+
+def _create_functions(conn: psycopg.Connection[Any], where: str) -> None:
+    """``casefold(text)``: Unicode lower case whatever the database's locale (SQLite has it
+    as Python's str.casefold), so the digest's SQL order is the same on both backends."""
+    icu = conn.execute("SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu'").fetchone()
+    conn.execute(_CASEFOLD.format(collate='COLLATE "und-x-icu"' if icu else ""))
+    folded = conn.execute("SELECT casefold('ÉÇ')").fetchone()
+    if folded is not None and folded[0] != "éç":
+        log.warning(
+            "%s",
+            kv(
+                event="state-schema",
+                database=where,
+                warning="no ICU and a C ctype: casefold() folds only ASCII, so non-ASCII "
+                "names sort apart in digests (use a server built with ICU or a UTF-8 ctype)",
+            ),
+        )
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+class PostgresStore:
+    """The state in PostgreSQL (a `watcher.state.interface.StateStore`), shared by threads.
+
+    `conninfo` carries the password (libpq URL or key=value string); `where` is what messages
+    name (`public_url`). An older schema is refused with `StateSchemaOutdated` unless opened
+    ``for_upgrade`` (then call `upgrade`)."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        where: str,
+        *,
+        for_upgrade: bool = False,
+        max_connections: int = 8,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.where = where
+        self._conninfo = conninfo
+        secret = psycopg.conninfo.conninfo_to_dict(conninfo).get("password")
+        self._secret = None if secret is None else str(secret)
+        self._kwargs: dict[str, Any] = {
+            "autocommit": True,  # BEGIN/COMMIT are explicit, as on SQLite
+            "row_factory": pg_row,
+            "connect_timeout": max(1, round(connect_timeout)),
+            "application_name": "sanctions-watch",
+        }
+        with self._translated(), psycopg.connect(conninfo, **self._kwargs) as conn:
+            self._check_schema(conn, for_upgrade=for_upgrade)
+        self._pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
+            conninfo,
+            kwargs=self._kwargs,
+            min_size=1,
+            max_size=max_connections,
+            open=False,
+            check=ConnectionPool.check_connection,  # a server restart costs no error
+            timeout=connect_timeout,
+            name="sanctions-watch-state",
+        )
+        self._pool.open()
+        self._owner = True
+
+    # --- units of work --------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One atomic unit of work, serialized with every other writer on every host."""
+        with self._translated(), self._pool.connection() as conn:
+            conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            try:
+                yield Transaction(_Adapter(conn), self.where)
+            except BaseException:
+                with suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Transaction]:
+        """A read-only unit of work: one consistent view, no lock, blocking no writer."""
+        with self._translated(reading=True), self._pool.connection() as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield Transaction(_Adapter(conn), self.where)
+            finally:
+                with suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")  # nothing to keep: ends the read
+
+    @contextmanager
+    def _translated(self, *, reading: bool = False) -> Iterator[None]:
+        """Driver errors about the database itself become `StateError`s naming it (a write
+        inside a snapshot is a bug, not the server's fault: it stays the driver's error)."""
+        try:
+            yield
+        except (psycopg.Error, PoolTimeout) as exc:
+            error = state_error(self.where, exc, self._secret)
+            if error is None or (
+                reading and isinstance(exc, psycopg.errors.ReadOnlySqlTransaction)
+            ):
+                raise
+            raise error from None  # the driver's exception may carry the conninfo
+
+    def another_connection(self) -> PostgresStore:
+        """This store for another thread: the pool is thread-safe. Closing the view leaves
+        the pool open."""
+        view = object.__new__(PostgresStore)
+        view.__dict__.update(self.__dict__)
+        view._owner = False
+        return view
+
+    def close(self) -> None:
+        if self._owner:
+            self._pool.close()
+
+    # --- schema ---------------------------------------------------------------------------
+
+    def _check_schema(self, conn: psycopg.Connection[PgRow], *, for_upgrade: bool) -> None:
+        version = _version(conn)
+        if version == 0:  # new: created at the current version, under the write lock
+            with _locked(conn):
+                if _version(conn) == 0:
+                    _migrate(conn, 0, self.where)
+            version = _version(conn)
+        if version > len(MIGRATIONS):
+            raise newer_schema(self.where, version)
+        if version < len(MIGRATIONS) and not for_upgrade:
+            raise outdated_schema(self.where, version)
+
+    def upgrade(self) -> tuple[int, int]:
+        """Apply the missing migrations in one transaction under the write lock: (from, to).
+        Another host running it at once waits, then finds nothing to do."""
+        with self._translated(), self._pool.connection() as conn, _locked(conn):
+            version = _version(conn)
+            if version > len(MIGRATIONS):
+                raise newer_schema(self.where, version)
+            _migrate(conn, version, self.where)
+            return version, len(MIGRATIONS)
+
+
+def _version(conn: psycopg.Connection[PgRow]) -> int:
+    """The schema version (0: a new database, no table of ours yet)."""
+    exists = conn.execute("SELECT to_regclass(%s)", (SCHEMA_TABLE,)).fetchone()
+    if exists is None or exists[0] is None:
+        return 0
+    row = conn.execute(f"SELECT max(version) FROM {SCHEMA_TABLE}").fetchone()
+    return 0 if row is None or row[0] is None else int(row[0])
+
+
+@contextmanager
+def _locked(conn: psycopg.Connection[PgRow]) -> Iterator[None]:
+    conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    try:
+        yield
+    except BaseException:
+        with suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _migrate(conn: psycopg.Connection[Any], version: int, where: str) -> None:
+    """Bring the schema from `version` to the current one (inside the caller's transaction:
+    PostgreSQL's DDL is transactional, so a failure leaves the old version whole)."""
+    _create_functions(conn, where)
+    for script in MIGRATIONS[version:]:
+        for statement in split_sql(script):
+            conn.execute(pg_ddl(statement))  # no parameters: no placeholder parsing
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version BIGINT NOT NULL)")
+    conn.execute(f"DELETE FROM {SCHEMA_TABLE}")
+    conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES ({len(MIGRATIONS)})")
