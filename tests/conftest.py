@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import gc
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import pgcluster
+import psycopg
 import pytest
 import skipledger
+
+from watcher.state.interface import StateStore
+from watcher.state.postgresql import PostgresStore
+from watcher.state.sqlite import DB_FILE, Store
 
 SHARED_ENV = "SANCTIONS_WATCH_SHARED"
 
@@ -43,6 +50,77 @@ def shared_dir_fixture() -> Path:
     if not path.is_dir():
         pytest.skip(SHARED_ABSENT)
     return path
+
+
+# --- the state backends: one contract suite on both ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pgcluster.PgCluster]:
+    """A throwaway PostgreSQL cluster for this session (per xdist worker); skips only when
+    the PostgreSQL binaries are absent (CI has them, and fails on any skip)."""
+    bin_dir = pgcluster.find_bin_dir()
+    if bin_dir is None:
+        pytest.skip(pgcluster.ABSENT)
+    cluster = pgcluster.PgCluster.start(bin_dir)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_database(pg_cluster: pgcluster.PgCluster) -> pgcluster.Database:
+    """A new, empty database of the session's cluster, for this test alone."""
+    return pg_cluster.new_database()
+
+
+class Backend:
+    """Opens stores on one test's database, whichever backend; closes them at the end."""
+
+    def __init__(self, kind: str, tmp_path: Path, database: pgcluster.Database | None) -> None:
+        self.kind, self.state_dir, self.database = kind, tmp_path / "state", database
+        self._opened: list[StateStore] = []
+
+    def open(self, *, for_upgrade: bool = False) -> StateStore:
+        store: StateStore
+        if self.database is None:
+            store = Store(self.state_dir, for_upgrade=for_upgrade)
+        else:
+            db = self.database
+            store = PostgresStore(db.conninfo(), db.url, for_upgrade=for_upgrade)
+        self._opened.append(store)
+        return store
+
+    def rows(self, sql: str) -> list[tuple[object, ...]]:
+        """Read straight from the database, under the store (for assertions only)."""
+        if self.database is None:
+            db = sqlite3.connect(f"file:{self.state_dir / DB_FILE}?mode=ro", uri=True)
+            try:
+                return [tuple(row) for row in db.execute(sql)]
+            finally:
+                db.close()
+        with psycopg.connect(self.database.conninfo()) as conn:
+            return [tuple(row) for row in conn.execute(sql)]
+
+    def close_all(self) -> None:
+        for store in self._opened:
+            store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The contract suite's parameter: each test using it runs on SQLite and PostgreSQL."""
+    database = None
+    if request.param == "postgresql":
+        database = request.getfixturevalue("pg_database")
+    opened = Backend(request.param, tmp_path, database)
+    yield opened
+    opened.close_all()
+
+
+@pytest.fixture
+def state(backend: Backend) -> StateStore:
+    """A new, empty state store, on SQLite and on PostgreSQL (see `backend`)."""
+    return backend.open()
 
 
 def pytest_configure(config: pytest.Config) -> None:

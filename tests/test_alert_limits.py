@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,6 +28,7 @@ from watcher.notify import notifier
 from watcher.notify.notice import OutboxMessage
 from watcher.service.once import run_once
 from watcher.state.errors import DuplicateMessageError
+from watcher.state.interface import StateStore
 from watcher.state.sqlite import Store
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
@@ -37,23 +37,24 @@ HOUR = 3600.0
 
 
 @pytest.fixture(name="store")
-def store_fixture(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "state")
-    yield store
-    store.close()
+def store_fixture(state: StateStore) -> StateStore:
+    """The contract suite's store: the tests taking it run on SQLite and on PostgreSQL."""
+    return state
 
 
 def _config(tmp_path: Path, **digest: object) -> Config:
     return make_config(tmp_path, digest=DigestConfig(timezone="UTC", **digest))  # type: ignore[arg-type]
 
 
-def _articles(store: Store, entry: str, count: int, *, first: int = 0, at: float = RECENT) -> None:
+def _articles(
+    store: StateStore, entry: str, count: int, *, first: int = 0, at: float = RECENT
+) -> None:
     """`count` articles about `entry`, one a second, the newest last."""
     for n in range(first, first + count):
         record_match(store, article=f"{entry}-{n}", entry=entry, found_at=at + n)
 
 
-def _outbox(store: Store, kind: str | None = None) -> list[OutboxMessage]:
+def _outbox(store: StateStore, kind: str | None = None) -> list[OutboxMessage]:
     with store.transaction() as tx:
         return tx.outbox_messages(kind)
 
@@ -70,16 +71,16 @@ def _text(message: EmailMessage) -> str:
     return str(body.get_content()).replace("\r\n", "\n")
 
 
-def _alert_texts(store: Store) -> list[str]:
+def _alert_texts(store: StateStore) -> list[str]:
     return [_text(_parsed(m.data)) for m in _outbox(store, "alert")]
 
 
-def _unalerted(store: Store) -> list[str]:
+def _unalerted(store: StateStore) -> list[str]:
     with store.snapshot() as tx:
         return sorted(m.article_id for m in tx.unalerted_matches(["high"]))
 
 
-def _digest_text(store: Store, digest_id: str) -> str:
+def _digest_text(store: StateStore, digest_id: str) -> str:
     (digest,) = [m for m in _outbox(store, "digest") if digest_id.encode() in m.data]
     return _text(_parsed(digest.data))
 
@@ -88,7 +89,7 @@ def _digest_text(store: Store, digest_id: str) -> str:
 
 
 def test_one_alert_mail_per_entry_lists_its_articles_newest_first(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     _articles(store, "rosneft", 5)
     _articles(store, "putin", 1)
@@ -105,7 +106,7 @@ def test_one_alert_mail_per_entry_lists_its_articles_newest_first(
 
 
 def test_an_article_naming_two_entries_is_one_mail_showing_both(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     record_match(store, article="a1", entry="rosneft", found_at=RECENT)
     record_match(store, article="a1", entry="lukoil", found_at=RECENT)
@@ -115,7 +116,9 @@ def test_an_article_naming_two_entries_is_one_mail_showing_both(
     assert text.count("Story a1") == 1
 
 
-def test_an_entry_mails_again_only_when_its_window_has_passed(store: Store, tmp_path: Path) -> None:
+def test_an_entry_mails_again_only_when_its_window_has_passed(
+    store: StateStore, tmp_path: Path
+) -> None:
     config = _config(tmp_path, alert_window="1h")
     _articles(store, "rosneft", 1)
     assert notifier.queue_alerts(store, config, T0) == 1
@@ -133,7 +136,7 @@ def test_an_entry_mails_again_only_when_its_window_has_passed(store: Store, tmp_
     assert last["Subject"] == "[sanctions-watch] ALERT high: Rosneft — 2 articles"
 
 
-def test_window_zero_mails_every_pass(store: Store, tmp_path: Path) -> None:
+def test_window_zero_mails_every_pass(store: StateStore, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_window="0s")
     _articles(store, "rosneft", 1)
     assert notifier.queue_alerts(store, config, T0) == 1
@@ -145,7 +148,7 @@ def test_window_zero_mails_every_pass(store: Store, tmp_path: Path) -> None:
 
 
 def test_per_run_cap_holds_the_rest_back_for_the_digest_with_a_note(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, alert_max_per_run=10)
     for n in range(13):
@@ -168,7 +171,9 @@ def test_per_run_cap_holds_the_rest_back_for_the_digest_with_a_note(
     assert notifier.queue_digest(store, config, T0 + 3 * HOUR) is None  # ...and never again
 
 
-def test_held_back_alerts_survive_a_digest_render_failure(store: Store, tmp_path: Path) -> None:
+def test_held_back_alerts_survive_a_digest_render_failure(
+    store: StateStore, tmp_path: Path
+) -> None:
     config = _config(tmp_path, alert_max_per_run=1)
     _articles(store, "rosneft", 1)
     _articles(store, "lukoil", 1)
@@ -184,7 +189,7 @@ def test_held_back_alerts_survive_a_digest_render_failure(store: Store, tmp_path
     assert "1 match was held back from immediate alerts" in _digest_text(store, digest_id)
 
 
-def test_per_hour_cap_counts_the_alerts_of_the_last_hour(store: Store, tmp_path: Path) -> None:
+def test_per_hour_cap_counts_the_alerts_of_the_last_hour(store: StateStore, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_max_per_hour=3, alert_max_per_run=10)
     _articles(store, "a", 1)
     _articles(store, "b", 1)
@@ -202,7 +207,7 @@ def test_per_hour_cap_counts_the_alerts_of_the_last_hour(store: Store, tmp_path:
 
 
 def test_an_alert_lists_at_most_max_articles_and_holds_back_the_rest(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, alert_max_articles=3)
     _articles(store, "rosneft", 8)
@@ -223,7 +228,7 @@ def test_an_alert_lists_at_most_max_articles_and_holds_back_the_rest(
 # --- age ------------------------------------------------------------------------------------------
 
 
-def test_old_stories_get_no_alert_but_reach_the_digest(store: Store, tmp_path: Path) -> None:
+def test_old_stories_get_no_alert_but_reach_the_digest(store: StateStore, tmp_path: Path) -> None:
     config = _config(tmp_path, alert_max_age="2d")
     record_match(store, article="old", entry="putin", found_at=T0 - 400 * 86400)
     record_match(store, article="new", entry="rosneft", found_at=RECENT)
@@ -239,7 +244,7 @@ def test_old_stories_get_no_alert_but_reach_the_digest(store: Store, tmp_path: P
 
 
 def test_age_counts_from_first_seen_when_the_feed_gives_no_date(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     config = _config(tmp_path, alert_max_age="2d")
     record_match(store, article="stale", entry="putin", found_at=T0 - 3 * 86400, undated=True)
@@ -252,7 +257,7 @@ def test_age_counts_from_first_seen_when_the_feed_gives_no_date(
 # --- message ids ------------------------------------------------------------------------------
 
 
-def test_message_ids_carry_128_random_bits(store: Store, tmp_path: Path) -> None:
+def test_message_ids_carry_128_random_bits(store: StateStore, tmp_path: Path) -> None:
     _articles(store, "rosneft", 1)
     _articles(store, "lukoil", 1)
     notifier.queue_alerts(store, _config(tmp_path), T0)
@@ -262,7 +267,7 @@ def test_message_ids_carry_128_random_bits(store: Store, tmp_path: Path) -> None
         assert found is not None and len(found.group(1)) >= 32
 
 
-def test_a_message_id_already_in_the_outbox_is_refused_cleanly(store: Store) -> None:
+def test_a_message_id_already_in_the_outbox_is_refused_cleanly(store: StateStore) -> None:
     with store.transaction() as tx:
         tx.add_to_outbox("alert", "<same@example.org>", ["a@example.org"], b"one", T0)
     with (
@@ -273,7 +278,7 @@ def test_a_message_id_already_in_the_outbox_is_refused_cleanly(store: Store) -> 
     assert [m.data for m in _outbox(store)] == [b"one"]
 
 
-def test_a_colliding_message_id_never_crashes_the_run(store: Store, tmp_path: Path) -> None:
+def test_a_colliding_message_id_never_crashes_the_run(store: StateStore, tmp_path: Path) -> None:
     with store.transaction() as tx:
         tx.add_to_outbox("alert", "<alert.taken.1@example.org>", ["a@example.org"], b"x", T0)
     _articles(store, "rosneft", 1)
@@ -290,7 +295,9 @@ def test_a_colliding_message_id_never_crashes_the_run(store: Store, tmp_path: Pa
 # --- bounded reads ------------------------------------------------------------------------------
 
 
-def test_a_digest_reads_a_bounded_window_of_a_long_backlog(store: Store, tmp_path: Path) -> None:
+def test_a_digest_reads_a_bounded_window_of_a_long_backlog(
+    store: StateStore, tmp_path: Path
+) -> None:
     config = _config(tmp_path, alert_severity="none", max_bytes=6000)
     window = notifier.digest_read_limit(6000)
     total = window + 150
@@ -309,7 +316,9 @@ def test_a_digest_reads_a_bounded_window_of_a_long_backlog(store: Store, tmp_pat
     assert f"{left} more matches did not fit in this digest" in parts[-1]
 
 
-def test_a_flood_of_one_entry_reads_only_what_one_mail_lists(store: Store, tmp_path: Path) -> None:
+def test_a_flood_of_one_entry_reads_only_what_one_mail_lists(
+    store: StateStore, tmp_path: Path
+) -> None:
     config = _config(tmp_path, alert_max_articles=5)
     _articles(store, "rosneft", 400)
     plan = notifier.read_alert_plan(store, config, ["high"], T0)
@@ -405,7 +414,9 @@ def test_the_example_config_documents_the_alert_defaults(tmp_path: Path) -> None
     assert load_config(path).digest == DigestConfig()  # what it says is what you get
 
 
-def test_a_lowered_hourly_cap_holds_back_without_a_conflict(store: Store, tmp_path: Path) -> None:
+def test_a_lowered_hourly_cap_holds_back_without_a_conflict(
+    store: StateStore, tmp_path: Path
+) -> None:
     _articles(store, "a", 1)
     _articles(store, "b", 1)
     _articles(store, "c", 1)

@@ -1,22 +1,23 @@
 """Instances sharing one database: feed, role and outbox leases, heartbeats, take-over.
 
 Contract tests of `watcher.state.transaction.Transaction` (they use only the `store` fixture
-and `Store.another_connection`, so they run on any backend). Two connections on one database
+and `StateStore.another_connection`, so they run on any backend). Two connections on one database
 are two instances; the clock is the `now` argument.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from watcher.ingest.feedstate import FeedUpdate
 from watcher.notify.mailer import DirectoryMailer
 from watcher.notify.outbox import drain
+from watcher.state.interface import StateStore
 from watcher.state.leases import LEADER, InstanceInfo, new_instance, process_owner
-from watcher.state.sqlite import Store
 
 T0 = 1_761_202_800.0
 LEASE = 30.0
@@ -24,20 +25,19 @@ A, B = "host-a:100:aaaa", "host-b:200:bbbb"
 
 
 @pytest.fixture(name="store")
-def store_fixture(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "state")
-    yield store
-    store.close()
+def store_fixture(state: StateStore) -> StateStore:
+    """The contract suite's store: every test here runs on SQLite and on PostgreSQL."""
+    return state
 
 
-def _feeds(store: Store, count: int) -> list[int]:
+def _feeds(store: StateStore, count: int) -> list[int]:
     """`count` configured feeds, all due at T0; their ids."""
     with store.transaction() as tx:
         tx.sync_feeds([(f"http://127.0.0.1/{n}.xml", f"feed {n}") for n in range(count)], T0)
         return [feed.id for feed in tx.feeds()]
 
 
-def _queue(store: Store, count: int) -> list[int]:
+def _queue(store: StateStore, count: int) -> list[int]:
     """`count` outbox messages, due at T0; their ids."""
     with store.transaction() as tx:
         for n in range(count):
@@ -45,14 +45,14 @@ def _queue(store: Store, count: int) -> list[int]:
         return [message.id for message in tx.outbox_messages()]
 
 
-def _register(store: Store, *owners: str, now: float = T0) -> None:
+def _register(store: StateStore, *owners: str, now: float = T0) -> None:
     with store.transaction() as tx:
         for owner in owners:
             host, pid, _ = owner.split(":")
             tx.register_instance(InstanceInfo(owner, host, int(pid), "0.1.0"), now, now + LEASE)
 
 
-def _in_parallel(store: Store, work: Callable[[Store, str], None]) -> None:
+def _in_parallel(store: StateStore, work: Callable[[StateStore, str], None]) -> None:
     """Run `work(connection, owner)` as instance A and B at once, each on its own connection."""
     start, failures = threading.Barrier(2, timeout=30), []
 
@@ -79,20 +79,20 @@ def _in_parallel(store: Store, work: Callable[[Store, str], None]) -> None:
 # --- concurrency: never the same feed or message twice --------------------------------------
 
 
-def test_two_instances_polling_at_once_poll_every_feed_exactly_once(store: Store) -> None:
+def test_two_instances_polling_at_once_poll_every_feed_exactly_once(store: StateStore) -> None:
     feed_ids = _feeds(store, 120)
     polled: list[tuple[str, int]] = []
     rounds: list[dict[str, int]] = []  # per round: how many feeds each instance claimed
     step = threading.Barrier(2, timeout=30)
 
-    def poll_in_rounds(connection: Store, owner: str) -> None:
+    def poll_in_rounds(connection: StateStore, owner: str) -> None:
         try:
             poll_each_round(connection, owner)
         except BaseException:
             step.abort()  # the other instance stops waiting at once
             raise
 
-    def poll_each_round(connection: Store, owner: str) -> None:
+    def poll_each_round(connection: StateStore, owner: str) -> None:
         # in each round both claim before either polls: each sees the other's claims held
         for round_ in range(len(feed_ids)):
             with connection.transaction() as tx:
@@ -106,7 +106,7 @@ def test_two_instances_polling_at_once_poll_every_feed_exactly_once(store: Store
                 polled.append((owner, feed.id))
             with connection.transaction() as tx:  # the polls' final writes
                 for feed in claimed:
-                    tx.update_feed(feed.id, {"next_poll": T0 + 3600})
+                    tx.update_feed(feed.id, FeedUpdate(next_poll=T0 + 3600))
                     assert tx.release_feed(feed.id, owner)
             step.wait()
             if not any(rounds[round_].values()):
@@ -119,11 +119,11 @@ def test_two_instances_polling_at_once_poll_every_feed_exactly_once(store: Store
         assert all(f.lease_owner is None and f.lease_until is None for f in tx.feeds())
 
 
-def test_two_instances_draining_at_once_never_claim_the_same_message(store: Store) -> None:
+def test_two_instances_draining_at_once_never_claim_the_same_message(store: StateStore) -> None:
     message_ids = _queue(store, 150)
     claims: list[tuple[str, int, int]] = []
 
-    def claim_until_none_due(connection: Store, owner: str) -> None:
+    def claim_until_none_due(connection: StateStore, owner: str) -> None:
         while True:
             with connection.transaction() as tx:
                 due = tx.claim_due_messages(T0, T0 + LEASE, 7, owner)
@@ -151,7 +151,7 @@ FEED_CASES = [
 
 @pytest.mark.parametrize(("holder", "until", "now", "taken"), FEED_CASES)
 def test_feed_leases(
-    store: Store, holder: str | None, until: float | None, now: float, taken: bool
+    store: StateStore, holder: str | None, until: float | None, now: float, taken: bool
 ) -> None:
     [feed_id] = _feeds(store, 1)
     if holder is not None and until is not None:
@@ -168,13 +168,15 @@ def test_feed_leases(
 @pytest.mark.parametrize(
     ("changes", "active"),
     [
-        pytest.param({"next_poll": T0 + 1}, True, id="not-due-yet"),
-        pytest.param({"disabled_at": T0 - 1, "disabled_reason": "410 Gone"}, True, id="disabled"),
-        pytest.param({}, False, id="removed-from-the-config"),
+        pytest.param(FeedUpdate(next_poll=T0 + 1), True, id="not-due-yet"),
+        pytest.param(
+            FeedUpdate(disabled_at=T0 - 1, disabled_reason="410 Gone"), True, id="disabled"
+        ),
+        pytest.param(FeedUpdate(), False, id="removed-from-the-config"),
     ],
 )
 def test_only_active_enabled_due_feeds_are_claimed(
-    store: Store, changes: dict[str, object], active: bool
+    store: StateStore, changes: FeedUpdate, active: bool
 ) -> None:
     [feed_id] = _feeds(store, 1)
     with store.transaction() as tx:
@@ -184,16 +186,16 @@ def test_only_active_enabled_due_feeds_are_claimed(
         assert tx.claim_due_feeds(A, T0, T0 + LEASE, 10) == []
 
 
-def test_feeds_are_claimed_most_overdue_first_up_to_the_limit(store: Store) -> None:
+def test_feeds_are_claimed_most_overdue_first_up_to_the_limit(store: StateStore) -> None:
     first, second, third = _feeds(store, 3)
     with store.transaction() as tx:
-        tx.update_feed(first, {"next_poll": T0 - 10})
-        tx.update_feed(second, {"next_poll": T0 - 20})
+        tx.update_feed(first, FeedUpdate(next_poll=T0 - 10))
+        tx.update_feed(second, FeedUpdate(next_poll=T0 - 20))
         assert [f.id for f in tx.claim_due_feeds(A, T0, T0 + LEASE, 2)] == [second, first]
         assert [f.id for f in tx.claim_due_feeds(B, T0, T0 + LEASE, 2)] == [third]
 
 
-def test_a_feed_taken_over_is_not_released_by_its_former_holder(store: Store) -> None:
+def test_a_feed_taken_over_is_not_released_by_its_former_holder(store: StateStore) -> None:
     [feed_id] = _feeds(store, 1)
     with store.transaction() as tx:
         tx.claim_due_feeds(A, T0, T0 + LEASE, 1)
@@ -217,7 +219,7 @@ ROLE_CASES = [
 
 @pytest.mark.parametrize(("holder", "until", "now", "taken"), ROLE_CASES)
 def test_role_leases(
-    store: Store, holder: str | None, until: float | None, now: float, taken: bool
+    store: StateStore, holder: str | None, until: float | None, now: float, taken: bool
 ) -> None:
     if holder is not None and until is not None:
         with store.transaction() as tx:
@@ -228,7 +230,7 @@ def test_role_leases(
         assert tx.role_holder(LEADER, now + LEASE) is None  # nobody renewed it: free again
 
 
-def test_leadership_hands_over_after_expiry_and_at_once_on_release(store: Store) -> None:
+def test_leadership_hands_over_after_expiry_and_at_once_on_release(store: StateStore) -> None:
     with store.transaction() as tx:
         assert tx.claim_role(LEADER, A, T0, T0 + LEASE)
         assert tx.claim_role(LEADER, A, T0 + 20, T0 + 20 + LEASE)  # renewed
@@ -253,7 +255,7 @@ RETRY_CASES = [
 
 @pytest.mark.parametrize(("claimant", "until", "lifted"), RETRY_CASES)
 def test_retry_now_lifts_only_own_and_dead_claims(
-    store: Store, claimant: str | None, until: float, lifted: bool
+    store: StateStore, claimant: str | None, until: float, lifted: bool
 ) -> None:
     [message_id] = _queue(store, 1)
     _register(store, A, B)
@@ -271,7 +273,7 @@ def test_retry_now_lifts_only_own_and_dead_claims(
         assert len(tx.claim_due_messages(now, now + LEASE, 1, A)) == int(lifted)
 
 
-def test_a_failed_or_deferred_message_is_no_longer_claimed(store: Store) -> None:
+def test_a_failed_or_deferred_message_is_no_longer_claimed(store: StateStore) -> None:
     first, _second = _queue(store, 2)
     _register(store, A, B)
     with store.transaction() as tx:
@@ -284,7 +286,7 @@ def test_a_failed_or_deferred_message_is_no_longer_claimed(store: Store) -> None
 # --- heartbeat, retirement, death ---------------------------------------------------------
 
 
-def _hold_one_of_each(store: Store, owner: str) -> None:
+def _hold_one_of_each(store: StateStore, owner: str) -> None:
     """`owner` takes a feed, the leadership and a message, all until T0 + LEASE."""
     with store.transaction() as tx:
         assert len(tx.claim_due_feeds(owner, T0, T0 + LEASE, 10)) == 1
@@ -292,7 +294,7 @@ def _hold_one_of_each(store: Store, owner: str) -> None:
         assert len(tx.claim_due_messages(T0, T0 + LEASE, 10, owner)) == 1
 
 
-def _what_b_gets(store: Store, now: float) -> tuple[int, bool, int]:
+def _what_b_gets(store: StateStore, now: float) -> tuple[int, bool, int]:
     with store.transaction() as tx:
         return (
             len(tx.claim_due_feeds(B, now, now + LEASE, 10)),
@@ -301,7 +303,7 @@ def _what_b_gets(store: Store, now: float) -> tuple[int, bool, int]:
         )
 
 
-def test_heartbeat_renews_every_lease_an_instance_holds(store: Store) -> None:
+def test_heartbeat_renews_every_lease_an_instance_holds(store: StateStore) -> None:
     _feeds(store, 1)
     _queue(store, 1)
     _register(store, A, B)
@@ -312,7 +314,7 @@ def test_heartbeat_renews_every_lease_an_instance_holds(store: Store) -> None:
     assert _what_b_gets(store, T0 + 20 + LEASE) == (1, True, 1)  # A went silent: B takes over
 
 
-def test_heartbeat_never_shortens_a_longer_outbox_claim(store: Store) -> None:
+def test_heartbeat_never_shortens_a_longer_outbox_claim(store: StateStore) -> None:
     _queue(store, 1)
     _register(store, A)
     with store.transaction() as tx:
@@ -322,7 +324,7 @@ def test_heartbeat_never_shortens_a_longer_outbox_claim(store: Store) -> None:
     assert message.next_attempt == T0 + 3600
 
 
-def test_a_presumed_dead_instance_is_told_and_renews_nothing(store: Store) -> None:
+def test_a_presumed_dead_instance_is_told_and_renews_nothing(store: StateStore) -> None:
     _feeds(store, 1)
     _queue(store, 1)
     _register(store, A, B)
@@ -333,7 +335,7 @@ def test_a_presumed_dead_instance_is_told_and_renews_nothing(store: Store) -> No
     assert _what_b_gets(store, T0 + LEASE) == (1, True, 1)
 
 
-def test_retiring_gives_everything_back_at_once(store: Store) -> None:
+def test_retiring_gives_everything_back_at_once(store: StateStore) -> None:
     _feeds(store, 1)
     _queue(store, 1)
     _register(store, A, B)
@@ -345,7 +347,7 @@ def test_retiring_gives_everything_back_at_once(store: Store) -> None:
     assert _what_b_gets(store, T0 + 1) == (1, True, 1)  # well before A's leases ran out
 
 
-def test_instances_report_who_is_alive_and_what_each_holds(store: Store) -> None:
+def test_instances_report_who_is_alive_and_what_each_holds(store: StateStore) -> None:
     _feeds(store, 3)
     _register(store, A, B)
     with store.transaction() as tx:
@@ -378,7 +380,7 @@ def test_a_registered_instance_is_this_process_under_a_fresh_id() -> None:
 
 
 async def test_a_drain_leaves_mail_another_live_instance_claimed(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     _queue(store, 3)
     _register(store, A, B)

@@ -7,12 +7,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from notifier_samples import digest_message, settings
 
 from watcher.config.watchlist import Entry, EntryType, NameParts, Watchlist
 from watcher.ingest.feedstate import ItemRecord
 from watcher.matching import compile_watchlists, match
 from watcher.notify.render import render_alert
+from watcher.state.errors import StateSchemaOutdated
 from watcher.state.schema import MIGRATIONS
 from watcher.state.sqlite import DB_FILE, Store
 
@@ -82,7 +84,12 @@ def test_a_match_stored_before_v6_migrates_without_why_and_renders_as_before(
     db.execute("PRAGMA user_version=5")
     db.commit()
     db.close()
-    with Store(tmp_path).snapshot() as tx:  # migrates v5 -> v6 -> v7
+    with pytest.raises(StateSchemaOutdated, match="watcher state upgrade"):
+        Store(tmp_path)  # an older database waits for the upgrade
+    upgrading = Store(tmp_path, for_upgrade=True)
+    assert upgrading.upgrade() == (5, len(MIGRATIONS))  # migrates v5 -> v6 -> v7
+    upgrading.close()
+    with Store(tmp_path).snapshot() as tx:
         (pending,) = tx.pending_matches()
     db = sqlite3.connect(tmp_path / DB_FILE)
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 7

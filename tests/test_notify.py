@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from conftest import Backend
 from notifier_samples import make_config, record_match
 from smtpserver import SmtpTestServer
 
@@ -29,6 +29,7 @@ from watcher.ingest.poll import FeedHealth
 from watcher.notify import notifier
 from watcher.notify.notice import FeedProblem, PendingMatch
 from watcher.notify.render import TemplateError
+from watcher.state.interface import StateStore
 from watcher.state.sqlite import Store
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
@@ -36,10 +37,9 @@ TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture(name="store")
-def store_fixture(tmp_path: Path):  # type: ignore[no-untyped-def]
-    store = Store(tmp_path / "state")
-    yield store
-    store.close()
+def store_fixture(state: StateStore) -> StateStore:
+    """The contract suite's store: the tests taking it run on SQLite and on PostgreSQL."""
+    return state
 
 
 def _smtp_config(tmp_path: Path, server: SmtpTestServer, **digest: object) -> Config:
@@ -56,7 +56,7 @@ def _smtp_config(tmp_path: Path, server: SmtpTestServer, **digest: object) -> Co
     )
 
 
-def _three_matches(store: Store) -> None:
+def _three_matches(store: StateStore) -> None:
     record_match(store, article="a1", entry="rosneft", severity="high")
     record_match(store, article="a1", entry="lukoil", severity="medium")
     record_match(store, article="a2", entry="putin", severity="high", feed="Other Wire")
@@ -68,17 +68,19 @@ def _parsed(data: bytes) -> EmailMessage:
     return parsed
 
 
-def pending(store: Store) -> list[PendingMatch]:
+def pending(store: StateStore) -> list[PendingMatch]:
     with store.transaction() as tx:
         return tx.pending_matches()
 
 
-def _outbox(store: Store, kind: str | None = None):  # type: ignore[no-untyped-def]
+def _outbox(store: StateStore, kind: str | None = None):  # type: ignore[no-untyped-def]
     with store.transaction() as tx:
         return tx.outbox_messages(kind)
 
 
-def test_alerts_go_out_per_article_for_severe_matches_only(store: Store, tmp_path: Path) -> None:
+def test_alerts_go_out_per_article_for_severe_matches_only(
+    store: StateStore, tmp_path: Path
+) -> None:
     _three_matches(store)
     config = make_config(tmp_path)  # alert_severity defaults to high
     assert notifier.queue_alerts(store, config, T0) == 2  # a1 (Rosneft), a2 (Putin)
@@ -93,7 +95,9 @@ def test_alerts_go_out_per_article_for_severe_matches_only(store: Store, tmp_pat
     assert len(pending(store)) == 3
 
 
-def test_alert_threshold_medium_groups_the_article_matches(store: Store, tmp_path: Path) -> None:
+def test_alert_threshold_medium_groups_the_article_matches(
+    store: StateStore, tmp_path: Path
+) -> None:
     _three_matches(store)
     config = make_config(tmp_path, digest=DigestConfig(alert_severity="medium"))
     assert notifier.queue_alerts(store, config, T0) == 2
@@ -101,14 +105,14 @@ def test_alert_threshold_medium_groups_the_article_matches(store: Store, tmp_pat
     assert len(a1) == 1 and b"Lukoil" in a1[0].data and b"Rosneft" in a1[0].data
 
 
-def test_alert_severity_none_sends_no_alerts(store: Store, tmp_path: Path) -> None:
+def test_alert_severity_none_sends_no_alerts(store: StateStore, tmp_path: Path) -> None:
     _three_matches(store)
     config = make_config(tmp_path, digest=DigestConfig(alert_severity="none"))
     assert notifier.queue_alerts(store, config, T0) == 0
     assert _outbox(store) == []
 
 
-def test_digest_lists_everything_pending_once(store: Store, tmp_path: Path) -> None:
+def test_digest_lists_everything_pending_once(store: StateStore, tmp_path: Path) -> None:
     config = make_config(tmp_path)
     assert notifier.queue_digest(store, config, T0) is None  # nothing new: nothing sent
     _three_matches(store)
@@ -127,7 +131,9 @@ def test_digest_lists_everything_pending_once(store: Store, tmp_path: Path) -> N
     assert b"1 match " in latest.data and b"Lavrov" in latest.data and b"Putin" not in latest.data
 
 
-def test_digest_flags_entries_mentioned_for_the_first_time(store: Store, tmp_path: Path) -> None:
+def test_digest_flags_entries_mentioned_for_the_first_time(
+    store: StateStore, tmp_path: Path
+) -> None:
     config = make_config(tmp_path)
     record_match(store, article="a1", entry="rosneft")
     notifier.queue_digest(store, config, T0)
@@ -141,7 +147,7 @@ def test_digest_flags_entries_mentioned_for_the_first_time(store: Store, tmp_pat
     assert "Lukoil (1, NEW)" in text and "Rosneft (1)" in text
 
 
-def test_digest_marks_matches_that_were_alerted(store: Store, tmp_path: Path) -> None:
+def test_digest_marks_matches_that_were_alerted(store: StateStore, tmp_path: Path) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
     notifier.queue_alerts(store, config, T0)
@@ -150,21 +156,21 @@ def test_digest_marks_matches_that_were_alerted(store: Store, tmp_path: Path) ->
     assert digest.data.count(b"already alerted") >= 2
 
 
-def test_send_empty_sends_a_digest_with_nothing_new(store: Store, tmp_path: Path) -> None:
+def test_send_empty_sends_a_digest_with_nothing_new(store: StateStore, tmp_path: Path) -> None:
     config = make_config(tmp_path, digest=DigestConfig(send_empty=True))
     assert notifier.queue_digest(store, config, T0) is not None
     [digest] = _outbox(store, "digest")
     assert b"no new matches" in digest.data
 
 
-def test_first_poll_matches_are_never_mailed(store: Store, tmp_path: Path) -> None:
+def test_first_poll_matches_are_never_mailed(store: StateStore, tmp_path: Path) -> None:
     record_match(store, article="old", entry="rosneft", notify=False)
     config = make_config(tmp_path)
     assert notifier.queue_alerts(store, config, T0) == 0
     assert notifier.queue_digest(store, config, T0) is None
 
 
-def test_failed_rendering_rolls_everything_back(store: Store, tmp_path: Path) -> None:
+def test_failed_rendering_rolls_everything_back(store: StateStore, tmp_path: Path) -> None:
     _three_matches(store)
     broken = tmp_path / "templates"
     broken.mkdir()
@@ -178,14 +184,16 @@ def test_failed_rendering_rolls_everything_back(store: Store, tmp_path: Path) ->
     assert _outbox(store) == []
 
 
-def test_preview_neither_queues_nor_marks(store: Store, tmp_path: Path) -> None:
+def test_preview_neither_queues_nor_marks(store: StateStore, tmp_path: Path) -> None:
     _three_matches(store)
     parts = notifier.preview_digest(store, make_config(tmp_path), T0)
     assert len(parts) == 1 and len(parts[0].match_ids) == 3
     assert len(pending(store)) == 3 and _outbox(store) == []
 
 
-def test_oversized_digest_is_split_and_overflow_stays_pending(store: Store, tmp_path: Path) -> None:
+def test_oversized_digest_is_split_and_overflow_stays_pending(
+    store: StateStore, tmp_path: Path
+) -> None:
     for n in range(120):
         record_match(store, article=f"a{n:03d}", entry=f"entity-{n:03d}", severity="medium")
     config = make_config(tmp_path, digest=DigestConfig(max_bytes=8_000))
@@ -219,7 +227,7 @@ def test_feed_health_lists_only_problem_feeds() -> None:
     assert notifier.feed_problems([problems[0]], T0) == [problems[0]]  # already converted
 
 
-def test_digest_includes_feed_health(store: Store, tmp_path: Path) -> None:
+def test_digest_includes_feed_health(store: StateStore, tmp_path: Path) -> None:
     _three_matches(store)
     problem = FeedProblem("Broken Feed", "https://broken.example/rss", "failing", "HTTP 503")
     notifier.queue_digest(store, make_config(tmp_path), T0, feed_health=[problem])
@@ -227,7 +235,7 @@ def test_digest_includes_feed_health(store: Store, tmp_path: Path) -> None:
     assert b"FEED HEALTH (1)" in digest.data and b"Broken Feed: FAILING" in digest.data
 
 
-async def test_alert_and_digest_reach_a_real_smtp_server(store: Store, tmp_path: Path) -> None:
+async def test_alert_and_digest_reach_a_real_smtp_server(store: StateStore, tmp_path: Path) -> None:
     _three_matches(store)
     with SmtpTestServer(tmp_path) as server:
         config = _smtp_config(tmp_path, server)
@@ -369,19 +377,16 @@ def _interfering(
     return attempts
 
 
-def _digest_ids(store: Store) -> dict[int, str | None]:
-    """Which digest listed each match, read straight from the state file."""
-    db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT id, digest_id FROM matches ORDER BY id").fetchall()
-    finally:
-        db.close()
-    return {row[0]: row[1] for row in rows}
+def _digest_ids(backend: Backend) -> dict[int, str | None]:
+    """Which digest listed each match, read straight from the database."""
+    rows = backend.rows("SELECT id, digest_id FROM matches ORDER BY id")
+    return {int(str(row[0])): None if row[1] is None else str(row[1]) for row in rows}
 
 
-def _take_one_match(state: Path, digest_id: str) -> None:
-    """Another writer lists the oldest pending match in a digest of its own."""
-    other = Store(state)
+def _take_one_match(store: StateStore, digest_id: str) -> None:
+    """Another writer (a second connection) lists the oldest pending match in a digest of
+    its own."""
+    other = store.another_connection()
     try:
         with other.transaction() as tx:
             first = tx.pending_matches()[0]
@@ -391,33 +396,33 @@ def _take_one_match(state: Path, digest_id: str) -> None:
 
 
 async def test_digest_taken_meanwhile_is_not_listed_twice(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: StateStore, backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
     attempts = _interfering(
         monkeypatch,
         "render_digest_messages",
-        lambda n: _take_one_match(tmp_path / "state", "other") if n == 1 else None,
+        lambda n: _take_one_match(store, "other") if n == 1 else None,
     )
     with ThreadPoolExecutor(1) as pool:
         digest_id = await notifier.queue_digest_async(store, config, T0, executor=pool)
     assert attempts == [1, 2]  # the first render listed the taken match: discarded
     assert digest_id is not None
-    assert Counter(_digest_ids(store).values()) == {"other": 1, digest_id: 2}
+    assert Counter(_digest_ids(backend).values()) == {"other": 1, digest_id: 2}
     [digest] = _outbox(store, "digest")
     assert _parsed(digest.data)["Subject"].startswith("[sanctions-watch] 2 matches")
 
 
 async def test_digest_conflicting_twice_queues_nothing_and_loses_nothing(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: StateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
     attempts = _interfering(
         monkeypatch,
         "render_digest_messages",
-        lambda n: _take_one_match(tmp_path / "state", f"other-{n}"),
+        lambda n: _take_one_match(store, f"other-{n}"),
     )
     assert notifier.queue_digest(store, config, T0) is None
     assert attempts == [1, 2]
@@ -427,7 +432,9 @@ async def test_digest_conflicting_twice_queues_nothing_and_loses_nothing(
     assert notifier.queue_digest(store, config, T0 + 60) is not None  # the next run lists it
 
 
-async def test_two_digests_at_once_list_each_match_once(store: Store, tmp_path: Path) -> None:
+async def test_two_digests_at_once_list_each_match_once(
+    store: StateStore, backend: Backend, tmp_path: Path
+) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
     with ThreadPoolExecutor(2) as pool:
@@ -437,12 +444,12 @@ async def test_two_digests_at_once_list_each_match_once(store: Store, tmp_path: 
         )
     winners = [r for r in results if r is not None]
     assert len(winners) == 1  # both read the same three; the second commit found them taken
-    assert set(_digest_ids(store).values()) == {winners[0]}
+    assert set(_digest_ids(backend).values()) == {winners[0]}
     assert len(_outbox(store, "digest")) == 1
 
 
 async def test_two_alert_passes_at_once_alert_each_article_once(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     _three_matches(store)
     config = make_config(tmp_path)
@@ -460,14 +467,14 @@ async def test_two_alert_passes_at_once_alert_each_article_once(
 
 
 async def test_alert_for_a_match_digested_meanwhile_is_dropped(
-    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: StateStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record_match(store, article="a1", entry="rosneft")
     config = make_config(tmp_path)
     attempts = _interfering(
         monkeypatch,
         "render_alerts",
-        lambda n: _take_one_match(tmp_path / "state", "digest-1") if n == 1 else None,
+        lambda n: _take_one_match(store, "digest-1") if n == 1 else None,
     )
     with ThreadPoolExecutor(1) as pool:
         assert await notifier.queue_alerts_async(store, config, T0, pool) == 0
@@ -483,7 +490,9 @@ def _broken_templates(tmp_path: Path, name: str) -> Config:
     return base.model_copy(update={"email": base.email.model_copy(update={"templates": broken})})
 
 
-async def test_render_failure_in_the_worker_loses_nothing(store: Store, tmp_path: Path) -> None:
+async def test_render_failure_in_the_worker_loses_nothing(
+    store: StateStore, tmp_path: Path
+) -> None:
     _three_matches(store)
     with ThreadPoolExecutor(1) as pool:
         with pytest.raises(TemplateError):
@@ -499,7 +508,9 @@ async def test_render_failure_in_the_worker_loses_nothing(store: Store, tmp_path
     assert len(left) == 3 and all(m.alerted_at is None for m in left)
 
 
-async def test_the_loop_keeps_running_while_a_digest_renders(store: Store, tmp_path: Path) -> None:
+async def test_the_loop_keeps_running_while_a_digest_renders(
+    store: StateStore, tmp_path: Path
+) -> None:
     for n in range(200):
         record_match(store, article=f"a{n:03d}", entry=f"entity-{n % 40:02d}", severity="low")
     config = make_config(tmp_path, digest=DigestConfig(timezone="UTC", max_bytes=20_000))
@@ -533,7 +544,7 @@ async def test_the_loop_keeps_running_while_a_digest_renders(store: Store, tmp_p
     assert loop_turns_during_render > 0  # other tasks ran while the digest rendered
 
 
-def test_digest_charts_each_entry_s_mentions_per_day(store: Store, tmp_path: Path) -> None:
+def test_digest_charts_each_entry_s_mentions_per_day(store: StateStore, tmp_path: Path) -> None:
     """Today's matches and earlier ones (already mailed or a feed's baseline) in the chart."""
     for days_ago, count in ((20, 1), (3, 2), (0, 3)):
         for n in range(count):

@@ -1,6 +1,7 @@
 """The outbox: backoff, leases, same bytes on every retry, outages and partial refusals.
 
-Real SQLite files and a real aiosmtpd server; the clock is the `now` argument.
+Real SQLite files and a real PostgreSQL cluster (each test runs on both backends), a real
+aiosmtpd server; the clock is the `now` argument.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from smtpserver import PASSWORD, SmtpTestServer
 from watcher.notify.mailer import DirectoryMailer, Mailer, SmtpMailer, read_password
 from watcher.notify.outbox import BACKOFF_MAX, backoff, drain
 from watcher.notify.render import render_alert
-from watcher.state.sqlite import Store
+from watcher.state.interface import StateStore
 from watcher.state.transaction import Transaction
 
 T0 = 1_761_202_800.0  # 2025-10-23 07:00 UTC
@@ -24,14 +25,13 @@ SENDER = "watch@example.org"
 
 
 @pytest.fixture(name="store")
-def store_fixture(tmp_path: Path):  # type: ignore[no-untyped-def]
-    store = Store(tmp_path / "state")
-    yield store
-    store.close()
+def store_fixture(state: StateStore) -> StateStore:
+    """The contract suite's store: every test here runs on SQLite and on PostgreSQL."""
+    return state
 
 
 def _queue(
-    store: Store, count: int = 1, recipients: tuple[str, ...] = ("a@example.org",)
+    store: StateStore, count: int = 1, recipients: tuple[str, ...] = ("a@example.org",)
 ) -> list[str]:
     ids = []
     with store.transaction() as tx:
@@ -60,7 +60,7 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert backoff(0) == 60.0
 
 
-def test_enqueue_stores_the_exact_wire_bytes(store: Store) -> None:
+def test_enqueue_stores_the_exact_wire_bytes(store: StateStore) -> None:
     [message_id] = _queue(store)
     with store.transaction() as tx:
         [stored] = tx.outbox_messages()
@@ -70,7 +70,7 @@ def test_enqueue_stores_the_exact_wire_bytes(store: Store) -> None:
     assert stored.sent_at is None and stored.attempts == 0 and stored.next_attempt == T0
 
 
-async def test_directory_drain_sends_each_message_once(store: Store, tmp_path: Path) -> None:
+async def test_directory_drain_sends_each_message_once(store: StateStore, tmp_path: Path) -> None:
     _queue(store, 3)
     outdir = tmp_path / "mail"
     result = await drain(store, lambda: DirectoryMailer(outdir), SENDER, T0, 30.0)
@@ -83,7 +83,7 @@ async def test_directory_drain_sends_each_message_once(store: Store, tmp_path: P
 
 
 async def test_outage_then_recovery_delivers_once_with_the_same_message_id(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     server = SmtpTestServer(tmp_path)  # configured, but down
     [message_id] = _queue(store)
@@ -118,7 +118,7 @@ async def test_outage_then_recovery_delivers_once_with_the_same_message_id(
         server.stop()
 
 
-async def test_failures_back_off_exponentially(store: Store, tmp_path: Path) -> None:
+async def test_failures_back_off_exponentially(store: StateStore, tmp_path: Path) -> None:
     server = SmtpTestServer(tmp_path)  # never started
     _queue(store)
     now = T0
@@ -132,7 +132,9 @@ async def test_failures_back_off_exponentially(store: Store, tmp_path: Path) -> 
     assert waits == [60.0, 120.0, 240.0, 480.0]
 
 
-async def test_claimed_messages_are_leased_away_from_a_concurrent_drainer(store: Store) -> None:
+async def test_claimed_messages_are_leased_away_from_a_concurrent_drainer(
+    store: StateStore,
+) -> None:
     _queue(store, 2)
     with store.transaction() as tx:
         first = tx.claim_due_messages(T0, T0 + 600, 10)
@@ -144,7 +146,9 @@ async def test_claimed_messages_are_leased_away_from_a_concurrent_drainer(store:
         assert len(tx.claim_due_messages(T0 + 601, T0 + 1200, 10)) == 2
 
 
-async def test_auth_failure_keeps_every_message_for_later(store: Store, tmp_path: Path) -> None:
+async def test_auth_failure_keeps_every_message_for_later(
+    store: StateStore, tmp_path: Path
+) -> None:
     _queue(store, 3)
     with SmtpTestServer(tmp_path) as server:
         server.accept_password = "rotated"
@@ -158,7 +162,7 @@ async def test_auth_failure_keeps_every_message_for_later(store: Store, tmp_path
 
 
 async def test_refused_recipient_is_noted_and_the_message_counts_as_sent(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     _queue(store, recipients=("a@example.org", "gone@example.org"))
     with SmtpTestServer(tmp_path, refuse=frozenset({"gone@example.org"})) as server:
@@ -173,7 +177,7 @@ async def test_refused_recipient_is_noted_and_the_message_counts_as_sent(
 
 
 async def test_all_recipients_refused_is_retried_later_not_dropped(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     _queue(store, recipients=("gone@example.org",))
     with SmtpTestServer(tmp_path, refuse=frozenset({"gone@example.org"})) as server:
@@ -182,7 +186,7 @@ async def test_all_recipients_refused_is_retried_later_not_dropped(
         assert "refused every recipient" in result.errors[0]
 
 
-def test_stored_bytes_are_smtp_clean(store: Store) -> None:
+def test_stored_bytes_are_smtp_clean(store: StateStore) -> None:
     message = render_alert(sample_matches()[2:3], settings(), "x")  # Cyrillic title
     with store.transaction() as tx:
         queue(tx, message, ("a@example.org",))
@@ -191,7 +195,7 @@ def test_stored_bytes_are_smtp_clean(store: Store) -> None:
     assert stored.data.isascii()  # no 8BITMIME / SMTPUTF8 needed from the relay
 
 
-async def test_pruning_forgets_only_old_sent_messages(store: Store, tmp_path: Path) -> None:
+async def test_pruning_forgets_only_old_sent_messages(store: StateStore, tmp_path: Path) -> None:
     _queue(store, 2)
     outdir = tmp_path / "mail"
     with store.transaction() as tx:
@@ -206,7 +210,7 @@ async def test_pruning_forgets_only_old_sent_messages(store: Store, tmp_path: Pa
     assert result.sent == 1
 
 
-async def test_one_drain_sends_more_than_one_batch(store: Store, tmp_path: Path) -> None:
+async def test_one_drain_sends_more_than_one_batch(store: StateStore, tmp_path: Path) -> None:
     _queue(store, 120)  # BATCH is 50: three claims in one pass
     outdir = tmp_path / "mail"
     result = await drain(store, lambda: DirectoryMailer(outdir), SENDER, T0, 30.0)
@@ -214,7 +218,7 @@ async def test_one_drain_sends_more_than_one_batch(store: Store, tmp_path: Path)
     assert len(list(outdir.glob("*.eml"))) == 120
 
 
-async def test_a_session_failure_stops_the_pass(store: Store, tmp_path: Path) -> None:
+async def test_a_session_failure_stops_the_pass(store: StateStore, tmp_path: Path) -> None:
     _queue(store, 120)
     server = SmtpTestServer(tmp_path)  # down
     result = await drain(store, lambda: _smtp(server), SENDER, T0, 5.0)
@@ -230,7 +234,7 @@ async def test_a_session_failure_stops_the_pass(store: Store, tmp_path: Path) ->
 
 
 async def test_a_dropped_connection_names_only_the_message_in_flight(
-    store: Store, tmp_path: Path
+    store: StateStore, tmp_path: Path
 ) -> None:
     ids = _queue(store, 3)
     with SmtpTestServer(tmp_path, drop_after=1) as server:
