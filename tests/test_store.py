@@ -22,8 +22,9 @@ from conftest import Backend
 from notifier_samples import record_match
 
 from watcher.config.schema import Config, DatabaseConfig
+from watcher.config.settings import load_config
 from watcher.config.watchlist import EntryType, Severity
-from watcher.errors import EX_UNAVAILABLE
+from watcher.errors import EX_UNAVAILABLE, ValidationFailed, WatcherError
 from watcher.ingest.feedstate import FeedUpdate, ItemRecord
 from watcher.matching.types import Match
 from watcher.state.errors import StateError, StateSchemaOutdated, StateUnavailable
@@ -458,6 +459,30 @@ def test_pg_a_snapshot_refuses_writes(pg_database: pgcluster.Database) -> None:
         store.close()
 
 
+def test_pg_connections_the_server_dropped_are_replaced_without_an_error(
+    pg_cluster: pgcluster.PgCluster, pg_database: pgcluster.Database
+) -> None:
+    """A server restart (here: every session of the database terminated) kills the pooled
+    connections; the next unit of work gets a live one instead of failing."""
+    store = _pg_store(pg_database)
+    try:
+        with store.transaction() as tx:
+            tx.add_suppressions({"x": 1}, 1.0)
+        with pg_cluster.admin() as admin:
+            killed = admin.execute(
+                """SELECT count(*) FROM pg_stat_activity, pg_terminate_backend(pid, 10000)
+                   WHERE datname = %s AND pid <> pg_backend_pid()""",
+                (pg_database.name,),
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        with store.transaction() as tx:
+            tx.add_suppressions({"x": 1}, 2.0)
+        with store.snapshot() as tx:
+            assert tx.counts().suppressions == {"x": 2}
+    finally:
+        store.close()
+
+
 def _refused(open_store: Callable[[], object], *expected: str) -> StateUnavailable:
     with pytest.raises(StateUnavailable) as err:
         open_store()
@@ -521,3 +546,28 @@ def test_pg_password_from_a_file_through_the_config(
         store.close()
     secret.write_text("wrong-secret\n")
     _refused(lambda: open_state(config), pg_database.url, "password")
+
+
+# --- the database: section, through the product's loader --------------------------------------
+
+
+def test_the_database_section_is_validated_by_the_config_loader(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("database:\n  url: mysql://db/x\n")
+    with pytest.raises(ValidationFailed) as err:
+        load_config(config)
+    assert "database.url" in str(err.value) and "postgresql://" in str(err.value)
+
+    config.write_text(
+        "database:\n  url: postgresql://w@db.example.org/s\n"
+        "  password_file: secrets/db\n  lease: 45s\n"
+    )
+    database = load_config(config).database
+    assert database is not None
+    assert database.password_file == tmp_path / "secrets" / "db"  # beside the config
+    assert database.lease == 45.0
+    with pytest.raises(WatcherError, match=r"database.password_file: cannot read"):
+        database.conninfo()
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "db").write_text("p@ss word\n")
+    assert psycopg.conninfo.conninfo_to_dict(database.conninfo())["password"] == "p@ss word"

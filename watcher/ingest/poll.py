@@ -425,7 +425,7 @@ class _Job:
         self, compiled: CompiledWatchlists, fetched: FetchResult, parsed: ParsedFeed
     ) -> FeedPollResult:
         row, now = self.row, self.now
-        with self.store.snapshot() as tx:
+        with self.store.snapshot() as tx:  # only reads: takes no write lock
             known = tx.known_items(row.id)
         records = [_record(item, known.get(item.key)) for item in parsed.items]
         to_scan = [
@@ -444,11 +444,10 @@ class _Job:
             last_new_item=now if new_items else UNSET,
         )
         article_ids = {r.key: r.article_id for r in records}
-        new_matches = 0
         with self.store.transaction() as tx:
             tx.record_items(row.id, records, now)
-            for key, matches in scanned.matches.items():
-                new_matches += tx.add_matches(article_ids[key], matches, now, notify=notify)
+            found = [(article_ids[key], matches) for key, matches in scanned.matches.items()]
+            new_matches = tx.add_article_matches(found, now, notify=notify)
             tx.add_suppressions(scanned.suppressed, now)
             self.store_feed(tx, changes)
             if self.config.retention.rescreen > 0:  # kept for back-screening newly listed

@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = int.from_bytes(b"swstate1", "big")
 SCHEMA_TABLE = "watcher_schema"
 LOCK_ROWS = "/*lock-rows*/"  # in claim subqueries: skip rows another instance holds
+_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
 # --- names and messages -------------------------------------------------------------------
@@ -281,7 +283,6 @@ class PostgresStore:
             min_size=1,
             max_size=max_connections,
             open=False,
-            check=ConnectionPool.check_connection,  # a server restart costs no error
             timeout=connect_timeout,
             name="sanctions-watch-state",
         )
@@ -293,8 +294,7 @@ class PostgresStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One atomic unit of work, serialized with every other writer on every host."""
-        with self._translated(), self._pool.connection() as conn:
-            conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        with self._translated(), self._begun(f"BEGIN; {_LOCK}") as conn:
             try:
                 yield Transaction(_Adapter(conn), self.where)
             except BaseException:
@@ -306,13 +306,31 @@ class PostgresStore:
     @contextmanager
     def snapshot(self) -> Iterator[Transaction]:
         """A read-only unit of work: one consistent view, no lock, blocking no writer."""
-        with self._translated(reading=True), self._pool.connection() as conn:
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        with self._translated(reading=True), self._begun(_SNAPSHOT) as conn:
             try:
                 yield Transaction(_Adapter(conn), self.where)
             finally:
                 with suppress(psycopg.Error):
                     conn.execute("ROLLBACK")  # nothing to keep: ends the read
+
+    @contextmanager
+    def _begun(self, begin: str) -> Iterator[psycopg.Connection[PgRow]]:
+        """A pooled connection with a transaction begun on it. A connection the server
+        dropped while it sat in the pool (a restart, an idle timeout) fails at `begin`,
+        before any work: it is discarded and the next one tried (after a restart every
+        pooled one is dead: at most the pool's size, then a new one). No check query on
+        every checkout: that would cost a round trip per unit of work."""
+        attempts = (self._pool.max_size or 1) + 1
+        for attempt in range(attempts):
+            with self._pool.connection() as conn:
+                try:
+                    conn.execute(begin)
+                except psycopg.OperationalError:
+                    if attempt == attempts - 1 or not conn.broken:
+                        raise
+                    continue  # the pool discards the broken connection
+                yield conn
+                return
 
     @contextmanager
     def _translated(self, *, reading: bool = False) -> Iterator[None]:
@@ -376,7 +394,7 @@ def _version(conn: psycopg.Connection[PgRow]) -> int:
 
 @contextmanager
 def _locked(conn: psycopg.Connection[PgRow]) -> Iterator[None]:
-    conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    conn.execute(f"BEGIN; {_LOCK}")
     try:
         yield
     except BaseException:

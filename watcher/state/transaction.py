@@ -142,6 +142,18 @@ class Transaction:
     ) -> int:
         """Store the matches not already stored for this article (per list entry); returns
         how many were new. A match is therefore reported at most once, ever."""
+        return self.add_article_matches([(article_id, matches)], now, notify=notify, origin=origin)
+
+    def add_article_matches(
+        self,
+        found: Sequence[tuple[str, Sequence[Match]]],
+        now: float,
+        *,
+        notify: bool,
+        origin: str = "feed",
+    ) -> int:
+        """`add_matches` for several articles at once ((article id, its matches) pairs), in
+        one statement batch: one round trip to a database server, however many articles."""
         cursor = self._db.executemany(
             """INSERT INTO matches
                    (article_id, list_name, entry_id, name, type, severity, programs, alias,
@@ -169,10 +181,11 @@ class Transaction:
                     json.dumps([list(listing) for listing in m.also]),
                     m.why,
                 )
+                for article_id, matches in found
                 for m in matches
             ],
         )
-        return max(cursor.rowcount, 0) if matches else 0
+        return max(cursor.rowcount, 0) if any(matches for _, matches in found) else 0
 
     def add_suppressions(self, counts: Mapping[str, int], now: float) -> None:
         self._db.executemany(
