@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import requires_shared, shared_dir
+from conftest import Backend, requires_shared, shared_dir
 from import_helpers import FIXTURES
 from notifier_samples import digest_message, sample_matches, settings
 
@@ -23,7 +23,6 @@ from watcher.ingest.feedstate import ItemRecord
 from watcher.matching import compile_watchlists, match
 from watcher.matching.cards import build_cards
 from watcher.notify.render import render_alert
-from watcher.state.sqlite import Store
 
 NAMES = FIXTURES / "names"
 PUTIN_LIST = """\
@@ -189,10 +188,10 @@ def _watcher(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
 # --- store, digest, alert ---------------------------------------------------------------------
 
 
-def test_store_keeps_the_other_listings(tmp_path: Path, lists: list[Watchlist]) -> None:
+def test_store_keeps_the_other_listings(backend: Backend, lists: list[Watchlist]) -> None:
     (shabaab,) = match("Al-Shabaab fighters attacked.", compile_watchlists(lists))
     item = ItemRecord("guid-1", "article-1", "https://news.example/1", "Attack", 1.0, "h")
-    store = Store(tmp_path)
+    store = backend.open()
     with store.transaction() as tx:
         tx.sync_feeds([("https://wire.example/rss", "Wire")], 1.0)
         feed = tx.feed("https://wire.example/rss")
@@ -200,7 +199,7 @@ def test_store_keeps_the_other_listings(tmp_path: Path, lists: list[Watchlist]) 
         tx.record_items(feed.id, [item], 1.0)
         tx.add_matches("article-1", [shabaab], 1.0, notify=True)
     store.close()
-    with Store(tmp_path).snapshot() as tx:
+    with backend.open().snapshot() as tx:  # reopened: read back from the database
         (pending,) = tx.pending_matches()
     assert pending.also == (("un", "un-soe.001"),)
 

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pgcluster
@@ -26,6 +27,7 @@ from watcher.config.settings import load_config
 from watcher.config.watchlist import EntryType, Severity
 from watcher.errors import EX_UNAVAILABLE, ValidationFailed, WatcherError
 from watcher.ingest.feedstate import FeedUpdate, ItemRecord
+from watcher.lists.state import ListState, Validators
 from watcher.matching.types import Match
 from watcher.state.errors import StateError, StateSchemaOutdated, StateUnavailable
 from watcher.state.interface import StateStore
@@ -333,6 +335,99 @@ def test_a_v6_database_upgrades_to_leases_keeping_its_feeds_and_mail(backend: Ba
         assert tx.retry_unsent_now(10.0) == 1  # an old claim has no owner: lifted
         assert [m.message_id for m in tx.claim_due_messages(10.0, 40.0, 5, "me")] == ["<m@x>"]
         assert tx.instances(10.0) == []
+
+
+def test_list_state_and_changes_round_trip(state: StateStore) -> None:
+    saved = ListState(
+        "ofac",
+        validators={"https://x.example/sdn.csv": Validators('"e1"', "Tue, 01 Oct 2024")},
+        last_check=10.0,
+        last_success=10.0,
+        failures=0,
+        entries=17_000,
+        data_date="2024-05-03",
+    )
+    with state.transaction() as tx:
+        assert tx.list_state("ofac") == ListState("ofac")  # never checked
+        tx.save_list_state(saved)
+        tx.save_list_state(replace(saved, failures=2, last_error="HTTP 503"))  # replaces
+        assert tx.add_list_change("ofac", "v1", (3, 1, 2), '{"added": []}', 20.0, rescreen=True)
+        assert not tx.add_list_change("ofac", "v1", (3, 1, 2), "{}", 21.0, rescreen=True)
+        assert tx.add_list_change("un", "v9", (0, 0, 1), "{}", 22.0, rescreen=False)
+    with state.transaction() as tx:
+        assert tx.list_state("ofac") == replace(saved, failures=2, last_error="HTTP 503")
+        [change] = tx.list_changes_to_rescreen()
+        assert (change.list_name, change.added, change.diff_json) == ("ofac", 3, '{"added": []}')
+        tx.mark_rescreened(change.id, 30.0)
+        assert tx.list_changes_to_rescreen() == []
+        pending = tx.pending_list_changes()
+        assert [c.version for c in pending] == ["v1", "v9"]
+        assert tx.mark_list_changes_digested([c.id for c in pending], "d1") == 2
+        assert tx.mark_list_changes_digested([c.id for c in pending], "d2") == 0  # taken
+        assert tx.prune_list_data(texts_before=0.0, changes_before=25.0) == 2
+
+
+def test_article_texts_page_in_id_order_and_are_pruned(state: StateStore) -> None:
+    ids = ["b", "a", "C", "é"]  # byte order on both backends: C < a < b < é
+    for article in ids:
+        record_match(state, article=article, entry="rosneft")
+    with state.transaction() as tx:
+        tx.keep_article_texts([(i, f"text of {i}") for i in ids], 100.0)
+        tx.keep_article_texts([("a", "newer text of a")], 200.0)  # the newest version wins
+    with state.snapshot() as tx:
+        first = tx.article_texts(0.0, limit=2)
+        rest = tx.article_texts(0.0, after_id=first[-1][0], limit=10)
+        assert [i for i, _ in first + rest] == sorted(ids) == ["C", "a", "b", "é"]
+        assert dict(first + rest)["a"] == "newer text of a"
+        assert [i for i, _ in tx.article_texts(150.0)] == ["a"]
+    with state.transaction() as tx:
+        assert tx.prune_list_data(texts_before=150.0, changes_before=0.0) == 3
+
+
+def test_outbox_bookkeeping(state: StateStore) -> None:
+    with state.transaction() as tx:
+        assert tx.next_outbox_attempt() is None and tx.last_queued_at("digest") is None
+        first = tx.add_to_outbox("digest", "<d1@x>", ["a@x"], b"one", 100.0)
+        tx.add_to_outbox("alert", "<a1@x>", ["a@x"], b"two", 110.0)
+        assert tx.last_queued_at("digest") == 100.0
+        assert tx.alerts_queued_since(105.0) == 1 and tx.alerts_queued_since(111.0) == 0
+        assert tx.defer_due_messages(now=105.0, until=500.0) == 1  # only the one due by then
+        assert tx.next_outbox_attempt() == 110.0
+        assert tx.retry_unsent_now(120.0) == 1  # the deferred one is due again
+        tx.mark_sent(first, 130.0, note="ok")
+        tx.mark_failed(first + 1, "refused", 900.0)
+        assert tx.unsent_count() == 1 and tx.next_outbox_attempt() == 900.0
+        assert tx.prune_sent_messages(131.0) == 1
+        [left] = tx.outbox_messages()
+    assert (left.message_id, left.last_error, left.data) == ("<a1@x>", "refused", b"two")
+
+
+def test_matches_bookkeeping(state: StateStore) -> None:
+    day = 86400.0
+    record_match(state, article="a1", entry="rosneft", found_at=10 * day)
+    record_match(state, article="a2", entry="rosneft", found_at=11 * day, severity="low")
+    record_match(state, article="a3", entry="lukoil", found_at=12 * day, notify=False)
+    with state.transaction() as tx:
+        assert tx.oldest_pending_found_at() is not None
+        assert tx.oldest_pending_found_at().timestamp() == 10 * day  # type: ignore[union-attr]
+        [high] = tx.unalerted_matches(["high"])
+        assert tx.mark_alerted([high.id], 12 * day) == 1
+        assert tx.mark_alerted([high.id], 13 * day) == 0  # check-and-set
+        pending = tx.pending_matches()
+        assert tx.mark_digested([m.id for m in pending], "d1") == 2
+        assert tx.digest_counts("d1") == (2, 1)
+        assert tx.digested_entries([("test-list", "rosneft"), ("test-list", "lukoil")]) == {
+            ("test-list", "rosneft")
+        }
+        assert tx.last_match_id() == max(m.id for m in pending) + 1
+        feed = tx.feeds()[0]
+        assert tx.baseline([feed.url]) == (0, 1)  # no first poll done yet: no baseline items
+        tx.update_feed(feed.id, FeedUpdate(initialized=True))
+        assert tx.feed(feed.url).initialized  # type: ignore[union-attr]
+        assert tx.baseline([feed.url]) == (1, 1)  # what the first poll carried: a1
+        assert tx.newest_published(20 * day) == {1: 12 * day}
+        # nothing is pruned while its feed still carries it; a3 went from the feed
+        assert tx.prune_articles(seen_before=30 * day) == 2
 
 
 # --- SQLite only: the file ---------------------------------------------------------------------
