@@ -481,6 +481,16 @@ def test_pg_ddl_maps_the_portable_types() -> None:
     )
 
 
+def test_pg_sql_rewrites_placeholders_outside_literals_and_comments() -> None:
+    sql = (
+        "SELECT '?', \"a?\", ? FROM t -- why?\nWHERE x LIKE '5%' AND y IN (SELECT 1 /*lock-rows*/)"
+    )
+    assert pg_sql(sql) == (
+        "SELECT '?', \"a?\", %s FROM t -- why?\nWHERE x LIKE '5%%' AND y IN "
+        "(SELECT 1 FOR UPDATE SKIP LOCKED)"
+    )
+
+
 def test_public_url_drops_the_password() -> None:
     assert public_url("postgresql://w:s3cret@db:5432/x?sslmode=require&password=s3cret") == (
         "postgresql://w@db:5432/x?sslmode=require"
