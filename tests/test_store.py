@@ -633,6 +633,13 @@ def test_pg_unreachable_server_is_named(tmp_path: Path) -> None:
         )
 
 
+def test_pg_an_invalid_url_is_named_without_its_password() -> None:
+    url = "postgresql://w:s3cret@[::1/x"  # the driver's own message would quote it whole
+    with pytest.raises(StateError, match="not a valid PostgreSQL connection URL") as err:
+        PostgresStore(url, public_url(url))
+    assert "s3cret" not in str(err.value) and "postgresql://w@[::1/x" in str(err.value)
+
+
 def test_pg_password_from_a_file_through_the_config(
     pg_database: pgcluster.Database, tmp_path: Path
 ) -> None:

@@ -75,7 +75,10 @@ _SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 def public_url(url: str) -> str:
     """The URL without its password (in the userinfo or a ``password=`` parameter): what
     messages and logs name."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not even a URL (a broken IPv6 address): cut what may be a password
+        return re.sub(r"(?<=//)([^:/@]*):[^@/]*@", r"\1@", url).split("?", 1)[0]
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, host = netloc.rsplit("@", 1)
@@ -264,10 +267,16 @@ class PostgresStore:
         for_upgrade: bool = False,
         max_connections: int = 8,
         connect_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
     ) -> None:
         self.where = where
-        self._conninfo = conninfo
-        secret = psycopg.conninfo.conninfo_to_dict(conninfo).get("password")
+        try:
+            secret = psycopg.conninfo.conninfo_to_dict(conninfo).get("password")
+        except psycopg.ProgrammingError:  # its text may quote the password: not shown
+            raise StateError(
+                f"database.url {where} is not a valid PostgreSQL connection URL: write it as "
+                "postgresql://USER@HOST:PORT/DATABASE (options as ?name=value)"
+            ) from None
         self._secret = None if secret is None else str(secret)
         self._kwargs: dict[str, Any] = {
             "autocommit": True,  # BEGIN/COMMIT are explicit, as on SQLite
@@ -283,7 +292,7 @@ class PostgresStore:
             min_size=1,
             max_size=max_connections,
             open=False,
-            timeout=connect_timeout,
+            timeout=busy_timeout,  # waiting for a free connection: SQLite's busy timeout
             name="sanctions-watch-state",
         )
         self._pool.open()
