@@ -127,7 +127,8 @@ CONFIG_REJECTIONS = [
         "feed:\n  - url: https://example.org/rss\n",
         [
             "config.yaml:1:1: feed: unknown key 'feed' (did you mean 'feeds'?); allowed keys: "
-            "digest, email, feeds, lists, matching, polling, retention, smtp, state_dir, watchlists"
+            "database, digest, email, feeds, lists, matching, polling, retention, smtp, "
+            "state_dir, watchlists"
         ],
         id="unknown-top-level-key",
     ),
