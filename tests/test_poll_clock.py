@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 from feedserver import FeedServer, Route, rss
 
 from watcher.config.snapshot import load
-from watcher.ingest.feedstate import FeedRow
+from watcher.ingest.feedstate import FeedRow, FeedUpdate
 from watcher.ingest.poll import sync_feeds
 from watcher.progress import Heartbeat
 from watcher.service.handlers.context import Context, Current, Work
@@ -29,6 +29,7 @@ from watcher.service.handlers.polling import PollLoop, polls_to_start, sleep_sec
 from watcher.service.handlers.reload import Reloader
 from watcher.service.jobs import JobSpec
 from watcher.service.sdnotify import Notifier
+from watcher.state.interface import StateStore
 from watcher.state.sqlite import Store
 
 NOW = 1_700_000_000.0
@@ -39,20 +40,19 @@ HOUR = 3600.0
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(tmp_path / "state")
-    yield opened
-    opened.close()
+def store(state: StateStore) -> StateStore:
+    """The contract suite's store: the tests taking it run on SQLite and on PostgreSQL."""
+    return state
 
 
-def _feeds(store: Store, **next_polls: float) -> None:
+def _feeds(store: StateStore, **next_polls: float) -> None:
     """Feeds named by keyword (``a=NOW``) with those next poll times."""
     with store.transaction() as tx:
         tx.sync_feeds([(f"https://{name}.example/rss", name) for name in next_polls], NOW)
         for name, at in next_polls.items():
             row = tx.feed(f"https://{name}.example/rss")
             assert row is not None
-            tx.update_feed(row.id, {"next_poll": at})
+            tx.update_feed(row.id, FeedUpdate(next_poll=at))
 
 
 def _names(rows: list[FeedRow]) -> list[str]:
@@ -69,7 +69,7 @@ def _names(rows: list[FeedRow]) -> list[str]:
     ],
 )
 def test_due_feeds_and_the_next_due_poll(
-    store: Store, now: float, limit: int, due: list[str], next_after: float | None
+    store: StateStore, now: float, limit: int, due: list[str], next_after: float | None
 ) -> None:
     _feeds(store, late=NOW - 300, now=NOW, soon=NOW + 60)
     with store.snapshot() as tx:
@@ -77,12 +77,12 @@ def test_due_feeds_and_the_next_due_poll(
         assert tx.next_due_poll(now) == next_after
 
 
-def test_disabled_and_removed_feeds_are_never_due(store: Store) -> None:
+def test_disabled_and_removed_feeds_are_never_due(store: StateStore) -> None:
     _feeds(store, gone=NOW - 10, removed=NOW - 5, kept=NOW, later=NOW + 30)
     with store.transaction() as tx:
         gone = tx.feed("https://gone.example/rss")
         assert gone is not None
-        tx.update_feed(gone.id, {"disabled_at": NOW - 20, "next_poll": NOW + 10})
+        tx.update_feed(gone.id, FeedUpdate(disabled_at=NOW - 20, next_poll=NOW + 10))
         keep = ["kept", "later"]
         tx.sync_feeds([(f"https://{n}.example/rss", n) for n in keep], NOW)  # `removed`: inactive
     with store.snapshot() as tx:
