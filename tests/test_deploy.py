@@ -55,6 +55,29 @@ def test_example_config_is_valid_as_installed(tmp_path: Path) -> None:
     ]
 
 
+DB_CREDENTIAL = "/run/credentials/sanctions-watch.service/db-password"
+
+
+def test_example_config_database_section_is_valid_uncommented(tmp_path: Path) -> None:
+    """The commented-out ``database:`` block, uncommented as a user would, loads as written."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    block = re.search(r"^# database:\n(?:#   .*\n)+", text, re.M)
+    assert block is not None
+    uncommented = re.sub(r"^# ?", "", block.group(0), flags=re.M)
+    shutil.copytree(DEPLOY.parent / "watchlists", tmp_path / "watchlists")
+    installed = tmp_path / "config.yaml"
+    installed.write_text(
+        text.replace(block.group(0), uncommented).replace(CREDENTIAL, str(tmp_path / "smtp")),
+        encoding="utf-8",
+    )
+    (tmp_path / "smtp").write_text("secret\n", encoding="utf-8")
+    database = load_config(installed).database
+    assert database is not None
+    assert database.url == "postgresql://watcher@db.example.org:5432/sanctions"
+    # not read when loading: systemd creates the credential when the service starts
+    assert (database.password_file, database.lease) == (Path(DB_CREDENTIAL), 30.0)
+
+
 def test_example_config_mentions_every_key() -> None:
     text = EXAMPLE.read_text()
     # a key counts when it appears as "key:" (set or commented out) in the file

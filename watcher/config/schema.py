@@ -12,9 +12,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from watcher.errors import WatcherError
 from watcher.ingest.netguard import parse_private_host
@@ -245,44 +246,82 @@ class RetentionConfig(_Section):
     rescreen: Duration = 30 * 86400.0  # article text kept for back-screening newly listed
 
 
-# --- the state database (issue 10) ------------------------------------------------------------
+# --- PostgreSQL instead of the SQLite file (issue 10) -----------------------------------------
+
+MIN_LEASE = 5.0  # seconds; see `_check_lease`
+_DATABASE_SCHEMES = ("postgresql", "postgres")
+_URL_PASSWORD_MESSAGE = (
+    "the URL holds a password, and a URL lands in logs, `ps` and error messages; remove it "
+    "from the URL and put it in a file named by password_file (under systemd: a "
+    "LoadCredential= file) or an environment variable named by password_env"
+)
 
 
 def _check_database_url(value: str) -> str:
-    if not re.match(r"(?i)postgres(ql)?://", value.strip()):
+    url = value.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _DATABASE_SCHEMES:
         raise ValueError(
-            "the database URL must start with postgresql:// (or postgres://), e.g. "
-            "postgresql://watcher@db.example.org:5432/sanctions; without a database section "
-            "the state is SQLite in state_dir"
+            f"{value!r} is not a PostgreSQL URL; write "
+            "postgresql://USER@HOST:5432/DATABASE (without the password)"
         )
-    return value.strip()
+    try:
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number in range
+    except ValueError:
+        raise ValueError(f"{value!r} has an invalid port; write e.g. db.example.org:5432") from None
+    if parts.password is not None or "password" in parse_qs(parts.query):
+        raise ValueError(_URL_PASSWORD_MESSAGE)  # the message must not repeat the URL
+    return url
+
+
+def _check_lease(value: float) -> float:
+    if value < MIN_LEASE:
+        raise ValueError(
+            f"must be at least {MIN_LEASE:.0f}s: a shorter lease runs out during an ordinary "
+            "pause (a slow poll or send, a network hiccup) and another instance takes over work "
+            "still in progress; 30s is the default"
+        )
+    return value
 
 
 class DatabaseConfig(_Section):
-    """``database:``: the state in PostgreSQL, shared by every instance (absent: SQLite in
-    ``state_dir``). The password never sits in the config: `password_file` or `password_env`."""
+    """``database:``: keep the state in PostgreSQL (shared by several instances) rather than
+    the SQLite file in ``state_dir``. The password never goes in the config: it is read from
+    `password_file` or `password_env` each time a connection is made (`password`)."""
 
-    url: Annotated[str, AfterValidator(_check_database_url)]
-    password_file: Path | None = None
-    password_env: str | None = None
-    lease: PositiveDuration = 30.0  # how long a claim outlives a silent instance
+    url: Annotated[str, AfterValidator(_check_database_url)]  # postgresql://USER@HOST:PORT/DB
+    password_file: Path | None = None  # e.g. a systemd credential /run/credentials/<unit>/...
+    password_env: str | None = None  # the environment variable holding the password
+    # how long a claim (a feed's poll, the digest, queued mail) outlives a silent instance
+    lease: Annotated[float, BeforeValidator(parse_duration), AfterValidator(_check_lease)] = 30.0
 
-    def conninfo(self) -> str:
-        """The libpq connection string: the URL with the password from `password_file` or
-        `password_env` (read now, so a rotated credential is picked up on the next open)."""
-        from psycopg.conninfo import make_conninfo  # noqa: PLC0415 (the driver only when used)
+    @model_validator(mode="after")
+    def _one_password_source(self) -> DatabaseConfig:
+        if self.password_file is not None and self.password_env is not None:
+            raise ValueError(
+                "password_file and password_env are both set; keep one (the password has one "
+                "source)"
+            )
+        return self
 
-        password = self._password()
-        return make_conninfo(self.url, password=password) if password else self.url
-
-    def _password(self) -> str | None:
+    def password(self) -> str | None:
+        """The password from `password_file` (its first line) or `password_env`, read now;
+        None when neither is set (libpq's own ``PGPASSWORD``, ``~/.pgpass`` or a password-less
+        method such as peer or certificate authentication then applies). A missing or
+        unreadable source is a `WatcherError` naming it."""
         if self.password_file is not None:
             try:
-                return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+                text = self.password_file.read_text(encoding="utf-8")
             except OSError as exc:
                 raise WatcherError(
-                    f"database.password_file: cannot read {self.password_file}: {exc.strerror}"
+                    f"database.password_file: cannot read {self.password_file}: "
+                    f"{exc.strerror or exc}. Under systemd the unit's LoadCredential= line puts "
+                    "it there; run by hand, pass the file (--password-file) or set PGPASSWORD"
                 ) from exc
+            password = text.rstrip("\r\n")
+            if not password:
+                raise WatcherError(f"database.password_file: {self.password_file} is empty")
+            return password
         if self.password_env is not None:
             value = os.environ.get(self.password_env)
             if value is None:
@@ -290,7 +329,18 @@ class DatabaseConfig(_Section):
                     f"database.password_env: environment variable {self.password_env} is not set"
                 )
             return value
-        return None  # a password in ~/.pgpass, peer or certificate authentication
+        return None
+
+    def conninfo(self) -> str:
+        """The libpq connection string: `url` with the password (`password`) added."""
+        from psycopg.conninfo import make_conninfo  # noqa: PLC0415 -- only PostgreSQL users
+
+        password = self.password()
+        return (
+            make_conninfo(self.url)
+            if password is None
+            else make_conninfo(self.url, password=password)
+        )
 
 
 class Config(_Section):

@@ -100,18 +100,18 @@ def _absolute_paths(config: Config, base: Path) -> Config:
         }
     )
     lists = tuple(item.model_copy(update={"path": maybe(item.path)}) for item in config.lists)
-    database = config.database and config.database.model_copy(
-        update={"password_file": maybe(config.database.password_file)}
-    )
+    database = config.database
+    if database is not None:  # its password file is read at connect time, not checked here
+        database = database.model_copy(update={"password_file": maybe(database.password_file)})
     return config.model_copy(
         update={
+            "database": database,
             "lists": lists,
             "state_dir": maybe(config.state_dir),
             "watchlists": tuple(under(p) for p in config.watchlists),
             "matching": matching,
             "email": email,
             "smtp": smtp,
-            "database": database,
         }
     )
 
