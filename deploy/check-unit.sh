@@ -3,6 +3,8 @@
 #  1. `systemd-analyze verify` prints nothing (no unknown keys, typos, bad values);
 #  2. `systemd-analyze security --offline=yes` rates its exposure <= 2.0;
 #  3. the code runs under MemoryDenyWriteExecute= (PR_SET_MDWE, the kernel's own form of it).
+# 1 and 2 are checked twice: the unit as shipped, and with its commented PostgreSQL lines
+# (After=/Wants=postgresql.service, LoadCredential=db-password) switched on.
 # verify insists that ExecStart's binary exists. Where the documented /opt venv is not installed
 # (CI, a checkout), the unit is checked as a copy whose /opt/sanctions-watch/venv points at the
 # environment sanctions-watch is installed in: $WATCHER_VENV, else the active venv
@@ -47,31 +49,46 @@ fi
 python="$venv/bin/python"
 [ -x "$python" ] || python="$venv/bin/python3"
 
-echo "--- systemd-analyze verify"
-out="$(cd "$tmp" && systemd-analyze verify --man=no "$checked" 2>&1)" || true
-if [ -n "$out" ]; then
-    echo "$out"
-    echo "FAIL: systemd-analyze verify printed the above"
-    failed=1
-else
-    echo "ok: nothing printed"
-fi
+check_unit() {  # $1: the unit file to check, $2: what it is (for the output)
+    local out sec line exposure
+    echo "--- systemd-analyze verify ($2)"
+    out="$(cd "$(dirname "$1")" && systemd-analyze verify --man=no "$1" 2>&1)" || true
+    if [ -n "$out" ]; then
+        echo "$out"
+        echo "FAIL: systemd-analyze verify printed the above"
+        failed=1
+    else
+        echo "ok: nothing printed"
+    fi
 
-echo "--- systemd-analyze security --offline=yes"
-sec="$(cd "$tmp" && systemd-analyze security --offline=yes --no-pager "$checked" 2>&1)" || true
-line="$(printf '%s\n' "$sec" | grep 'Overall exposure level' || true)"
-exposure="$(printf '%s\n' "$line" | grep -oE '[0-9]+\.[0-9]+' | head -n1)"
-if [ -z "$exposure" ]; then
-    printf '%s\n' "$sec"
-    echo "FAIL: no exposure level in the output"
-    failed=1
-elif awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e <= m) }'; then
-    echo "ok: exposure $exposure <= $max_exposure"
-else
-    printf '%s\n' "$sec" | grep -E '^✗' || true
-    echo "FAIL: exposure $exposure > $max_exposure"
+    echo "--- systemd-analyze security --offline=yes ($2)"
+    sec="$(cd "$(dirname "$1")" && systemd-analyze security --offline=yes --no-pager "$1" 2>&1)" ||
+        true
+    line="$(printf '%s\n' "$sec" | grep 'Overall exposure level' || true)"
+    exposure="$(printf '%s\n' "$line" | grep -oE '[0-9]+\.[0-9]+' | head -n1)"
+    if [ -z "$exposure" ]; then
+        printf '%s\n' "$sec"
+        echo "FAIL: no exposure level in the output"
+        failed=1
+    elif awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e <= m) }'; then
+        echo "ok: exposure $exposure <= $max_exposure"
+    else
+        printf '%s\n' "$sec" | grep -E '^✗' || true
+        echo "FAIL: exposure $exposure > $max_exposure"
+        failed=1
+    fi
+}
+
+check_unit "$checked" "as shipped"
+# The PostgreSQL variant: the same unit with its commented PostgreSQL lines switched on.
+mkdir "$tmp/postgresql"
+with_pg="$tmp/postgresql/sanctions-watch.service"
+sed -E 's/^#((After|Wants)=postgresql\.service|LoadCredential=db-password:)/\1/' "$checked" >"$with_pg"
+if [ "$(grep -cE '^((After|Wants)=postgresql|LoadCredential=db-password)' "$with_pg")" != 3 ]; then
+    echo "FAIL: the unit's commented PostgreSQL lines (After=, Wants=, LoadCredential=) are missing"
     failed=1
 fi
+check_unit "$with_pg" "with the PostgreSQL lines"
 
 echo "--- MemoryDenyWriteExecute"
 if "$python" "$here/mdwe_check.py"; then

@@ -29,8 +29,8 @@ def main() -> int:
         return 1
     _exercise()
     print(
-        "ok: feedparser, rapidfuzz, pyahocorasick, sqlite, ssl, jinja2, pydantic, the matcher "
-        "and a whole `watcher demo` pass run without writable+executable memory"
+        "ok: feedparser, rapidfuzz, pyahocorasick, sqlite, ssl, jinja2, pydantic, the matcher, "
+        "libpq and a whole `watcher demo` pass run without writable+executable memory"
     )
     return 0
 
@@ -69,6 +69,7 @@ def _exercise() -> None:
     Config.model_validate({"feeds": [{"url": "https://example.org/rss"}]})
     _exercise_matcher()
     _exercise_pipeline()
+    _exercise_libpq()
 
 
 def _has_fts5(db: sqlite3.Connection) -> bool:
@@ -100,6 +101,25 @@ def _exercise_pipeline() -> None:
     with tempfile.TemporaryDirectory() as temp:
         result = demo.run(Path(temp) / "demo-run")
     assert result.digest is not None and result.once.digest_matches > 0
+
+
+def _exercise_libpq() -> None:
+    """psycopg's libpq (the PostgreSQL state): loaded, and a connection attempted to a closed
+    port on the loopback (refused at once), which runs libpq's connect path."""
+    import socket
+
+    try:
+        import psycopg
+    except ImportError:
+        print("note: psycopg not installed; libpq not exercised")
+        return
+    with socket.socket() as probe:  # a port nothing listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={port} dbname=x connect_timeout=2").close()
+        except psycopg.OperationalError:
+            pass
 
 
 if __name__ == "__main__":
