@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from watcher.config.schema import DatabaseConfig
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 CONFIG_HELP = (
@@ -23,6 +25,30 @@ def config_option(dest: str = "config_path", help_text: str = CONFIG_HELP) -> Ca
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         help=help_text,
+    )
+
+
+PASSWORD_FILE_HELP = (
+    "Read the PostgreSQL password from this file instead of the config's database.password_file"
+    " or password_env (which, under systemd, exist only inside the service). Neither: "
+    "libpq's own PGPASSWORD or ~/.pgpass."
+)
+
+password_file_option = click.option(
+    "--password-file",
+    "password_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=PASSWORD_FILE_HELP,
+)
+
+
+def with_password_file(database: DatabaseConfig, password_file: Path | None) -> DatabaseConfig:
+    """`database` with its password read from `password_file` instead, when given."""
+    if password_file is None:
+        return database
+    return database.model_copy(
+        update={"password_file": password_file.absolute(), "password_env": None}
     )
 
 
