@@ -23,6 +23,7 @@ from watcher.commands import (
     reload,
     run,
     send_test,
+    state,
     status,
 )
 from watcher.errors import WatcherError
@@ -50,6 +51,7 @@ def cli(ctx: click.Context, log_level: str) -> None:
 for _module in (check, match, poll, status, digest, send_test, import_, run, reload, demo):
     cli.add_command(_module.command)
 cli.add_command(lists.command)
+cli.add_command(state.command)
 
 
 def main(argv: list[str] | None = None) -> None:
