@@ -1,6 +1,7 @@
-"""Polling benchmark: 1,000 feeds served from 127.0.0.1.
+"""Polling benchmark: 1,000 feeds served from 127.0.0.1, on SQLite and on PostgreSQL.
 
-    .venv/bin/python bench/bench_poll.py [--feeds 1000] [--items 20] [--profile]
+    .venv/bin/python bench/bench_poll.py [--feeds 1000] [--items 20] [--profile CYCLE]
+                                         [--backend both|sqlite|postgresql]
 
 Cycles (each polls every feed once, matching against the example watchlists in watchlists/):
   first     every feed is new: 20 items each recorded (first run: matches stored, not alerted)
@@ -13,6 +14,12 @@ cycle < 30 s, peak memory < 200 MB.
 
 The server runs in a separate process (so its CPU is not counted here). All feeds share one
 host, so ``per_host`` is raised to ``concurrency`` to stand in for 1,000 distinct hosts.
+
+The same cycles run twice in one run: on a SQLite file, then on a throwaway PostgreSQL cluster
+on 127.0.0.1 (tests/pgcluster.py: initdb + pg_ctl, fsync off as in the tests; the server's CPU
+is not counted in "cpu", its time is in "wall"). It prints both and the ratio of wall times
+(target: PostgreSQL within 1.5x of SQLite). Without the PostgreSQL binaries it says so and
+runs SQLite alone.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +46,8 @@ from feedserver import FeedServer, Route  # noqa: E402
 from watcher.config.schema import Config, FeedConfig, PollingConfig  # noqa: E402
 from watcher.config.settings import load_watchlists  # noqa: E402
 from watcher.ingest.poll import poll_due, sync_feeds  # noqa: E402
-from watcher.matching import compile_watchlists  # noqa: E402
+from watcher.matching import CompiledWatchlists, compile_watchlists  # noqa: E402
+from watcher.state.interface import StateStore  # noqa: E402
 from watcher.state.sqlite import Store  # noqa: E402
 
 BIG_ITEMS = 5000  # the "big" cycle: one feed this large, to see how long it holds the loop
@@ -95,7 +105,9 @@ def serve(
         stop.wait()
 
 
-async def cycle(store: Store, config: Config, compiled: object, now: float) -> dict[str, float]:
+async def cycle(
+    store: StateStore, config: Config, compiled: CompiledWatchlists, now: float
+) -> dict[str, float]:
     stall = 0.0
     running = True
 
@@ -109,7 +121,7 @@ async def cycle(store: Store, config: Config, compiled: object, now: float) -> d
 
     tick = asyncio.create_task(ticker())
     wall, cpu = time.perf_counter(), time.process_time()
-    results = await poll_due(store, config, compiled, now=now, force=True)  # type: ignore[arg-type]
+    results = await poll_due(store, config, compiled, now=now, force=True)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     running = False
     await tick
@@ -127,6 +139,92 @@ async def cycle(store: Store, config: Config, compiled: object, now: float) -> d
     }
 
 
+Figures = dict[str, dict[str, float]]  # {cycle: {wall, cpu, ...}}
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What every backend's run shares: the feeds, the compiled watchlists, the server."""
+
+    config: Config
+    big: Config
+    compiled: CompiledWatchlists
+    generation: Synchronized[int]
+    profile: str | None
+
+    def run(self, backend: str, store: StateStore) -> Figures:
+        """The four cycles on one store, each printed as it ends."""
+        now = time.time()
+        sync_feeds(store, self.config, now)
+        figures_of: Figures = {}
+        cycles = (("first", 0, self.config), ("304", 0, self.config))
+        for name, gen, cycle_config in (
+            *cycles,
+            ("new-items", 1, self.config),
+            ("big", 2, self.big),
+        ):
+            self.generation.value = gen
+            sync_feeds(store, cycle_config, now)
+            profiler = None
+            if self.profile == name:
+                from pyinstrument import Profiler
+
+                profiler = Profiler(async_mode="disabled")
+                profiler.start()
+            figures = asyncio.run(cycle(store, cycle_config, self.compiled, now))
+            if profiler is not None:
+                profiler.stop()
+                print(profiler.output_text(unicode=True, color=False, show_all=False))
+            print(
+                f"{backend:>10} {name:>9}: wall {figures['wall']:6.2f} s  "
+                f"cpu {figures['cpu']:6.2f} s  "
+                f"worst loop stall {figures['stall'] * 1000:6.1f} ms  "
+                f"peak rss {figures['rss_mb']:6.1f} MB  new items {figures['new_items']:.0f}  "
+                f"new matches {figures['new_matches']:.0f}  {figures['statuses']}"
+            )
+            figures_of[name] = figures
+            now += 3600
+        return figures_of
+
+    def on_sqlite(self) -> Figures:
+        with tempfile.TemporaryDirectory() as state:
+            store = Store(Path(state))
+            try:
+                return self.run("sqlite", store)
+            finally:
+                store.close()
+
+    def on_postgresql(self) -> Figures | None:
+        """The cycles on a throwaway cluster; None (the reason printed) without binaries."""
+        import pgcluster
+
+        from watcher.state.postgresql import PostgresStore
+
+        if pgcluster.find_bin_dir() is None:
+            print(f"postgresql: skipped: {pgcluster.ABSENT}")
+            return None
+        cluster = pgcluster.PgCluster.start()
+        try:
+            database = cluster.new_database()
+            store = PostgresStore(database.conninfo(), database.url)
+            try:
+                return self.run("postgresql", store)
+            finally:
+                store.close()
+        finally:
+            cluster.stop()
+
+
+def compare(sqlite: Figures, pg: Figures) -> None:
+    print("PostgreSQL / SQLite, wall time (target: at most 1.50x):")
+    for name, figures in sqlite.items():
+        ratio = pg[name]["wall"] / figures["wall"]
+        print(
+            f"  {name:>9}: {figures['wall']:6.2f} s vs {pg[name]['wall']:6.2f} s = {ratio:4.2f}x"
+            f"  {'ok' if ratio <= 1.5 else 'OVER'}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
@@ -135,6 +233,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", choices=["first", "304", "new-items"], help="pyinstrument one cycle"
     )
+    parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     args = parser.parse_args()
 
     ctx = multiprocessing.get_context("fork")
@@ -146,7 +245,6 @@ def main() -> None:
     port = ports.get(timeout=10)
 
     watchlists = load_watchlists(sorted((ROOT / "watchlists").glob("*.yaml")))
-    compiled = compile_watchlists(watchlists)
     feeds = tuple(
         FeedConfig(url=f"http://127.0.0.1:{port}/feed/{n}.xml") for n in range(args.feeds)
     )
@@ -158,44 +256,23 @@ def main() -> None:
             per_host=min(args.concurrency, 64),
         ),
     )
+    big = Config(
+        feeds=(FeedConfig(url=f"http://127.0.0.1:{port}/big/{args.feeds}.xml"),),
+        polling=config.polling,
+    )
+    bench = Bench(config, big, compile_watchlists(watchlists), generation, args.profile)
     print(
         f"{args.feeds} feeds x {args.items} items, concurrency {args.concurrency}, "
         f"{sum(len(w.entries) for w in watchlists)} watchlist entries"
     )
-    with tempfile.TemporaryDirectory() as state:
-        store = Store(Path(state))
-        now = time.time()
-        sync_feeds(store, config, now)
-        try:
-            big = Config(
-                feeds=(FeedConfig(url=f"http://127.0.0.1:{port}/big/{args.feeds}.xml"),),
-                polling=config.polling,
-            )
-            cycles = (("first", 0, config), ("304", 0, config), ("new-items", 1, config))
-            for name, gen, cycle_config in (*cycles, ("big", 2, big)):
-                generation.value = gen
-                sync_feeds(store, cycle_config, now)
-                profiler = None
-                if args.profile == name:
-                    from pyinstrument import Profiler
-
-                    profiler = Profiler(async_mode="disabled")
-                    profiler.start()
-                figures = asyncio.run(cycle(store, cycle_config, compiled, now))
-                if profiler is not None:
-                    profiler.stop()
-                    print(profiler.output_text(unicode=True, color=False, show_all=False))
-                print(
-                    f"{name:>9}: wall {figures['wall']:6.2f} s  cpu {figures['cpu']:6.2f} s  "
-                    f"worst loop stall {figures['stall'] * 1000:6.1f} ms  "
-                    f"peak rss {figures['rss_mb']:6.1f} MB  new items {figures['new_items']:.0f}  "
-                    f"new matches {figures['new_matches']:.0f}  {figures['statuses']}"
-                )
-                now += 3600
-        finally:
-            store.close()
-            stop.set()
-            server.join(timeout=5)
+    try:
+        sqlite = bench.on_sqlite() if args.backend in ("both", "sqlite") else None
+        pg = bench.on_postgresql() if args.backend in ("both", "postgresql") else None
+    finally:
+        stop.set()
+        server.join(timeout=5)
+    if sqlite is not None and pg is not None:
+        compare(sqlite, pg)
 
 
 if __name__ == "__main__":
