@@ -293,10 +293,12 @@ def test_a_second_connection_sees_committed_writes(state: StateStore) -> None:
 def test_open_state_picks_the_backend_of_the_config(backend: Backend) -> None:
     if backend.database is None:
         config = Config(state_dir=backend.state_dir)
-    else:
+    else:  # the password in a file: database.url refuses one (a URL lands in logs)
+        secret = backend.state_dir.parent / "db-password"
+        secret.write_text(pgcluster.PASSWORD + "\n", encoding="utf-8")
         config = Config(
             state_dir=backend.state_dir,
-            database=DatabaseConfig(url=backend.database.conninfo()),
+            database=DatabaseConfig(url=backend.database.url, password_file=secret),
         )
     store = open_state(config)
     try:
