@@ -381,3 +381,21 @@ def test_copy_refuses_a_missing_sqlite_state_and_a_password_in_the_url(
     assert result.returncode == 2
     assert "the URL holds a password" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_check_refuses_a_schema_newer_than_this_release(
+    tmp_path: Path, pg_database: pgcluster.Database
+) -> None:
+    config = database_config(tmp_path, pg_database.url)
+    assert watcher("state", "upgrade", "--config", str(config)).returncode == 0
+    with psycopg.connect(pg_database.conninfo(), autocommit=True) as conn:  # a later release's
+        conn.execute(f"UPDATE watcher_schema SET version = {CURRENT + 1}")
+    result = watcher("check", "--config", str(config))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0].endswith(
+        f", schema version {CURRENT + 1}, newer than this sanctions-watch understands "
+        f"({CURRENT}): upgrade sanctions-watch"
+    )
+    result = watcher("state", "upgrade", "--config", str(config))
+    assert result.returncode == 1
+    assert f"has schema version {CURRENT + 1}, newer than" in result.stderr
