@@ -399,3 +399,23 @@ def test_check_refuses_a_schema_newer_than_this_release(
     result = watcher("state", "upgrade", "--config", str(config))
     assert result.returncode == 1
     assert f"has schema version {CURRENT + 1}, newer than" in result.stderr
+
+
+def test_without_a_password_source_libpq_reads_pgpassword(
+    tmp_path: Path, pg_database: pgcluster.Database
+) -> None:
+    write(tmp_path / "lists" / "t.yaml", WATCHLIST)
+    config = write(
+        tmp_path / "config.yaml", f"watchlists: [lists]\ndatabase: {{url: '{pg_database.url}'}}\n"
+    )
+    refused = watcher("check", "--config", str(config), env={"PGPASSFILE": "/nonexistent"})
+    assert refused.returncode == 1
+    assert "no password supplied" in refused.stdout
+    result = watcher(
+        "check",
+        "--config",
+        str(config),
+        env={"PGPASSWORD": pgcluster.PASSWORD, "PGPASSFILE": "/nonexistent"},
+    )
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith(f"database: {pg_database.url}: connected, PostgreSQL ")
