@@ -95,6 +95,15 @@ REJECTIONS = [
         id="bad-port",
     ),
     pytest.param(
+        "database:\n  url: postgresql://watcher@db/sanctions?sslmod=require\n",
+        [
+            "config.yaml:2:8: database.url: libpq cannot read this URL: invalid URI query "
+            'parameter: "sslmod"; see '
+            "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-URIS"
+        ],
+        id="unknown-parameter",
+    ),
+    pytest.param(
         "database:\n  password_file: pw\n",
         ["config.yaml:2:3: database.url: required key 'url' is missing; add it"],
         id="url-missing",

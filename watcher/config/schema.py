@@ -271,6 +271,16 @@ def _check_database_url(value: str) -> str:
         raise ValueError(f"{value!r} has an invalid port; write e.g. db.example.org:5432") from None
     if parts.password is not None or "password" in parse_qs(parts.query):
         raise ValueError(_URL_PASSWORD_MESSAGE)  # the message must not repeat the URL
+    from psycopg import ProgrammingError  # noqa: PLC0415 -- the driver only for its users
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    try:
+        conninfo_to_dict(url)  # libpq's own parser: what it refuses, no connection can use
+    except ProgrammingError as exc:
+        raise ValueError(
+            f"libpq cannot read this URL: {' '.join(str(exc).split())}; see "
+            "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING-URIS"
+        ) from None
     return url
 
 
