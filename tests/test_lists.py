@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -432,18 +433,22 @@ async def test_an_update_interrupted_before_the_swap_records_its_change_once(
     await update(config, 1000.0)
     out = output_path(config.lists[0], config.state_dir)
     old_list = out.read_bytes()
-    store = Store(config.state_dir)
-    with store.transaction() as tx:
-        state_before = tx.list_state("ofac")
+    sources = config.state_dir / "lists" / ".sources"
+    old_sources = tmp_path / "sources-v1"
+    shutil.copytree(sources, old_sources)
     server.route("/sdn.csv", SDN, etag='"v2"')
     assert (await update(config, 2000.0)).status == "updated"
-    # a crash after the change was recorded, before the new file and state were saved
+    # a crash after the change, the version in force and the validators were saved in one
+    # transaction, before the new file was written and the new sources kept
     out.write_bytes(old_list)
-    with store.transaction() as tx:
-        tx.save_list_state(state_before)
+    shutil.rmtree(sources)
+    shutil.copytree(old_sources, sources)
     again = await update(config, 3000.0)
-    assert again.status == "updated" and again.diff is not None
-    assert [b.id for b in again.diff.added] == ["ofac-35096"]
+    assert (again.status, again.swapped, again.diff) == ("updated", True, None)
+    assert "ofac-35096" in {e.id for e in load_watchlist_file(out).entries}
+    # the sources kept are v1's, not the version in force: no 304 trusted, all downloaded
+    assert "if-none-match" not in server.requests_for("/sdn.csv")[-1].headers
+    store = Store(config.state_dir)
     with store.transaction() as tx:
         changes = tx.pending_list_changes()
     store.close()

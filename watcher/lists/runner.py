@@ -30,7 +30,7 @@ async def update_lists_once(store: StateStore, loaded: Loaded, now: float) -> Lo
         results = await update_due(config, store, state_dir, client, now)
     finally:
         await client.aclose()
-    if any(r.status == "updated" for r in results):
+    if any(r.swapped for r in results):
         loaded = load(loaded.config_path, loaded)
     return loaded
 

@@ -12,12 +12,23 @@
 - The new list file is written atomically (`write_atomically`): the daemon's file watcher or
   an explicit reload picks it up; a reader never sees half a list.
 
-Crash safety (SIGKILL at any instant): the diff is recorded first, once per (list, version of
-the written file), then the file is written, then the validators and sources are saved. A
-crash before the file is written repeats the whole update next time (the validators were not
-saved, so the files are downloaded again) and records nothing twice; a crash after it finds
-the file already current and records an empty change, i.e. nothing. No change is lost and none
-is reported twice.
+Several instances on one shared state (issue 10): each keeps its list files in its OWN
+state_dir, while the validators, the recorded changes and the version in force (`list_files`:
+its sha256 and its body) are shared. So, before anything else, an update makes the local file
+the version in force (`sync_list`: taken from the database, no download), and trusts a 304
+only when its own downloaded sources (``.sources/<name>/.version``) are that version too;
+otherwise it downloads every URL unconditionally. The change, the new version in force and the
+validators are saved in ONE transaction, check-and-set against the version the diff was made
+from: whichever instance sees a new version first records it, once; one that finds it
+recorded already only swaps its own file; one that finds a third version recorded meanwhile
+records nothing and fails this check (the next one starts from that version). `update_due`
+syncs every list, due or not, so every instance may run it on every tick.
+
+Crash safety (SIGKILL at any instant): the transaction above comes first, then the file is
+written, then the sources are kept. A crash before the transaction repeats the whole update
+next time; a crash after it finds the local file behind the version in force, takes it from
+the database and downloads again (its sources are not that version), finding nothing new. No
+change is lost and none is reported twice.
 """
 
 from __future__ import annotations
@@ -53,6 +64,7 @@ log = logging.getLogger(__name__)
 
 LISTS_DIR = "lists"
 SOURCES_DIR = ".sources"
+SOURCES_VERSION = ".version"  # in a list's sources: the version they were imported as
 MIN_STALE_AFTER = 3 * 86400.0
 RETRY_AFTER_FAILURE = 3600.0  # a failed update is retried after this (at most `every`)
 
@@ -70,6 +82,9 @@ class ListUpdateResult:
     error: str = ""  # when failed
     rescreen: bool = False  # entries were added: back-screening is due
     notes: tuple[str, ...] = ()  # what the importer skipped or merged, counted and named
+    # the list file in force in this state_dir was replaced (by this update, or by the version
+    # another instance recorded): what the matcher screens must be reloaded
+    swapped: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,84 +147,160 @@ async def update_list(  # noqa: PLR0917 (the service edge hands in its parts)
 ) -> ListUpdateResult:
     """Check one list and replace the list in force when it changed. Never raises for a
     list problem: a failure is recorded (and returned) and the list in force stays."""
-    with store.transaction() as tx:
-        state = tx.list_state(item.name)
     output = output_path(item, state_dir)
     cache = sources_dir(item, state_dir)
+    synced = False
     try:
-        fetched = await _download(item, state, cache, output, client, limits)
+        base, synced = await _sync(store, item, output)
+        with store.snapshot() as tx:
+            state = tx.list_state(item.name)
+        # a 304 says "the files you have": trusted only when this host's files are the
+        # version in force, which the shared validators were saved with
+        mine = base is not None and _sources_version(cache) == base
+        fetched = await _download(item, state.validators if mine else {}, cache, client, limits)
         if fetched is None:
-            return _record_unchanged(store, state, item, now, "not-modified", state.validators)
+            return _record_unchanged(store, item, now, synced)
         staged = await asyncio.to_thread(_stage, item, cache, fetched)
         imported = await asyncio.to_thread(_import, item, staged, output)
-        _apply(store, item, output, imported, now)
-        _keep_sources(staged, cache)
+        recorded = _commit(store, item, base, imported, fetched, now)
+        written = await asyncio.to_thread(_write, item, output, imported)
+        await asyncio.to_thread(_keep_sources, staged, cache, imported.version)
     except (WatcherError, OSError) as exc:  # ListRejectedError and SourceFileError included
-        return _record_failure(store, state, item, now, str(exc))
-    return _record_success(store, state, item, now, _validators(state, fetched), imported)
+        return _record_failure(store, item, now, str(exc), synced)
+    return _result(item, imported, recorded=recorded, swapped=synced or written)
 
 
-def _apply(
-    store: StateStore, item: ListConfig, output: Path, imported: _Imported, now: float
-) -> None:
-    """Swap the new version in, unless the list in force already says the same."""
+async def sync_list(item: ListConfig, store: StateStore, state_dir: Path) -> bool:
+    """Make this state_dir's file of `item` the version in force that the (shared) state
+    records, taken from the database: no download. True when the file was replaced."""
+    return (await _sync(store, item, output_path(item, state_dir)))[1]
+
+
+async def _sync(store: StateStore, item: ListConfig, output: Path) -> tuple[str | None, bool]:
+    """(the version in force, which the local file now is; None when the state records none
+    yet and the local file, if any, is the base), and whether the local file was replaced.
+    The store is used from this thread only (a SQLite store is bound to its thread)."""
+    with store.snapshot() as tx:
+        recorded = tx.list_file_version(item.name)
+    if recorded is None or await asyncio.to_thread(local_version, output) == recorded:
+        return recorded, False
+    with store.snapshot() as tx:
+        stored = tx.list_file(item.name)
+    if stored is None:  # cannot be: list_files rows are never deleted
+        return None, False
+    version, text = stored
+    await asyncio.to_thread(write_atomically, output, text)
+    log.info("%s", kv(event="list-sync", list=item.name, version=version[:12], path=output))
+    return version, True
+
+
+def local_version(output: Path) -> str | None:
+    """The version of the list file in this state_dir (None: there is none)."""
+    try:
+        text = output.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return _version(text)
+
+
+def _sources_version(cache: Path) -> str | None:
+    try:
+        return (cache / SOURCES_VERSION).read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+
+
+def _commit(  # noqa: PLR0917
+    store: StateStore,
+    item: ListConfig,
+    base: str | None,
+    imported: _Imported,
+    fetched: dict[str, FetchResult],
+    now: float,
+) -> bool:
+    """In one transaction: record the change (if this instance is the first to see this
+    version), make it the version in force, save the check. Check-and-set: the version in
+    force must still be `base`, the one the diff was made from. True when the change was
+    recorded here."""
+    diff = imported.diff
+    recorded = False
+    with store.transaction() as tx:
+        current = tx.list_file_version(item.name)
+        if current != imported.version:
+            if current != base:
+                raise ListRejectedError(
+                    f"list {item.name}: another instance made version {str(current)[:12]}"
+                    f" the one in force while this one imported {imported.version[:12]};"
+                    " nothing recorded, checked again from that version next time"
+                )
+            if not diff.empty:
+                recorded = tx.add_list_change(
+                    item.name,
+                    imported.version,
+                    (len(diff.added), len(diff.removed), len(diff.changed)),
+                    diff.to_json(),
+                    now,
+                    rescreen=bool(diff.added) and not imported.first,
+                )
+            tx.save_list_file(item.name, imported.version, imported.text, now)
+        state = tx.list_state(item.name)
+        checked = _succeeded(
+            state, now, _validators(state, fetched), imported.entries, imported.data_date
+        )
+        if recorded:
+            checked = dataclasses.replace(checked, last_change=now)
+        tx.save_list_state(checked)
+    return recorded
+
+
+def _write(item: ListConfig, output: Path, imported: _Imported) -> bool:
+    """Swap the new version in, unless the list in force already says the same; True when
+    the entries screened changed (a reload is due)."""
     for note in imported.notes:
         log.info("%s", kv(event="list-import-note", list=item.name, note=note))
-    if not output.is_file() or not same_body(output.read_text(encoding="utf-8"), imported.text):
-        _swap(store, item, output, imported, now)
+    if output.is_file() and same_body(output.read_text(encoding="utf-8"), imported.text):
+        return False
+    write_atomically(output, imported.text)
+    return not imported.diff.empty
 
 
-def _record_success(  # noqa: PLR0917
-    store: StateStore,
-    state: ListState,
-    item: ListConfig,
-    now: float,
-    validators: dict[str, Validators],
-    imported: _Imported,
+def _result(
+    item: ListConfig, imported: _Imported, *, recorded: bool, swapped: bool
 ) -> ListUpdateResult:
     diff = imported.diff
-    if diff.empty:
-        unchanged = _record_unchanged(store, state, item, now, "unchanged", validators, imported)
-        return dataclasses.replace(unchanged, notes=imported.notes)
-    checked = _succeeded(state, now, validators, imported.entries, imported.data_date)
-    with store.transaction() as tx:
-        tx.save_list_state(dataclasses.replace(checked, last_change=now))
-    log.info(
-        "%s",
-        kv(
-            event="list-update",
-            list=item.name,
-            result="updated",
-            entries=imported.entries,
-            added=len(diff.added),
-            removed=len(diff.removed),
-            changed=len(diff.changed),
-        ),
-    )
+    status: UpdateStatus = "updated" if swapped else "unchanged"
+    fields = {"list": item.name, "result": status, "entries": imported.entries}
+    if recorded:
+        counts = {"added": len(diff.added), "removed": len(diff.removed)}
+        fields |= {**counts, "changed": len(diff.changed)}
+    elif swapped:
+        fields |= {"change": "recorded-by-another-instance"}
+    log.info("%s", kv(event="list-update", **fields))
     return ListUpdateResult(
         item.name,
-        "updated",
+        status,
         imported.entries,
-        diff,
-        rescreen=bool(diff.added) and not imported.first,
+        diff if recorded else None,
+        rescreen=recorded and bool(diff.added) and not imported.first,
         notes=imported.notes,
+        swapped=swapped,
     )
 
 
-async def _download(  # noqa: PLR0917
+async def _download(
     item: ListConfig,
-    state: ListState,
+    validators: dict[str, Validators],
     cache: Path,
-    output: Path,
     client: httpx.AsyncClient,
     limits: FetchLimits,
 ) -> dict[str, FetchResult] | None:
     """Every URL's response (sequentially: one official server, politely); None when every
-    URL answered 304 and the list in force was built from the cached files."""
+    URL answered 304, i.e. the cached files are current. Conditional only with `validators`
+    (empty: this host's files are not the version in force, so everything is downloaded)."""
     results: dict[str, FetchResult] = {}
     for url in item.urls:
         cached = cache / _file_name(item, url)
-        known = state.validators.get(url) if cached.is_file() and output.is_file() else None
+        known = validators.get(url) if cached.is_file() else None
         result = await fetch(
             client,
             url,
@@ -286,31 +377,13 @@ def _version(text: str) -> str:
     return hashlib.sha256("".join(lines[start:]).encode()).hexdigest()
 
 
-def _swap(
-    store: StateStore, item: ListConfig, output: Path, imported: _Imported, now: float
-) -> None:
-    """Record the change (once per version), then replace the list file in one step."""
-    diff = imported.diff
-    if diff.empty:  # details only (notes, dates): nothing to report
-        write_atomically(output, imported.text)
-        return
-    with store.transaction() as tx:
-        tx.add_list_change(
-            item.name,
-            imported.version,
-            (len(diff.added), len(diff.removed), len(diff.changed)),
-            diff.to_json(),
-            now,
-            rescreen=bool(diff.added) and not imported.first,
-        )
-    write_atomically(output, imported.text)
-
-
-def _keep_sources(staged: Sequence[Path], cache: Path) -> None:
-    """The staged files become the cache the next conditional GET relies on."""
+def _keep_sources(staged: Sequence[Path], cache: Path, version: str) -> None:
+    """The staged files become the cache the next conditional GET relies on, marked with
+    the version they were imported as (a 304 is trusted only for the version in force)."""
     if not staged:
         return
     staging = staged[0].parent
+    (staging / SOURCES_VERSION).write_text(version + "\n", encoding="ascii")
     old = cache.with_name(cache.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if cache.exists():
@@ -327,21 +400,20 @@ def _validators(state: ListState, fetched: dict[str, FetchResult]) -> dict[str, 
     return kept
 
 
-def _record_unchanged(  # noqa: PLR0917
-    store: StateStore,
-    state: ListState,
-    item: ListConfig,
-    now: float,
-    status: UpdateStatus,
-    validators: dict[str, Validators],
-    imported: _Imported | None = None,
+def _record_unchanged(
+    store: StateStore, item: ListConfig, now: float, synced: bool
 ) -> ListUpdateResult:
-    entries = imported.entries if imported is not None else state.entries
-    data_date = imported.data_date if imported is not None else state.data_date
+    """Every URL answered 304: this host's files are the version in force, still current."""
     with store.transaction() as tx:
-        tx.save_list_state(_succeeded(state, now, validators, entries, data_date))
-    log.info("%s", kv(event="list-update", list=item.name, result=status, entries=entries))
-    return ListUpdateResult(item.name, status, entries or 0)
+        state = tx.list_state(item.name)
+        tx.save_list_state(_succeeded(state, now, state.validators, state.entries, state.data_date))
+    status: UpdateStatus = "updated" if synced else "not-modified"
+    change = {"change": "recorded-by-another-instance"} if synced else {}
+    log.info(
+        "%s",
+        kv(event="list-update", list=item.name, result=status, entries=state.entries, **change),
+    )
+    return ListUpdateResult(item.name, status, state.entries or 0, swapped=synced)
 
 
 def _succeeded(
@@ -366,9 +438,11 @@ def _succeeded(
 
 
 def _record_failure(
-    store: StateStore, state: ListState, item: ListConfig, now: float, error: str
+    store: StateStore, item: ListConfig, now: float, error: str, synced: bool
 ) -> ListUpdateResult:
+    """Counted on the shared state, read afresh (another instance may have written since)."""
     with store.transaction() as tx:
+        state = tx.list_state(item.name)
         tx.save_list_state(
             dataclasses.replace(
                 state,
@@ -382,7 +456,7 @@ def _record_failure(
         "%s",
         kv(event="list-update", list=item.name, result="failed", kept="list-in-force", error=error),
     )
-    return ListUpdateResult(item.name, "failed", state.entries or 0, error=error)
+    return ListUpdateResult(item.name, "failed", state.entries or 0, error=error, swapped=synced)
 
 
 async def update_due(
@@ -394,15 +468,38 @@ async def update_due(
     *,
     force: bool = False,
 ) -> list[ListUpdateResult]:
-    """Update every configured list that is due (every one with `force`), one at a time."""
+    """Update every configured list that is due (every one with `force`), one at a time;
+    bring the others' files in this state_dir to the version in force (no download).
+
+    Safe on every instance sharing the state, on every tick: due-ness is shared (one check per
+    ``every`` between them, give or take two that start the same second, which record nothing
+    twice), and an instance whose files are behind catches up within one tick. A result with
+    `swapped` means the screened lists must be reloaded."""
     limits = list_fetch_limits(config)
-    with store.transaction() as tx:
+    with store.snapshot() as tx:
         states = {item.name: tx.list_state(item.name) for item in config.lists}
     results = []
     for item in config.lists:
-        if force or is_due(item, states[item.name], now):
+        state = states[item.name]
+        if force or is_due(item, state, now):
             results.append(await update_list(item, store, state_dir, client, limits, now))
+        elif synced := await _sync_quietly(item, store, state_dir, state):
+            results.append(synced)
     return results
+
+
+async def _sync_quietly(
+    item: ListConfig, store: StateStore, state_dir: Path, state: ListState
+) -> ListUpdateResult | None:
+    """`sync_list` for a list not due: a result only when the file was replaced or could not
+    be (a local problem: logged, not counted on the shared state)."""
+    try:
+        if not await sync_list(item, store, state_dir):
+            return None
+    except OSError as exc:
+        log.warning("%s", kv(event="list-sync", list=item.name, result="failed", error=str(exc)))
+        return ListUpdateResult(item.name, "failed", state.entries or 0, error=str(exc))
+    return ListUpdateResult(item.name, "updated", state.entries or 0, swapped=True)
 
 
 LIST_MAX_BYTES = 256 * 2**20  # the full SDN XML is ~100 MB; feeds' 10 MiB cap is too small

@@ -184,6 +184,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
     CREATE INDEX outbox_claimed_by ON outbox(claimed_by) WHERE claimed_by IS NOT NULL;
     """,
+    # v7 -> v8: official lists shared by instances on several hosts (issue 10): the version
+    # in force of each list, its file body (so an instance whose state_dir lacks it, or holds
+    # an older one, takes it from here), and a claim on a change's back-screening
+    """
+    CREATE TABLE list_files (
+        name     TEXT PRIMARY KEY,             -- the lists: entry's name
+        version  TEXT NOT NULL,                -- sha256 of the body (list_changes.version)
+        saved_at REAL NOT NULL,
+        body     BLOB NOT NULL                 -- zlib-compressed watchlist YAML, as written
+    );
+    ALTER TABLE list_changes ADD COLUMN rescreen_owner TEXT;  -- the instance back-screening it
+    ALTER TABLE list_changes ADD COLUMN rescreen_until REAL;  -- others may take it from then on
+    """,
 ]
 
 

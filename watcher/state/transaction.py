@@ -752,6 +752,44 @@ class Transaction:
         )
         return texts.rowcount + changes.rowcount
 
+    # Lists shared by instances (issue 10): each instance keeps list files in its own
+    # state_dir; the database says which version is in force (`list_files`) and holds its body,
+    # so an instance behind it catches up without a download, and an update is recorded once
+    # (check-and-set against the version it was diffed from, `watcher.lists.update`).
+
+    def list_file_version(self, name: str) -> str | None:
+        """The version in force of list `name` (None: none recorded yet)."""
+        row = self._db.execute("SELECT version FROM list_files WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def list_file(self, name: str) -> tuple[str, str] | None:
+        """(version, watchlist file text) of the version in force of list `name`."""
+        row = self._db.execute(
+            "SELECT version, body FROM list_files WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), zlib.decompress(row[1]).decode())
+
+    def save_list_file(self, name: str, version: str, text: str, now: float) -> None:
+        """Make `version` (whose file text is `text`) the version in force of list `name`."""
+        self._db.execute(
+            """INSERT INTO list_files (name, version, saved_at, body) VALUES (?, ?, ?, ?)
+               ON CONFLICT (name) DO UPDATE SET
+                   version = excluded.version, saved_at = excluded.saved_at,
+                   body = excluded.body""",
+            (name, version, now, zlib.compress(text.encode(), 6)),
+        )
+
+    def claim_rescreen(self, change_id: int, owner: str, now: float, until: float) -> bool:
+        """Take (or renew) the back-screening of a list change until `until`, check-and-set:
+        False when it is done already or another owner's claim runs past `now`."""
+        cursor = self._db.execute(
+            """UPDATE list_changes SET rescreen_owner = ?, rescreen_until = ?
+               WHERE id = ? AND rescreened_at IS NULL
+                 AND (rescreen_owner IS NULL OR rescreen_owner = ? OR rescreen_until <= ?)""",
+            (owner, until, change_id, owner, now),
+        )
+        return cursor.rowcount > 0
+
     # --- instances and leases -------------------------------------------------------------
     #
     # Two or more instances (``watcher run`` processes, on one host or several) share one
