@@ -69,8 +69,11 @@ def test_a_match_stored_before_v6_migrates_without_why_and_renders_as_before(
     with store.transaction() as tx:
         tx.add_matches("article-1", [putin], 2.0, notify=True)
     store.close()
-    db = sqlite3.connect(tmp_path / DB_FILE)  # the database as v5 left it: v7 and v6 undone
+    db = sqlite3.connect(tmp_path / DB_FILE)  # the database as v5 left it: v8, v7, v6 undone
     for statement in [
+        "DROP TABLE list_files",
+        "ALTER TABLE list_changes DROP COLUMN rescreen_owner",
+        "ALTER TABLE list_changes DROP COLUMN rescreen_until",
         "DROP TABLE instances",
         "DROP TABLE leases",
         "DROP INDEX feeds_lease_owner",
