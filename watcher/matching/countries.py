@@ -10,6 +10,7 @@ many languages: ``iran`` covers Iranian, iraní, iranien, irański, Иран, И
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from watcher.matching.normalize import word
 
@@ -71,3 +72,9 @@ def known(country: str) -> bool:
 def named(keys: Iterable[str], country_stems: tuple[str, ...]) -> bool:
     """Whether any of the text's word keys names the country."""
     return any(key.startswith(country_stems) for key in keys)
+
+
+@cache
+def all_stems() -> tuple[str, ...]:
+    """The keys a mention of any country this module knows starts with."""
+    return stems(_EXTRA)

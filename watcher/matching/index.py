@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from rapidfuzz.distance import OSA
+
 from watcher.config.ignore import IgnoreRule
 from watcher.config.watchlist import Entry, EntryType, Watchlist
 from watcher.config.yamlfile import gc_paused
@@ -30,7 +32,8 @@ from watcher.matching import countries, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
-INDEX_FORMAT = 3  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 4  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+# 4: prominence as evidence text (titles, listed families), surname spellings
 
 
 class Mode:
@@ -41,6 +44,8 @@ class Mode:
     FULL = 2  # same key, or an inflected form, or (long words) a typo
     INITIAL = 3  # a capital single letter; the slot key is the letter ("" for any)
     PATRONYMIC = 4  # any capitalised patronymic (Valentinovich): one the list left out
+    PERSON_WORD = 5  # a person's one-word name that is an English word (Trump): as written,
+    # or inflected in Polish, or in Cyrillic (see matcher._accept_person_word)
 
 
 class Gap:
@@ -98,6 +103,8 @@ class Flag:
     CORROBORATE = 64  # an acronym or generic name: only with the entry's country or other name
     WEAK = 128  # a weak alias (an acronym): only with another of the entry's names
     COUNTRY = 256  # a name without its "of <country>": only with the country named
+    CORE = 512  # a company's one distinctive word (``Sberbank``): not a Cyrillic everyday word
+    COMPOUND = 1024  # ... made with a business word (Sber-bank, Rostele-com): a name all the same
 
 
 # Legal-form words: a company is named with or without them.
@@ -147,7 +154,8 @@ class CompiledWatchlists:
         self.anchors = anchors
         self.strict_anchors = strict_anchors
         self.name_keys = name_keys  # person entry -> keys of all its name words
-        self.prominent = prominent  # person entry -> the title that makes it prominent
+        # person entry -> what makes it prominent: "title: President ...", "listed with 3 relatives"
+        self.prominent = prominent
         self.country_stems = country_stems  # entry -> what its countries' names start with
         self.fuzzy_keys = fuzzy_keys
         self.excludes = excludes
@@ -215,6 +223,7 @@ def _compile(
                     rule = variant or name_rule
                     drafts.append(_Draft(position, name, slots, penalty, gap, flags, punct, rule))
     drafts.extend(_without_country(entries, drafts))
+    drafts.extend(_org_cores(entries, drafts))
     drafts = _corroborated_names(entries, drafts)
     drafts, prominent = _people(entries, drafts)
     patterns = _shared_slots(_anchor_patterns(drafts))
@@ -318,8 +327,84 @@ def _without_country(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_
     return extra
 
 
+# Words that say what kind of business a company is, not which one (``HUAWEI TECHNOLOGIES``,
+# ``GAZPROMBANK JOINT STOCK COMPANY``, ``AKTSIONERNOE OBSHCHESTVO``); "bank" is not one of them:
+# ``BANK ROSSIYA`` is not every ``Rossiya``.
+_BUSINESS = """technologies technology tech group holding holdings company companies corporation
+industries industry international trading enterprise enterprises services investment investments
+joint stock public open closed limited liability commercial airlines publichnoe aktsionernoe
+aktsionernogo obshchestvo obshchestva obschestvo otkrytoe zakrytoe ogranichennoi
+otvetstvennostiu otvetstvennostyu tovarystvo"""
+BUSINESS_WORDS = frozenset(_BUSINESS.split())
+# Business words a company's name is often made with, in key spelling (Sberbank, Gazprombank,
+# Rostelecom, Transneft): such a compound is a name even where news writes it every day.
+_COMPOUND_ROOTS = ("bank", "neft", "telekom", "flot", "energo", "invest", "prom", "gaz")
+_MIN_CORE = 5
+
 _FUNCTION = "of the and for de del la el do da der des du in"
 _FUNCTION_WORDS = frozenset(_FUNCTION.split())
+
+
+def _org_cores(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]:
+    """A company by its one distinctive word, as news names it (``Sberbank`` for ``PJSC
+    SBERBANK``, ``Gazprombank`` for ``GAZPROMBANK JOINT STOCK COMPANY``, ``Belaruskali`` for
+    ``BELARUSKALI OAO``): the legal form and business words left out, one word left that is
+    no word or frequent name of any news language, no place, no word of a listed person's name,
+    and that no other entry is also named by. Where several entries leave the same word, the
+    one with the fewest words left out keeps it, then the one with the most names (the
+    parent: ``PJSC SBERBANK``, not ``SBERBANK INVESTMENTS LLC``); on a tie, none does."""
+    person_words = {
+        s.key for d in drafts if entries[d.entry].type == EntryType.PERSON for s in d.slots
+    }
+    one_word = {d.slots[0].key: d.entry for d in drafts if len(d.slots) == 1}
+    claims: dict[str, list[tuple[int, int, int, str, Word]]] = {}
+    for d in drafts:
+        entry = entries[d.entry]
+        if entry.type != EntryType.ORGANIZATION or d.rule not in ("name", "alias"):
+            continue
+        words = [word(w) for w in TOKEN_RE.findall(d.alias)]
+        core = [w for w in words if not _business(w)]
+        if len(words) < 2 or len(core) != 1 or not _distinctive(core[0]):
+            continue
+        key = core[0].key
+        if key in person_words or one_word.get(key, d.entry) != d.entry:
+            continue
+        dropped = len(words) - 1
+        claims.setdefault(key, []).append((dropped, -len(entry.names), d.entry, d.alias, core[0]))
+    extra = []
+    for key, found in claims.items():
+        best = min(found)
+        if any(c[:2] == best[:2] and c[2] != best[2] for c in found):
+            continue  # two entries with as good a claim: the word names neither
+        _, _, position, alias, w = best
+        flags = Flag.ORGANIZATION | Flag.CORE
+        if any(root in key and len(key) - len(root) >= 3 for root in _COMPOUND_ROOTS):
+            flags |= Flag.COMPOUND
+        elif entries[position].countries:
+            flags |= Flag.CORROBORATE  # AniCura Abros Hospital is not the Russian ABROS
+        slot = _slot(w, Mode.FULL, 0)
+        extra.append(_Draft(position, alias, (slot,), 2, Gap.PLAIN, flags, "", "short-form"))
+    return extra
+
+
+def _business(w: Word) -> bool:
+    return w.norm in LEGAL_WORDS or w.norm in BUSINESS_WORDS or w.norm in _FUNCTION_WORDS
+
+
+def _distinctive(w: Word) -> bool:
+    """A word that names one company: long, of letters, no word or frequent name of a news
+    language (``Huawei``, ``Wagner`` are frequent; ``Terra``, ``Victoria`` words or names), and
+    no country (``Syria``, ``Dubai``)."""
+    if len(w.norm) < _MIN_CORE or not w.norm.isalpha() or w.script == "other":
+        return False
+    if lexicon.is_dictionary_word(w.lower) or lexicon.is_proper_noun(w.lower):
+        return False
+    if lexicon.is_everyday_word(w.lower, w.norm):
+        return False
+    # a country's name or adjective (Syria, Moskvy), not a compound with one (Belaruskali)
+    return not any(
+        w.key.startswith(stem) and len(w.key) - len(stem) <= 3 for stem in countries.all_stems()
+    )
 
 
 def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]:
@@ -348,10 +433,30 @@ def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> lis
         if entry.countries and entry.type != EntryType.PERSON:
             for weak in entry.weak_aliases:
                 if _ACRONYM.fullmatch(weak):
+                    # the initials of another of its names (FSB: Federalnaya Sluzhba
+                    # Bezopasnosti) count beside the country too, as a listed acronym does
+                    flags = Flag.ORGANIZATION | Flag.CORROBORATE
+                    if not _is_acronym(weak, entry):
+                        flags |= Flag.WEAK
                     slot = _slot(word(weak), Mode.STRICT, 0)
-                    flags = Flag.ORGANIZATION | Flag.CORROBORATE | Flag.WEAK
                     kept.append(_Draft(position, weak, (slot,), 0, Gap.PLAIN, flags, "", "acronym"))
+    kept.extend(_cyrillic_acronyms(kept))
     return kept
+
+
+# A Latin acronym's letters as Russian and Ukrainian write the same initials (FSB: ФСБ).
+_TO_CYRILLIC_LETTERS = dict(zip("ABVGDEZIKLMNOPRSTUFHC", "АБВГДЕЗИКЛМНОПРСТУФХЦ", strict=True))
+
+
+def _cyrillic_acronyms(drafts: list[_Draft]) -> list[_Draft]:
+    """Each acronym also as written in Cyrillic (``ФСБ`` for FSB), with the same checks."""
+    extra = []
+    for d in drafts:
+        if d.rule == "acronym" and all(c in _TO_CYRILLIC_LETTERS for c in d.alias):
+            cyrillic = "".join(_TO_CYRILLIC_LETTERS[c] for c in d.alias)
+            slot = _slot(word(cyrillic), Mode.STRICT, 0)
+            extra.append(d._replace(slots=(slot,)))
+    return extra
 
 
 def _is_acronym(alias: str, entry: Entry) -> bool:
@@ -394,7 +499,16 @@ def _people(
     * the surname alone (``Putin``, ``Maduro``, ``Assad``) is added when it tells one person
       apart (`_bare_surnames`)."""
     given = people.given_name_keys(entries)
-    ranks = {i: people.prominence(e) for i, e in enumerate(entries) if e.type == EntryType.PERSON}
+    ranks = {
+        i: (rank, f"title: {title}") if rank else (0, "")
+        for i, e in enumerate(entries)
+        if e.type == EntryType.PERSON
+        for rank, title in [people.prominence(e)]
+    }
+    heads = people.family_heads(entries)
+    for position, why in heads.items():
+        if ranks[position][0] < people.OFFICE:
+            ranks[position] = (people.OFFICE, why)
     surnames = {i: _surname_key(e) for i, e in enumerate(entries) if i in ranks}
     derived_owners: dict[tuple[str, ...], set[int]] = {}
     for d in drafts:
@@ -411,8 +525,9 @@ def _people(
         typos = len(keys) > 1 and any(s.max_edits for s in d.slots)
         if typos and sum(k in given for k in keys) == len(keys) - 1:
             # Muhammad Qasir: beside common given names only, the surname must be spelled
-            # right (Mohamed Katir is someone else)
-            exact = tuple(s._replace(max_edits=0) for s in d.slots)
+            # right (Mohamed Katir is someone else); the given names keep their other
+            # languages' forms (Дмитро for Dmitriy, Aleksandr for Alyaksandr)
+            exact = tuple(s if s.key in given else s._replace(max_edits=0) for s in d.slots)
             d = d._replace(slots=exact)  # noqa: PLW2901
         if len(keys) == 1 and keys[0] != surnames[d.entry]:
             w = d.slots[0]
@@ -422,8 +537,8 @@ def _people(
         if d.rule.startswith("derived:") and not _derived_holds(d, derived_owners, ranks):
             continue
         kept.append(d)
-    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given))
-    return kept, {i: title for i, (rank, title) in ranks.items() if rank}
+    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given, heads=frozenset(heads)))
+    return kept, {i: why for i, (rank, why) in ranks.items() if rank}
 
 
 def _surname_key(entry: Entry) -> str:
@@ -453,11 +568,15 @@ def _bare_surnames(
     ranks: dict[int, tuple[int, str]],
     surnames: dict[int, str],
     given: frozenset[str],
+    *,
+    heads: frozenset[int],
 ) -> list[_Draft]:
     """The surname alone, for each person whose surname tells them apart: long enough, no
     English word, no common given name, no other listed person's surname (unless this one
-    alone heads a state or movement: ``Assad`` is Bashar, not his brother), and not a name
-    the list gives already (a hand-made list's ``Putin`` keeps its behaviour)."""
+    alone heads a state or movement: ``Assad`` is Bashar, not his brother; or heads the family
+    the list names around them: ``Lukashenko``, `people.family_heads`), and not a name the
+    list gives already (a hand-made list's ``Putin`` keeps its behaviour). Each spelling of the
+    surname the entry's names use counts (Belarusian ``Lukashenka``, Russian ``Lukashenko``)."""
     holders = Counter(key for key in surnames.values() if key)
     best: dict[str, list[int]] = {}  # surname -> its holders' highest rank, how many hold it
     for position, key in surnames.items():
@@ -471,21 +590,49 @@ def _bare_surnames(
         if not key or (position, key) in one_word:
             continue
         rank = ranks[position][0]
-        if holders[key] > 1 and (rank < people.HEAD or best[key] != [rank, 1]):
+        family_head = position in heads
+        if holders[key] > 1 and not family_head and (rank < people.HEAD or best[key] != [rank, 1]):
             continue
         found = people.surname(entries[position]) or ""
-        w = word(found)
-        if len(w.norm) < 4 or w.key in given or key in one_word_keys or w.script != "latin":
-            continue
-        word_too = lexicon.is_dictionary_word(w.lower) or lexicon.is_common_word(w.norm)
-        if rank < people.HEAD and (word_too or lexicon.is_everyday_word(w.lower, w.norm)):
-            continue  # Moreno, Harris, Korea: a name frequent in the news, for a head of state only
-        flags = Flag.SURNAME | Flag.BARE
-        if word_too or lexicon.is_foreign_word(w.lower):
-            flags |= Flag.FOREIGN_WORD  # Maduro (Spanish: ripe; English: a cigar)
-        slot = _slot(w, Mode.FULL, 0)
-        bare.append(_Draft(position, found, (slot,), 0, Gap.PLAIN, flags, "", "surname"))
+        for spelling in (found, *_surname_spellings(entries[position], key)):
+            w = word(spelling)
+            if w.key != key and (
+                (w.key in holders and not family_head) or (position, w.key) in one_word
+            ):
+                continue  # another person's surname, or a name the list gives already
+            if len(w.norm) < 4 or w.key in given or w.key in one_word_keys or w.script != "latin":
+                continue
+            word_too = lexicon.is_dictionary_word(w.lower) or lexicon.is_common_word(w.norm)
+            if rank < people.HEAD and (word_too or lexicon.is_everyday_word(w.lower, w.norm)):
+                continue  # Moreno, Harris, Korea: frequent in the news, for a head of state only
+            flags = Flag.SURNAME | Flag.BARE
+            if word_too or lexicon.is_foreign_word(w.lower):
+                flags |= Flag.FOREIGN_WORD  # Maduro (Spanish: ripe; English: a cigar)
+            slot = _slot(w, Mode.FULL, 0)
+            bare.append(_Draft(position, spelling, (slot,), 0, Gap.PLAIN, flags, "", "surname"))
     return bare
+
+
+_SPELLING_EDITS = 2  # Lukashenka / Lukashenko, Shoigu / Shoygu (the latter already one key)
+
+
+def _surname_spellings(entry: Entry, key: str) -> list[str]:
+    """Other spellings of the surname among the entry's names (``Lukashenko`` in the aliases
+    of ``Alyaksandr LUKASHENKA``): the surname word of each name, where it is a respelling
+    of the surname (same first letter, at most two letters apart), not another name."""
+    found: dict[str, str] = {}
+    for name in entry.names:
+        words = TOKEN_RE.findall(name.partition(",")[0] if "," in name else name)
+        words = [w for w in words if not people.is_particle(w.casefold())]
+        if len(words) < (1 if "," in name else 2):
+            continue
+        last = words[0] if "," in name else words[-1]
+        other = word(last).key
+        if other == key or other in found or other[:1] != key[:1]:
+            continue
+        if OSA.distance(other, key, score_cutoff=_SPELLING_EDITS) <= _SPELLING_EDITS:
+            found[other] = last
+    return list(found.values())
 
 
 def _name_keys(entries: tuple[Entry, ...], drafts: list[_Draft]) -> dict[int, frozenset[str]]:
@@ -532,10 +679,17 @@ def name_variants(entry: Entry, name: str) -> list[Variant]:
         slots, loose = tuple(s._replace(mode=Mode.KEY) for s in slots), True
     if len(slots) > 1 and loose and person:
         return [(slots, 0, Gap.PERSON, "")]
+    if person and len(slots) == 1 and slots[0].mode == Mode.STRICT and _word_name(words[0]):
+        slots = (slots[0]._replace(mode=Mode.PERSON_WORD),)
     variants: list[Variant] = [(slots, 0, Gap.PLAIN, "")]
     if len(slots) > 1 and loose:
         variants.extend(_company_variants(words))
     return variants
+
+
+def _word_name(w: Word) -> bool:
+    """A person's one-word name that is an English word (Trump), not a short one (Kim)."""
+    return len(w.norm) >= 5 and w.norm.isalpha() and w.script == "latin"
 
 
 def _common(w: Word) -> bool:

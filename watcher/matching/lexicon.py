@@ -28,7 +28,7 @@ from hashlib import blake2b
 from itertools import chain
 
 # Languages of the news the product reads (the corpora it is judged on).
-NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr", "es")
+NEWS_LANGUAGES = ("en", "ru", "uk", "pl", "de", "fr", "es", "pt", "it")
 # wordfreq buckets words by centibels: bucket i holds words of Zipf frequency 9 - i/100.
 _COMMON_ZIPF = 3.0  # about once per million words: everyday vocabulary
 _KNOWN_ZIPF = 1.5  # about three times per billion words: attested, not a typo (Transnet)
@@ -97,6 +97,24 @@ def _dictionary() -> list[str]:
     return [w for w in dictionary if w.islower()]
 
 
+@cache
+def proper_nouns() -> WordSet:
+    """English dictionary proper nouns, lower case (places, given names, surnames of the
+    famous: ``victoria``, ``wagner``, ``dubai`` is not one, ``persia`` is)."""
+    return _restored.pop("proper_nouns", None) or WordSet(_proper_nouns())
+
+
+def _proper_nouns() -> list[str]:
+    from english_words import get_english_words_set  # noqa: PLC0415 (slow, used lazily)
+
+    dictionary = get_english_words_set(["web2"], lower=False, alpha=True)
+    return [w.casefold() for w in dictionary if not w.islower()]
+
+
+def is_proper_noun(lower: str) -> bool:
+    return lower in proper_nouns()
+
+
 def is_dictionary_word(lower: str) -> bool:
     words = dictionary_words()
     return lower in words or _base_form(lower) in words
@@ -155,6 +173,12 @@ def is_foreign_word(lower: str) -> bool:
     return lower in everyday_words() and lower not in english_everyday_words()
 
 
+def is_english_news_word(*forms: str) -> bool:
+    """Written in English news a few times per million words (given names included)."""
+    words = english_everyday_words()
+    return any(form in words for form in forms)
+
+
 def is_common_word(norm: str) -> bool:
     return norm in common_english_words()
 
@@ -193,6 +217,7 @@ _WORD_SETS = {
     "everyday_words": everyday_words,
     "english_everyday_words": english_everyday_words,
     "frequent_words": frequent_words,
+    "proper_nouns": proper_nouns,
 }
 
 

@@ -192,7 +192,12 @@ def _fits_context(
         if not (text.words[first].capitalized and text.words[last].capitalized):
             return None  # a generic name in lower case is those words, not the entity
     own = compiled.name_keys.get(pattern.entry)
-    if pattern.flags & Flag.SURNAME and first > 0 and _another_given_name(first, text, own):
+    inflected = text.words[first].key != pattern.slots[0].key
+    if (
+        pattern.flags & Flag.SURNAME
+        and first > 0
+        and _another_given_name(first, text, own, inflected)
+    ):
         return None
     if pattern.flags & Flag.BARE:
         return _bare_surname(pattern, first, text, compiled)
@@ -229,8 +234,7 @@ def _bare_surname(
     cue = _cue_before(first, text)
     if cue:
         return f"cue: {cue}"
-    title = compiled.prominent.get(pattern.entry)
-    return f"title: {title}" if title else None
+    return compiled.prominent.get(pattern.entry)  # "title: ...", "listed with 3 relatives"
 
 
 def _cue_before(first: int, text: _Text) -> str:
@@ -242,7 +246,7 @@ def _cue_before(first: int, text: _Text) -> str:
         if _CLAUSE_END.search(text.masked, text.spans[index][2], start):
             return ""
         before = text.words[index]
-        if people.is_cue(before.lower):
+        if people.is_cue(before.lower) or people.is_cue_key(before.key):
             return before.surface
         if before.script != "cyrillic" or not before.capitalized:
             return ""
@@ -259,7 +263,9 @@ def _own_name(key: str, own: frozenset[str] | None) -> bool:
     )
 
 
-def _another_given_name(first: int, text: _Text, own: frozenset[str] | None) -> bool:
+def _another_given_name(
+    first: int, text: _Text, own: frozenset[str] | None, inflected: bool = False
+) -> bool:
     """Whether the word before a bare surname is a given name not the entry's (``Lyudmila
     Putina``, ``Vladimir Kiriyenko`` for Sergei Kiriyenko): a relative or a namesake.
 
@@ -279,12 +285,45 @@ def _another_given_name(first: int, text: _Text, own: frozenset[str] | None) -> 
     if before.surface.isupper() or _own_name(before.key, own):
         return False
     if before.script != "latin":
-        return people.is_slavic_given_name(before.key)
-    if lexicon.is_frequent_word(before.lower) or (raw[-1:] in "sS" and raw[-2:-1] in "'’"):
+        return _cyrillic_given_name(before)
+    return _latin_given_name(before, raw, text, first - 1, inflected)
+
+
+def _latin_given_name(before: Word, raw: str, text: _Text, index: int, inflected: bool) -> bool:
+    """`_another_given_name` for a capitalised Latin word (at word `index`)."""
+    # a very frequent word of another language (Wczoraj, Heute), not a given name the world
+    # writes (Vladimir, Maria: frequent in Portuguese or German news too)
+    frequent = lexicon.is_frequent_word(before.lower)
+    if frequent and not lexicon.is_english_news_word(before.lower, before.norm):
+        return False
+    if raw[-1:] in "sS" and raw[-2:-1] in "'’":
         return False
     if before.norm in _TITLES or lexicon.is_common_word(before.lower):
         return False
+    if inflected and lexicon.is_foreign_word(before.lower):
+        # a word of the language before a surname in a case form (Polish ``Doradcy Bidena``,
+        # ``Krytycy Macrona``): a given name stands before the nominative (``Lucía Biden``)
+        return not _sentence_initial(text.masked, text.spans[index][1])
     return not lexicon.is_dictionary_word(before.lower)
+
+
+# Endings of Russian/Ukrainian adjectives and adjectival genitives (key spelling): a region or
+# a body before a name (``губернатор Белгородской области``), never a given name.
+_ADJECTIVE_ENDING = re.compile(r"(?:oi|aia|ogo|ego|omu|emu|ih|im|oe|ee)$")
+
+
+def _cyrillic_given_name(before: Word) -> bool:
+    """Whether a capitalised Cyrillic word before a surname is a given name: a common Russian
+    or Ukrainian one (``Людмила Путина``), or a name news writes rarely enough not to be a
+    word of the language and not shaped like an adjective or a title (``Джилл Байден``, ``Ахмата
+    Кадырова``, ``Брижит Макрон``); not ``Кремля``, ``России``, ``Прэзідэнт``."""
+    if people.is_slavic_given_name(before.key):
+        return True
+    if people.is_cue(before.lower) or people.is_cue_key(before.key):
+        return False
+    if lexicon.is_known_word(before.lower, before.norm) or len(before.norm) < 3:
+        return False
+    return not _ADJECTIVE_ENDING.search(before.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,8 +341,10 @@ def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
         # A lower-case everyday word (``para``, ``more``) is that word, not a listed name
         # (``Parra``, ``MORYE``): only a name spelled exactly so may start there.
         everyday = not w.capitalized and lexicon.is_everyday_word(w.lower, w.norm)
-        keys = [] if everyday else _anchor_keys(w, compiled)
+        keys = _anchor_keys(w, compiled, typos=not everyday)
         numbers = [n for key in keys for n in compiled.anchors[key]]
+        if everyday:  # only as a word of a longer name: «Газпром нефти»
+            numbers = [n for n in numbers if len(compiled.patterns[n].slots) > 1]
         numbers.extend(compiled.strict_anchors.get(w.surface, ()))
         cached = tuple(dict.fromkeys(numbers))
         if len(cache) >= _CACHE_LIMIT:
@@ -312,12 +353,12 @@ def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
     return cached
 
 
-def _anchor_keys(w: Word, compiled: CompiledWatchlists) -> list[str]:
+def _anchor_keys(w: Word, compiled: CompiledWatchlists, *, typos: bool = True) -> list[str]:
     anchors = compiled.anchors
     found = [k for k in (w.key, *stems(w.key)) if k in anchors]
-    if w.foreign:  # Байдена: Biden
-        found.extend(k for k in (w.foreign, *stems(w.foreign)) if k in anchors)
-    if _may_be_typo(w, compiled):
+    for foreign in w.foreign:  # Байдена: Biden
+        found.extend(k for k in (foreign, *stems(foreign)) if k in anchors)
+    if typos and _may_be_typo(w, compiled):
         deletes = compiled.deletions_for(w.key[0])
         near = set(deletes.get(w.key, ()))  # the text word lacks a letter
         for variant in deletions(w.key):
@@ -532,14 +573,8 @@ def accept(
     anchor of a longer name, which may be a typo even if it is a real word; `org`: a
     company's name, which a real word merely sounding alike is not (``Alpha`` for ``Alfa``);
     `caps`: a phrase of everyday words may also be written in capitals (``ALFA-BANK``)."""
-    if slot.mode == Mode.STRICT:
-        upper = caps and w.surface.isupper() and w.surface == slot.surface.upper()
-        return SCORE_EXACT if w.surface == slot.surface or upper else -1
-    if slot.mode == Mode.INITIAL:
-        single = len(w.norm) == 1 and w.surface.isupper()
-        return SCORE_EXACT if single and w.key.startswith(slot.key) else -1
-    if slot.mode == Mode.PATRONYMIC:
-        return SCORE_EXACT if w.capitalized and PATRONYMIC.search(w.key) else -1
+    if slot.mode not in (Mode.KEY, Mode.FULL):
+        return _accept_special(slot, w, caps)
     if w.key == slot.key:
         return _accept_spelling(slot, w, org)
     if w.foreign and slot.script == "latin":
@@ -550,11 +585,45 @@ def accept(
     return _accept_variant(slot, w, lenient) if slot.mode == Mode.FULL else -1
 
 
+def _accept_special(slot: Slot, w: Word, caps: bool) -> int:
+    """`accept` for the slots that are no plain name word: case-exact, initials, patronymics,
+    a person's name that is an English word."""
+    if slot.mode == Mode.STRICT:
+        upper = caps and w.surface.isupper() and w.surface == slot.surface.upper()
+        return SCORE_EXACT if w.surface == slot.surface or upper else -1
+    if slot.mode == Mode.INITIAL:
+        single = len(w.norm) == 1 and w.surface.isupper()
+        return SCORE_EXACT if single and w.key.startswith(slot.key) else -1
+    if slot.mode == Mode.PATRONYMIC:
+        return SCORE_EXACT if w.capitalized and PATRONYMIC.search(w.key) else -1
+    return _accept_person_word(slot, w, caps)
+
+
+# Polish case endings of a Latin-script name, in key spelling (Trumpa, Trumpowi, Trumpem)
+_POLISH_NAME_ENDINGS = frozenset({"a", "u", "ovi", "em", "e", "ie", "om"})
+
+
+def _accept_person_word(slot: Slot, w: Word, caps: bool) -> int:
+    """A person's one-word name that is also an English word (``Trump``): as written, in
+    Polish case forms that are no English word (``Trumpem``), or in Cyrillic (``Трампа``)."""
+    if w.surface == slot.surface or (caps and w.surface == slot.surface.upper()):
+        return SCORE_EXACT
+    if not w.capitalized:
+        return -1
+    if w.script == "cyrillic":
+        return _accept_foreign(slot, w)
+    inflected = w.key.startswith(slot.key) and w.key[len(slot.key) :] in _POLISH_NAME_ENDINGS
+    return SCORE_STEM if inflected and not lexicon.is_dictionary_word(w.lower) else -1
+
+
 def _accept_foreign(slot: Slot, w: Word) -> int:
-    """A Latin name as Russian or Ukrainian write it (``Байден``, ``Байдена``: Biden)."""
-    if w.foreign == slot.key:
+    """A Latin name as Russian or Ukrainian write it (``Байден``, ``Байдена``: Biden;
+    ``Трампом``: Trump, inflected as Russian inflects it even where the Latin name is an
+    English word)."""
+    if slot.key in w.foreign:
         return SCORE_KEY
-    return SCORE_STEM if slot.mode == Mode.FULL and slot.key in stems(w.foreign) else -1
+    inflected = any(slot.key in stems(foreign) for foreign in w.foreign)
+    return SCORE_STEM if inflected and slot.mode != Mode.STRICT else -1
 
 
 def _accept_spelling(slot: Slot, w: Word, org: bool) -> int:
@@ -569,9 +638,11 @@ def _accept_spelling(slot: Slot, w: Word, org: bool) -> int:
 def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
     """An inflected form, or a typo in a long word that is not itself a real word."""
     inflected = stems(w.key)
-    if slot.key in inflected:
-        return SCORE_STEM
-    if slot.stem and slot.stem in inflected and stem_fits(slot, w.key):
+    if (
+        slot.key in inflected
+        or (slot.stem and slot.stem in inflected and stem_fits(slot, w.key))
+        or (lenient and _short_feminine_form(slot.key, w.key))
+    ):
         return SCORE_STEM
     if not slot.max_edits or not w.capitalized:
         return -1
@@ -590,6 +661,19 @@ def _accept_variant(slot: Slot, w: Word, lenient: bool) -> int:
     return SCORE_TYPO[edits] if edits <= allowed else -1
 
 
+# Case endings of a short feminine given name (key spelling): Елены, Елене, Еленой, Марии.
+_FEMININE_ENDINGS = frozenset({"i", "e", "u", "oi", "ei", "iu", "iei", "ie"})
+
+
+def _short_feminine_form(name: str, key: str) -> bool:
+    """A case form of a short -a given name (``Елена``: ``Елены``; ``Мария``: ``Марии``),
+    too short for the stems a longer name's forms share (only beside a matched surname)."""
+    if len(name) > 5 or not name.endswith("a"):
+        return False
+    base = name[:-2] if name.endswith("ia") else name[:-1]
+    return len(base) >= 3 and key.startswith(base) and key[len(base) :] in _FEMININE_ENDINGS
+
+
 def _respelled(pattern: Pattern, text: _Text, index: int, score: int) -> bool:
     """A one-word name that must be spelled as listed (a person's one-word alias: ``Hassan``),
     or a company's one-word name met respelled as a word of some news language (``Fénix`` is
@@ -597,9 +681,43 @@ def _respelled(pattern: Pattern, text: _Text, index: int, score: int) -> bool:
     if pattern.flags & Flag.EXACT_ONLY:
         return True
     w = text.words[index]
+    if pattern.flags & Flag.CORE:
+        # one word left of a company's name: as listed in Latin script (``Ajax`` is not
+        # AYAKS, ``Atlanta`` not ATLANT); in Cyrillic, not a word of the language
+        # («Звезда», «в Альянсе»), unless a compound with a business word (Сбербанка)
+        if w.script != "cyrillic":
+            return True
+        return not pattern.flags & Flag.COMPOUND and _cyrillic_everyday(w.lower)
     if not pattern.flags & Flag.ORGANIZATION or w.script != "latin":
         return False  # the name in Cyrillic, inflected or not (``ХАМАС``, ``Роснефти``)
     return lexicon.is_foreign_word(w.lower)  # Hezbollah, frequent in English too, is a name
+
+
+_CYRILLIC_ENDINGS = (
+    "ами",
+    "ями",
+    "ом",
+    "ем",
+    "ой",
+    "ей",
+    "ах",
+    "ях",
+    "ов",
+    "ев",
+    "а",
+    "я",
+    "у",
+    "ю",
+    "е",
+    "ы",
+    "и",
+)
+
+
+def _cyrillic_everyday(lower: str) -> bool:
+    """Whether a Cyrillic word, or it without a case ending, is an everyday word."""
+    forms = [lower, *(lower[: -len(e)] for e in _CYRILLIC_ENDINGS if lower.endswith(e))]
+    return any(lexicon.is_everyday_word(form) for form in forms if len(form) >= 3)
 
 
 def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
@@ -629,8 +747,9 @@ def _plausible_single(slot: Slot, text: _Text, index: int, score: int) -> bool:
 
 
 def _sentence_initial(text: str, start: int) -> bool:
+    """Whether `start` opens a sentence, a line or the text (the title and body are lines)."""
     before = text[:start].rstrip()
-    return not before or before[-1] in _SENTENCE_END
+    return not before or before[-1] in _SENTENCE_END or "\n" in text[len(before) : start]
 
 
 # --- cleaning ------------------------------------------------------------------------------

@@ -139,7 +139,9 @@ class Word:
     key: str  # transliterated, phonetically folded
     script: str  # "latin", "cyrillic" or "other"
     capitalized: bool
-    foreign: str = ""  # a Cyrillic word's key as a Latin name it may render: Байден -> biden
+    # a capitalised Cyrillic word's keys as the Latin names it may render: Байден -> biden,
+    # Трамп -> trump, Шольц -> sholz
+    foreign: tuple[str, ...] = ()
 
 
 # Memo sizes, measured: 100,000 words held 41 MB, 100,000 stems 15 MB (random 4-11 letter
@@ -157,19 +159,28 @@ def word(surface: str) -> Word:
         key=key,
         script=_script(cleaned),
         capitalized=cleaned[:1].isupper(),
-        foreign=_foreign_key(key) if cleaned[:1].isupper() and not norm.isascii() else "",
+        foreign=_foreign_keys(key) if cleaned[:1].isupper() and not norm.isascii() else (),
     )
 
 
 # How Russian and Ukrainian render a Latin name's sounds (in key spelling): the English long
-# "i" as "ai" (Байден: Biden).
-_FOREIGN_SOUNDS = re.compile(r"ai(?=[^aeiou])")
+# "i" as "ai" (Байден: Biden), the English short "u" as "a" (Трамп: Trump, Хантер: Hunter), the
+# German "z" as "ts" (Шольц: Scholz).
+_FOREIGN_SOUNDS = (
+    (re.compile(r"ai(?=[^aeiou])"), "i"),
+    (re.compile(r"(?<=^[^aeiou])a(?=[^aeiou])|(?<=^[^aeiou]{2})a(?=[^aeiou])"), "u"),
+    (re.compile(r"(?<=[lnr])ts"), "z"),
+)
 
 
-def _foreign_key(key: str) -> str:
-    """The key of the Latin name a capitalised Cyrillic word may render, if it differs."""
-    foreign = _FOREIGN_SOUNDS.sub("i", key)
-    return foreign if foreign != key else ""
+def _foreign_keys(key: str) -> tuple[str, ...]:
+    """The keys of the Latin names a capitalised Cyrillic word may render, where they differ."""
+    found = []
+    for sound, latin in _FOREIGN_SOUNDS:
+        foreign = sound.sub(latin, key, count=1)
+        if foreign != key:
+            found.append(foreign)
+    return tuple(found)
 
 
 def _unmix_scripts(token: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from watcher.config.watchlist import Entry, EntryType, NameOrder
 from watcher.matching.normalize import TOKEN_RE, word
@@ -115,10 +115,94 @@ def _heads(title: str) -> bool:
     return of is None or bool(_STATE.search(of)) or len(of.split()) <= 2
 
 
+# Patronymic endings (key spelling): Aliaksandravich, Sergeyevna, Viktorovych, Ramzanovna.
+_PATRONYMIC = re.compile(r"(?:ovich|evich|avich|ovna|evna|avna|ichna|inichna|ich)$")
+_FEMININE_PATRONYMIC = re.compile(r"(?:ovna|evna|avna|ichna|inichna|kizi)$")
+
+
+def family_heads(entries: Sequence[Entry]) -> dict[int, str]:
+    """Entry position -> why the list makes that person prominent: the head of a family the
+    list names around them. Lists name a leader's children and wife because of the leader
+    (Alyaksandr Lukashenka, his sons Dzmitry and Viktar Aliaksandravich, his wife Halina; Sergei
+    Shoigu, his daughters Yuliya and Kseniya Sergeyevna), so the one person whose given name is
+    the patronymic of other holders of the surname, when every other holder is such a child or
+    a woman (a wife, a mother: ``Kadyrova``), is the person news names by that surname alone.
+    Unrelated namesakes (Valery and Gennadiy Medvedev), or two fathers (the Rotenberg brothers),
+    make no head."""
+    holders: dict[str, list[int]] = {}
+    keys: dict[int, str] = {}
+    for position, entry in enumerate(entries):
+        found = surname(entry)
+        if found and entry.name_parts is not None:
+            key = word(found).key
+            keys[position] = key
+            holders.setdefault(key, []).append(position)
+    heads: dict[int, str] = {}
+    for position, key in keys.items():
+        family = [
+            other
+            for form in (key, f"{key}a", f"{key[:-1]}aia" if key.endswith("ki") else "")
+            for other in holders.get(form, ())
+            if other != position
+        ]
+        if not family or _is_woman(entries[position]):
+            continue
+        head = entries[position]
+        given = _given_key(head)
+        children = [o for o in family if given and _child_of(entries[o], given, head)]
+        if children and all(o in children or _is_woman(entries[o]) for o in family):
+            heads[position] = f"listed with {len(family)} relatives"
+    return heads
+
+
+def _given_key(entry: Entry) -> str:
+    parts = entry.name_parts
+    return word(parts.given[0].split()[0]).key if parts and parts.given else ""
+
+
+def _patronymic_key(entry: Entry) -> str:
+    parts = entry.name_parts
+    if parts is None or not parts.middle:
+        return ""
+    key = word(parts.middle[0].split()[0]).key
+    return key if _PATRONYMIC.search(key) else ""
+
+
+def _child_of(entry: Entry, given: str, parent: Entry) -> bool:
+    """Whether the entry's patronymic is made from `given` (Sergeyevna from Sergei), and the
+    entry is younger than `parent` where the list gives both birth years (Ivan Igorevich
+    Sechin is Igor Ivanovich's son, not his father)."""
+    base = _PATRONYMIC.sub("", _patronymic_key(entry))
+    if len(base) < 3:
+        return False
+    shorter, longer = sorted((base, given), key=len)
+    if not (longer.startswith(shorter) and len(longer) - len(shorter) <= 2):
+        return False
+    born, parent_born = _birth_year(entry), _birth_year(parent)
+    return not (born and parent_born) or born > parent_born
+
+
+def _birth_year(entry: Entry) -> int:
+    years = [int(d[:4]) for d in entry.birth_dates if d[:4].isdigit()]
+    return min(years) if years else 0
+
+
+def _is_woman(entry: Entry) -> bool:
+    return bool(_FEMININE_PATRONYMIC.search(_patronymic_key(entry) or "-"))
+
+
 def is_cue(lower: str) -> bool:
     """Whether a word (lower case) before a capitalised surname says it names a person."""
     bare = lower.rstrip(".")
     return bare in _CUE_WORDS or (len(bare) >= 4 and bare.startswith(_CUE_STEMS))
+
+
+_CUE_KEYS = tuple(dict.fromkeys(word(stem).key for stem in _CUE_STEMS if len(stem) >= 5))
+
+
+def is_cue_key(key: str) -> bool:
+    """A cue in another spelling of the same sounds (Belarusian ``Прэзідэнт``: prezident)."""
+    return len(key) >= 5 and key.startswith(_CUE_KEYS)
 
 
 def is_particle(lower: str) -> bool:

@@ -1,0 +1,281 @@
+"""Matcher rules that read the whole list (issue 9): prominence from a listed family, the
+spellings of a surname among an entry's names, a company by its one distinctive word, acronyms
+that are the initials of another name (in Latin and Cyrillic), and the Latin names Russian,
+Ukrainian and Polish news write in their own way. Each rule as found / not-found pairs, in
+several languages, with the rule `--json` reports.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_match_rules import org, person
+
+from watcher.config.watchlist import DerivedName, Entry, EntryType, Watchlist
+from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
+
+# Namesakes that make Dmitriy and Sergey given names, as on a big list.
+_FILLERS = tuple(
+    person(f"filler-{i}", f"{first} Zqx{i}", given=(first,), family=(f"Zqx{i}",))
+    for i, first in enumerate(["Dmitriy", "Sergey"] * 3)
+)
+
+
+def _family(entry_id: str, given: str, middle: str, family: str, born: str) -> Entry:
+    entry = person(
+        entry_id,
+        f"{given} {middle} {family}",
+        given=(given,),
+        middle=(middle,),
+        family=(family,),
+        countries=("Russia",),
+    )
+    return Entry(
+        entry.list_name,
+        entry.id,
+        entry.name,
+        entry.type,
+        aliases=entry.aliases,
+        name_parts=entry.name_parts,
+        countries=entry.countries,
+        birth_dates=(born,),
+    )
+
+
+ENTRIES = (
+    # a head of state the list gives no title, listed with his sons and wife
+    Entry(
+        "sdn",
+        "lukashenka",
+        "Alyaksandr Ryhorovich Lukashenka",
+        EntryType.PERSON,
+        aliases=("Alexander Grigoryevich Lukashenko",),
+        derived=(DerivedName("Alyaksandr Lukashenka", "given-family"),),
+        name_parts=_family("x", "Alyaksandr", "Ryhorovich", "Lukashenka", "1954").name_parts,
+        birth_dates=("1954-08-30",),
+    ),
+    _family("dzmitry", "Dzmitry", "Aliaksandravich", "Lukashenka", "1980"),
+    _family("viktar", "Viktar", "Aliaksandravich", "Lukashenka", "1976"),
+    _family("halina", "Halina", "Radzivonawna", "Lukashenka", "1955"),
+    # a father and son: the son's patronymic names the father, not the other way round
+    _family("sechin", "Igor", "Ivanovich", "Sechin", "1960"),
+    _family("sechin-son", "Ivan", "Igorevich", "Sechin", "1989"),
+    # a family head with a wife, daughters and his mother (all Kadyrova)
+    _family("kadyrov", "Ramzan", "Akhmatovich", "Kadyrov", "1976"),
+    _family("kadyrova", "Medni", "Musaevna", "Kadyrova", "1978"),
+    _family("kadyrova-2", "Ayshat", "Ramzanovna", "Kadyrova", "1998"),
+    # two brothers and their sons: no one head
+    _family("arkady", "Arkady", "Romanovich", "Rotenberg", "1951"),
+    _family("boris", "Boris", "Romanovich", "Rotenberg", "1957"),
+    _family("igor-r", "Igor", "Arkadyevich", "Rotenberg", "1973"),
+    # unrelated namesakes: no family
+    _family("medvedev", "Dmitry", "Anatolievich", "Medvedev", "1965"),
+    _family("medvedev-son", "Ilya", "Dmitrievich", "Medvedev", "1995"),
+    _family("medvedev-other", "Valery", "Kirillovich", "Medvedev", "1946"),
+    # no relative listed, no title: the surname alone needs a cue
+    _family("medvedchuk", "Viktor", "Vladimirovich", "Medvedchuk", "1954"),
+    person(
+        "zakharova",
+        "Mariya Vladimirovna Zakharova",
+        given=("Mariya",),
+        middle=("Vladimirovna",),
+        family=("Zakharova",),
+        derived=(("Mariya Zakharova", "given-family"),),
+    ),
+    person(
+        "peskov",
+        "Dmitriy Sergeevich Peskov",
+        given=("Dmitriy",),
+        middle=("Sergeevich",),
+        family=("Peskov",),
+        derived=(("Dmitriy Peskov", "given-family"),),
+    ),
+    *_FILLERS,
+    # companies: one distinctive word left of the name
+    org(
+        "sberbank",
+        "PUBLIC JOINT STOCK COMPANY SBERBANK OF RUSSIA",
+        "PJSC SBERBANK",
+        countries=("Russia",),
+    ),
+    org("sber-investments", "SBERBANK INVESTMENTS LLC", countries=("Russia",)),
+    org("gazprombank", "GAZPROMBANK JOINT STOCK COMPANY", countries=("Russia",)),
+    org("inspur", "INSPUR GROUP CO., LTD."),
+    org("abros", "THE LIMITED LIABILITY COMPANY INVESTMENT COMPANY ABROS", countries=("Russia",)),
+    org("ayaks", "LIMITED LIABILITY COMPANY AYAKS", countries=("Russia",)),
+    org("zvezda", "PUBLIC JOINT STOCK COMPANY ZVEZDA", countries=("Russia",)),
+    org("huawei", "HUAWEI TECHNOLOGIES CO., LTD."),
+    org("wagner", "WAGNER GROUP", countries=("Russia",)),
+    org("bank-moskvy", "BANK MOSKVY PAO", countries=("Russia",)),
+    org("gazprom", "PUBLIC JOINT STOCK COMPANY GAZPROM", "GAZPROM", countries=("Russia",)),
+    org(
+        "gazprom-neft",
+        "PUBLIC JOINT STOCK COMPANY GAZPROM NEFT",
+        "GAZPROM NEFT PAO",
+        countries=("Russia",),
+    ),
+    # a weak alias that is the initials of another of its names; one that is not
+    org(
+        "fsb",
+        "FEDERAL SECURITY SERVICE",
+        "FEDERALNAYA SLUZHBA BEZOPASNOSTI",
+        countries=("Russia",),
+        weak=("FSB",),
+    ),
+    org("astro", "ASTROFIZIKA", countries=("Russia",), weak=("ANC",)),
+)
+
+
+@pytest.fixture(scope="module")
+def compiled() -> CompiledWatchlists:
+    return compile_watchlists([Watchlist("sdn", "", "", ENTRIES)])
+
+
+def found(text: str, compiled: CompiledWatchlists) -> dict[str, Match]:
+    return {m.entry_id: m for m in match(text, compiled)}
+
+
+# (rule, text, entry, mention, Match.rule)
+FOUND = [
+    # the head of a listed family by the surname alone, in each spelling of his names
+    ("family", "Протесты против Лукашенко продолжаются.", "lukashenka", "Лукашенко", "surname"),
+    ("family", "Talks with Lukashenko ended.", "lukashenka", "Lukashenko", "surname"),
+    ("family", "Прэзідэнт Лукашэнка сказаў", "lukashenka", "Лукашэнка", "surname"),
+    ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
+    ("family", "Обмін думками з Лукашенком.", "lukashenka", "Лукашенком", "surname"),
+    ("family", "Sanctions hit Sechin again.", "sechin", "Sechin", "surname"),
+    ("family", "Кадыров заявил о победе.", "kadyrov", "Кадыров", "surname"),
+    (
+        "family",
+        "Aleksandr Łukaszenka powiedział",
+        "lukashenka",
+        "Aleksandr Łukaszenka",
+        "derived:given-family",
+    ),
+    # a short -a given name in its case forms, beside the surname
+    ("given", "Заявление Марии Захаровой", "zakharova", "Марии Захаровой", "derived:given-family"),
+    ("given", "Марию Захарову спросили", "zakharova", "Марию Захарову", "derived:given-family"),
+    # a common given name in another language's form (Ukrainian Дмитро for Dmitriy)
+    (
+        "given",
+        "Речник Кремля Дмитро Пєсков заявив.",
+        "peskov",
+        "Дмитро Пєсков",
+        "derived:given-family",
+    ),
+    # a company by its one distinctive word, in Latin and Cyrillic, inflected
+    ("core", "Sberbank said profits rose.", "sberbank", "Sberbank", "short-form"),
+    ("core", "Акции Сбербанка упали.", "sberbank", "Сбербанка", "short-form"),
+    ("core", "Газпромбанк сообщил о прибыли.", "gazprombank", "Газпромбанк", "short-form"),
+    ("core", "Inspur servers sold well.", "inspur", "Inspur", "short-form"),
+    ("core", "the Russian firm Abros said", "abros", "Abros", "short-form"),
+    # a word of a longer name in lower case («Газпром нефти»): the longer name, not Gazprom
+    ("lower", "Акции «Газпром нефти» выросли.", "gazprom-neft", "Газпром нефти", "short-form"),
+    # acronyms that are the initials of another name, beside the country, in either script
+    ("acronym", "ФСБ задержала двух россиян.", "fsb", "ФСБ", "acronym"),
+    ("acronym", "The FSB said Russia was attacked.", "fsb", "FSB", "acronym"),
+]
+
+
+# (rule, text, entry)
+NOT_FOUND = [
+    # family members and namesakes by the surname alone
+    ("family", "Viktor Lukashenko said", "lukashenka"),  # another given name: the son
+    ("family", "Мечеть имени Ахмата Кадырова открыли.", "kadyrov"),  # his father, not listed
+    ("family", "Людмила Кадырова выступила.", "kadyrov"),
+    ("family", "Sanctions hit Sechin again.", "sechin-son"),  # the son is no head
+    ("family", "Rotenberg said nothing.", "arkady"),  # two fathers: no head
+    ("family", "Rotenberg said nothing.", "boris"),
+    ("family", "Medvedev said nothing.", "medvedev"),  # an unrelated namesake: no family
+    ("family", "Обмін Медведчука на полонених.", "medvedchuk"),  # not prominent, no cue
+    ("given", "Заявление Светланы Захаровой", "zakharova"),  # another given name
+    # the one word: a word, a frequent name, a place, a namesake without the country
+    ("core", "Ajax beat Tottenham.", "ayaks"),
+    ("core", "Звезда упала на землю.", "zvezda"),
+    ("core", "Zvezda TV said", "zvezda"),  # a plain word of Russian: only beside the country
+    ("core", "Huawei Mate X folds out.", "huawei"),  # frequent in the news languages
+    ("core", "Wagner's operas were played.", "wagner"),
+    ("core", "Москвы и области", "bank-moskvy"),
+    ("core", "AniCura Abros Hospital Veterinario", "abros"),
+    ("core", "Sberbank said profits rose.", "sber-investments"),  # the parent keeps the word
+    ("lower", "Акции «Газпром нефти» выросли.", "gazprom"),
+    # acronyms without the country, or a weak alias that is no initials
+    ("acronym", "ФСБ задержала двух.", "fsb"),
+    ("acronym", "the ANC won in Russia's ally South Africa", "astro"),
+]
+
+
+@pytest.mark.parametrize("case", FOUND, ids=[f"{c[0]}: {c[1]}" for c in FOUND])
+def test_found(case: tuple[str, str, str, str, str], compiled: CompiledWatchlists) -> None:
+    rule, text, entry, mention, reported = case
+    hits = found(text, compiled)
+    assert entry in hits, f"{rule}: {entry} not found in {text!r}: got {sorted(hits)}"
+    assert hits[entry].text == mention
+    assert hits[entry].rule == reported
+
+
+@pytest.mark.parametrize(("rule", "text", "entry"), NOT_FOUND)
+def test_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchlists) -> None:
+    hits = found(text, compiled)
+    assert entry not in hits, f"{rule}: {entry} wrongly found in {text!r} as {hits[entry]}"
+
+
+def test_why_names_the_family_and_the_form(compiled: CompiledWatchlists) -> None:
+    head = found("Talks with Lukashenko ended.", compiled)["lukashenka"]
+    assert head.evidence == "listed with 3 relatives"
+    assert head.alias == "Lukashenko"  # the spelling of his aliases, not LUKASHENKA
+    assert head.why == "surname of a prominent person, listed with 3 relatives"
+    core = found("Акции Сбербанка упали.", compiled)["sberbank"]
+    assert core.why == "name without legal form or generic words; inflected form"
+    acronym = found("ФСБ задержала двух россиян.", compiled)["fsb"]
+    assert acronym.why == "acronym, with: россиян"
+    assert acronym.to_json()["rule"] == "acronym"
+
+
+# Latin names as Russian, Ukrainian and Polish news write them: a one-word name that is an
+# English word (Trump), German z as ц (Шольц), English u as а (Трамп), a Polish case form after
+# a capitalised word opening the sentence; and what these must not catch.
+HAND = (
+    Entry("people", "trump", "Donald Trump", EntryType.PERSON, aliases=("Trump",)),
+    Entry("people", "scholz", "Olaf Scholz", EntryType.PERSON, aliases=("Scholz",)),
+    Entry("people", "biden", "Joseph Biden", EntryType.PERSON, aliases=("Biden",)),
+    Entry("people", "macron", "Emmanuel Macron", EntryType.PERSON, aliases=("Macron",)),
+)
+HAND_FOUND = [
+    ("Spotkanie z Trumpem odwołano.", "trump", "Trumpem"),
+    ("Trumpowi przekazano list.", "trump", "Trumpowi"),
+    ("Сторонники Трампа собрались.", "trump", "Трампа"),
+    ("Трампу позвонили из Киева.", "trump", "Трампу"),
+    ("Встреча с Дональдом Трампом.", "trump", "Дональдом Трампом"),
+    ("Trump said no.", "trump", "Trump"),
+    ("Визит Шольца в Пекин.", "scholz", "Шольца"),
+    ("Переговоры с Олафом Шольцем.", "scholz", "Олафом Шольцем"),
+    ("Doradcy Bidena przygotowali nowy plan.", "biden", "Bidena"),
+    ("Krytycy Macrona wyszli na ulice.", "macron", "Macrona"),
+]
+HAND_NOT_FOUND = [
+    ("He played his trump card.", "trump"),
+    ("The Trumpeter Swan", "trump"),
+    ("Мартин Шульц выступил.", "scholz"),  # Schulz, another name
+    ("Lucía Biden dijo que no.", "biden"),  # a given name before the nominative
+    ("Брижит Макрон посетила школу.", "macron"),  # a given name no Russian word
+    ("Wczoraj Hunter Bidena widziano.", "biden"),
+]
+
+
+@pytest.fixture(scope="module")
+def hand() -> CompiledWatchlists:
+    return compile_watchlists([Watchlist("people", "", "", HAND)])
+
+
+@pytest.mark.parametrize(("text", "entry", "mention"), HAND_FOUND)
+def test_latin_names_as_slavic_news_writes_them(
+    text: str, entry: str, mention: str, hand: CompiledWatchlists
+) -> None:
+    hits = found(text, hand)
+    assert entry in hits, f"{entry} not found in {text!r}: got {sorted(hits)}"
+    assert hits[entry].text == mention
+
+
+@pytest.mark.parametrize(("text", "entry"), HAND_NOT_FOUND)
+def test_latin_names_not_in_other_words(text: str, entry: str, hand: CompiledWatchlists) -> None:
+    assert entry not in found(text, hand)
