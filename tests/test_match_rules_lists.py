@@ -122,6 +122,19 @@ ENTRIES = (
         weak=("FSB",),
     ),
     org("astro", "ASTROFIZIKA", countries=("Russia",), weak=("ANC",)),
+    # an acronym only inside the names, of the parent and of a subsidiary
+    org(
+        "vtb",
+        "VTB BANK PUBLIC JOINT STOCK COMPANY",
+        "BANK VTB OAO",
+        "BANK VTB PAO",
+        "BANK VNESHNEY TORGOVLI",
+        countries=("Russia",),
+    ),
+    org("vtb-capital", "VTB CAPITAL HOLDINGS", "VTB CAPITAL CJSC", countries=("Russia",)),
+    # a generic name: beside its country, which a tag line may give anywhere in the item
+    org("mod-dprk", "MINISTRY OF DEFENCE", countries=("Democratic People's Republic of Korea",)),
+    org("fss", "FEDERAL SECURITY SERVICE", countries=("Russia",)),
 )
 
 
@@ -173,6 +186,24 @@ FOUND = [
     # acronyms that are the initials of another name, beside the country, in either script
     ("acronym", "ФСБ задержала двух россиян.", "fsb", "ФСБ", "acronym"),
     ("acronym", "The FSB said Russia was attacked.", "fsb", "FSB", "acronym"),
+    ("acronym", "VTB said profits fell in Russia.", "vtb", "VTB", "acronym"),
+    ("acronym", "Российский банк ВТБ сообщил о прибыли.", "vtb", "ВТБ", "acronym"),
+    (
+        "tag",
+        "Putin Thanks Trump for Helping Russia\n\n"
+        + "Words of the body. " * 10
+        + "\n\nTags: Terrorism · United States · Federal Security Service",
+        "fss",
+        "Federal Security Service",
+        "name",
+    ),
+    (
+        "country",
+        "North Korea's Ministry of Defence said",
+        "mod-dprk",
+        "Ministry of Defence",
+        "name",
+    ),
 ]
 
 
@@ -201,6 +232,15 @@ NOT_FOUND = [
     # acronyms without the country, or a weak alias that is no initials
     ("acronym", "ФСБ задержала двух.", "fsb"),
     ("acronym", "the ANC won in Russia's ally South Africa", "astro"),
+    ("acronym", "VTB said profits fell.", "vtb"),  # no country
+    ("acronym", "VTB said profits fell in Russia.", "vtb-capital"),  # the parent's acronym
+    # a tag about the whole item: its country must be in the item; a form of state is no country
+    (
+        "tag",
+        "Falklands veteran sues MoD\n\nGay people were banned.\n\nTags: Ministry of Defence · UK",
+        "mod-dprk",
+    ),
+    ("tag", "Spy chiefs met\n\nTags: Federal Security Service · Ukraine", "fss"),
 ]
 
 

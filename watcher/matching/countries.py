@@ -22,6 +22,7 @@ _EXTRA = {
     "china": "chin chine китай kitaj pekin beijing пекин",
     "korea, north": "korea corea corée pyongyang пхеньян кндр",
     "north korea": "korea corea corée pyongyang пхеньян кндр",
+    "democratic people's republic of korea": "korea corea corée pyongyang пхеньян кндр",
     "belarus": "belarus bielorrus biélorus weißruss białoru беларус белорус білорус minsk минск",
     "syria": "syri siri syrie syrien syryj сири damascus damasco дамаск",
     "iran": "iran иран іран tehran teheran teherán тегеран",
@@ -45,6 +46,9 @@ _EXTRA = {
     "israel": "israel isra израил ізраїл",
 }
 _MIN_STEM = 4
+_FORMS_OF_STATE = """democratic people's peoples people republic federal federation united
+kingdom state states islamic arab socialist union plurinational bolivarian"""
+_FORM_OF_STATE = frozenset(_FORMS_OF_STATE.split())
 
 
 def stems(countries: Iterable[str]) -> tuple[str, ...]:
@@ -55,6 +59,8 @@ def stems(countries: Iterable[str]) -> tuple[str, ...]:
         spellings = [*plain.replace(",", " ").split(), *_EXTRA.get(plain, "").split()]
         if plain not in _EXTRA and len(spellings) > 1:
             spellings = [s for s in spellings if len(s) > 3]  # "Korea, South": the name
+        # "Lao People's Democratic Republic": the name, not the form of state
+        spellings = [s for s in spellings if s not in _FORM_OF_STATE]
         for spelling in spellings:
             key = word(spelling).key
             # the name's own stem: Iran -> iran, Syria -> siri, Venezuela -> venezue

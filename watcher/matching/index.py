@@ -440,8 +440,50 @@ def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> lis
                         flags |= Flag.WEAK
                     slot = _slot(word(weak), Mode.STRICT, 0)
                     kept.append(_Draft(position, weak, (slot,), 0, Gap.PLAIN, flags, "", "acronym"))
+    kept.extend(_embedded_acronyms(entries))
     kept.extend(_cyrillic_acronyms(kept))
     return kept
+
+
+_EMBEDDED_MIN_NAMES = 3  # names of the entry an acronym must stand in (VTB: BANK VTB PAO, ...)
+
+
+def _embedded_acronyms(entries: tuple[Entry, ...]) -> list[_Draft]:
+    """An acronym the list writes only inside the entry's names (``VTB`` of ``VTB BANK PUBLIC
+    JOINT STOCK COMPANY``, ``BANK VTB PAO``, ...): a short word of letters, in three of its
+    names or more, no legal form, business word or word of a news language. It counts as a
+    listed acronym does: in capitals, beside the country or another of the entry's names.
+    Where subsidiaries carry it too (``VTB CAPITAL``), the entry with it in the most names
+    keeps it (the parent); on a tie, none does."""
+    listed = {n for e in entries for n in (*e.names, *e.weak_aliases) if _ACRONYM.fullmatch(n)}
+    claims: dict[str, list[tuple[int, int]]] = {}
+    for position, entry in enumerate(entries):
+        if not entry.countries or entry.type == EntryType.PERSON or len(entry.names) < 3:
+            continue
+        counts = Counter(
+            w for name in entry.names for w in set(TOKEN_RE.findall(name)) if _ACRONYM.fullmatch(w)
+        )
+        for acronym, times in counts.items():
+            if acronym in listed:  # a name or weak alias of its own (IRGC): as listed
+                continue
+            if times >= _EMBEDDED_MIN_NAMES and len(acronym) <= 4 and _plain_acronym(acronym):
+                claims.setdefault(acronym, []).append((times, position))
+    extra = []
+    for acronym, found in claims.items():
+        found.sort(reverse=True)
+        if len(found) > 1 and found[1][0] == found[0][0]:
+            continue
+        slot = _slot(word(acronym), Mode.STRICT, 0)
+        flags = Flag.ORGANIZATION | Flag.CORROBORATE
+        extra.append(_Draft(found[0][1], acronym, (slot,), 0, Gap.PLAIN, flags, "", "acronym"))
+    return extra
+
+
+def _plain_acronym(acronym: str) -> bool:
+    """No legal form, business word, function word or word of a news language (OAO, BANK)."""
+    w = word(acronym)
+    everyday = lexicon.is_everyday_word(w.lower) or lexicon.is_dictionary_word(w.lower)
+    return not (_business(w) or w.norm in _FUNCTION_WORDS or everyday)
 
 
 # A Latin acronym's letters as Russian and Ukrainian write the same initials (FSB: ФСБ).

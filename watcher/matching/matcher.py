@@ -18,6 +18,7 @@ from typing import NamedTuple
 from rapidfuzz.distance import OSA
 
 from watcher.config.ignore import IgnoreRule
+from watcher.ingest.article import TAGS_LABEL
 from watcher.matching import lexicon, people
 from watcher.matching.cards import one_per_card
 from watcher.matching.index import (
@@ -341,10 +342,18 @@ def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
         # A lower-case everyday word (``para``, ``more``) is that word, not a listed name
         # (``Parra``, ``MORYE``): only a name spelled exactly so may start there.
         everyday = not w.capitalized and lexicon.is_everyday_word(w.lower, w.norm)
-        keys = _anchor_keys(w, compiled, typos=not everyday)
+        if not everyday:
+            keys = _anchor_keys(w, compiled)
+        elif w.script == "cyrillic":  # Russian capitalises a name's first word only
+            keys = _anchor_keys(w, compiled, typos=False)
+        else:
+            keys = []
         numbers = [n for key in keys for n in compiled.anchors[key]]
-        if everyday:  # only as a word of a longer name: «Газпром нефти»
-            numbers = [n for n in numbers if len(compiled.patterns[n].slots) > 1]
+        if everyday:  # only as a word of a longer company name: «Газпром нефти»
+            patterns = compiled.patterns
+            numbers = [
+                n for n in numbers if len(patterns[n].slots) > 1 and patterns[n].gap != Gap.PERSON
+            ]
         numbers.extend(compiled.strict_anchors.get(w.surface, ()))
         cached = tuple(dict.fromkeys(numbers))
         if len(cache) >= _CACHE_LIMIT:
@@ -780,7 +789,7 @@ def _corroborate(
             continue
         if spans is None:
             spans = tokens(masked)  # rare: not kept from the first reading
-        country = _country_near(m, spans, compiled.country_stems[m.entry])
+        country = _country_near(m, spans, compiled.country_stems[m.entry], _in_tags(masked, m))
         if country:
             kept.append(replace(m, evidence=f"with: {country}"))
     return kept
@@ -789,12 +798,24 @@ def _corroborate(
 _COUNTRY_REACH = 8  # words between a generic name or acronym and its country
 
 
-def _country_near(m: _Mention, spans: list[tuple[str, int, int]], stems: tuple[str, ...]) -> str:
+def _in_tags(masked: str, m: _Mention) -> bool:
+    """Whether the mention stands in the item's tag line (``Tags: Russia · ...``)."""
+    line = masked.rfind("\n", 0, m.start) + 1
+    return masked.startswith(TAGS_LABEL, line)
+
+
+def _country_near(
+    m: _Mention, spans: list[tuple[str, int, int]], stems: tuple[str, ...], tag: bool = False
+) -> str:
     """A word naming the country within a few words of the mention (``Iran's Revolutionary
     Guard``, ``the Russian Ministry of Finance``, ``Ministerio del Interior cubano``): the
-    Ministry of Finance in an article that names Russia elsewhere may be Ukraine's."""
+    Ministry of Finance in an article that names Russia elsewhere may be Ukraine's. A tag
+    is about the whole item: its country may stand anywhere in it (``Tags: Russia · ... ·
+    Federal Security Service``)."""
     at = bisect_left([start for _, start, _ in spans], m.start)
     low, high = max(0, at - _COUNTRY_REACH), min(len(spans), at + _COUNTRY_REACH + 4)
+    if tag:
+        low, high = 0, len(spans)
     for surface, start, _ in spans[low:high]:
         if not m.start <= start < m.end and word(surface).key.startswith(stems):
             return word(surface).surface
