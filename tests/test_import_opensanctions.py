@@ -9,7 +9,9 @@ from import_helpers import FIXTURES, by_id
 
 from watcher.config.watchlist import EntryType
 from watcher.importers.common import SourceFileError
-from watcher.importers.opensanctions import import_opensanctions
+from watcher.importers.opensanctions import country_name, import_opensanctions
+from watcher.matching import countries
+from watcher.matching.normalize import word
 
 FTM_FILE = FIXTURES / "opensanctions" / "entities.ftm.json"
 
@@ -61,3 +63,31 @@ def test_entity_without_a_name_is_refused(tmp_path: Path) -> None:
     bad.write_text('{"id": "x1", "schema": "Company", "properties": {}}\n')
     with pytest.raises(SourceFileError, match=rf"{bad}:1: properties.name: entity x1 has no name"):
         import_opensanctions([bad], "os")
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("ru", "Russian Federation"),
+        ("ir", "Iran, Islamic Republic of"),
+        ("kp", "Korea, Democratic People's Republic of"),
+        ("RU", "Russian Federation"),
+        ("xk", "Kosovo"),  # a user-assigned code the library knows
+        ("suhh", "suhh"),  # the Soviet Union in FtM: no ISO code, kept as given
+        ("Russia", "Russia"),  # a name already
+    ],
+)
+def test_country_codes_become_names(code: str, name: str) -> None:
+    assert country_name(code) == name
+
+
+def test_imported_countries_are_found_in_the_news_by_name() -> None:
+    """FtM gives the company's country as ``ru``: the entry carries the name, which the matcher
+    recognises in the news (``Russian``, ``России``) to corroborate a generic name or acronym;
+    the bare code would be recognised nowhere."""
+    company = by_id(import_opensanctions([FTM_FILE], "os").entries)["os-ru-inn-7700000000"]
+    assert company.countries == ("Russian Federation",)
+    known = countries.stems(company.countries)
+    assert countries.named([word("Russian").key], known)
+    assert countries.named([word("России").key], known)
+    assert not countries.named([word("Russian").key], countries.stems(["ru"]))

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from iso3166 import countries as iso_countries
+
 from watcher.config.watchlist import Entry, EntryType, NameOrder, NameParts, Severity
 from watcher.importers.common import (
     ImportResult,
@@ -146,10 +148,18 @@ def _entry(
     )
 
 
+def country_name(code: str) -> str:
+    """The country an FtM code names (``ru`` -> ``Russian Federation``), as the other lists
+    write countries: the matcher recognises a country in the news by its name and adjectives
+    (`watcher.matching.countries`). A code ISO 3166 does not have (``suhh``) stays."""
+    found = iso_countries.get(code, None) if len(code) in (2, 3) and code.isalpha() else None
+    return found.name if found is not None else code
+
+
 def _facts(properties: dict[str, Any]) -> Facts:
     return Facts(
         birth_dates=[birth_date(d) for d in _values(properties, "birthDate")],
-        countries=[c for key in _COUNTRIES for c in _values(properties, key)],
+        countries=[country_name(c) for key in _COUNTRIES for c in _values(properties, key)],
         identifiers=[
             identifier(kind, number)
             for key, kind in _IDENTIFIERS.items()
