@@ -135,6 +135,26 @@ ENTRIES = (
     # a generic name: beside its country, which a tag line may give anywhere in the item
     org("mod-dprk", "MINISTRY OF DEFENCE", countries=("Democratic People's Republic of Korea",)),
     org("fss", "FEDERAL SECURITY SERVICE", countries=("Russia",)),
+    # a surname whose plural names a movement; a movement's head by "Secretary General"
+    person(
+        "houthi",
+        "Abdul Malik Al Houthi",
+        given=("Abdul Malik",),
+        family=("Al Houthi",),
+        titles=("Leader of the Houthis",),
+    ),
+    org("houthis", "THE HOUTHIS", "ANSARALLAH", countries=("Yemen",)),
+    person(
+        "nasrallah",
+        "Hasan Nasrallah",
+        given=("Hasan",),
+        family=("Nasrallah",),
+        titles=("Secretary General of Hizballah",),
+    ),
+    person("nasrallah-son", "Jawad Nasrallah", given=("Jawad",), family=("Nasrallah",)),
+    # a father whose name the son's patronymic spells another way (Aleksandrovich: Alexander)
+    _family("bortnikov", "Alexander", "Vasilievich", "Bortnikov", "1951"),
+    _family("bortnikov-son", "Denis", "Aleksandrovich", "Bortnikov", "1974"),
 )
 
 
@@ -153,6 +173,8 @@ FOUND = [
     ("family", "Протесты против Лукашенко продолжаются.", "lukashenka", "Лукашенко", "surname"),
     ("family", "Talks with Lukashenko ended.", "lukashenka", "Lukashenko", "surname"),
     ("family", "Прэзідэнт Лукашэнка сказаў", "lukashenka", "Лукашэнка", "surname"),
+    ("family", "Bortnikov said the plot was foiled.", "bortnikov", "Bortnikov", "surname"),
+    ("head", "Nasrallah said in a speech", "nasrallah", "Nasrallah", "surname"),
     ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
     ("family", "Обмін думками з Лукашенком.", "lukashenka", "Лукашенком", "surname"),
     ("family", "Sanctions hit Sechin again.", "sechin", "Sechin", "surname"),
@@ -217,6 +239,10 @@ NOT_FOUND = [
     ("family", "Rotenberg said nothing.", "arkady"),  # two fathers: no head
     ("family", "Rotenberg said nothing.", "boris"),
     ("family", "Medvedev said nothing.", "medvedev"),  # an unrelated namesake: no family
+    ("family", "Bortnikov said the plot was foiled.", "bortnikov-son"),
+    ("head", "Nasrallah said in a speech", "nasrallah-son"),
+    ("movement", "Houthi rebels attacked a ship.", "houthi"),  # the movement's members
+    ("movement", "Leader Houthi rebels attacked a ship.", "houthi"),
     ("family", "Обмін Медведчука на полонених.", "medvedchuk"),  # not prominent, no cue
     ("given", "Заявление Светланы Захаровой", "zakharova"),  # another given name
     # the one word: a word, a frequent name, a place, a namesake without the country

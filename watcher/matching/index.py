@@ -627,6 +627,9 @@ def _bare_surnames(
             top[:] = [rank, 1] if rank > top[0] else [top[0], top[1] + (rank == top[0])]
     one_word = {(d.entry, d.slots[0].key) for d in drafts if len(d.slots) == 1}
     one_word_keys = {key for _, key in one_word}
+    # words of organisations' names: a surname whose plural is one names a movement or a
+    # people (Houthi: THE HOUTHIS; Kurd: the Kurds), not the listed person alone
+    plurals = {s.key for d in drafts if entries[d.entry].type != EntryType.PERSON for s in d.slots}
     bare = []
     for position, key in surnames.items():
         if not key or (position, key) in one_word:
@@ -643,6 +646,8 @@ def _bare_surnames(
             ):
                 continue  # another person's surname, or a name the list gives already
             if len(w.norm) < 4 or w.key in given or w.key in one_word_keys or w.script != "latin":
+                continue
+            if f"{w.key}s" in plurals:
                 continue
             word_too = lexicon.is_dictionary_word(w.lower) or lexicon.is_common_word(w.norm)
             if rank < people.HEAD and (word_too or lexicon.is_everyday_word(w.lower, w.norm)):

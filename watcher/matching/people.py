@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from rapidfuzz.distance import OSA
+
 from watcher.config.watchlist import Entry, EntryType, NameOrder
 from watcher.matching.normalize import TOKEN_RE, word
 
@@ -22,7 +24,7 @@ from watcher.matching.normalize import TOKEN_RE, word
 # ``President of Venezuela's Strategic Center ...``); OFFICE holds an office or rank.
 _HEAD = re.compile(
     r"^(?:the )?(?:president|prime minister|premier|chancellor|supreme leader|head of state|"
-    r"king|emir|sultan|leader)\b(?: of (?P<of>.*))?$",
+    r"king|emir|sultan|leader|secretary[- ]general)\b(?: of (?P<of>.*))?$",
     re.IGNORECASE,
 )
 # a party or state body that runs the state: Kim Jong Un, "Chairman of the Workers' Party"
@@ -175,8 +177,10 @@ def _child_of(entry: Entry, given: str, parent: Entry) -> bool:
     base = _PATRONYMIC.sub("", _patronymic_key(entry))
     if len(base) < 3:
         return False
+    # Sergeyevna: serg- for Sergei; Aleksandrovich: aleksandr- for Alexander (aleksander)
     shorter, longer = sorted((base, given), key=len)
-    if not (longer.startswith(shorter) and len(longer) - len(shorter) <= 2):
+    prefix = longer.startswith(shorter) and len(longer) - len(shorter) <= 2
+    if not prefix and OSA.distance(base, given, score_cutoff=1) > 1:
         return False
     born, parent_born = _birth_year(entry), _birth_year(parent)
     return not (born and parent_born) or born > parent_born
