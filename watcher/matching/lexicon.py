@@ -1,7 +1,8 @@
 """Everyday words, from two well-kept open word lists, for the matcher's noise rules.
 
 * `wordfreq` (word frequencies in many languages, from web, news, subtitles, Wikipedia...):
-  how often a word is written in English, Russian, Ukrainian, Polish, German and French news.
+  how often a word is written in English, Russian, Ukrainian, Polish, German, French, Spanish,
+  Portuguese and Italian news.
   It lower-cases everything, so it cannot tell ``vista`` from ``putin``.
 * `english-words` (Webster's 2nd, ``web2``): lists proper nouns capitalised and ordinary words
   in lower case, so it can.
