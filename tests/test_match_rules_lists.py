@@ -345,3 +345,40 @@ def test_latin_names_as_slavic_news_writes_them(
 @pytest.mark.parametrize(("text", "entry"), HAND_NOT_FOUND)
 def test_latin_names_not_in_other_words(text: str, entry: str, hand: CompiledWatchlists) -> None:
     assert entry not in found(text, hand)
+
+
+def _linked(entry_id: str, name: str, notes: str = "") -> Entry:
+    return Entry("sdn", entry_id, name, notes=notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("Huawei Mate X folds out.", "huawei"),
+        ("Ukraine, Huawei, Soccer: Your Monday Briefing", "huawei"),
+        ("Huawei's new phone", "huawei"),
+    ],
+)
+def test_a_group_of_companies_by_its_brand(text: str, entry: str) -> None:
+    """A word the news writes every day names a company where the list ties a group to it:
+    another entry, Linked To this one, shares the word (OFAC's remarks). The group's head keeps
+    it; the linked company, the word in lower case, or a word without such a group do not."""
+    group = (
+        _linked("huawei", "HUAWEI TECHNOLOGIES CO., LTD."),
+        _linked(
+            "huawei-holding",
+            "HUAWEI INVESTMENT & HOLDING CO., LTD.",
+            "OFAC non-SDN consolidated list; Linked To: HUAWEI TECHNOLOGIES CO., LTD",
+        ),
+        _linked("wagner", "WAGNER GROUP"),
+        _linked(
+            "wagner-linked",
+            "CONCORD MANAGEMENT LLC",
+            "Linked To: WAGNER GROUP",  # linked, but shares no word
+        ),
+    )
+    compiled = compile_watchlists([Watchlist("sdn", "", "", group)])
+    hits = found(text, compiled)
+    assert set(hits) == {entry}
+    assert hits[entry].rule == "short-form"
+    assert not found("the huawei of the village; Wagner's operas", compiled)

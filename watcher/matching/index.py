@@ -29,7 +29,7 @@ from watcher.config.ignore import IgnoreRule
 from watcher.config.watchlist import Entry, EntryType, Watchlist
 from watcher.config.yamlfile import gc_paused
 from watcher.matching import countries, lexicon, people
-from watcher.matching.cards import Listing, build_cards
+from watcher.matching.cards import Listing, build_cards, name_key
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
 INDEX_FORMAT = 4  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
@@ -357,6 +357,7 @@ def _org_cores(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]
         s.key for d in drafts if entries[d.entry].type == EntryType.PERSON for s in d.slots
     }
     one_word = {d.slots[0].key: d.entry for d in drafts if len(d.slots) == 1}
+    groups = _group_words(entries)
     claims: dict[str, list[tuple[int, int, int, str, Word]]] = {}
     for d in drafts:
         entry = entries[d.entry]
@@ -364,7 +365,9 @@ def _org_cores(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]
             continue
         words = [word(w) for w in TOKEN_RE.findall(d.alias)]
         core = [w for w in words if not _business(w)]
-        if len(words) < 2 or len(core) != 1 or not _distinctive(core[0]):
+        if len(words) < 2 or len(core) != 1:
+            continue
+        if not _distinctive(core[0], frequent=core[0].key in groups.get(d.entry, ())):
             continue
         key = core[0].key
         if key in person_words or one_word.get(key, d.entry) != d.entry:
@@ -391,15 +394,39 @@ def _business(w: Word) -> bool:
     return w.norm in LEGAL_WORDS or w.norm in BUSINESS_WORDS or w.norm in _FUNCTION_WORDS
 
 
-def _distinctive(w: Word) -> bool:
+_LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
+
+
+def _group_words(entries: tuple[Entry, ...]) -> dict[int, frozenset[str]]:
+    """Entry -> the words a group of companies is named by, where the list says so: another
+    entry is "Linked To" it (OFAC's remarks) and shares a word of its name (``HUAWEI
+    INVESTMENT & HOLDING``, linked to ``HUAWEI TECHNOLOGIES``): a brand, even one the news
+    writes every day."""
+    by_name = {name_key(n): i for i, e in enumerate(entries) for n in e.names}
+    groups: dict[int, set[str]] = {}
+    for entry in entries:
+        for target in _LINKED_TO.findall(entry.notes or ""):
+            parent = by_name.get(name_key(target))
+            if parent is None or entries[parent] is entry:
+                continue
+            mine = {word(w).key for n in entry.names for w in TOKEN_RE.findall(n)}
+            theirs = {word(w).key for n in entries[parent].names for w in TOKEN_RE.findall(n)}
+            groups.setdefault(parent, set()).update(mine & theirs)
+    return {parent: frozenset(found) for parent, found in groups.items()}
+
+
+def _distinctive(w: Word, *, frequent: bool = False) -> bool:
     """A word that names one company: long, of letters, no word or frequent name of a news
-    language (``Huawei``, ``Wagner`` are frequent; ``Terra``, ``Victoria`` words or names), and
-    no country (``Syria``, ``Dubai``)."""
+    language (``Wagner`` is frequent; ``Terra``, ``Victoria`` words or names), and no country
+    (``Syria``, ``Dubai``). `frequent`: the word names a group of companies on the list
+    (`_group_words`), however often the news writes it (``Huawei``)."""
     if len(w.norm) < _MIN_CORE or not w.norm.isalpha() or w.script == "other":
         return False
     if lexicon.is_dictionary_word(w.lower) or lexicon.is_proper_noun(w.lower):
         return False
-    if lexicon.is_everyday_word(w.lower, w.norm):
+    if lexicon.is_foreign_word(w.lower) or (
+        lexicon.is_everyday_word(w.lower, w.norm) and not frequent
+    ):
         return False
     # a country's name or adjective (Syria, Moskvy), not a compound with one (Belaruskali)
     return not any(
