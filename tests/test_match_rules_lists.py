@@ -174,6 +174,7 @@ FOUND = [
     ("family", "Talks with Lukashenko ended.", "lukashenka", "Lukashenko", "surname"),
     ("family", "Прэзідэнт Лукашэнка сказаў", "lukashenka", "Лукашэнка", "surname"),
     ("family", "Bortnikov said the plot was foiled.", "bortnikov", "Bortnikov", "surname"),
+    ("family", "«Лукашенко уйдёт», — сказал он.", "lukashenka", "Лукашенко", "surname"),
     ("head", "Nasrallah said in a speech", "nasrallah", "Nasrallah", "surname"),
     ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
     ("family", "Обмін думками з Лукашенком.", "lukashenka", "Лукашенком", "surname"),
@@ -240,6 +241,8 @@ NOT_FOUND = [
     ("family", "Rotenberg said nothing.", "boris"),
     ("family", "Medvedev said nothing.", "medvedev"),  # an unrelated namesake: no family
     ("family", "Bortnikov said the plot was foiled.", "bortnikov-son"),
+    ("quoted", "Спектакль «Лукашенко» поставили снова.", "lukashenka"),  # a title, not him
+    ("quoted", 'The film "Sechin" opens today.', "sechin"),
     ("head", "Nasrallah said in a speech", "nasrallah-son"),
     ("movement", "Houthi rebels attacked a ship.", "houthi"),  # the movement's members
     ("movement", "Leader Houthi rebels attacked a ship.", "houthi"),

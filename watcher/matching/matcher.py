@@ -211,6 +211,16 @@ _CLAUSE_END = re.compile(r"[.!?;:()\[\]\n]")
 # in key spelling: the other Slavic endings read Latin words as names (Galicia, Safari).
 _LATIN_NAME_ENDINGS = frozenset({"a", "u", "ovi", "em", "e", "om", "ego", "emu"})
 _SHORT_STEM = 5
+_OPENING_QUOTES = "«„“\"'‘"
+_CLOSING_QUOTES = "»“”\"'’"
+
+
+def _quoted_alone(text: _Text, index: int) -> bool:
+    """Whether word `index` stands alone in quotes (``«Чайка»``; not ``«Лукашенко уйдёт»``)."""
+    _, start, end = text.spans[index]
+    before = text.masked[max(0, start - 2) : start].rstrip(" \xa0")[-1:]
+    after = text.masked[end : end + 2].lstrip(" \xa0")[:1]
+    return bool(before) and before in _OPENING_QUOTES and bool(after) and after in _CLOSING_QUOTES
 
 
 def _bare_surname(
@@ -230,7 +240,9 @@ def _bare_surname(
             # is not Nuri's genitive (Polish news writes Putina often enough to be frequent)
             return None
     start = text.spans[first][1]
-    if pattern.flags & Flag.FOREIGN_WORD and _sentence_initial(text.masked, start):
+    word_there = pattern.flags & Flag.FOREIGN_WORD and _sentence_initial(text.masked, start)
+    # «Чайка», "Sokol": a title, a brand, a team (a person is not quoted so)
+    if word_there or _quoted_alone(text, first):
         return None
     cue = _cue_before(first, text)
     if cue:
