@@ -135,6 +135,10 @@ ENTRIES = (
     # a generic name: beside its country, which a tag line may give anywhere in the item
     org("mod-dprk", "MINISTRY OF DEFENCE", countries=("Democratic People's Republic of Korea",)),
     org("fss", "FEDERAL SECURITY SERVICE", countries=("Russia",)),
+    # short or everyday words in the list's capitals: news capitalises them
+    org("quds", "IRGC-QODS FORCE", "QUDS FORCE"),
+    org("post-bank", "POST BANK OF IRAN"),
+    org("golden-star", "GOLDEN STAR"),
     # a surname whose plural names a movement; a movement's head by "Secretary General"
     person(
         "houthi",
@@ -210,6 +214,10 @@ FOUND = [
     ("acronym", "ФСБ задержала двух россиян.", "fsb", "ФСБ", "acronym"),
     ("acronym", "The FSB said Russia was attacked.", "fsb", "FSB", "acronym"),
     ("acronym", "VTB said profits fell in Russia.", "vtb", "VTB", "acronym"),
+    ("title", "A Quds Force commander was killed.", "quds", "Quds Force", "alias"),
+    ("title", "the QUDS FORCE said", "quds", "QUDS FORCE", "alias"),
+    ("title", "accounts at Post Bank of Iran", "post-bank", "Post Bank of Iran", "name"),
+    ("title", "GOLDEN STAR was named", "golden-star", "GOLDEN STAR", "name"),
     ("acronym", "Российский банк ВТБ сообщил о прибыли.", "vtb", "ВТБ", "acronym"),
     (
         "tag",
@@ -262,6 +270,9 @@ NOT_FOUND = [
     ("acronym", "ФСБ задержала двух.", "fsb"),
     ("acronym", "the ANC won in Russia's ally South Africa", "astro"),
     ("acronym", "VTB said profits fell.", "vtb"),  # no country
+    ("title", "the quds force of habit", "quds"),  # in lower case: words
+    ("title", "Golden Star restaurant opens", "golden-star"),  # everyday words: as listed only
+    ("title", "a post bank of iran", "post-bank"),
     ("acronym", "VTB said profits fell in Russia.", "vtb-capital"),  # the parent's acronym
     # a tag about the whole item: its country must be in the item; a form of state is no country
     (

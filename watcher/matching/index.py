@@ -46,6 +46,8 @@ class Mode:
     PATRONYMIC = 4  # any capitalised patronymic (Valentinovich): one the list left out
     PERSON_WORD = 5  # a person's one-word name that is an English word (Trump): as written,
     # or inflected in Polish, or in Cyrillic (see matcher._accept_person_word)
+    TITLE = 6  # a word of a name in the list's capitals (QUDS FORCE): as written, or with
+    # its first letter capitalised in the text (Quds Force); a function word in lower case
 
 
 class Gap:
@@ -755,10 +757,24 @@ def name_variants(entry: Entry, name: str) -> list[Variant]:
         return [(slots, 0, Gap.PERSON, "")]
     if person and len(slots) == 1 and slots[0].mode == Mode.STRICT and _word_name(words[0]):
         slots = (slots[0]._replace(mode=Mode.PERSON_WORD),)
+    if not person and not loose and _title_case_name(words):
+        slots = tuple(s._replace(mode=Mode.TITLE) for s in slots)
     variants: list[Variant] = [(slots, 0, Gap.PLAIN, "")]
     if len(slots) > 1 and loose:
         variants.extend(_company_variants(words))
     return variants
+
+
+def _title_case_name(words: list[Word]) -> bool:
+    """A name of short or everyday words in capitals (``QUDS FORCE``, ``EVIN PRISON``,
+    ``MEHR BANK``) with two words or more besides function words and legal forms, one of
+    them no everyday English word: news writes it capitalised (``Quds Force``). A name of
+    everyday words only (``GOLDEN STAR``) stays as written."""
+    if not all(w.surface.isupper() or not w.surface.isalpha() for w in words):
+        return False
+    content = [w for w in words if w.norm not in _FUNCTION_WORDS and w.norm not in LEGAL_WORDS]
+    content = [w for w in content if not w.norm.isdigit()]
+    return len(content) >= 2 and any(not lexicon.is_common_word(w.norm) for w in content)
 
 
 def _word_name(w: Word) -> bool:
@@ -914,6 +930,10 @@ def _lookup_tables(
             strict.setdefault(slot.surface, []).append(number)
             if len(pattern.slots) > 1 and slot.surface.upper() != slot.surface:
                 strict.setdefault(slot.surface.upper(), []).append(number)  # in a headline
+            continue
+        if slot.mode == Mode.TITLE:
+            for surface in dict.fromkeys((slot.surface, slot.surface.capitalize())):
+                strict.setdefault(surface, []).append(number)
             continue
         anchors.setdefault(slot.key, []).append(number)
         if slot.stem:

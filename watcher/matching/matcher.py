@@ -617,7 +617,17 @@ def _accept_special(slot: Slot, w: Word, caps: bool) -> int:
         return SCORE_EXACT if single and w.key.startswith(slot.key) else -1
     if slot.mode == Mode.PATRONYMIC:
         return SCORE_EXACT if w.capitalized and PATRONYMIC.search(w.key) else -1
+    if slot.mode == Mode.TITLE:
+        if w.surface == slot.surface or w.surface == slot.surface.capitalize():
+            return SCORE_EXACT
+        small = w.surface.islower() and w.norm in _SMALL_WORDS  # Post Bank of Iran
+        return SCORE_EXACT if small and w.surface == slot.surface.lower() else -1
     return _accept_person_word(slot, w, caps)
+
+
+# Words a capitalised name keeps in lower case (``Post Bank of Iran``, ``Banco de la Nación``)
+_SMALL = "of the and for de del la el do da der des du in"
+_SMALL_WORDS = frozenset(_SMALL.split())
 
 
 # Polish case endings of a Latin-script name, in key spelling (Trumpa, Trumpowi, Trumpem)
