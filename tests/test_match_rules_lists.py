@@ -135,6 +135,7 @@ ENTRIES = (
     # a generic name: beside its country, which a tag line may give anywhere in the item
     org("mod-dprk", "MINISTRY OF DEFENCE", countries=("Democratic People's Republic of Korea",)),
     org("fss", "FEDERAL SECURITY SERVICE", countries=("Russia",)),
+    org("hizballah", "HIZBALLAH", countries=("Lebanon",)),
     # short or everyday words in the list's capitals: news capitalises them
     org("quds", "IRGC-QODS FORCE", "QUDS FORCE"),
     org("post-bank", "POST BANK OF IRAN"),
@@ -180,6 +181,9 @@ FOUND = [
     ("family", "Bortnikov said the plot was foiled.", "bortnikov", "Bortnikov", "surname"),
     ("family", "«Лукашенко уйдёт», — сказал он.", "lukashenka", "Лукашенко", "surname"),
     ("head", "Nasrallah said in a speech", "nasrallah", "Nasrallah", "surname"),
+    ("arabic", "Лидер «Хезболлы» Насралла заявил", "nasrallah", "Насралла", "surname"),
+    ("arabic", "Хезболла заявила о ракетах.", "hizballah", "Хезболла", "name"),
+    ("arabic", "Склады «Хезболлы» уничтожены.", "hizballah", "Хезболлы", "name"),
     ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
     ("family", "Обмін думками з Лукашенком.", "lukashenka", "Лукашенком", "surname"),
     ("family", "Sanctions hit Sechin again.", "sechin", "Sechin", "surname"),
@@ -252,6 +256,7 @@ NOT_FOUND = [
     ("quoted", "Спектакль «Лукашенко» поставили снова.", "lukashenka"),  # a title, not him
     ("quoted", 'The film "Sechin" opens today.', "sechin"),
     ("head", "Nasrallah said in a speech", "nasrallah-son"),
+    ("arabic", "Хезбол и Хезболо", "hizballah"),  # no -llah
     ("movement", "Houthi rebels attacked a ship.", "houthi"),  # the movement's members
     ("movement", "Leader Houthi rebels attacked a ship.", "houthi"),
     ("family", "Обмін Медведчука на полонених.", "medvedchuk"),  # not prominent, no cue

@@ -159,7 +159,7 @@ def word(surface: str) -> Word:
         key=key,
         script=_script(cleaned),
         capitalized=cleaned[:1].isupper(),
-        foreign=_foreign_keys(key) if cleaned[:1].isupper() and not norm.isascii() else (),
+        foreign=_foreign_keys(key, norm) if cleaned[:1].isupper() and not norm.isascii() else (),
     )
 
 
@@ -173,14 +173,18 @@ _FOREIGN_SOUNDS = (
 )
 
 
-def _foreign_keys(key: str) -> tuple[str, ...]:
-    """The keys of the Latin names a capitalised Cyrillic word may render, where they differ."""
+def _foreign_keys(key: str, norm: str) -> tuple[str, ...]:
+    """The keys of the Latin names a capitalised Cyrillic word may render, where they differ:
+    also an Arabic name's -llah, which Russian writes without its h (Хезболла, Насралла)."""
     found = []
     for sound, latin in _FOREIGN_SOUNDS:
         foreign = sound.sub(latin, key, count=1)
         if foreign != key:
             found.append(foreign)
-    return tuple(found)
+    for stem in (key, *stems(key)) if "лл" in norm else ():
+        if stem.endswith("l") and len(stem) >= 4:  # Хезболла, Хезболлы: hizbol- + ah
+            found.append(_ARABIC.sub(_arabic_vowels, f"{stem}ah"))
+    return tuple(dict.fromkeys(found))
 
 
 def _unmix_scripts(token: str) -> str:
