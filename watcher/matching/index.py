@@ -29,7 +29,7 @@ from watcher.config.ignore import IgnoreRule
 from watcher.config.watchlist import Entry, EntryType, Watchlist
 from watcher.config.yamlfile import gc_paused
 from watcher.matching import countries, lexicon, people
-from watcher.matching.cards import Listing, build_cards, name_key
+from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
 INDEX_FORMAT = 4  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
@@ -363,19 +363,21 @@ def _org_cores(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]
     claims: dict[str, list[tuple[int, int, int, str, Word]]] = {}
     for d in drafts:
         entry = entries[d.entry]
-        if entry.type != EntryType.ORGANIZATION or d.rule not in ("name", "alias"):
+        if len(d.slots) < 2 or d.rule not in ("name", "alias"):
             continue
-        words = [word(w) for w in TOKEN_RE.findall(d.alias)]
-        core = [w for w in words if not _business(w)]
-        if len(words) < 2 or len(core) != 1:
+        if entry.type != EntryType.ORGANIZATION:
             continue
-        if not _distinctive(core[0], frequent=core[0].key in groups.get(d.entry, ())):
+        core = [s for s in d.slots if not _business(s.norm)]
+        if len(core) != 1:
             continue
         key = core[0].key
         if key in person_words or one_word.get(key, d.entry) != d.entry:
             continue
-        dropped = len(words) - 1
-        claims.setdefault(key, []).append((dropped, -len(entry.names), d.entry, d.alias, core[0]))
+        w = word(core[0].surface)
+        if not _distinctive(w, frequent=key in groups.get(d.entry, ())):
+            continue
+        dropped = len(d.slots) - 1
+        claims.setdefault(key, []).append((dropped, -len(entry.names), d.entry, d.alias, w))
     extra = []
     for key, found in claims.items():
         best = min(found)
@@ -392,8 +394,8 @@ def _org_cores(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]
     return extra
 
 
-def _business(w: Word) -> bool:
-    return w.norm in LEGAL_WORDS or w.norm in BUSINESS_WORDS or w.norm in _FUNCTION_WORDS
+def _business(norm: str) -> bool:
+    return norm in LEGAL_WORDS or norm in BUSINESS_WORDS or norm in _FUNCTION_WORDS
 
 
 _LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
@@ -404,17 +406,29 @@ def _group_words(entries: tuple[Entry, ...]) -> dict[int, frozenset[str]]:
     entry is "Linked To" it (OFAC's remarks) and shares a word of its name (``HUAWEI
     INVESTMENT & HOLDING``, linked to ``HUAWEI TECHNOLOGIES``): a brand, even one the news
     writes every day."""
-    by_name = {name_key(n): i for i, e in enumerate(entries) for n in e.names}
+    linking = [e for e in entries if "Linked To: " in (e.notes or "")]
+    targets = {_plain_name(t) for e in linking for t in _LINKED_TO.findall(e.notes or "")}
+    by_name = {
+        plain: i
+        for i, e in enumerate(entries)
+        for n in e.names
+        if (plain := _plain_name(n)) in targets
+    }
     groups: dict[int, set[str]] = {}
-    for entry in entries:
+    for entry in linking:
         for target in _LINKED_TO.findall(entry.notes or ""):
-            parent = by_name.get(name_key(target))
+            parent = by_name.get(_plain_name(target))
             if parent is None or entries[parent] is entry:
                 continue
             mine = {word(w).key for n in entry.names for w in TOKEN_RE.findall(n)}
             theirs = {word(w).key for n in entries[parent].names for w in TOKEN_RE.findall(n)}
             groups.setdefault(parent, set()).update(mine & theirs)
     return {parent: frozenset(found) for parent, found in groups.items()}
+
+
+def _plain_name(name: str) -> str:
+    """A name as OFAC's "Linked To" remarks write it: ``HUAWEI TECHNOLOGIES CO., LTD``."""
+    return name.upper().rstrip(". ")
 
 
 def _distinctive(w: Word, *, frequent: bool = False) -> bool:
@@ -512,7 +526,7 @@ def _plain_acronym(acronym: str) -> bool:
     """No legal form, business word, function word or word of a news language (OAO, BANK)."""
     w = word(acronym)
     everyday = lexicon.is_everyday_word(w.lower) or lexicon.is_dictionary_word(w.lower)
-    return not (_business(w) or w.norm in _FUNCTION_WORDS or everyday)
+    return not (_business(w.norm) or everyday)
 
 
 # A Latin acronym's letters as Russian and Ukrainian write the same initials (FSB: ФСБ).
