@@ -185,6 +185,10 @@ FOUND = [
     ("arabic", "Хезболла заявила о ракетах.", "hizballah", "Хезболла", "name"),
     ("arabic", "Склады «Хезболлы» уничтожены.", "hizballah", "Хезболлы", "name"),
     ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
+    # French and German spellings of Russian sounds (ch, j: ш, ж; sch: ж)
+    ("family", "Le président Loukachenko a dit", "lukashenka", "Loukachenko", "surname"),
+    ("family", "Sanktionen gegen Setschin", "sechin", "Setschin", "surname"),
+    ("given", "Dmitri Peskov, le porte-parole", "peskov", "Dmitri Peskov", "derived:given-family"),
     ("family", "Обмін думками з Лукашенком.", "lukashenka", "Лукашенком", "surname"),
     ("family", "Sanctions hit Sechin again.", "sechin", "Sechin", "surname"),
     ("family", "Кадыров заявил о победе.", "kadyrov", "Кадыров", "surname"),

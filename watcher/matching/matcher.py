@@ -232,7 +232,7 @@ def _bare_surname(
     w, slot = text.words[first], pattern.slots[0]
     if not w.capitalized:
         return None
-    if w.script == "latin" and w.key != slot.key:
+    if w.script == "latin" and w.key != slot.key and slot.key not in w.foreign:
         if w.key[len(slot.key) :] not in _LATIN_NAME_ENDINGS:
             return None
         if len(slot.key) < _SHORT_STEM and lexicon.is_everyday_word(w.lower, w.norm):

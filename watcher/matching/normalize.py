@@ -159,7 +159,7 @@ def word(surface: str) -> Word:
         key=key,
         script=_script(cleaned),
         capitalized=cleaned[:1].isupper(),
-        foreign=_foreign_keys(key, norm) if cleaned[:1].isupper() and not norm.isascii() else (),
+        foreign=_other_keys(cleaned, norm, key),
     )
 
 
@@ -171,6 +171,34 @@ _FOREIGN_SOUNDS = (
     (re.compile(r"(?<=^[^aeiou])a(?=[^aeiou])|(?<=^[^aeiou]{2})a(?=[^aeiou])"), "u"),
     (re.compile(r"(?<=[lnr])ts"), "z"),
 )
+
+
+def _other_keys(cleaned: str, norm: str, key: str) -> tuple[str, ...]:
+    """`Word.foreign`: for a capitalised word only, its Cyrillic renderings of Latin names, or
+    the Russian name a French or German spelling renders."""
+    if not cleaned[:1].isupper():
+        return ()
+    if _script(cleaned) == "cyrillic":
+        return _foreign_keys(key, norm)
+    if norm.isalpha() and len(norm) >= _MIN_ROMANISED:
+        return _romanised_keys(norm, key)
+    return ()
+
+
+# French and German spellings of Russian sounds that English spelling keys tell apart: French
+# ch for ш and j for ж (Loukachenko, Choïgou, Prigojine: a French word has "ou" or ends in
+# -ine), German sch for ж (Prigoschin; sch is also ш, which the key reads already).
+_MIN_ROMANISED = 6
+_FRENCH_WORD = re.compile(r"ou|ine$")
+
+
+def _romanised_keys(norm: str, key: str) -> tuple[str, ...]:
+    found = []
+    if _FRENCH_WORD.search(norm) and ("ch" in norm or "j" in norm):
+        found.append(fold(norm.replace("ch", "sh").replace("j", "zh")))
+    if "sch" in norm:
+        found.append(fold(norm.replace("sch", "zh")))
+    return tuple(k for k in dict.fromkeys(found) if k != key)
 
 
 def _foreign_keys(key: str, norm: str) -> tuple[str, ...]:
