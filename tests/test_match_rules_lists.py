@@ -100,6 +100,7 @@ ENTRIES = (
     org("sber-investments", "SBERBANK INVESTMENTS LLC", countries=("Russia",)),
     org("gazprombank", "GAZPROMBANK JOINT STOCK COMPANY", countries=("Russia",)),
     org("inspur", "INSPUR GROUP CO., LTD."),
+    org("belaruskali", "BELARUSKALI OAO"),
     org("abros", "THE LIMITED LIABILITY COMPANY INVESTMENT COMPANY ABROS", countries=("Russia",)),
     org("ayaks", "LIMITED LIABILITY COMPANY AYAKS", countries=("Russia",)),
     org("zvezda", "PUBLIC JOINT STOCK COMPANY ZVEZDA", countries=("Russia",)),
@@ -215,6 +216,8 @@ FOUND = [
     ("core", "Акции Сбербанка упали.", "sberbank", "Сбербанка", "short-form"),
     ("core", "Газпромбанк сообщил о прибыли.", "gazprombank", "Газпромбанк", "short-form"),
     ("core", "Inspur servers sold well.", "inspur", "Inspur", "short-form"),
+    ("core", "Санкции против «Беларуськалия».", "belaruskali", "Беларуськалия", "short-form"),
+    ("core", "Сделка с «Беларуськалием».", "belaruskali", "Беларуськалием", "short-form"),
     ("core", "the Russian firm Abros said", "abros", "Abros", "short-form"),
     # a word of a longer name in lower case («Газпром нефти»): the longer name, not Gazprom
     ("lower", "Акции «Газпром нефти» выросли.", "gazprom-neft", "Газпром нефти", "short-form"),

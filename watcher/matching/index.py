@@ -390,8 +390,14 @@ def _org_cores(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]
         elif entries[position].countries:
             flags |= Flag.CORROBORATE  # AniCura Abros Hospital is not the Russian ABROS
         slot = _slot(w, Mode.FULL, 0)
+        if not slot.stem and len(key) >= _MIN_SOFT_CORE and _SOFT_Y.search(key):
+            # BELARUSKALI is Беларуськалий: Беларуськалия, Беларуськалием share belaruskal-
+            slot = slot._replace(stem=key[:-1])
         extra.append(_Draft(position, alias, (slot,), 2, Gap.PLAIN, flags, "", "short-form"))
     return extra
+
+
+_MIN_SOFT_CORE = 8
 
 
 def _business(norm: str) -> bool:
