@@ -35,6 +35,7 @@ from watcher.state.open import open_state
 from watcher.state.postgresql import PostgresStore, pg_ddl, pg_sql, public_url
 from watcher.state.schema import MIGRATIONS, split_sql
 from watcher.state.sqlite import DB_FILE, Store
+from watcher.state.transaction import ROW_BATCH
 
 CURRENT = len(MIGRATIONS)
 
@@ -384,6 +385,50 @@ def test_article_texts_page_in_id_order_and_are_pruned(state: StateStore) -> Non
         assert [i for i, _ in tx.article_texts(150.0)] == ["a"]
     with state.transaction() as tx:
         assert tx.prune_list_data(texts_before=150.0, changes_before=0.0) == 3
+
+
+def test_a_poll_bigger_than_one_statement_is_stored_whole(state: StateStore) -> None:
+    """A big feed's rows go in several multi-row statements: none is lost at the seams, and
+    the count of new matches adds up across them."""
+    many = 2 * ROW_BATCH + 1
+    items = [
+        ItemRecord(f"k{n}", f"a{n}", f"https://x.example/{n}", "t", None, "h") for n in range(many)
+    ]
+    found = [(item.article_id, [_named("Rosneft")]) for item in items]
+    with state.transaction() as tx:
+        tx.sync_feeds([("https://x.example/rss", "X")], 1.0)
+        feed = tx.feeds()[0]
+        tx.record_items(feed.id, items, 1.0)
+        assert tx.add_article_matches(found, 1.0, notify=True) == many
+        assert tx.add_article_matches(found, 2.0, notify=True) == 0  # stored once, ever
+        tx.keep_article_texts([(item.article_id, "text") for item in items], 1.0)
+    with state.snapshot() as tx:
+        assert len(tx.known_items(feed.id)) == many
+        assert (tx.counts().articles, tx.counts().matches) == (many, many)
+        assert len(tx.article_texts(0.0, limit=many + 1)) == many
+
+
+def test_items_sharing_an_article_store_it_once_as_the_last_says(state: StateStore) -> None:
+    """Two items of one document may name one article (one link): stored as if written one
+    after the other, the last item's title, an earlier item's date when the last gives none,
+    the last text (PostgreSQL refuses to update one row twice in one statement)."""
+    dated = ItemRecord("k1", "a1", "https://x.example/1", "first title", 5.0, "h1")
+    undated = ItemRecord("k2", "a1", "https://x.example/1", "last title", None, "h2")
+    with state.transaction() as tx:
+        tx.sync_feeds([("https://x.example/rss", "X")], 1.0)
+        feed = tx.feeds()[0]
+        tx.record_items(feed.id, [dated, undated], 1.0)
+        tx.add_article_matches([("a1", [_named("Rosneft")])] * 2, 1.0, notify=True)
+        tx.keep_article_texts([("a1", "first text"), ("a1", "last text")], 1.0)
+    with state.snapshot() as tx:
+        assert {key: known.article_id for key, known in tx.known_items(feed.id).items()} == {
+            "k1": "a1",
+            "k2": "a1",
+        }
+        [match] = tx.pending_matches()
+        assert match.title == "last title"
+        assert tx.newest_published(10.0) == {feed.id: 5.0}
+        assert tx.article_texts(0.0) == [("a1", "last text")]
 
 
 def test_outbox_bookkeeping(state: StateStore) -> None:
