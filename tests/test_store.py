@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pgcluster
 import psycopg
+import psycopg.errors
 import pytest
 from conftest import Backend
 from notifier_samples import record_match
@@ -93,7 +94,8 @@ def raw_execute(backend: Backend, sql: str, params: tuple[object, ...]) -> None:
         db.commit()
         db.close()
         return
-    with psycopg.connect(backend.database.conninfo(), autocommit=True) as conn:
+    conninfo = backend.database.conninfo()
+    with psycopg.connect(conninfo, autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
         conn.execute(pg_sql(sql), params)
 
 
@@ -177,6 +179,25 @@ def test_transaction_rolls_back_on_error(state: StateStore) -> None:
         raise RuntimeError("boom")
     with state.transaction() as tx:
         assert tx.counts().suppressions == {}
+
+
+def test_a_failing_statement_rolls_back_the_whole_unit(state: StateStore) -> None:
+    """On PostgreSQL a write unit sends its statements without waiting for each: a failure
+    still surfaces as the statement's own error (not as the state being unavailable), and
+    nothing before or after it is kept; the next unit works."""
+    duplicate = "INSERT INTO suppressions (rule, count, last_at) VALUES (?, ?, ?)"
+    with (
+        pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)),
+        state.transaction() as tx,
+    ):
+        tx.add_suppressions({"before": 1}, 1.0)
+        tx.connection.execute(duplicate, ("before", 1, 1.0))
+        tx.add_suppressions({"after": 1}, 1.0)
+    with state.transaction() as tx:
+        assert tx.counts().suppressions == {}
+        tx.add_suppressions({"next": 2}, 2.0)
+    with state.snapshot() as tx:
+        assert tx.counts().suppressions == {"next": 2}
 
 
 def test_daily_mentions_counts_each_entry_per_day_inside_the_window(state: StateStore) -> None:
@@ -530,10 +551,11 @@ def test_pg_ddl_maps_the_portable_types() -> None:
 
 def test_pg_sql_rewrites_placeholders_outside_literals_and_comments() -> None:
     sql = (
-        "SELECT '?', \"a?\", ? FROM t -- why?\nWHERE x LIKE '5%' AND y IN (SELECT 1 /*lock-rows*/)"
+        "SELECT '?', \"a?\", ? FROM t -- why?\nWHERE x LIKE '5%' AND z = ? AND y IN "
+        "(SELECT 1 /*lock-rows*/)"
     )
     assert pg_sql(sql) == (
-        "SELECT '?', \"a?\", %s FROM t -- why?\nWHERE x LIKE '5%%' AND y IN "
+        "SELECT '?', \"a?\", $1 FROM t -- why?\nWHERE x LIKE '5%' AND z = $2 AND y IN "
         "(SELECT 1 FOR UPDATE SKIP LOCKED)"
     )
 

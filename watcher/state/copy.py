@@ -61,7 +61,7 @@ class TargetNotEmptyError(StateError):
 def connection(tx: Transaction) -> DbConnection:
     """The connection a unit of work runs on. The copy moves whole tables of rows it does not
     interpret, which is no business of `Transaction`'s typed methods."""
-    return tx._db  # the copy's own private use, inside the state package
+    return tx.connection
 
 
 def source_tables(source: DbConnection) -> list[Table]:

@@ -11,7 +11,8 @@ decisions, and why:
   pooled connection for its duration, so one `PostgresStore` is safe to share across the
   daemon's threads and `another_connection()` is a view on the same pool.
 - **The same `Transaction` as SQLite.** It calls ``execute(sql, params)`` with ``?``
-  placeholders; `_Adapter` rewrites them to ``%s`` (cached per statement text), turns the
+  placeholders; `_Adapter` rewrites them to ``$1``, ``$2``, ... (cached per statement text;
+  the connections' cursors are `psycopg.RawCursor`s, so psycopg parses no ``%s``), turns the
   marker ``/*lock-rows*/`` into ``FOR UPDATE SKIP LOCKED`` (SQLite reads a comment), and hands
   rows that read like `sqlite3.Row` (by index, by name, ``keys()``). Text parameters lose any
   NUL character (PostgreSQL ``text`` refuses ``\\x00``; feed text may carry one): it becomes
@@ -36,6 +37,7 @@ decisions, and why:
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -148,10 +150,16 @@ _PLACEHOLDER = re.compile(r"""('(?:[^']|'')*'|"[^"]*"|--[^\n]*)|\?""")
 
 @functools.lru_cache(maxsize=4096)
 def pg_sql(sql: str) -> str:
-    """A portable statement in psycopg's form: ``?`` -> ``%s`` (outside literals and comments),
-    a literal ``%`` doubled, `LOCK_ROWS` -> ``FOR UPDATE SKIP LOCKED``."""
-    sql = sql.replace("%", "%%").replace(LOCK_ROWS, "FOR UPDATE SKIP LOCKED")
-    return _PLACEHOLDER.sub(lambda found: found.group(1) or "%s", sql)
+    """A portable statement in PostgreSQL's own form: ``?`` -> ``$1``, ``$2``, ... (outside
+    literals and comments), `LOCK_ROWS` -> ``FOR UPDATE SKIP LOCKED``. Run on a
+    `psycopg.RawCursor`, which sends it as it is: psycopg's own ``%s`` parsing costs more
+    than the round trip for a multi-row INSERT, and it caches no statement of over 50
+    parameters."""
+    numbers = itertools.count(1)
+    return _PLACEHOLDER.sub(
+        lambda found: found.group(1) or f"${next(numbers)}",
+        sql.replace(LOCK_ROWS, "FOR UPDATE SKIP LOCKED"),
+    )
 
 
 def _clean(params: Sequence[Any]) -> Sequence[Any]:
@@ -195,18 +203,57 @@ def pg_row(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
 
 
 class _Adapter:
-    """A `DbConnection` over one psycopg connection (see the module docstring)."""
+    """A `DbConnection` over one psycopg connection (see the module docstring). With a
+    `pipeline` (write units), statements are sent without waiting for their results: the
+    unit waits only where it reads one (`_Pipelined`) and at COMMIT."""
 
-    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[PgRow], pipeline: psycopg.Pipeline | None = None
+    ) -> None:
         self._conn = conn
+        self._pipeline = pipeline
+        self.syncs = 0  # how many times this unit has waited for its results so far
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> DbCursor:
-        return self._conn.execute(pg_sql(sql), _clean(parameters))
+        cursor = self._conn.execute(pg_sql(sql), _clean(parameters))
+        return cursor if self._pipeline is None else _Pipelined(cursor, self)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> DbCursor:
         cursor = self._conn.cursor()
         cursor.executemany(pg_sql(sql), [_clean(p) for p in seq_of_parameters])
         return cursor
+
+    def wait_for(self, sent_at: int) -> None:
+        """Have the results of the statements sent before sync number `sent_at` arrived."""
+        if self._pipeline is not None and self.syncs == sent_at:
+            self._pipeline.sync()
+            self.syncs += 1
+
+
+class _Pipelined:
+    """A statement sent in pipeline mode. psycopg waits for its rows when they are read, but
+    gives its row count at once, before the server has answered: here that waits too."""
+
+    __slots__ = ("_adapter", "_cursor", "_sent_at")
+
+    def __init__(self, cursor: psycopg.Cursor[PgRow], adapter: _Adapter) -> None:
+        self._cursor = cursor
+        self._adapter = adapter
+        self._sent_at = adapter.syncs
+
+    @property
+    def rowcount(self) -> int:
+        self._adapter.wait_for(self._sent_at)
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
 
 
 # --- schema -------------------------------------------------------------------------------
@@ -281,6 +328,7 @@ class PostgresStore:
         self._kwargs: dict[str, Any] = {
             "autocommit": True,  # BEGIN/COMMIT are explicit, as on SQLite
             "row_factory": pg_row,
+            "cursor_factory": psycopg.RawCursor,  # ``$1`` placeholders: see `pg_sql`
             "connect_timeout": max(1, round(connect_timeout)),
             "application_name": "sanctions-watch",
         }
@@ -305,12 +353,13 @@ class PostgresStore:
         """One atomic unit of work, serialized with every other writer on every host."""
         with self._translated(), self._begun(f"BEGIN; {_LOCK}") as conn:
             try:
-                yield Transaction(_Adapter(conn), self.where)
+                with conn.pipeline() as pipeline:  # waits only where a result is read
+                    yield Transaction(_Adapter(conn, pipeline), self.where)
+                    conn.execute("COMMIT")
             except BaseException:
                 with suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[Transaction]:
@@ -370,12 +419,12 @@ class PostgresStore:
     # --- schema ---------------------------------------------------------------------------
 
     def _check_schema(self, conn: psycopg.Connection[PgRow], *, for_upgrade: bool) -> None:
-        version = _version(conn)
+        version = schema_version(conn)
         if version == 0:  # new: created at the current version, under the write lock
             with _locked(conn):
-                if _version(conn) == 0:
+                if schema_version(conn) == 0:
                     _migrate(conn, 0, self.where)
-            version = _version(conn)
+            version = schema_version(conn)
         if version > len(MIGRATIONS):
             raise newer_schema(self.where, version)
         if version < len(MIGRATIONS) and not for_upgrade:
@@ -385,16 +434,18 @@ class PostgresStore:
         """Apply the missing migrations in one transaction under the write lock: (from, to).
         Another host running it at once waits, then finds nothing to do."""
         with self._translated(), self._pool.connection() as conn, _locked(conn):
-            version = _version(conn)
+            version = schema_version(conn)
             if version > len(MIGRATIONS):
                 raise newer_schema(self.where, version)
             _migrate(conn, version, self.where)
             return version, len(MIGRATIONS)
 
 
-def _version(conn: psycopg.Connection[PgRow]) -> int:
-    """The schema version (0: a new database, no table of ours yet)."""
-    exists = conn.execute("SELECT to_regclass(%s)", (SCHEMA_TABLE,)).fetchone()
+def schema_version(conn: psycopg.Connection[Any]) -> int:
+    """The schema version this backend records (0: a new database, no table of ours yet),
+    read on any psycopg connection (no placeholders): the store's, or `watcher check`'s
+    (`watcher.state.probe`)."""
+    exists = conn.execute(f"SELECT to_regclass('{SCHEMA_TABLE}')").fetchone()
     if exists is None or exists[0] is None:
         return 0
     row = conn.execute(f"SELECT max(version) FROM {SCHEMA_TABLE}").fetchone()

@@ -9,7 +9,7 @@ import psycopg
 
 from watcher.config.schema import DatabaseConfig
 from watcher.state.errors import StateError
-from watcher.state.postgresql import SCHEMA_TABLE, pg_sql, public_url, state_error
+from watcher.state.postgresql import public_url, schema_version, state_error
 from watcher.state.schema import MIGRATIONS, UPGRADE_COMMAND
 
 OLDEST_SERVER = 13  # the portable SQL rules (CONVENTIONS.md) hold from PostgreSQL 13 on
@@ -67,18 +67,9 @@ def probe(database: DatabaseConfig) -> DatabaseProbe:
     try:
         with psycopg.connect(conninfo, connect_timeout=CONNECT_TIMEOUT, autocommit=True) as conn:
             server_version = conn.info.server_version
-            return DatabaseProbe(where, server_version, _schema_version(conn))
+            return DatabaseProbe(where, server_version, schema_version(conn))
     except psycopg.Error as exc:
         error = state_error(where, exc, secret)
         if error is None:
             raise StateError(f"cannot read the state database {where}: {exc}") from None
         raise error from None  # the driver's exception may carry the connection string
-
-
-def _schema_version(conn: psycopg.Connection[tuple[object, ...]]) -> int:
-    """The version `watcher.state.postgresql` records (0: no tables of ours yet)."""
-    found = conn.execute(pg_sql("SELECT to_regclass(?)"), (SCHEMA_TABLE,)).fetchone()
-    if found is None or found[0] is None:
-        return 0
-    row = conn.execute(f"SELECT max(version) FROM {SCHEMA_TABLE}").fetchone()
-    return 0 if row is None or row[0] is None else int(str(row[0]))

@@ -20,7 +20,7 @@ from watcher.lists.state import ListChangeRow, ListState, Validators
 from watcher.matching.types import Match
 from watcher.notify.notice import OutboxMessage, PendingMatch
 from watcher.state.errors import DuplicateMessageError
-from watcher.state.interface import DbConnection, DbRow
+from watcher.state.interface import DbConnection, DbCursor, DbRow
 from watcher.state.leases import InstanceInfo, InstanceRow, process_owner
 
 ID_BATCH = 500  # ids per `IN (...)` list (SQLite allows 32766 parameters since 3.32)
@@ -48,6 +48,12 @@ class Transaction:
     def __init__(self, db: DbConnection, where: str) -> None:
         self._db = db
         self._where = where  # the database, for messages (`StateStore.where`)
+
+    @property
+    def connection(self) -> DbConnection:
+        """The connection this unit of work runs on, for moving whole tables of rows that no
+        method here interprets (`watcher.state.copy`). Everything else calls the methods."""
+        return self._db
 
     # --- feeds and articles (ingestion) -------------------------------------------------
 
@@ -163,7 +169,7 @@ class Transaction:
     ) -> int:
         """`add_matches` for several articles at once ((article id, its matches) pairs), in
         one statement batch: one round trip to a database server, however many articles."""
-        return _insert_rows(
+        inserted = _insert_rows(
             self._db,
             """INSERT INTO matches
                    (article_id, list_name, entry_id, name, type, severity, programs, alias,
@@ -194,6 +200,7 @@ class Transaction:
             ],
             "ON CONFLICT (article_id, list_name, entry_id) DO NOTHING",
         )
+        return sum(max(cursor.rowcount, 0) for cursor in inserted)
 
     def add_suppressions(self, counts: Mapping[str, int], now: float) -> None:
         _insert_rows(
@@ -1036,18 +1043,21 @@ def _list_change(row: DbRow) -> ListChangeRow:
     )
 
 
-def _insert_rows(db: DbConnection, insert: str, rows: Sequence[Sequence[object]], tail: str) -> int:
+def _insert_rows(
+    db: DbConnection, insert: str, rows: Sequence[Sequence[object]], tail: str
+) -> list[DbCursor]:
     """``insert VALUES (...), (...), ... tail`` for `rows` (all of one width), `ROW_BATCH` rows
-    a statement; how many rows it changed. One statement, not one per row: one round trip to
-    a database server, and on SQLite as fast as ``executemany``. A statement updates each row
-    at most once on PostgreSQL: with ``DO UPDATE``, give one row per conflict key."""
-    changed = 0
+    a statement (their cursors: read ``rowcount`` only when needed, as it waits for the
+    server). One statement, not one per row: one round trip to a database server, and on
+    SQLite as fast as ``executemany``. A statement updates each row at most once on
+    PostgreSQL: with ``DO UPDATE``, give one row per conflict key."""
+    cursors = []
     for start in range(0, len(rows), ROW_BATCH):
         batch = rows[start : start + ROW_BATCH]
         values = ",".join([f"({','.join('?' * len(batch[0]))})"] * len(batch))
-        cursor = db.execute(f"{insert} VALUES {values} {tail}", [v for row in batch for v in row])
-        changed += max(cursor.rowcount, 0)
-    return changed
+        params = [value for row in batch for value in row]
+        cursors.append(db.execute(f"{insert} VALUES {values} {tail}", params))
+    return cursors
 
 
 def _feed_row(row: DbRow) -> FeedRow:
