@@ -256,6 +256,31 @@ class _Pipelined:
         return iter(self._cursor)
 
 
+def _ended(tx: Transaction, end: str) -> Iterator[Transaction]:
+    """Yield `tx`, then send `end` (COMMIT or ROLLBACK); ROLLBACK when its user raised. In
+    pipeline mode any statement may raise an earlier one's error: only while rolling back
+    after another error is that one ignored."""
+    try:
+        yield tx
+    except BaseException:
+        with suppress(psycopg.Error):
+            tx.connection.execute("ROLLBACK")
+        raise
+    tx.connection.execute(end)
+
+
+def _closed_by_server(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the server has closed this idle connection, known without a round trip:
+    reads what its socket holds (the server's last message, then the end of the stream;
+    nothing at all on a live connection)."""
+    try:
+        conn.pgconn.consume_input()
+        conn.pgconn.consume_input()
+    except psycopg.OperationalError:
+        return True
+    return conn.broken
+
+
 # --- schema -------------------------------------------------------------------------------
 
 _DDL_TYPES = (
@@ -351,43 +376,42 @@ class PostgresStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One atomic unit of work, serialized with every other writer on every host."""
-        with self._translated(), self._begun(f"BEGIN; {_LOCK}") as conn:
-            try:
-                with conn.pipeline() as pipeline:  # waits only where a result is read
-                    yield Transaction(_Adapter(conn, pipeline), self.where)
-                    conn.execute("COMMIT")
-            except BaseException:
-                with suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                raise
+        with self._translated(), self._begun("BEGIN", _LOCK) as db:
+            yield from _ended(Transaction(db, self.where), "COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[Transaction]:
         """A read-only unit of work: one consistent view, no lock, blocking no writer."""
-        with self._translated(reading=True), self._begun(_SNAPSHOT) as conn:
-            try:
-                yield Transaction(_Adapter(conn), self.where)
-            finally:
-                with suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")  # nothing to keep: ends the read
+        with self._translated(reading=True), self._begun(_SNAPSHOT) as db:
+            yield from _ended(Transaction(db, self.where), "ROLLBACK")  # nothing to keep
 
     @contextmanager
-    def _begun(self, begin: str) -> Iterator[psycopg.Connection[PgRow]]:
-        """A pooled connection with a transaction begun on it. A connection the server
-        dropped while it sat in the pool (a restart, an idle timeout) fails at `begin`,
-        before any work: it is discarded and the next one tried (after a restart every
-        pooled one is dead: at most the pool's size, then a new one). No check query on
-        every checkout: that would cost a round trip per unit of work."""
+    def _begun(self, *begin: str) -> Iterator[_Adapter]:
+        """A pooled connection in pipeline mode, its `begin` statements sent: they go out
+        with the unit's first statements, which wait for the server only where a result
+        is read (`_Adapter`), and the unit's end waits for all. A statement that failed
+        raises there at the latest (its own error), and the unit is rolled back.
+
+        No check query on every checkout (a round trip per unit of work): a connection the
+        server closed while it sat in the pool (a restart, an idle timeout) is known by
+        what its socket already holds (`_closed_by_server`) and discarded; the next one is
+        tried (after a restart every pooled one is dead: at most the pool's size, then a
+        new one)."""
         attempts = (self._pool.max_size or 1) + 1
         for attempt in range(attempts):
             with self._pool.connection() as conn:
-                try:
-                    conn.execute(begin)
-                except psycopg.OperationalError:
-                    if attempt == attempts - 1 or not conn.broken:
-                        raise
+                if _closed_by_server(conn) and attempt < attempts - 1:
                     continue  # the pool discards the broken connection
-                yield conn
+                try:
+                    with conn.pipeline() as pipeline:
+                        for statement in begin:
+                            conn.execute(statement)
+                        yield _Adapter(conn, pipeline)
+                except BaseException:
+                    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                        with suppress(psycopg.Error):
+                            conn.execute("ROLLBACK")  # the failure surfaced after the end
+                    raise
                 return
 
     @contextmanager
