@@ -22,6 +22,12 @@ decisions, and why:
   in `Transaction` stays correct with two instances. The lock goes with the transaction (a
   crashed instance holds nothing). Snapshots are ``REPEATABLE READ READ ONLY``: one view,
   no lock, never blocking a writer.
+- **Few round trips** (each one waits on the server; polling 1,000 feeds does thousands of
+  units, `bench/bench_poll.py`): a unit runs in psycopg's pipeline mode, so its BEGIN (and
+  the lock) go out with its first statements and it waits only where it reads a result and
+  at its end: a poll's write unit is two round trips, a 304's one. Rows go in multi-row
+  INSERTs (`Transaction`), not one execution per row. No check query when a connection is
+  borrowed from the pool: one the server closed is known from its socket.
 - **Schema**: the same `MIGRATIONS`, mapped by `pg_ddl` (``INTEGER PRIMARY KEY`` -> identity,
   ``INTEGER`` -> ``BIGINT``, ``REAL`` -> ``DOUBLE PRECISION`` (unix times need 53 bits),
   ``BLOB`` -> ``BYTEA``, ``TEXT`` -> ``TEXT COLLATE "C"``: byte order as SQLite compares, so
@@ -203,20 +209,17 @@ def pg_row(cursor: psycopg.Cursor[Any]) -> RowMaker[PgRow]:
 
 
 class _Adapter:
-    """A `DbConnection` over one psycopg connection (see the module docstring). With a
-    `pipeline` (write units), statements are sent without waiting for their results: the
-    unit waits only where it reads one (`_Pipelined`) and at COMMIT."""
+    """A `DbConnection` over one psycopg connection in pipeline mode (see the module
+    docstring): statements are sent without waiting for their results; the unit waits only
+    where it reads one (`_Pipelined`) and at its end."""
 
-    def __init__(
-        self, conn: psycopg.Connection[PgRow], pipeline: psycopg.Pipeline | None = None
-    ) -> None:
+    def __init__(self, conn: psycopg.Connection[PgRow], pipeline: psycopg.Pipeline) -> None:
         self._conn = conn
         self._pipeline = pipeline
         self.syncs = 0  # how many times this unit has waited for its results so far
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> DbCursor:
-        cursor = self._conn.execute(pg_sql(sql), _clean(parameters))
-        return cursor if self._pipeline is None else _Pipelined(cursor, self)
+        return _Pipelined(self._conn.execute(pg_sql(sql), _clean(parameters)), self)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> DbCursor:
         cursor = self._conn.cursor()
@@ -225,7 +228,7 @@ class _Adapter:
 
     def wait_for(self, sent_at: int) -> None:
         """Have the results of the statements sent before sync number `sent_at` arrived."""
-        if self._pipeline is not None and self.syncs == sent_at:
+        if self.syncs == sent_at:
             self._pipeline.sync()
             self.syncs += 1
 
