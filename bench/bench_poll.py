@@ -1,7 +1,7 @@
 """Polling benchmark: 1,000 feeds served from 127.0.0.1, on SQLite and on PostgreSQL.
 
     .venv/bin/python bench/bench_poll.py [--feeds 1000] [--items 20] [--profile CYCLE]
-                                         [--backend both|sqlite|postgresql]
+                                         [--backend both|sqlite|postgresql] [--repeat 3]
 
 Cycles (each polls every feed once, matching against the example watchlists in watchlists/):
   first     every feed is new: 20 items each recorded (first run: matches stored, not alerted)
@@ -15,9 +15,11 @@ cycle < 30 s, peak memory < 200 MB.
 The server runs in a separate process (so its CPU is not counted here). All feeds share one
 host, so ``per_host`` is raised to ``concurrency`` to stand in for 1,000 distinct hosts.
 
-The same cycles run twice in one run: on a SQLite file, then on a throwaway PostgreSQL cluster
-on 127.0.0.1 (tests/pgcluster.py: initdb + pg_ctl, fsync off as in the tests; the server's CPU
-is not counted in "cpu", its time is in "wall"). It prints both and the ratio of wall times
+The same cycles run on a SQLite file and on a throwaway PostgreSQL cluster on 127.0.0.1
+(tests/pgcluster.py: initdb + pg_ctl, fsync off as in the tests; the server's CPU is not
+counted in "cpu", its time is in "wall"), each cycle on both before the next one, so a change
+in the machine's load weighs on both alike; the 304 cycle, a second or two, runs ``--repeat``
+times on each in turn and its median counts. It prints both and the ratio of wall times
 (target: PostgreSQL within 1.5x of SQLite). Without the PostgreSQL binaries it says so and
 runs SQLite alone.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import multiprocessing
 import multiprocessing.synchronize
@@ -33,7 +36,7 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
@@ -140,6 +143,7 @@ async def cycle(
 
 
 Figures = dict[str, dict[str, float]]  # {cycle: {wall, cpu, ...}}
+REPEATED = "304"  # the short cycle, run --repeat times (it changes nothing): the median counts
 
 
 @dataclass(frozen=True)
@@ -151,68 +155,77 @@ class Bench:
     compiled: CompiledWatchlists
     generation: Synchronized[int]
     profile: str | None
+    repeat: int
 
-    def run(self, backend: str, store: StateStore) -> Figures:
-        """The four cycles on one store, each printed as it ends."""
+    def run(self, stores: dict[str, StateStore]) -> dict[str, Figures]:
+        """The four cycles, each on every store in turn before the next cycle (so a change
+        in the machine's load between cycles weighs on both backends alike), each printed
+        as it ends."""
         now = time.time()
-        sync_feeds(store, self.config, now)
-        figures_of: Figures = {}
-        cycles = (("first", 0, self.config), ("304", 0, self.config))
+        figures_of: dict[str, Figures] = {backend: {} for backend in stores}
         for name, gen, cycle_config in (
-            *cycles,
+            ("first", 0, self.config),
+            (REPEATED, 0, self.config),
             ("new-items", 1, self.config),
             ("big", 2, self.big),
         ):
             self.generation.value = gen
-            sync_feeds(store, cycle_config, now)
-            profiler = None
-            if self.profile == name:
-                from pyinstrument import Profiler
-
-                profiler = Profiler(async_mode="disabled")
-                profiler.start()
-            figures = asyncio.run(cycle(store, cycle_config, self.compiled, now))
-            if profiler is not None:
-                profiler.stop()
-                print(profiler.output_text(unicode=True, color=False, show_all=False))
-            print(
-                f"{backend:>10} {name:>9}: wall {figures['wall']:6.2f} s  "
-                f"cpu {figures['cpu']:6.2f} s  "
-                f"worst loop stall {figures['stall'] * 1000:6.1f} ms  "
-                f"peak rss {figures['rss_mb']:6.1f} MB  new items {figures['new_items']:.0f}  "
-                f"new matches {figures['new_matches']:.0f}  {figures['statuses']}"
-            )
-            figures_of[name] = figures
+            runs: dict[str, list[dict[str, float]]] = {backend: [] for backend in stores}
+            for _ in range(self.repeat if name == REPEATED else 1):
+                for backend, store in stores.items():
+                    sync_feeds(store, cycle_config, now)
+                    runs[backend].append(self.one_cycle(backend, name, store, cycle_config, now))
+            for backend, figures in runs.items():
+                figures_of[backend][name] = sorted(figures, key=lambda f: f["wall"])[
+                    len(figures) // 2
+                ]
             now += 3600
         return figures_of
 
-    def on_sqlite(self) -> Figures:
-        with tempfile.TemporaryDirectory() as state:
-            store = Store(Path(state))
-            try:
-                return self.run("sqlite", store)
-            finally:
-                store.close()
+    def one_cycle(
+        self, backend: str, name: str, store: StateStore, cycle_config: Config, now: float
+    ) -> dict[str, float]:
+        profiler = None
+        if self.profile == name:
+            from pyinstrument import Profiler
 
-    def on_postgresql(self) -> Figures | None:
-        """The cycles on a throwaway cluster; None (the reason printed) without binaries."""
+            profiler = Profiler(async_mode="disabled")
+            profiler.start()
+        figures = asyncio.run(cycle(store, cycle_config, self.compiled, now))
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(
+            f"{backend:>10} {name:>9}: wall {figures['wall']:6.2f} s  "
+            f"cpu {figures['cpu']:6.2f} s  "
+            f"worst loop stall {figures['stall'] * 1000:6.1f} ms  "
+            f"peak rss {figures['rss_mb']:6.1f} MB  new items {figures['new_items']:.0f}  "
+            f"new matches {figures['new_matches']:.0f}  {figures['statuses']}"
+        )
+        return figures
+
+    def on(self, backends: Sequence[str]) -> dict[str, Figures]:
+        """The cycles on a SQLite file and/or a throwaway PostgreSQL cluster (skipped, the
+        reason printed, without the PostgreSQL binaries)."""
         import pgcluster
 
         from watcher.state.postgresql import PostgresStore
 
-        if pgcluster.find_bin_dir() is None:
-            print(f"postgresql: skipped: {pgcluster.ABSENT}")
-            return None
-        cluster = pgcluster.PgCluster.start()
-        try:
-            database = cluster.new_database()
-            store = PostgresStore(database.conninfo(), database.url)
-            try:
-                return self.run("postgresql", store)
-            finally:
-                store.close()
-        finally:
-            cluster.stop()
+        with contextlib.ExitStack() as cleanup:
+            stores: dict[str, StateStore] = {}
+            if "sqlite" in backends:
+                state = cleanup.enter_context(tempfile.TemporaryDirectory())
+                stores["sqlite"] = Store(Path(state))
+                cleanup.callback(stores["sqlite"].close)
+            if "postgresql" in backends and pgcluster.find_bin_dir() is None:
+                print(f"postgresql: skipped: {pgcluster.ABSENT}")
+            elif "postgresql" in backends:
+                cluster = pgcluster.PgCluster.start()
+                cleanup.callback(cluster.stop)
+                database = cluster.new_database()
+                stores["postgresql"] = PostgresStore(database.conninfo(), database.url)
+                cleanup.callback(stores["postgresql"].close)
+            return self.run(stores)
 
 
 def compare(sqlite: Figures, pg: Figures) -> None:
@@ -234,6 +247,9 @@ def main() -> None:
         "--profile", choices=["first", "304", "new-items"], help="pyinstrument one cycle"
     )
     parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help=f"runs of the {REPEATED} cycle (the median counts)"
+    )
     args = parser.parse_args()
 
     ctx = multiprocessing.get_context("fork")
@@ -260,19 +276,21 @@ def main() -> None:
         feeds=(FeedConfig(url=f"http://127.0.0.1:{port}/big/{args.feeds}.xml"),),
         polling=config.polling,
     )
-    bench = Bench(config, big, compile_watchlists(watchlists), generation, args.profile)
+    bench = Bench(
+        config, big, compile_watchlists(watchlists), generation, args.profile, args.repeat
+    )
     print(
         f"{args.feeds} feeds x {args.items} items, concurrency {args.concurrency}, "
         f"{sum(len(w.entries) for w in watchlists)} watchlist entries"
     )
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     try:
-        sqlite = bench.on_sqlite() if args.backend in ("both", "sqlite") else None
-        pg = bench.on_postgresql() if args.backend in ("both", "postgresql") else None
+        figures = bench.on(backends)
     finally:
         stop.set()
         server.join(timeout=5)
-    if sqlite is not None and pg is not None:
-        compare(sqlite, pg)
+    if "sqlite" in figures and "postgresql" in figures:
+        compare(figures["sqlite"], figures["postgresql"])
 
 
 if __name__ == "__main__":
