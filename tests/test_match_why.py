@@ -15,7 +15,7 @@ from watcher.ingest.feedstate import ItemRecord
 from watcher.matching import compile_watchlists, match
 from watcher.notify.render import render_alert
 from watcher.state.errors import StateSchemaOutdated
-from watcher.state.schema import MIGRATIONS
+from watcher.state.schema import MIGRATIONS, split_sql
 from watcher.state.sqlite import DB_FILE, Store
 
 PUTIN = Entry(
@@ -63,28 +63,21 @@ def test_the_store_keeps_why_and_the_digest_and_alert_show_it(tmp_path: Path) ->
 def test_a_match_stored_before_v6_migrates_without_why_and_renders_as_before(
     tmp_path: Path,
 ) -> None:
-    compiled = compile_watchlists([Watchlist("sdn", "", "sdn.yaml", (PUTIN,))])
-    (putin,) = match("The Kremlin said Putin would attend.", compiled)
-    store = store_with_article(tmp_path)
-    with store.transaction() as tx:
-        tx.add_matches("article-1", [putin], 2.0, notify=True)
-    store.close()
-    db = sqlite3.connect(tmp_path / DB_FILE)  # the database as v5 left it: v8, v7, v6 undone
-    for statement in [
-        "DROP TABLE list_files",
-        "ALTER TABLE list_changes DROP COLUMN rescreen_owner",
-        "ALTER TABLE list_changes DROP COLUMN rescreen_until",
-        "DROP TABLE instances",
-        "DROP TABLE leases",
-        "DROP INDEX feeds_lease_owner",
-        "ALTER TABLE feeds DROP COLUMN lease_owner",
-        "ALTER TABLE feeds DROP COLUMN lease_until",
-        "DROP INDEX outbox_claimed_by",
-        "ALTER TABLE outbox DROP COLUMN claimed_by",
-        "ALTER TABLE matches DROP COLUMN why",
-    ]:
-        db.execute(statement)
+    db = sqlite3.connect(tmp_path / DB_FILE)  # a database as release v5 wrote it
+    for script in MIGRATIONS[:5]:
+        for statement in split_sql(script):
+            db.execute(statement)
     db.execute("PRAGMA user_version=5")
+    db.execute(
+        "INSERT INTO articles (id, link, title, content_hash, first_seen, last_seen)"
+        " VALUES ('article-1', 'https://news.example/1', 'Talks', 'h', 1.0, 1.0)"
+    )
+    db.execute(
+        """INSERT INTO matches (article_id, list_name, entry_id, name, type, severity, alias,
+               text, start, "end", score, snippet, found_at)
+           VALUES ('article-1', 'sdn', 'ofac-35096', 'Vladimir Putin', 'person', 'high',
+               'Putin', 'Putin', 17, 22, 100, 'The Kremlin said Putin would attend.', 2.0)"""
+    )
     db.commit()
     db.close()
     with pytest.raises(StateSchemaOutdated, match="watcher state upgrade"):

@@ -4,10 +4,11 @@ Chosen when the config has a ``database:`` section (`watcher.state.open.open_sta
 decisions, and why:
 
 - **Synchronous psycopg 3 with its `ConnectionPool`, not the async API.** The state interface
-  (`StateStore`, `Transaction`) is synchronous because sqlite3 is, and every caller already
-  keeps long state work off the event loop in worker threads. An async driver would need a
-  second, async `Transaction` (every method twice) or a loop-in-thread bridge, for nothing:
-  the event loop never waits on a long query. Each `transaction()` / `snapshot()` borrows a
+  (`StateStore`, `Transaction`) is synchronous because sqlite3 is. Long state work (digests,
+  alerts, back-screening) already runs in worker threads; what stays on the event loop is a
+  poll's own units, pipelined to one or two round trips (`bench/bench_poll.py`: within 1.5x of
+  SQLite). An async driver would need a second, async `Transaction` (every method twice) or a
+  loop-in-thread bridge, for nothing the bench could measure. Each `transaction()` / `snapshot()` borrows a
   pooled connection for its duration, so one `PostgresStore` is safe to share across the
   daemon's threads and `another_connection()` is a view on the same pool.
 - **The same `Transaction` as SQLite.** It calls ``execute(sql, params)`` with ``?``
