@@ -27,6 +27,7 @@ from watcher.service.handlers.context import Context, Current, Work
 from watcher.service.handlers.mail import Mail
 from watcher.service.handlers.polling import PollLoop, polls_to_start, sleep_seconds
 from watcher.service.handlers.reload import Reloader
+from watcher.service.instance import Instance
 from watcher.service.jobs import JobSpec
 from watcher.service.sdnotify import Notifier
 from watcher.state.interface import StateStore
@@ -238,14 +239,22 @@ class World:
 class Running:
     """One poll loop (one daemon's life): start it, then `stop` it."""
 
-    def __init__(self, world: World, tick: float) -> None:
+    def __init__(self, world: World, tick: float, *, lease: float = 30.0) -> None:
         loaded = load(world.config)
         sync_feeds(world.store, loaded.config, time.time())
         self.stopping = asyncio.Event()
         self.controls = TestControls()
         self.current = Current(loaded)
+        self.instance = Instance(world.store, lease)
+        self.instance.register(time.time())
         ctx = Context(
-            world.store, self.current, world.workers, world.workers, self.controls, self.stopping
+            world.store,
+            self.current,
+            world.workers,
+            world.workers,
+            self.controls,
+            self.stopping,
+            self.instance,
         )
         self.loop = PollLoop(ctx, Mail(ctx), tick=tick)
         self.reloader = Reloader(ctx, world.config, self.loop.wake)

@@ -15,7 +15,9 @@ from watcher.config.settings import load_config, resolved_state_dir
 from watcher.errors import WatcherError
 from watcher.notify import notifier
 from watcher.notify.render import DigestPart
+from watcher.service.instance import Registration, sole_writer
 from watcher.state.interface import StateStore
+from watcher.state.leases import LEADER
 from watcher.state.open import open_state
 
 
@@ -54,6 +56,32 @@ def command(
     else:
         show_text = show_text or html_path is None
         _with_store(config, lambda store: _preview(store, config, html_path, show_text))
+
+
+async def _as_leader(store: StateStore, config: Config, now: float) -> notifier.DrainResult:
+    """Queue the digest and drain the outbox as a registered instance holding the leader
+    role for the run (instances on other hosts sharing a PostgreSQL state build digests
+    only as leader); refused, naming the leader, when a live instance leads."""
+    async with Registration.of(store, config, sole=sole_writer(config)) as me:
+        if not me.lead(now):
+            raise WatcherError(_led_elsewhere(store, now))
+        health = notifier.digest_health(store, config, now)
+        digest_id = notifier.queue_digest(store, config, now, feed_health=health)
+        click.echo(f"digest: {digest_id or 'nothing pending, none queued'}")
+        return await notifier.drain_outbox(store, config, now, owner=me.id, lease=me.lease)
+
+
+def _led_elsewhere(store: StateStore, now: float) -> str:
+    with store.snapshot() as tx:
+        leader = next((i for i in tx.instances(now) if LEADER in i.roles), None)
+    who = (
+        "another instance" if leader is None else f"{leader.id} (PID {leader.pid} on {leader.host})"
+    )
+    return (
+        f"watcher digest --send: {who} leads the digest on this state and sends digests "
+        f"itself; to send one now, signal it on its host: "
+        "systemctl kill -s SIGUSR1 sanctions-watch (`watcher status` lists the instances)"
+    )
 
 
 SEND_INSTEAD = (
@@ -104,10 +132,7 @@ def _show_preview(parts: list[DigestPart], html_path: Path | None, text: bool) -
 
 
 def _send_now(store: StateStore, config: Config, now: float) -> None:
-    health = notifier.digest_health(store, config, now)
-    digest_id = notifier.queue_digest(store, config, now, feed_health=health)
-    click.echo(f"digest: {digest_id or 'nothing pending, none queued'}")
-    result = asyncio.run(notifier.drain_outbox(store, config, now))
+    result = asyncio.run(_as_leader(store, config, now))
     click.echo(f"outbox: sent {result.sent}, failed {result.failed}, pending {result.pending}")
     if result.failed:
         for error in dict.fromkeys(result.errors):

@@ -22,7 +22,8 @@ from watcher.config.settings import load_config, resolved_state_dir
 from watcher.ingest.poll import FeedPollResult, poll_due, prune, sync_feeds
 from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists
-from watcher.progress import Report, quiet, tally, terminal_report
+from watcher.progress import Report, Tick, quiet, tally, terminal_report
+from watcher.service.instance import Registration, sole_writer
 from watcher.state.lock import AlreadyRunningError, StateLock, read_pid_file
 from watcher.state.open import open_state
 
@@ -48,7 +49,7 @@ def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
             now = time.time()
             sync_feeds(store, config, now)
             with tally("polling feeds") as tick:
-                polling = poll_due(store, config, compiled, now=now, force=poll_all, tick=tick)
+                polling = _poll_claimed(store, config, compiled, now, poll_all=poll_all, tick=tick)
                 results = asyncio.run(polling)
             pruned = prune(store, config, now)
         finally:
@@ -62,6 +63,23 @@ def command(once: bool, poll_all: bool, config_path: Path | None) -> None:
 
 
 POLL_INSTEAD = "it polls the feeds itself; `watcher status` shows what it found"
+
+
+async def _poll_claimed(
+    store: StateStore,
+    config: Config,
+    compiled: CompiledWatchlists,
+    now: float,
+    *,
+    poll_all: bool,
+    tick: Tick,
+) -> list[FeedPollResult]:
+    """`poll_due` as a registered instance: the due feeds are claimed (and renewed while
+    it runs), so instances sharing a PostgreSQL state poll none of them at the same time."""
+    async with Registration.of(store, config, sole=sole_writer(config)) as me:
+        return await poll_due(
+            store, config, compiled, now=now, force=poll_all, tick=tick, owner=me.id, lease=me.lease
+        )
 
 
 @contextlib.contextmanager

@@ -45,6 +45,7 @@ from watcher.matching.types import Match
 from watcher.progress import Tick, no_tick
 from watcher.state.errors import STATE_FILE_ERRORS, StateError
 from watcher.state.interface import StateStore
+from watcher.state.leases import process_owner
 from watcher.state.transaction import Transaction
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,9 @@ class PollLimits:
             yield
 
 
+ONE_SHOT_LEASE = 600.0  # seconds: claims of a caller no heartbeat renews outlive its run
+
+
 async def poll_due(
     store: StateStore,
     config: Config,
@@ -143,15 +147,29 @@ async def poll_due(
     force: bool = False,
     client: httpx.AsyncClient | None = None,
     tick: Tick = no_tick,
+    owner: str | None = None,
+    lease: float = ONE_SHOT_LEASE,
 ) -> list[FeedPollResult]:
     """Poll every active, enabled feed whose next poll is due (every one with ``force``),
     within the global and per-host concurrency limits. Call `sync_feeds` first. ``tick``
     is called as each feed is done (progress: `watcher.progress.tally`).
 
+    The due feeds are claimed for ``owner`` (a registered instance whose heartbeat renews
+    the claims; default: this process, for ``lease`` seconds) and given back by each
+    poll's final write, so a run beside instances sharing the state leaves the feeds they
+    are polling to them. With ``force``, feeds not due are polled too, unclaimed (no one
+    polls a feed before it is due).
+
     A failure of the state database (`StateError`: disk full, read-only, damaged) is logged
     in one line per feed and raised once every feed is done: the caller exits saying why."""
+    owner = owner or process_owner()
     with store.snapshot() as tx:
-        feeds = [f for f in tx.feeds() if f.disabled_at is None and (force or f.next_poll <= now)]
+        stored = tx.feeds()
+    with store.transaction() as tx:
+        claimed = tx.claim_due_feeds(owner, now, now + lease, max(1, len(stored)))
+    held = {f.id for f in claimed}
+    not_due = [f for f in stored if f.disabled_at is None and f.next_poll > now] if force else []
+    feeds = sorted([*claimed, *not_due], key=lambda f: f.id)
     settings = {f.url: f for f in config.feeds}
     own_client = client is None
     http = client or poll_client(config)
@@ -175,7 +193,17 @@ async def poll_due(
         async with slots.slot(feed.current_url):
             feed_settings = settings.get(feed.url) or FeedConfig(url=feed.url)
             try:
-                return await poll_row(store, feed, feed_settings, config, compiled, http, now, cpu)
+                return await poll_row(
+                    store,
+                    feed,
+                    feed_settings,
+                    config,
+                    compiled,
+                    http,
+                    now,
+                    cpu,
+                    lease_owner=owner if feed.id in held else None,
+                )
             except STATE_FILE_ERRORS as exc:  # the database, not the feed: all feeds hit it
                 log.error("%s", kv(event="poll", feed=feed.url, result="not-stored", error=exc))
                 state_errors.append(exc)

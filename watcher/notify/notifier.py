@@ -543,17 +543,23 @@ async def drain_outbox(
     *,
     owner: str | None = None,
     lease: float | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> DrainResult:
     """Try every due outbox message once (SMTP or directory, as configured), claiming them
     for `owner` (an instance id; default: this process) for `lease` seconds, renewed by its
-    heartbeat (default: long enough for a batch; `watcher.notify.outbox.drain`)."""
+    heartbeat (default: long enough for a batch; `watcher.notify.outbox.drain`). With
+    `clock`, each batch is claimed and recorded at the time it reads (the daemon: a long
+    drain's later batches must not claim with, or compare leases against, a stale `now`);
+    without, at `now`."""
 
     def open_mailer() -> Mailer:
         return mailer if mailer is not None else mailer_for(config)
 
     sender = envelope_sender(config)
     timeout = config.smtp.timeout
-    return await drain(store, open_mailer, sender, now, timeout, owner=owner, lease=lease)
+    return await drain(
+        store, open_mailer, sender, now, timeout, owner=owner, lease=lease, clock=clock
+    )
 
 
 def pending_count(store: StateStore) -> int:

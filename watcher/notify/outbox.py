@@ -55,27 +55,34 @@ async def drain(
     *,
     owner: str | None = None,
     lease: float | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> DrainResult:
     """Try every due message once, batch after batch; record what happened to each.
 
     Messages are claimed for `owner` (default: this process) for `lease` seconds, which the
     owner's heartbeat renews while it sends (`Transaction.heartbeat`); without `lease`, for
-    long enough to try a whole batch. Stops early when the server cannot be reached or
-    refuses the login (the rest wait for their backoff like the failed one).
+    long enough to try a whole batch. Each batch is claimed, sent and recorded at
+    `clock()` when given (a long drain's claims and backoffs start when they happen), else
+    at `now`. Stops early when the server cannot be reached or refuses the login (the rest
+    wait for their backoff like the failed one).
     """
     sent, failed, errors = 0, 0, []
     if lease is None:
         lease = LEASE_SLACK + per_message_timeout * (BATCH + 1)
+    given = now
+    stamp = clock if clock is not None else lambda: given
     while True:
+        now = stamp()
         with store.transaction() as tx:
             due = tx.claim_due_messages(now, now + lease, BATCH, owner)
         if not due:
             break
-        batch = await _send_batch(store, open_mailer, sender, due, now)
+        batch = await _send_batch(store, open_mailer, sender, due, stamp)
         sent, failed = sent + batch.sent, failed + batch.failed
         errors.extend(batch.errors)
         if batch.session_failed:
             # the server is unreachable or refuses us: the other due messages wait too
+            now = stamp()
             with store.transaction() as tx:
                 tx.defer_due_messages(now, now + backoff(max(m.attempts for m in due)))
             break
@@ -99,7 +106,7 @@ async def _send_batch(
     open_mailer: Callable[[], Mailer],
     sender: str,
     due: Sequence[OutboxMessage],
-    now: float,
+    stamp: Callable[[], float],
 ) -> _Batch:
     batch = _Batch()
     try:
@@ -112,20 +119,20 @@ async def _send_batch(
                 except DeliveryError as exc:
                     batch.errors.append(str(exc))
                     batch.session_failed = exc.session
-                    _record_failure(store, [message], str(exc), now)
+                    _record_failure(store, [message], str(exc), stamp())
                     batch.failed += 1
                     if exc.session:
                         # the others were never tried: their error must not name this one's id
                         untried = due[index + 1 :]
-                        _record_failure(store, untried, UNTRIED, now)
+                        _record_failure(store, untried, UNTRIED, stamp())
                         batch.failed += len(untried)
                         break
                     continue
-                _record_sent(store, message, reply, now)
+                _record_sent(store, message, reply, stamp())
                 batch.sent += 1
     except (DeliveryError, WatcherError) as exc:  # could not even connect / log in
         untried = due[batch.sent + batch.failed :]
-        _record_failure(store, untried, str(exc), now)
+        _record_failure(store, untried, str(exc), stamp())
         batch.failed += len(untried)
         batch.errors.append(str(exc))
         batch.session_failed = True

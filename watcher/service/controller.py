@@ -51,6 +51,7 @@ from watcher.notify import notifier
 from watcher.progress import Heartbeat
 from watcher.service.handlers import Handlers
 from watcher.service.handlers.context import Context, Current, Work
+from watcher.service.instance import Instance, heartbeat_interval, lease_seconds, sole_writer
 from watcher.service.jobs import JobKind, JobSpec
 from watcher.service.memory import limit_malloc_arenas, release_memory
 from watcher.service.sdnotify import Notifier, watchdog_interval
@@ -122,15 +123,20 @@ class Controller:
     async def _serve(self, store: StateStore, loaded: Loaded, state_dir: Path) -> None:
         """Start the handlers and jobs, run until a stop, shut down (the lock is held)."""
         poll.sync_feeds(store, loaded.config, time.time())
+        instance = Instance(store, lease_seconds(loaded.config))
+        instance.register(time.time(), sole=sole_writer(loaded.config))
         current = Current(loaded)
         controls = _Controls(self, store, current)
-        ctx = Context(store, current, self._workers, self._notify_workers, controls, self._stop)
+        ctx = Context(
+            store, current, self._workers, self._notify_workers, controls, self._stop, instance
+        )
         handlers = Handlers.build(ctx, self.config_path)
         self._job_work.update(handlers.jobs())
         self._scheduler.start()
         self.reconcile(loaded.specs)
         self.spawn(handlers.polling.run, "start")
-        handlers.mail.catch_up(datetime.now(UTC))
+        if instance.leader:
+            handlers.mail.catch_up(datetime.now(UTC))
         log.info(
             "%s",
             kv(
@@ -139,18 +145,49 @@ class Controller:
                 feeds=len(loaded.config.feeds),
                 entries=loaded.entries,
                 state_dir=state_dir,
+                instance=instance.id,
+                leader=instance.leader,
+                lease=f"{instance.lease:g}s",
             ),
         )
         self._install_action_signals(handlers)
         watchdog = self._start_watchdog()
+        heartbeat = asyncio.get_running_loop().create_task(self._heartbeat(instance, handlers))
         self.notifier.ready(status=controls.status_text())
         try:
             await self._stop.wait()
             if watchdog is not None:
                 watchdog.cancel()
-            await self._shutdown()
+            await self._shutdown()  # the heartbeat renews in-flight claims meanwhile
         finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
             await current.aclose()
+        self._retire(instance)
+
+    async def _heartbeat(self, instance: Instance, handlers: Handlers) -> None:
+        """Renew this instance's leases every third of the lease, from the event loop (a
+        stalled loop stops renewing, and the others take over its work). Becoming the
+        leader catches up a digest the previous one missed; a refused heartbeat (presumed
+        dead) has already given the work back and registered afresh: look for work anew."""
+        while True:
+            await asyncio.sleep(heartbeat_interval(instance.lease))
+            try:
+                beat = instance.beat(time.time())
+            except Exception as exc:  # the state failed: said once per beat, tried again
+                self.failed("heartbeat", exc)
+                continue
+            if not beat.renewed:
+                handlers.polling.wake()
+            if beat.became_leader and not self._stop.is_set():
+                handlers.mail.catch_up(datetime.now(UTC))
+
+    def _retire(self, instance: Instance) -> None:
+        """A clean stop gives every lease back, so the others take over at once."""
+        try:
+            instance.retire()
+        except Exception as exc:  # its leases run out by themselves
+            log.warning("%s", kv(event="instance", result="not-retired", error=exc))
 
     def request_stop(self, signame: str = "SIGTERM") -> None:
         self._stop_requests += 1

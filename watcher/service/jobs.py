@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config.schema import Config
 from watcher.service.cron import cron_trigger
+from watcher.service.instance import lease_seconds
 
 DRAIN_INTERVAL = 30.0  # seconds between outbox retries (alerts also kick a drain at once)
 PRUNE_INTERVAL = 86400.0  # state retention runs daily
@@ -129,11 +130,19 @@ def digest_missed(
     return last_digest is None or last_digest < due.timestamp()
 
 
+def drain_interval(config: Config) -> float:
+    """Seconds between outbox drains: 30, or the lease when shorter, so mail an instance
+    claimed and never sent (killed) is taken over within about a lease of its claim
+    running out."""
+    return min(DRAIN_INTERVAL, lease_seconds(config))
+
+
 def job_specs(config: Config, *, watch_interval: float | None = None) -> list[JobSpec]:
     """Every job the config asks for."""
     digest = CronSchedule(config.digest.schedule, config.digest.timezone)
     specs = [JobSpec("digest", "digest", digest, DIGEST_GRACE)]
-    specs.append(JobSpec("drain", "drain", IntervalSchedule(DRAIN_INTERVAL), int(DRAIN_INTERVAL)))
+    drain = drain_interval(config)
+    specs.append(JobSpec("drain", "drain", IntervalSchedule(drain), max(1, int(drain))))
     specs.append(
         JobSpec(
             "prune",

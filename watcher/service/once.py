@@ -24,6 +24,7 @@ from watcher.lists.runner import rescreen_once, update_lists_once
 from watcher.logs import kv
 from watcher.notify import notifier
 from watcher.progress import Report, Tick, no_tick, quiet
+from watcher.service.instance import Instance, Registration, sole_writer
 from watcher.state.interface import StateStore
 from watcher.state.lock import StateLock
 from watcher.state.open import open_state
@@ -91,31 +92,46 @@ async def run_once(
     with StateLock(state_dir):
         store = open_state(config)
         try:
-            # official lists (lists:) due for an update first, so this run screens with them
-            loaded = await update_lists_once(store, loaded, clock())
-            return await _once(store, loaded, clock, tick)
+            async with Registration.of(store, config, clock, sole=sole_writer(config)) as me:
+                # official lists (lists:) due for an update first, so this run screens with
+                # them (the leader's work: beside daemons, theirs)
+                if me.lead_for("lists", "once", clock()):
+                    loaded = await update_lists_once(store, loaded, clock())
+                return await _once(store, loaded, clock, tick, me)
         finally:
             store.close()
 
 
 async def _once(
-    store: StateStore, loaded: Loaded, clock: Callable[[], float], tick: Tick
+    store: StateStore, loaded: Loaded, clock: Callable[[], float], tick: Tick, me: Instance
 ) -> OnceResult:
     config = loaded.config
 
     poll.sync_feeds(store, config, clock())
     results = await poll.poll_due(
-        store, config, loaded.compiled, now=clock(), force=True, tick=tick
+        store,
+        config,
+        loaded.compiled,
+        now=clock(),
+        force=True,
+        tick=tick,
+        owner=me.id,
+        lease=me.lease,
     )
     failures = [r for r in results if r.status not in ("ok", "not-modified")]
     rescreen_once(store, loaded, clock())  # stored news against newly listed entries
     notifier.queue_alerts(store, config, clock())
-    health = notifier.digest_health(store, config, clock())  # feeds and official lists
-    digest_id = notifier.queue_digest(store, config, clock(), feed_health=health)
+    digest_id = None
+    if me.lead_for("digest", "once", clock()):  # beside daemons, the leader's work
+        health = notifier.digest_health(store, config, clock())  # feeds and official lists
+        digest_id = notifier.queue_digest(store, config, clock(), feed_health=health)
     with store.transaction() as tx:
         listed, high = tx.digest_counts(digest_id) if digest_id else (0, 0)
-        tx.retry_unsent_now(clock())  # each run is a retry: cron's cadence is the backoff
-    drained = await notifier.drain_outbox(store, config, clock())
+        # each run is a retry: cron's cadence is the backoff (never another's live claim)
+        tx.retry_unsent_now(clock(), me.id)
+    drained = await notifier.drain_outbox(
+        store, config, clock(), owner=me.id, lease=me.lease, clock=clock
+    )
     result = OnceResult(
         feeds=len(results),
         failed_feeds=len(failures),

@@ -1,6 +1,7 @@
 """What every handler is given at construction: the state, the running version of the
-config behind one accessor, the worker pools, and the few things it may ask of the
-controller (`Controls`). Nothing here is optional: a handler exists only once the daemon has
+config behind one accessor, the worker pools, the few things it may ask of the
+controller (`Controls`), and this process as an instance (its id owns the claims it takes;
+whether it leads). Nothing here is optional: a handler exists only once the daemon has
 loaded its config and opened its state.
 """
 
@@ -17,6 +18,7 @@ import httpx
 from watcher.config.snapshot import Loaded
 from watcher.ingest.poll import PollLimits, poll_client
 from watcher.progress import Heartbeat
+from watcher.service.instance import Instance
 from watcher.service.jobs import JobSpec
 from watcher.state.interface import StateStore
 
@@ -116,3 +118,4 @@ class Context:
     notify_workers: Executor  # digests and alerts: not queued behind parsing and matching
     controls: Controls
     stopping: asyncio.Event  # set by the controller at the first stop signal; only read here
+    instance: Instance  # this process among the instances sharing the state: its id, leader

@@ -30,8 +30,11 @@ class Lists:
     async def update(self, reason: str) -> None:
         """Update the official lists that are due; a changed one is swapped in by a reload
         (the running version stays until the new one is compiled), then the stored news is
-        back-screened against its new entries."""
+        back-screened against its new entries. The leader only: one instance updates the
+        shared list state (the others reload when their files change)."""
         config = self._ctx.current.get().loaded.config
+        if not self._ctx.instance.lead_for("lists", reason, time.time()):
+            return
         state_dir = settings.resolved_state_dir(config)
         client = make_client(list_fetch_limits(config))
         try:

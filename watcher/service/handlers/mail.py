@@ -31,7 +31,11 @@ class Mail:
         self._alerts_wanted = False
 
     async def digest_now(self, reason: str) -> None:
+        """Queue a digest of the pending matches and send it: on the leader only (the
+        cron, SIGUSR1, a catch-up); elsewhere a logged no-op naming the leader."""
         config, now = self._ctx.current.get().loaded.config, time.time()
+        if not self._ctx.instance.lead_for("digest", reason, now):
+            return
         store = self._ctx.store
         health = notifier.digest_health(store, config, now)
         digest_id = await notifier.queue_digest_async(
@@ -41,8 +45,10 @@ class Mail:
         await self.drain()
 
     def catch_up(self, now: datetime) -> None:
-        """A digest missed while the daemon was down (host rebooting at 07:00) goes out now,
-        not a day late."""
+        """A digest missed while the daemon was down (host rebooting at 07:00), or while
+        no instance led (the leader died before queueing it), goes out now, not a day late:
+        called at start and whenever this instance becomes the leader. Decided from the
+        state alone (the last digest queued, the oldest pending match), never from memory."""
         (spec,) = [s for s in self._ctx.current.get().loaded.specs if s.kind == "digest"]
         due = previous_fire_time(spec, now)
         with self._ctx.store.snapshot() as tx:
@@ -78,7 +84,10 @@ class Mail:
         await self.drain()
 
     async def drain(self) -> None:
-        """Send what the outbox holds; concurrent calls coalesce into one more pass."""
+        """Send what the outbox holds; concurrent calls coalesce into one more pass. Any
+        instance drains: messages are claimed for this instance (until now + lease, renewed
+        by its heartbeat), each batch at the time it is claimed, so mail a dead instance had
+        claimed is taken over once its claim runs out."""
         self._drain_wanted = True
         if self._drain_lock.locked():
             return
@@ -86,7 +95,15 @@ class Mail:
             while self._drain_wanted:
                 self._drain_wanted = False
                 config = self._ctx.current.get().loaded.config
-                result = await notifier.drain_outbox(self._ctx.store, config, time.time())
+                instance = self._ctx.instance
+                result = await notifier.drain_outbox(
+                    self._ctx.store,
+                    config,
+                    time.time(),
+                    owner=instance.id,
+                    lease=instance.lease,
+                    clock=time.time,
+                )
                 if result.sent or result.failed:
                     log.info(
                         "%s",
@@ -101,8 +118,9 @@ class Mail:
 
     async def retry_mail_now(self, reason: str) -> None:
         """Send every queued message now, ignoring its backoff (the mail server is back)."""
-        async with self._drain_lock:  # no drain in flight: lifting leases is safe
+        async with self._drain_lock:  # no drain of ours in flight: lifting our claims is safe
             with self._ctx.store.transaction() as tx:
-                count = tx.retry_unsent_now(time.time())
+                # never the live claim of another instance: it may be sending that one now
+                count = tx.retry_unsent_now(time.time(), self._ctx.instance.id)
         log.info("%s", kv(event="retry-mail", reason=reason, messages=count))
         await self.drain()

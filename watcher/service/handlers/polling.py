@@ -91,13 +91,26 @@ class PollLoop:
         return sleep_seconds(now, next_poll, resume_at=self._resume_at, tick=self._tick)
 
     def _select(self, now: float, limit: int) -> tuple[list[FeedRow], float | None]:
-        """The one place that chooses which feeds this daemon polls (due ones, at most
-        ``limit``; in-flight ones among them) and when to look again."""
+        """The one place that chooses which feeds this instance polls (due ones, at most
+        ``limit``; in-flight ones among them) and when to look again.
+
+        The due feeds are claimed for this instance until now + lease (its heartbeat renews
+        them while they wait for a slot or are fetched): a feed another live instance holds
+        is left to it. Claimed feeds not configured here (another instance's config has
+        them) are given back at once."""
+        instance = self._ctx.instance
+        configured = self._ctx.current.get().loaded.feeds
+        with self._ctx.store.transaction() as tx:
+            claimed = tx.claim_due_feeds(instance.id, now, now + instance.lease, limit)
+            for row in claimed:
+                if row.url not in configured:
+                    tx.release_feed(row.id, instance.id)
         with self._ctx.store.snapshot() as tx:
-            return tx.due_feeds(now, limit), tx.next_due_poll(now)
+            return claimed, tx.next_due_poll(now)
 
     def _start(self, row: FeedRow) -> None:
-        task = self._ctx.controls.run_job("poll", self._poll(row), feed=row.url)
+        owner = self._ctx.instance.id  # who claimed it in `_select`, just now
+        task = self._ctx.controls.run_job("poll", self._poll(row, owner), feed=row.url)
         self._inflight[row.url] = task
         task.add_done_callback(partial(self._finished, row.url))
 
@@ -105,11 +118,12 @@ class PollLoop:
         self._inflight.pop(url, None)
         self._wake.set()  # its next poll is recorded: maybe the earliest now
 
-    async def _poll(self, row: FeedRow) -> None:
+    async def _poll(self, row: FeedRow, owner: str) -> None:
         running = self._ctx.current.get()  # one consistent version for the whole poll
         loaded = running.loaded
         feed = loaded.feeds.get(row.url)
         if feed is None:
+            self._give_back(row, owner)
             return
         async with running.polling.limits.slot(row.current_url):
             if self._ctx.stopping.is_set():  # queued behind the limits when SIGTERM came
@@ -118,6 +132,7 @@ class PollLoop:
             try:
                 fresh = self._still_due(row.url, now)
                 if fresh is None:  # removed or disabled while it waited for its slot
+                    self._give_back(row, owner)
                     return
                 await poll.poll_row(
                     self._ctx.store,
@@ -128,6 +143,7 @@ class PollLoop:
                     running.polling.client,
                     now,
                     self._ctx.workers,
+                    lease_owner=owner,
                 )
             except Exception:
                 self._resume_at = time.time() + STATE_PAUSE  # nothing recorded: not at once
@@ -135,6 +151,12 @@ class PollLoop:
                 raise
         await self._mail.alert_new_matches()
         self._ctx.controls.status_changed()
+
+    def _give_back(self, row: FeedRow, owner: str) -> None:
+        """A claimed feed this instance will not poll after all: the heartbeat would
+        renew its lease forever."""
+        with self._ctx.store.transaction() as tx:
+            tx.release_feed(row.id, owner)
 
     def _still_due(self, url: str, now: float) -> FeedRow | None:
         with self._ctx.store.snapshot() as tx:
