@@ -24,6 +24,7 @@ from watcher.lists.update import screened_watchlists
 from watcher.matching import CompiledWatchlists
 from watcher.progress import Report, Tick, quiet, tally, terminal_report
 from watcher.service.instance import Registration, sole_writer
+from watcher.state.interface import StateStore
 from watcher.state.lock import AlreadyRunningError, StateLock, read_pid_file
 from watcher.state.open import open_state
 

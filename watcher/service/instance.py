@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from watcher import __version__
 from watcher.config.schema import Config
 from watcher.logs import kv
-from watcher.state.leases import LEADER, InstanceInfo, new_instance
 from watcher.state.interface import StateStore
+from watcher.state.leases import LEADER, InstanceInfo, new_instance
 
 log = logging.getLogger(__name__)
 
