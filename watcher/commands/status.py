@@ -1,4 +1,5 @@
-"""`watcher status`: the totals first, then each feed's health (text or --json)."""
+"""`watcher status`: the totals first, then each feed's health, then the instances sharing
+the state (text or --json)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from watcher.config.settings import load_config
 from watcher.ingest.feedstate import StoreCounts
 from watcher.ingest.poll import FeedHealth, feed_health
 from watcher.lists.health import ListHealth, list_health
+from watcher.state.leases import LEADER, InstanceRow
 from watcher.state.open import open_state
 
 # problems first: with ninety feeds, the three that need a look are at the top
@@ -36,6 +38,7 @@ def command(config_path: Path | None, as_json: bool) -> None:
         with store.snapshot() as tx:
             counts = tx.counts()
             baseline = tx.baseline([f.url for f in config.feeds if not f.backfill])
+            instances = tx.instances(now)
         lists = list_health(config, store, now)
     finally:
         store.close()
@@ -45,12 +48,48 @@ def command(config_path: Path | None, as_json: bool) -> None:
             "counts": asdict(counts),
             "baseline": {"items": baseline[0], "matches": baseline[1]},
             "lists": [asdict(item) for item in lists],
+            "instances": [_instance_json(i, now) for i in instances],
         }
         click.echo(json.dumps(report, indent=2))
     else:
-        click.echo(format_status(health, counts, now, baseline))
+        click.echo(format_status(health, counts, now, baseline, instances))
         if lists:
             click.echo(format_lists(lists, now))
+
+
+def _instance_json(instance: InstanceRow, now: float) -> dict[str, object]:
+    return {
+        **asdict(instance),
+        "heartbeat_age": round(now - instance.heartbeat_at, 3),
+        "leader": LEADER in instance.roles,
+    }
+
+
+def format_instances(instances: list[InstanceRow], now: float) -> str:
+    """Who runs on this state: each instance's host and PID, its last heartbeat, whether
+    it is alive (its lease has not run out), which one leads (builds the digest, prunes,
+    updates the lists) and how many feeds it is polling now. Dead ones stay listed for a
+    week (retention), so a crash shows; a clean stop removes its instance at once."""
+    if not instances:
+        return "instances: none running"
+    alive = sum(1 for i in instances if i.alive)
+    lines = [f"instances: {len(instances)} ({alive} alive)"]
+    for i in instances:
+        state = "ALIVE" if i.alive else "DEAD"
+        lead = ", leader" if LEADER in i.roles and i.alive else ""
+        lines.append(f"  {state:<9} {i.host} PID {i.pid}{lead} ({i.id}, version {i.version})")
+        lines.append(
+            f"            last heartbeat {_span_ago(now - i.heartbeat_at)} ago, "
+            f"started {when(i.started_at, now)}, {i.feeds_held} feed(s) held"
+        )
+    return "\n".join(lines)
+
+
+def _span_ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds / 60:.0f}m" if seconds < 7200 else f"{seconds / 3600:.0f}h"
 
 
 def format_lists(lists: list[ListHealth], now: float) -> str:
@@ -87,7 +126,11 @@ def _describe(h: FeedHealth, now: float) -> str:
 
 
 def format_status(
-    health: list[FeedHealth], counts: StoreCounts, now: float, baseline: tuple[int, int] = (0, 0)
+    health: list[FeedHealth],
+    counts: StoreCounts,
+    now: float,
+    baseline: tuple[int, int] = (0, 0),
+    instances: list[InstanceRow] | None = None,
 ) -> str:
     states: Counter[str] = Counter(h.state for h in health)
     by_state = ", ".join(f"{states[s]} {s}" for s in _ORDER if states[s])
@@ -105,6 +148,8 @@ def format_status(
     lines.append("suppressions:" if counts.suppressions else "suppressions: none")
     for rule, count in sorted(counts.suppressions.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {count:>6}  {rule}")
+    if instances is not None:
+        lines.append(format_instances(instances, now))
     if health:
         lines += ["", "feeds (problems first):"]
     for h in sorted(health, key=lambda h: _ORDER[h.state]):
