@@ -36,6 +36,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    at: float = 0.0  # time.time() when the server took it (before its 250 reply)
 
     @property
     def message(self) -> EmailMessage:
@@ -82,7 +83,12 @@ class _Handler:
     async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         with self.server.lock:
             self.server.messages.append(
-                Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.content))
+                Received(
+                    envelope.mail_from,
+                    tuple(envelope.rcpt_tos),
+                    bytes(envelope.content),
+                    time.time(),
+                )
             )
             number = len(self.server.messages)
         return f"250 2.0.0 Ok: queued as TEST{number:04d}"

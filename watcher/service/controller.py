@@ -124,7 +124,6 @@ class Controller:
         """Start the handlers and jobs, run until a stop, shut down (the lock is held)."""
         poll.sync_feeds(store, loaded.config, time.time())
         instance = Instance(store, lease_seconds(loaded.config))
-        instance.register(time.time(), sole=sole_writer(loaded.config))
         current = Current(loaded)
         controls = _Controls(self, store, current)
         ctx = Context(
@@ -134,9 +133,10 @@ class Controller:
         self._job_work.update(handlers.jobs())
         self._scheduler.start()
         self.reconcile(loaded.specs)
+        # a new leader (now or after the previous one died) catches up a missed digest
+        instance.on_leader = lambda: handlers.mail.catch_up(datetime.now(UTC))
+        instance.register(time.time(), sole=sole_writer(loaded.config))
         self.spawn(handlers.polling.run, "start")
-        if instance.leader:
-            handlers.mail.catch_up(datetime.now(UTC))
         log.info(
             "%s",
             kv(
@@ -167,20 +167,15 @@ class Controller:
 
     async def _heartbeat(self, instance: Instance, handlers: Handlers) -> None:
         """Renew this instance's leases every third of the lease, from the event loop (a
-        stalled loop stops renewing, and the others take over its work). Becoming the
-        leader catches up a digest the previous one missed; a refused heartbeat (presumed
-        dead) has already given the work back and registered afresh: look for work anew."""
+        stalled loop stops renewing, and the others take over its work). A refused
+        heartbeat (presumed dead) has already given the work back and registered afresh."""
         while True:
             await asyncio.sleep(heartbeat_interval(instance.lease))
             try:
-                beat = instance.beat(time.time())
+                if not instance.beat(time.time()):
+                    handlers.polling.wake()  # registered afresh: look for work anew
             except Exception as exc:  # the state failed: said once per beat, tried again
                 self.failed("heartbeat", exc)
-                continue
-            if not beat.renewed:
-                handlers.polling.wake()
-            if beat.became_leader and not self._stop.is_set():
-                handlers.mail.catch_up(datetime.now(UTC))
 
     def _retire(self, instance: Instance) -> None:
         """A clean stop gives every lease back, so the others take over at once."""

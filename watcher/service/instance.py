@@ -30,7 +30,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 from watcher import __version__
 from watcher.config.schema import Config
@@ -56,25 +55,28 @@ def lease_seconds(config: Config) -> float:
     return config.database.lease if config.database is not None else DEFAULT_LEASE
 
 
-@dataclass(frozen=True)
-class Beat:
-    """What one heartbeat found."""
-
-    renewed: bool  # False: presumed dead; given back and registered afresh (`Instance.id`)
-    became_leader: bool = False
-    lost_leadership: bool = False
-
-
 class Instance:
     """One registered instance: its id (changes when it re-registers), its lease and
-    whether it leads. Each method is one short write transaction on ``store``."""
+    whether it leads. Each method is one short write transaction on ``store``.
 
-    def __init__(self, store: StateStore, lease: float, *, version: str = __version__) -> None:
+    ``on_leader`` is called whenever this instance takes the leadership (at registration,
+    by a heartbeat, or by a leader-only job claiming it first), so the new leader catches up
+    a digest the previous one missed."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        lease: float,
+        *,
+        version: str = __version__,
+        on_leader: Callable[[], None] | None = None,
+    ) -> None:
         self._store = store
         self.lease = lease
         self._version = version
         self.info: InstanceInfo = new_instance(version)
         self.leader = False
+        self.on_leader = on_leader
 
     @property
     def id(self) -> str:
@@ -93,14 +95,17 @@ class Instance:
                     if other.id != self.id:
                         tx.retire_instance(other.id)
             tx.register_instance(self.info, now, now + self.lease)
-            self.leader = tx.claim_role(LEADER, self.id, now, now + self.lease)
+            leader = tx.claim_role(LEADER, self.id, now, now + self.lease)
         log.info(
             "%s",
-            kv(event="instance", result="registered", instance=self.id, leader=self.leader),
+            kv(event="instance", result="registered", instance=self.id, leader=leader),
         )
+        self._leading(leader)
 
-    def beat(self, now: float) -> Beat:
-        """Renew every lease this instance holds and claim (or renew) the leadership."""
+    def beat(self, now: float) -> bool:
+        """Renew every lease this instance holds and claim (or renew) the leadership.
+        False: the state presumed this instance dead (its lease ran out); what it still
+        held is given back and it is registered afresh under a new id."""
         with self._store.transaction() as tx:
             if tx.heartbeat(self.id, now, now + self.lease):
                 leader = tx.claim_role(LEADER, self.id, now, now + self.lease)
@@ -108,37 +113,38 @@ class Instance:
             else:
                 tx.retire_instance(self.id)  # whatever the others have not taken yet
                 renewed = leader = False
-        was = self.leader
-        self.leader = leader
+        self._leading(leader)
         if not renewed:
-            old = self.id
             log.warning(
                 "%s",
                 kv(
                     event="instance",
                     result="presumed-dead",
-                    instance=old,
+                    instance=self.id,
                     action="gave back its work, registering afresh",
                 ),
             )
             self.info = new_instance(self._version)
             self.register(now)  # not sole: this process may hold the lock still
-            return Beat(renewed=False, became_leader=self.leader, lost_leadership=was)
-        if leader != was:
-            log.info(
-                "%s",
-                kv(event="leader", instance=self.id, result="acquired" if leader else "lost"),
-            )
-        became, lost = leader and not was, was and not leader
-        return Beat(renewed=True, became_leader=became, lost_leadership=lost)
+        return renewed
 
     def lead(self, now: float) -> bool:
         """Whether this instance leads now (claimed or renewed in the state: never only
         from memory, so a leader whose lease ran out does not act as one)."""
         with self._store.transaction() as tx:
             leader = tx.claim_role(LEADER, self.id, now, now + self.lease)
-        self.leader = leader
+        self._leading(leader)
         return leader
+
+    def _leading(self, leader: bool) -> None:
+        was, self.leader = self.leader, leader
+        if leader == was:
+            return
+        log.info(
+            "%s", kv(event="leader", instance=self.id, result="acquired" if leader else "lost")
+        )
+        if leader and self.on_leader is not None:
+            self.on_leader()
 
     def lead_for(self, event: str, reason: str, now: float) -> bool:
         """`lead`, saying in the log that a leader-only job is skipped here (and who
