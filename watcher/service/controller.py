@@ -134,7 +134,7 @@ class Controller:
         self._scheduler.start()
         self.reconcile(loaded.specs)
         # a new leader (now or after the previous one died) catches up a missed digest
-        instance.on_leader = lambda: handlers.mail.catch_up(datetime.now(UTC))
+        instance.on_leader = lambda: handlers.mail.became_leader(datetime.now(UTC))
         instance.register(time.time(), sole=sole_writer(loaded.config))
         self.spawn(handlers.polling.run, "start")
         log.info(

@@ -17,9 +17,12 @@ from datetime import datetime
 from watcher.logs import kv
 from watcher.notify import notifier
 from watcher.service.handlers.context import Context
+from watcher.service.instance import heartbeat_interval
 from watcher.service.jobs import digest_missed, previous_fire_time
 
 log = logging.getLogger(__name__)
+
+TAKEOVER_SLACK = 1.0  # seconds past the dead leader's latest possible claim expiry
 
 
 class Mail:
@@ -57,6 +60,22 @@ class Mail:
         if due is not None and digest_missed(due, last, oldest):
             log.info("%s", kv(event="digest", reason="catch-up", due=due.isoformat()))
             self._ctx.controls.spawn(self.digest_now, "catch-up")
+
+    def became_leader(self, now: datetime) -> None:
+        """This instance took the lead: catch up a digest the previous leader missed, and
+        drain for the mail a dead leader had claimed (its digest): its claims ran out with
+        its leadership (its heartbeat renewed both), or up to a heartbeat later (a claim
+        taken after its last heartbeat). So: drain now, and once more then."""
+        self.catch_up(now)
+        self._ctx.controls.spawn(self._drain_after_takeover, "leader")
+
+    async def _drain_after_takeover(self, reason: str) -> None:
+        await self.drain()
+        later = heartbeat_interval(self._ctx.instance.lease) + TAKEOVER_SLACK
+        try:  # a stop does not wait for this
+            await asyncio.wait_for(self._ctx.stopping.wait(), later)
+        except TimeoutError:
+            await self.drain()
 
     async def alert_new_matches(self) -> None:
         """Queue alerts for new severe matches and, when any were queued, send them now."""
