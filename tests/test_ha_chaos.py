@@ -35,7 +35,7 @@ import psycopg
 import pytest
 from feedserver import FeedServer, Route, rss
 from pgcluster import PASSWORD, Database
-from smtpserver import Received, SmtpTestServer, plain_text
+from smtpserver import Received, SmtpTestServer, free_port, plain_text
 
 pytestmark = pytest.mark.slow
 
@@ -165,9 +165,18 @@ class World:
             return [tuple(row) for row in conn.execute(sql)]
 
 
-def write_config(tmp: Path, name: str, database: Database, feeds: FeedServer, smtp: int) -> Path:
+def write_config(
+    tmp: Path, name: str, database: Database | None, feeds: FeedServer, smtp: int
+) -> Path:
+    """Instance ``name``'s config: its own state_dir, the shared database (None: none, the
+    state is SQLite in state_dir)."""
     password = tmp / "db-password"
     password.write_text(PASSWORD + "\n")
+    shared = (
+        ""
+        if database is None
+        else f"database:\n  url: {database.url}\n  password_file: {password}\n  lease: {LEASE}s\n"
+    )
     listed = "".join(
         f"  - url: {feeds.url(path)}\n    interval: 1s\n    backfill: true\n" for path in FEEDS
     )
@@ -195,11 +204,7 @@ smtp:
   port: {smtp}
   security: none
   timeout: 5s
-database:
-  url: {database.url}
-  password_file: {password}
-  lease: {LEASE}s
-"""
+{shared}"""
     )
     return config
 
@@ -390,16 +395,7 @@ def check_state(world: World, storm: Storm) -> None:
     """Nothing pending; the cleanly stopped instances retired, the killed ones listed."""
     pending = "SELECT count(*) FROM matches WHERE digest_id IS NULL AND notify = 1"
     assert world.rows(pending) == [(0,)]
-    config = world.instances[0].config
-    status = subprocess.run(
-        [sys.executable, "-m", "watcher", "status", "--json", "--config", str(config)],
-        env=dict(world.instances[0].env),
-        capture_output=True,
-        text=True,
-        timeout=STARTUP,
-        check=True,
-    )
-    instances = json.loads(status.stdout)["instances"]
+    instances = status_instances(world.instances[0].config, world.instances[0].env)
     final = {instance.proc.pid for instance in world.instances if instance.proc}
     assert final.isdisjoint(i["pid"] for i in instances), instances  # a clean stop retires
     assert {i["pid"] for i in instances} <= set(storm.killed), instances
@@ -409,6 +405,7 @@ def check_state(world: World, storm: Storm) -> None:
     assert storm.leader_kills == 2, "the leader was not killed: failover was not exercised"
     leaders = set(LEADERS.findall(logs))
     assert len(leaders) >= 3, leaders  # one at the start, one after each leader's death
+    assert "result=skipped-not-leader" in logs  # SIGUSR1 to the other: a logged no-op
 
 
 # --- the test ---------------------------------------------------------------------------------
@@ -438,3 +435,47 @@ def test_two_instances_killed_at_random_lose_nothing_and_send_nothing_twice(worl
     check_state(world, storm)
     repeats = len(received) - len(mails(received))
     print(f"mailbox: {len(received)} mails, {repeats} repeated in the known window")
+
+
+# --- SQLite: still one instance per state directory -------------------------------------------
+
+
+def test_sqlite_still_refuses_a_second_watcher_run_on_one_state_dir(tmp_path: Path) -> None:
+    """Without ``database:`` the state is the SQLite file in state_dir, and its lock keeps a
+    second `watcher run` out (it registers nothing); `status` shows the one instance, and
+    nothing once it stopped cleanly."""
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "chaos.yaml").write_text(WATCHLIST)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    with FeedServer(handler=Feeds().route) as server:
+        config = write_config(tmp_path, "sqlite", None, server, free_port())
+        first = Instance("first", tmp_path, config, env)
+        second = Instance("second", tmp_path, config, env)
+        first.start()
+        try:
+            wait_until(lambda: first.started, "the first instance started", STARTUP)
+            second.start()
+            assert second.proc is not None and second.proc.wait(timeout=STARTUP) == 1
+            assert "already running" in second.log()
+            assert first.proc is not None and f"PID {first.proc.pid}" in second.log()
+            (alive,) = status_instances(config, env)
+            assert alive["pid"] == first.proc.pid and alive["alive"] and alive["leader"]
+            assert first.stop() == 0
+            assert status_instances(config, env) == []  # retired at the clean stop
+        finally:
+            first.kill()
+            second.kill()
+
+
+def status_instances(config: Path, env: Mapping[str, str]) -> list[dict[str, object]]:
+    status = subprocess.run(
+        [sys.executable, "-m", "watcher", "status", "--json", "--config", str(config)],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP,
+        check=True,
+    )
+    instances: list[dict[str, object]] = json.loads(status.stdout)["instances"]
+    return instances
