@@ -5,16 +5,28 @@ The controller, like aiosmtpd's, owns how the service lives and nothing of what 
 
 - start-up: load and compile the config and watchlists (systemd's start timeout extended
   meanwhile), take the state directory's single-writer lock, open the state, sync the
-  feeds table, start the handlers, READY=1;
+  feeds table, register this process as an instance (`watcher.service.instance`), start
+  the handlers, READY=1;
+- the instance: a heartbeat every third of the lease (``database.lease``, else 30 s), from
+  the event loop, renews every lease it holds (feeds it polls, mail it sends, the lead) and
+  claims the lead when no one holds it; the new leader catches up a missed digest and
+  drains the mail a dead leader had claimed. A heartbeat the state refuses (this instance
+  was presumed dead: a paused VM, a stall longer than the lease) gives back what it held
+  and registers afresh, logged once. A clean stop retires the instance (all its leases
+  back at once, so the others take over without waiting for the lease). With one instance
+  (SQLite: the lock makes it the only one, and a predecessor killed by SIGKILL is retired at
+  start) it always leads and nothing differs from a daemon without instances;
 - the jobs: an APScheduler `AsyncIOScheduler` runs the digest (cron in
-  ``digest.timezone``), the outbox drain every 30 s, retention daily, the official lists
-  and a file watch every 2 s (`watcher.service.jobs`; MemoryJobStore: nothing pickled, all
-  durable state is in the store), reconciled on every reload. Feeds are not scheduled
-  jobs: the poll loop reads their clock, ``feeds.next_poll``, from the state
-  (`watcher.service.handlers.polling`);
+  ``digest.timezone``), the outbox drain every 30 s (or every lease, when shorter),
+  retention daily, the official lists and a file watch every 2 s (`watcher.service.jobs`;
+  MemoryJobStore: nothing pickled, all durable state is in the store), reconciled on every
+  reload. The digest, retention and the lists work on the leader only (elsewhere: a logged
+  no-op). Feeds are not scheduled jobs: the poll loop reads their clock,
+  ``feeds.next_poll``, from the state (`watcher.service.handlers.polling`);
 - signals: SIGHUP reloads (as do file edits and `watcher reload`); an invalid edit is
   logged with file:line:col and the last good configuration stays in force. SIGUSR1
-  queues and sends a digest now; SIGUSR2 retries queued mail now, ignoring its backoff.
+  queues and sends a digest now (on the leader; another instance logs who leads); SIGUSR2
+  retries queued mail now, ignoring its backoff (never another live instance's claim).
   SIGTERM/SIGINT stop taking new work, give in-flight polls and sends `STOP_GRACE`
   seconds, then exit 0; a second one cancels them at once;
 - systemd (`watcher.service.sdnotify`): EXTEND_TIMEOUT_USEC= with the step in STATUS=

@@ -2,13 +2,20 @@
 
 The controller (`watcher.service.controller`) owns the life cycle; these only behave, each
 given a `Context` at construction (the state, the running config behind one accessor that
-a reload swaps, worker pools, and `Controls`, what it may ask of the controller):
+a reload swaps, worker pools, `Controls`, what it may ask of the controller, and the
+`Instance`: this process among those sharing the state, whose id owns its claims):
 
-- `polling`: the poll loop on the database's clock (``feeds.next_poll``);
-- `mail`: the digest, alerts after polls, the outbox drain, retry-now;
-- `lists`: official list updates and back-screening;
-- `retention`: pruning old state;
-- `reload`: re-reading config and watchlists, and the file watch that triggers it.
+- `polling`: the poll loop on the database's clock (``feeds.next_poll``), polling the due
+  feeds it claims (any instance);
+- `mail`: the digest (the leader only), alerts after polls (any instance), the outbox drain
+  (any instance: each message claimed by one), retry-now;
+- `lists`: official list updates and back-screening (the leader only);
+- `retention`: pruning old state and long-dead instances (the leader only);
+- `reload`: re-reading config and watchlists, and the file watch that triggers it (each
+  instance its own files).
+
+A leader-only job on an instance that does not lead is a logged no-op naming the leader;
+whether it leads is asked of the state at that moment (`Instance.lead`), never remembered.
 """
 
 from __future__ import annotations

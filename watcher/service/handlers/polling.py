@@ -8,6 +8,12 @@ until the earliest next poll, or until woken (a poll ended, a reload changed the
 daemon stops), never longer than `POLL_TICK`, so a feed another instance added to the
 shared state is seen within seconds.
 
+With several instances on one database, the due feeds are claimed (`_select`: a lease
+until now + ``database.lease``, renewed by the heartbeat, given back by the poll's final
+write), so each feed is polled by one instance per interval; a feed another live instance
+holds is left to it, and one whose holder died is taken once its lease has run out (seen
+within a tick).
+
 So a restart resumes the persisted schedule (a feed fetched a minute ago is not fetched
 again, a feed in backoff stays in backoff), a feed disabled by 410 Gone is never due, and
 a removed feed (inactive) neither. A feed is never polled twice at once: one still in
