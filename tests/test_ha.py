@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from feedserver import FeedServer, rss
 from notifier_samples import make_config
@@ -27,7 +29,7 @@ from watcher.notify.outbox import BATCH
 from watcher.service.instance import Instance
 from watcher.state.interface import StateStore
 from watcher.state.leases import LEADER, InstanceInfo
-from watcher.state.postgresql import PostgresStore
+from watcher.state.postgresql import WRITE_LOCK, PostgresStore
 from watcher.state.sqlite import Store
 
 T0 = 1_761_202_800.0
@@ -223,3 +225,37 @@ def test_status_shows_the_leader_and_a_dead_instance(store: StateStore) -> None:
     assert "last heartbeat 5s ago" in lines[2]
     assert lines[3].startswith("  DEAD      db-2 PID 4242 (")
     assert "last heartbeat 105s ago" in lines[4]
+
+
+def test_two_instances_starting_at_once_on_a_new_database_both_open_it(
+    pg_database: Database,
+) -> None:
+    """Both see a new database and wait for the write lock to create the schema; the second
+    must then find the schema the first created (not create it again and fail)."""
+    holder = psycopg.connect(pg_database.conninfo(), autocommit=True)
+    holder.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+    opened: list[PostgresStore] = []
+    failures: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(_pg_store(pg_database))
+        except BaseException as exc:  # reported in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    give_up = time.monotonic() + 30
+    while holder.execute(waiting).fetchone() != (2,):  # both wait behind the lock
+        assert time.monotonic() < give_up, "the two opens never waited for the lock"
+        time.sleep(0.01)
+    holder.execute("COMMIT")
+    for thread in threads:
+        thread.join(timeout=30)
+    holder.close()
+    for store in opened:
+        store.close()
+    assert not failures, failures
+    assert len(opened) == 2

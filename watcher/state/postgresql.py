@@ -8,9 +8,10 @@ decisions, and why:
   alerts, back-screening) already runs in worker threads; what stays on the event loop is a
   poll's own units, pipelined to one or two round trips (`bench/bench_poll.py`: within 1.5x of
   SQLite). An async driver would need a second, async `Transaction` (every method twice) or a
-  loop-in-thread bridge, for nothing the bench could measure. Each `transaction()` / `snapshot()` borrows a
-  pooled connection for its duration, so one `PostgresStore` is safe to share across the
-  daemon's threads and `another_connection()` is a view on the same pool.
+  loop-in-thread bridge, for nothing the bench could measure. Each `transaction()` /
+  `snapshot()` borrows a pooled connection for its duration, so one `PostgresStore` is safe
+  to share across the daemon's threads and `another_connection()` is a view on the same
+  pool.
 - **The same `Transaction` as SQLite.** It calls ``execute(sql, params)`` with ``?``
   placeholders; `_Adapter` rewrites them to ``$1``, ``$2``, ... (cached per statement text;
   the connections' cursors are `psycopg.RawCursor`s, so psycopg parses no ``%s``), turns the
@@ -472,9 +473,18 @@ class PostgresStore:
 def schema_version(conn: psycopg.Connection[Any]) -> int:
     """The schema version this backend records (0: a new database, no table of ours yet),
     read on any psycopg connection (no placeholders): the store's, or `watcher check`'s
-    (`watcher.state.probe`)."""
-    exists = conn.execute(f"SELECT to_regclass('{SCHEMA_TABLE}')").fetchone()
-    if exists is None or exists[0] is None:
+    (`watcher.state.probe`).
+
+    Asked of ``pg_tables`` (read with the statement's own snapshot), not ``to_regclass``:
+    the latter answers from the session's catalog cache, which a transaction that waited
+    for the write lock does not refresh, so the second of two instances starting at once on
+    a new database saw no schema after the first had created it, and failed creating it
+    again (DuplicateTable; found by tests/test_ha_chaos.py)."""
+    exists = conn.execute(
+        "SELECT count(*) FROM pg_catalog.pg_tables"
+        f" WHERE schemaname = current_schema() AND tablename = '{SCHEMA_TABLE}'"
+    ).fetchone()
+    if exists is None or not exists[0]:
         return 0
     row = conn.execute(f"SELECT max(version) FROM {SCHEMA_TABLE}").fetchone()
     return 0 if row is None or row[0] is None else int(row[0])
