@@ -20,8 +20,9 @@ The controller, like aiosmtpd's, owns how the service lives and nothing of what 
   ``digest.timezone``), the outbox drain every 30 s (or every lease, when shorter),
   retention daily, the official lists and a file watch every 2 s (`watcher.service.jobs`;
   MemoryJobStore: nothing pickled, all durable state is in the store), reconciled on every
-  reload. The digest, retention and the lists work on the leader only (elsewhere: a logged
-  no-op). Feeds are not scheduled jobs: the poll loop reads their clock,
+  reload. The digest and retention work on the leader only (elsewhere: a logged no-op);
+  the lists job runs everywhere (each host keeps its own list files at the shared
+  version). Feeds are not scheduled jobs: the poll loop reads their clock,
   ``feeds.next_poll``, from the state (`watcher.service.handlers.polling`);
 - signals: SIGHUP reloads (as do file edits and `watcher reload`); an invalid edit is
   logged with file:line:col and the last good configuration stays in force. SIGUSR1

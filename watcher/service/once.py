@@ -94,9 +94,8 @@ async def run_once(
         try:
             async with Registration.of(store, config, clock, sole=sole_writer(config)) as me:
                 # official lists (lists:) due for an update first, so this run screens with
-                # them (the leader's work: beside daemons, theirs)
-                if me.lead_for("lists", "once", clock()):
-                    loaded = await update_lists_once(store, loaded, clock())
+                # them (each host keeps its own files at the version the state records)
+                loaded = await update_lists_once(store, loaded, clock())
                 return await _once(store, loaded, clock, tick, me)
         finally:
             store.close()

@@ -30,18 +30,20 @@ class Lists:
     async def update(self, reason: str) -> None:
         """Update the official lists that are due; a changed one is swapped in by a reload
         (the running version stays until the new one is compiled), then the stored news is
-        back-screened against its new entries. The leader only: one instance updates the
-        shared list state (the others reload when their files change)."""
+        back-screened against its new entries.
+
+        Every instance runs it: list files live in each host's own state_dir, so each one
+        brings its files to the version the shared state records (from the database, without a
+        download), while whether a list is due comes from the shared state, a change is
+        recorded once and back-screening is claimed by one instance (`watcher.lists.update`)."""
         config = self._ctx.current.get().loaded.config
-        if not self._ctx.instance.lead_for("lists", reason, time.time()):
-            return
         state_dir = settings.resolved_state_dir(config)
         client = make_client(list_fetch_limits(config))
         try:
             results = await update_due(config, self._ctx.store, state_dir, client, time.time())
         finally:
             await client.aclose()
-        if any(r.status == "updated" for r in results):
+        if any(r.swapped for r in results):  # this host's files changed
             await self._reload("list-update")
         found = await asyncio.get_running_loop().run_in_executor(
             self._ctx.workers, self._rescreen, config, state_dir
@@ -55,6 +57,8 @@ class Lists:
         """Back-screening, in a worker thread on a connection of its own."""
         own = self._ctx.store.another_connection()
         try:
-            return rescreen_pending(own, config, state_dir, time.time())
+            return rescreen_pending(
+                own, config, state_dir, time.time(), owner=self._ctx.instance.id
+            )
         finally:
             own.close()
