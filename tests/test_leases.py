@@ -283,6 +283,24 @@ def test_a_failed_or_deferred_message_is_no_longer_claimed(store: StateStore) ->
         assert tx.retry_unsent_now(T0 + 1, A) == 2  # B's live claim would have stayed put
 
 
+def test_a_late_failure_report_leaves_the_claim_of_the_instance_that_took_over(
+    store: StateStore,
+) -> None:
+    (message,) = _queue(store, 1)
+    _register(store, A, B)
+    with store.transaction() as tx:
+        assert len(tx.claim_due_messages(T0, T0 + LEASE, 1, A)) == 1
+    later = T0 + LEASE + 1  # A's claim ran out (a paused VM); B takes the message over
+    _register(store, B, now=later)
+    with store.transaction() as tx:
+        assert len(tx.claim_due_messages(later, later + LEASE, 1, B)) == 1
+        tx.mark_failed(message, "timeout", later + 60, A)  # A wakes and reports its try
+        assert tx.claim_due_messages(later + 1, later + 1 + LEASE, 1, A) == []
+        assert tx.retry_unsent_now(later + 1, A) == 0  # B's claim is still B's
+        tx.mark_failed(message, "450 mailbox busy", later + 60, B)  # B's own report counts
+        assert tx.retry_unsent_now(later + 1, A) == 1
+
+
 # --- heartbeat, retirement, death ---------------------------------------------------------
 
 

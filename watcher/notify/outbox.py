@@ -20,6 +20,7 @@ from watcher.logs import kv
 from watcher.notify.mailer import Delivered, DeliveryError, Mailer
 from watcher.notify.notice import OutboxMessage
 from watcher.state.interface import StateStore
+from watcher.state.leases import process_owner
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,14 @@ async def drain(
         lease = LEASE_SLACK + per_message_timeout * (BATCH + 1)
     given = now
     stamp = clock if clock is not None else lambda: given
+    owner = owner or process_owner()
     while True:
         now = stamp()
         with store.transaction() as tx:
             due = tx.claim_due_messages(now, now + lease, BATCH, owner)
         if not due:
             break
-        batch = await _send_batch(store, open_mailer, sender, due, stamp)
+        batch = await _send_batch(store, open_mailer, sender, due, stamp, owner=owner)
         sent, failed = sent + batch.sent, failed + batch.failed
         errors.extend(batch.errors)
         if batch.session_failed:
@@ -107,6 +109,8 @@ async def _send_batch(
     sender: str,
     due: Sequence[OutboxMessage],
     stamp: Callable[[], float],
+    *,
+    owner: str,
 ) -> _Batch:
     batch = _Batch()
     try:
@@ -119,12 +123,12 @@ async def _send_batch(
                 except DeliveryError as exc:
                     batch.errors.append(str(exc))
                     batch.session_failed = exc.session
-                    _record_failure(store, [message], str(exc), stamp())
+                    _record_failure(store, [message], str(exc), stamp(), owner)
                     batch.failed += 1
                     if exc.session:
                         # the others were never tried: their error must not name this one's id
                         untried = due[index + 1 :]
-                        _record_failure(store, untried, UNTRIED, stamp())
+                        _record_failure(store, untried, UNTRIED, stamp(), owner)
                         batch.failed += len(untried)
                         break
                     continue
@@ -132,7 +136,7 @@ async def _send_batch(
                 batch.sent += 1
     except (DeliveryError, WatcherError) as exc:  # could not even connect / log in
         untried = due[batch.sent + batch.failed :]
-        _record_failure(store, untried, str(exc), stamp())
+        _record_failure(store, untried, str(exc), stamp(), owner)
         batch.failed += len(untried)
         batch.errors.append(str(exc))
         batch.session_failed = True
@@ -162,11 +166,11 @@ def _record_sent(store: StateStore, message: OutboxMessage, reply: Delivered, no
 
 
 def _record_failure(
-    store: StateStore, messages: Sequence[OutboxMessage], error: str, now: float
+    store: StateStore, messages: Sequence[OutboxMessage], error: str, now: float, owner: str
 ) -> None:
     with store.transaction() as tx:
         for message in messages:
-            tx.mark_failed(message.id, error, now + backoff(message.attempts))
+            tx.mark_failed(message.id, error, now + backoff(message.attempts), owner)
     for message in messages:
         log.warning(
             "%s",

@@ -546,14 +546,21 @@ class Transaction:
             "UPDATE outbox SET sent_at = ?, last_error = ? WHERE id = ?", (at, note, outbox_id)
         )
 
-    def mark_failed(self, outbox_id: int, error: str, next_attempt: float) -> None:
+    def mark_failed(
+        self, outbox_id: int, error: str, next_attempt: float, owner: str | None = None
+    ) -> None:
         """Record a failed try: the message waits until `next_attempt`, claimed by no one
-        (``retry now`` may lift its backoff). A message already sent stays sent."""
-        self._db.execute(
-            """UPDATE outbox SET last_error = ?, next_attempt = ?, claimed_by = NULL
-               WHERE id = ? AND sent_at IS NULL""",
-            (error, next_attempt, outbox_id),
-        )
+        (``retry now`` may lift its backoff). A message already sent stays sent. With
+        `owner`, only while the claim is still the owner's: an instance whose claim ran out
+        (a paused VM) must not lift the live claim of the instance that took the message
+        over, which would let a third one send it too."""
+        sql = """UPDATE outbox SET last_error = ?, next_attempt = ?, claimed_by = NULL
+                 WHERE id = ? AND sent_at IS NULL"""
+        params: tuple[object, ...] = (error, next_attempt, outbox_id)
+        if owner is not None:
+            sql += " AND (claimed_by IS NULL OR claimed_by = ?)"
+            params += (owner,)
+        self._db.execute(sql, params)
 
     def defer_due_messages(self, now: float, until: float) -> int:
         """Push every message due by `now` back to `until` (the server is unreachable: none
