@@ -436,6 +436,9 @@ def test_kill_9_during_a_poll_then_restart_loses_nothing_and_duplicates_nothing(
     first = setup.start()
     setup.notify.expect("READY", deadline=STARTUP)
     setup.smtp.wait_for_messages(1)  # /news.xml's alert went out
+    # ... and was recorded as sent: the kill must land in the slow poll, not in the known
+    # window (a message the server accepted but not yet recorded goes again, same Message-ID)
+    first.wait_log("event=sent")
     wait_until(stalled.is_set, "the slow feed's request")
     first.proc.kill()  # SIGKILL mid-poll: nothing of the slow poll was committed
     first.proc.wait()

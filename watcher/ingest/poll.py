@@ -231,10 +231,11 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
     executor: Executor | None = None,
     lease_owner: str | None = None,
 ) -> FeedPollResult:
-    """Poll one feed once and record the outcome in one transaction. The feed's state is
-    read afresh from the store; parsing and matching run on ``executor`` (default: the
-    loop's default thread pool). A feed claimed for `lease_owner`
-    (`Transaction.claim_due_feeds`) is given back in that same transaction."""
+    """Poll one feed once and record the outcome in one transaction: `poll_row` for a feed
+    named by its config or a stored row, whose state is read afresh from the store. Parsing
+    and matching run on ``executor`` (default: the loop's default thread pool). A feed
+    claimed for `lease_owner` (`Transaction.claim_due_feeds`) is given back in that same
+    transaction."""
     with store.snapshot() as tx:
         row = tx.feed(feed_config_or_row.url)
     if row is None:
@@ -244,8 +245,9 @@ async def poll_feed(  # noqa: PLR0917 (the documented API shared with the daemon
         if isinstance(feed_config_or_row, FeedConfig)
         else _feed_settings(config, row.url)
     )
-    job = _Job(store, row, config, settings, now, executor, lease_owner)
-    return await job.run(compiled, client)
+    return await poll_row(
+        store, row, settings, config, compiled, client, now, executor, lease_owner
+    )
 
 
 async def poll_row(  # noqa: PLR0917 (one poll needs all of these)
