@@ -89,6 +89,30 @@ ENTRIES = (
         family=("Peskov",),
         derived=(("Dmitriy Peskov", "given-family"),),
     ),
+    # a son listed without a patronymic, which only his aliases give (Nikolay Peskov)
+    person(
+        "peskov-son",
+        "Nikolay Peskov",
+        aliases=("Nikolay Dmitriyevich Choulz",),
+        given=("Nikolay",),
+        family=("Peskov",),
+    ),
+    person(
+        "peskova",
+        "Elizaveta Dmitriyevna Peskova",
+        given=("Elizaveta",),
+        middle=("Dmitriyevna",),
+        family=("Peskova",),
+    ),
+    # a namesake whose aliases give another father: no family head
+    _family("lebedko", "Oleg", "Ivanovich", "Lebedko", "1950"),
+    person(
+        "lebedko-2",
+        "Pavel Lebedko",
+        aliases=("Pavel Sergeyevich Lebedko",),
+        given=("Pavel",),
+        family=("Lebedko",),
+    ),
     *_FILLERS,
     # companies: one distinctive word left of the name
     org(
@@ -193,6 +217,10 @@ FOUND = [
     ("family", "Обмін думками з Лукашенком.", "lukashenka", "Лукашенком", "surname"),
     ("family", "Sanctions hit Sechin again.", "sechin", "Sechin", "surname"),
     ("family", "Кадыров заявил о победе.", "kadyrov", "Кадыров", "surname"),
+    # a head known by his son's aliases (Nikolay Dmitriyevich): his surname with a cue
+    ("family", "Kremlin spokesman Peskov said.", "peskov", "Peskov", "surname"),
+    ("family", "Речник Кремля Пєсков заперечив це.", "peskov", "Пєсков", "surname"),
+    ("family", "Według rzecznika Pieskowa to plotki.", "peskov", "Pieskowa", "surname"),
     (
         "family",
         "Aleksandr Łukaszenka powiedział",
@@ -260,6 +288,11 @@ NOT_FOUND = [
     ("family", "Rotenberg said nothing.", "boris"),
     ("family", "Medvedev said nothing.", "medvedev"),  # an unrelated namesake: no family
     ("family", "Bortnikov said the plot was foiled.", "bortnikov-son"),
+    ("family", "Peskov said nothing.", "peskov-son"),  # the son is no head
+    ("family", "Песков и глины хватит на год.", "peskov"),  # no cue: also the word 'sands'
+    ("family", "Kremlin spokesman Peskov said.", "peskov-son"),
+    ("family", "Lebedko said nothing.", "lebedko"),  # his aliases name another father
+    ("family", "Лебедко ничего не сказал.", "lebedko"),
     ("quoted", "Спектакль «Лукашенко» поставили снова.", "lukashenka"),  # a title, not him
     ("quoted", 'The film "Sechin" opens today.', "sechin"),
     ("head", "Nasrallah said in a speech", "nasrallah-son"),

@@ -628,7 +628,9 @@ def _people(
         if d.rule.startswith("derived:") and not _derived_holds(d, derived_owners, ranks):
             continue
         kept.append(d)
-    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given, heads=frozenset(heads)))
+    # a head known only by his children's aliases is told apart by the surname, not prominent
+    heads_too = frozenset(people.family_heads(entries, alias_patronymics=True))
+    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given, heads=heads_too))
     return kept, {i: why for i, (rank, why) in ranks.items() if rank}
 
 

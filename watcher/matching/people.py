@@ -122,7 +122,7 @@ _PATRONYMIC = re.compile(r"(?:ovich|evich|avich|ovna|evna|avna|ichna|inichna|ich
 _FEMININE_PATRONYMIC = re.compile(r"(?:ovna|evna|avna|ichna|inichna|kizi)$")
 
 
-def family_heads(entries: Sequence[Entry]) -> dict[int, str]:
+def family_heads(entries: Sequence[Entry], *, alias_patronymics: bool = False) -> dict[int, str]:
     """Entry position -> why the list makes that person prominent: the head of a family the
     list names around them. Lists name a leader's children and wife because of the leader
     (Alyaksandr Lukashenka, his sons Dzmitry and Viktar Aliaksandravich, his wife Halina; Sergei
@@ -130,7 +130,12 @@ def family_heads(entries: Sequence[Entry]) -> dict[int, str]:
     the patronymic of other holders of the surname, when every other holder is such a child or
     a woman (a wife, a mother: ``Kadyrova``), is the person news names by that surname alone.
     Unrelated namesakes (Valery and Gennadiy Medvedev), or two fathers (the Rotenberg brothers),
-    make no head."""
+    make no head.
+
+    With `alias_patronymics`, a child listed without a patronymic counts by the one its aliases
+    give (Nikolay Peskov: ``Nikolay Dmitriyevich Choulz``): enough to tell the head apart by
+    the surname with a cue before it, not to make the head prominent (``Песков`` is also the
+    genitive plural of sand)."""
     holders: dict[str, list[int]] = {}
     keys: dict[int, str] = {}
     for position, entry in enumerate(entries):
@@ -151,7 +156,9 @@ def family_heads(entries: Sequence[Entry]) -> dict[int, str]:
             continue
         head = entries[position]
         given = _given_key(head)
-        children = [o for o in family if given and _child_of(entries[o], given, head)]
+        children = [
+            o for o in family if given and _child_of(entries[o], given, head, alias_patronymics)
+        ]
         if children and all(o in children or _is_woman(entries[o]) for o in family):
             heads[position] = f"listed with {len(family)} relatives"
     return heads
@@ -170,11 +177,30 @@ def _patronymic_key(entry: Entry) -> str:
     return key if _PATRONYMIC.search(key) else ""
 
 
-def _child_of(entry: Entry, given: str, parent: Entry) -> bool:
-    """Whether the entry's patronymic is made from `given` (Sergeyevna from Sergei), and the
-    entry is younger than `parent` where the list gives both birth years (Ivan Igorevich
-    Sechin is Igor Ivanovich's son, not his father)."""
-    base = _PATRONYMIC.sub("", _patronymic_key(entry))
+def _alias_patronymics(entry: Entry) -> list[str]:
+    """Patronymics the entry's other names give (keys) when its name parts give none: Nikolay
+    Peskov, listed without one, has the aliases ``Nikolay Dmitriyevich Choulz``."""
+    found = [
+        key
+        for name in entry.aliases
+        for token in TOKEN_RE.findall(name)
+        for key in [word(token).key]
+        if _PATRONYMIC.search(key)
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _child_of(entry: Entry, given: str, parent: Entry, alias_patronymics: bool) -> bool:
+    """Whether the entry's patronymic (from its name parts, else from its other names) is made
+    from `given` (Sergeyevna from Sergei), and the entry is younger than `parent` where the list
+    gives both birth years (Ivan Igorevich Sechin is Igor Ivanovich's son, not his father)."""
+    own = _patronymic_key(entry)
+    patronymics = [own] if own else _alias_patronymics(entry) if alias_patronymics else []
+    return any(_patronymic_of(key, given, entry, parent) for key in patronymics)
+
+
+def _patronymic_of(patronymic: str, given: str, entry: Entry, parent: Entry) -> bool:
+    base = _PATRONYMIC.sub("", patronymic)
     if len(base) < 3:
         return False
     # Sergeyevna: serg- for Sergei; Aleksandrovich: aleksandr- for Alexander (aleksander)
