@@ -364,6 +364,8 @@ HAND = (
     Entry("people", "scholz", "Olaf Scholz", EntryType.PERSON, aliases=("Scholz",)),
     Entry("people", "biden", "Joseph Biden", EntryType.PERSON, aliases=("Biden",)),
     Entry("people", "macron", "Emmanuel Macron", EntryType.PERSON, aliases=("Macron",)),
+    Entry("people", "soros", "George Soros", EntryType.PERSON, aliases=("Soros",)),
+    Entry("people", "bolton", "John Bolton", EntryType.PERSON, aliases=("Bolton",)),
 )
 HAND_FOUND = [
     ("Spotkanie z Trumpem odwołano.", "trump", "Trumpem"),
@@ -376,6 +378,10 @@ HAND_FOUND = [
     ("Переговоры с Олафом Шольцем.", "scholz", "Олафом Шольцем"),
     ("Doradcy Bidena przygotowali nowy plan.", "biden", "Bidena"),
     ("Krytycy Macrona wyszli na ulice.", "macron", "Macrona"),
+    # Дж- is the J (or G) of the entry's own given name
+    ("Джо Байден провёл переговоры.", "biden", "Байден"),  # Joe: Joseph's short form
+    ("Джордж Сорос выступил в Давосе.", "soros", "Сорос"),
+    ("Джон Болтон прибув до Києва.", "bolton", "Болтон"),
 ]
 HAND_NOT_FOUND = [
     ("He played his trump card.", "trump"),
@@ -383,6 +389,11 @@ HAND_NOT_FOUND = [
     ("Мартин Шульц выступил.", "scholz"),  # Schulz, another name
     ("Lucía Biden dijo que no.", "biden"),  # a given name before the nominative
     ("Брижит Макрон посетила школу.", "macron"),  # a given name no Russian word
+    # another J name, even one Russian news writes often enough to be a word (Jill, Jeb)
+    ("Джилл Байден посетила школу.", "biden"),
+    ("Джилл Байден відвідала школу.", "biden"),
+    ("Джеб Сорос выступил в Давосе.", "soros"),
+    ("Джеймс Болтон прибув до Києва.", "bolton"),
     ("Wczoraj Hunter Bidena widziano.", "biden"),
 ]
 

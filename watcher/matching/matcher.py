@@ -276,6 +276,19 @@ def _own_name(key: str, own: frozenset[str] | None) -> bool:
     )
 
 
+_SILENT = str.maketrans("", "", "aeiouyh")
+
+
+def _j_skeleton(key: str) -> str:
+    """A given name's consonants with Cyrillic дж, Latin j (key ``i``) and g as one sound, to
+    tell a Cyrillic Дж- name's own Latin name (Джо: Joe, Джордж: George, Джон: John) from
+    another (Джилл: Jill)."""
+    key = key.replace("dzh", "j")
+    key = f"j{key[1:]}" if key[:1] == "i" else key
+    plain = key.replace("g", "j").replace("z", "s").translate(_SILENT)
+    return re.sub(r"(.)\1+", r"\1", plain)
+
+
 def _another_given_name(
     first: int, text: _Text, own: frozenset[str] | None, inflected: bool = False
 ) -> bool:
@@ -297,6 +310,12 @@ def _another_given_name(
         return False
     if before.surface.isupper() or _own_name(before.key, own):
         return False
+    if before.script == "cyrillic" and before.key.startswith("dzh"):
+        # Дж- renders an English or Arabic J (G): Джилл is not Joe, even where Russian news
+        # writes Джилл often enough to make it a word of the language; Джордж is George, and
+        # a short form Joseph's (Джо), James's (Джим)
+        skeleton = _j_skeleton(before.key)
+        return not any(_j_skeleton(name).startswith(skeleton) for name in own or ())
     if before.script != "latin":
         return _cyrillic_given_name(before)
     return _latin_given_name(before, raw, text, first - 1, inflected)
