@@ -44,7 +44,7 @@ ENTRY_ID = re.compile(r"(ofac-\d+|un-[a-z]{2,3}\.\d{3})")
 FLOOR_PRECISION = 1.00  # 67 of 67 reported (article, entry) pairs right
 FLOOR_RECALL = 0.88  # 67 of 76 labelled mentions found: 0.882
 CEILING_ALERTS_PER_1000 = 0.0  # no article of 1,619 reports an entry it does not mention
-FLOOR_OFFICIAL_SET_RECALL = 0.98  # 82 of 83: 0.988
+FLOOR_OFFICIAL_SET_RECALL = 0.98  # 87 of 88: 0.989
 FLOOR_HAND_SET_RECALL = 1.00  # 44 of 44
 FLOOR_SET_PRECISION = 1.00  # both halves: no trap fires (Песков 'sands', Джилл Байден)
 

@@ -89,6 +89,14 @@ ENTRIES = (
         family=("Peskov",),
         derived=(("Dmitriy Peskov", "given-family"),),
     ),
+    person(
+        "prigozhin",
+        "Yevgeniy Viktorovich Prigozhin",
+        given=("Yevgeniy",),
+        middle=("Viktorovich",),
+        family=("Prigozhin",),
+        titles=("Head of the Wagner Group",),
+    ),
     # a son listed without a patronymic, which only his aliases give (Nikolay Peskov)
     person(
         "peskov-son",
@@ -210,6 +218,13 @@ FOUND = [
     ("arabic", "Хезболла заявила о ракетах.", "hizballah", "Хезболла", "name"),
     ("arabic", "Склады «Хезболлы» уничтожены.", "hizballah", "Хезболлы", "name"),
     ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
+    # Polish case forms of a surname in -a, and Polish ż for ж
+    ("family", "Łukaszenki nie było na szczycie.", "lukashenka", "Łukaszenki", "surname"),
+    ("family", "Łukaszence zarzuca się fałszerstwa.", "lukashenka", "Łukaszence", "surname"),
+    ("family", "Opozycja krytykuje Łukaszenkę.", "lukashenka", "Łukaszenkę", "surname"),
+    ("family", "Rozmowa z Łukaszenką trwała.", "lukashenka", "Łukaszenką", "surname"),
+    ("family", "Sankcje wobec Sieczina i Żukowa.", "sechin", "Sieczina", "surname"),
+    ("given", "Igor Seczin i Prigożyn rozmawiali.", "prigozhin", "Prigożyn", "surname"),
     # French and German spellings of Russian sounds (ch, j: ш, ж; sch: ж)
     ("family", "Le président Loukachenko a dit", "lukashenka", "Loukachenko", "surname"),
     ("family", "Sanktionen gegen Setschin", "sechin", "Setschin", "surname"),
@@ -289,8 +304,13 @@ NOT_FOUND = [
     ("family", "Medvedev said nothing.", "medvedev"),  # an unrelated namesake: no family
     ("family", "Bortnikov said the plot was foiled.", "bortnikov-son"),
     ("family", "Peskov said nothing.", "peskov-son"),  # the son is no head
+    ("family", "Spotkanie z Łukaszenkami.", "lukashenka"),  # the Lukashenkas: his family
+    ("family", "łukaszenki i inne żarty", "lukashenka"),  # lower case
+    ("family", "Prigozin i Prigoźyn", "prigozhin"),  # z and ź are not ж
     ("family", "Песков и глины хватит на год.", "peskov"),  # no cue: also the word 'sands'
     ("family", "Kremlin spokesman Peskov said.", "peskov-son"),
+    ("family", "Według rzecznika Pieskowa to plotki.", "peskova"),  # his genitive, not her
+    ("family", "Пресс-секретарь Пескова не ответила.", "peskova"),
     ("family", "Lebedko said nothing.", "lebedko"),  # his aliases name another father
     ("family", "Лебедко ничего не сказал.", "lebedko"),
     ("quoted", "Спектакль «Лукашенко» поставили снова.", "lukashenka"),  # a title, not him

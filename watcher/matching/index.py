@@ -685,6 +685,8 @@ def _bare_surnames(
     for position, key in surnames.items():
         if not key or (position, key) in one_word:
             continue
+        if key.endswith("a") and key[:-1] in holders:
+            continue  # Peskova (his daughter) is also Peskov's genitive: not her surname alone
         rank = ranks[position][0]
         family_head = position in heads
         if holders[key] > 1 and not family_head and (rank < people.HEAD or best[key] != [rank, 1]):

@@ -210,7 +210,24 @@ _CLAUSE_END = re.compile(r"[.!?;:()\[\]\n]")
 # Case endings a Latin-script surname takes in Polish (Putina, Bidenowi, Macronem, Putinie),
 # in key spelling: the other Slavic endings read Latin words as names (Galicia, Safari).
 _LATIN_NAME_ENDINGS = frozenset({"a", "u", "ovi", "em", "e", "om", "ego", "emu"})
+# Polish case endings of a surname in -a (Łukaszenka: Łukaszenki, Łukaszence; ę and ą fold to
+# e and a), in key spelling (c is k: Łukaszence is lukashenke).
+_LATIN_A_NAME_ENDINGS = frozenset({"i", "e"})
 _SHORT_STEM = 5
+
+
+def _latin_case_form(key: str, surname: str) -> bool:
+    """Whether a Latin word (key) is a Polish case form of `surname` (key)."""
+    if key.startswith(surname):
+        return key[len(surname) :] in _LATIN_NAME_ENDINGS
+    stem = surname[:-1]
+    return (
+        surname.endswith("a")
+        and key.startswith(stem)
+        and key[len(stem) :] in (_LATIN_A_NAME_ENDINGS)
+    )
+
+
 _OPENING_QUOTES = "«„“\"'‘"
 _CLOSING_QUOTES = "»“”\"'’"
 
@@ -233,7 +250,7 @@ def _bare_surname(
     if not w.capitalized:
         return None
     if w.script == "latin" and w.key != slot.key and slot.key not in w.foreign:
-        if w.key[len(slot.key) :] not in _LATIN_NAME_ENDINGS:
+        if not _latin_case_form(w.key, slot.key):
             return None
         if len(slot.key) < _SHORT_STEM and lexicon.is_everyday_word(w.lower, w.norm):
             # a short surname's case form that is a word or name of its own: Spanish Nuria

@@ -234,11 +234,15 @@ def _strip_possessive(token: str) -> str:
     return token
 
 
+# Polish ż is ж (Prigożyn: Prigozhin), not the z NFD would leave of it.
+_POLISH_ZH = str.maketrans({"ż": "zh"})
+
+
 def _norm(token: str) -> str:
     lowered = token.casefold()
     if lowered.isascii():
         return lowered.replace("'", "").replace("`", "")
-    decomposed = unicodedata.normalize("NFD", lowered)
+    decomposed = unicodedata.normalize("NFD", lowered.translate(_POLISH_ZH))
     kept = []
     for char in decomposed:
         if unicodedata.combining(char) or char in _APOSTROPHES:
