@@ -596,7 +596,7 @@ def _people(
         if e.type == EntryType.PERSON
         for rank, title in [people.prominence(e)]
     }
-    heads = people.family_heads(entries)
+    heads, heads_by_aliases = people.family_heads(entries)
     for position, why in heads.items():
         if ranks[position][0] < people.OFFICE:
             ranks[position] = (people.OFFICE, why)
@@ -629,8 +629,8 @@ def _people(
             continue
         kept.append(d)
     # a head known only by his children's aliases is told apart by the surname, not prominent
-    heads_too = frozenset(people.family_heads(entries, alias_patronymics=True))
-    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given, heads=heads_too))
+    told_apart = frozenset(heads) | heads_by_aliases
+    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given, heads=told_apart))
     return kept, {i: why for i, (rank, why) in ranks.items() if rank}
 
 

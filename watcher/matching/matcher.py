@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
@@ -89,10 +90,11 @@ def match(text: str, compiled: CompiledWatchlists) -> list[Match]:
 def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
     """Like `match`, also returning the matches ignore rules removed."""
     masked = mask_markup(text)
-    mentions = _find_mentions(masked, compiled)
+    spans = tokens(masked)
+    mentions = _find_mentions(masked, spans, compiled)
     if not mentions:
         return ScanResult((), ())
-    mentions = _corroborate(mentions, masked, compiled)
+    mentions = _corroborate(mentions, masked, spans, compiled)
     if not mentions:
         return ScanResult((), ())
     mentions = _drop_contained(mentions)
@@ -111,8 +113,9 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
 # --- finding -------------------------------------------------------------------------------
 
 
-def _find_mentions(masked: str, compiled: CompiledWatchlists) -> list[_Mention]:
-    spans = tokens(masked)
+def _find_mentions(
+    masked: str, spans: list[tuple[str, int, int]], compiled: CompiledWatchlists
+) -> list[_Mention]:
     words = [word(surface) for surface, _, _ in spans]
     text = _Text(masked, spans, words)
     found: list[_Mention] = []
@@ -494,6 +497,7 @@ def _sequence(
     anchor: int,
     *gaps: _GapRule,
     org: bool = False,
+    anchor_score: int | None = None,
 ) -> int:
     """The weakest word score of `slots` read from word `first` on (-1: not there).
     `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats). Words beside an
@@ -502,7 +506,9 @@ def _sequence(
     if first < 0 or first + len(slots) > len(text.words):
         return -1
     caps = len(slots) > 1
-    score = accept(slots[anchor], text.words[first + anchor], org=org, caps=caps)
+    score = anchor_score
+    if score is None:
+        score = accept(slots[anchor], text.words[first + anchor], org=org, caps=caps)
     if score < 0:
         return -1
     vouched = score >= SCORE_STEM
@@ -558,7 +564,19 @@ def _readings(n: int) -> list[_Reading]:
     return readings
 
 
-_PERSON_READINGS = [_readings(n) for n in range(16)]
+# a reading as `_verify_person` walks it, for a given anchor slot: (order, the anchor's place
+# in it, gaps, penalty, kind, how many initials)
+_Plan = tuple[tuple[int, ...], int, tuple[_GapRule, ...], int, str, int]
+
+
+@lru_cache(maxsize=256)
+def _reading_plan(n: int, anchor: int) -> tuple[_Plan, ...]:
+    """The readings of a name of `n` given names that hold its anchor slot."""
+    return tuple(
+        (order, order.index(anchor), gaps, penalty, kind, sum(i > n for i in order))
+        for order, gaps, penalty, kind in _readings(n)
+        if anchor in order
+    )
 
 
 def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
@@ -581,17 +599,17 @@ def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, i
         or _name_word_at(position + 1, pattern, n, text)
     ):
         return _NO_MATCH  # every reading has a name word beside the anchor
-    readings = _PERSON_READINGS[n] if n < len(_PERSON_READINGS) else _readings(n)
-    for order, reading_gaps, penalty, kind in readings:
-        if pattern.anchor not in order:
-            continue
-        first = position - order.index(pattern.anchor)
+    # every reading has two words or more and reads the anchor word alike: score it once
+    anchor_score = accept(anchor, text.words[position], caps=True)
+    if anchor_score < 0:
+        return _NO_MATCH
+    for order, at, reading_gaps, penalty, kind, initials in _reading_plan(n, pattern.anchor):
+        first = position - at
         slots = [pattern.slots[i] for i in order]
         gaps = reading_gaps
         if kind == "in order":  # the name as listed may carry its own punctuation
             gaps = tuple(_with_punctuation(g, pattern.punct) for g in reading_gaps)
-        score = _sequence(slots, first, text, order.index(pattern.anchor), *gaps)
-        initials = sum(i > n for i in order)
+        score = _sequence(slots, first, text, at, *gaps, anchor_score=anchor_score)
         if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text, initials):
             form = ",".join(f for f in (_READING_FORMS[kind], _form(score)) if f)
             return score - penalty, first, first + len(order) - 1, form
@@ -823,7 +841,10 @@ def _sentence_initial(text: str, start: int) -> bool:
 
 
 def _corroborate(
-    mentions: list[_Mention], masked: str, compiled: CompiledWatchlists
+    mentions: list[_Mention],
+    masked: str,
+    spans: list[tuple[str, int, int]],
+    compiled: CompiledWatchlists,
 ) -> list[_Mention]:
     """Acronyms and generic names kept only beside another of the entry's names or a
     mention of its country (``IRGC`` with ``Iran``; ``Revolutionary Guard`` with ``Iran's``)."""
@@ -834,7 +855,6 @@ def _corroborate(
         aliases.setdefault(m.entry, set()).add("" if not m.corroborate else m.alias)
     # two names of one entry vouch for each other: the name and its acronym
     named = {entry for entry, found in aliases.items() if "" in found or len(found) > 1}
-    spans: list[tuple[str, int, int]] | None = None
     kept = []
     for m in mentions:
         if not m.corroborate:
@@ -845,8 +865,6 @@ def _corroborate(
             continue
         if m.corroborate & Flag.WEAK or m.entry not in compiled.country_stems:
             continue
-        if spans is None:
-            spans = tokens(masked)  # rare: not kept from the first reading
         country = _country_near(m, spans, compiled.country_stems[m.entry], _in_tags(masked, m))
         if country:
             kept.append(replace(m, evidence=f"with: {country}"))

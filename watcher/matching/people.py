@@ -122,20 +122,20 @@ _PATRONYMIC = re.compile(r"(?:ovich|evich|avich|ovna|evna|avna|ichna|inichna|ich
 _FEMININE_PATRONYMIC = re.compile(r"(?:ovna|evna|avna|ichna|inichna|kizi)$")
 
 
-def family_heads(entries: Sequence[Entry], *, alias_patronymics: bool = False) -> dict[int, str]:
-    """Entry position -> why the list makes that person prominent: the head of a family the
-    list names around them. Lists name a leader's children and wife because of the leader
-    (Alyaksandr Lukashenka, his sons Dzmitry and Viktar Aliaksandravich, his wife Halina; Sergei
-    Shoigu, his daughters Yuliya and Kseniya Sergeyevna), so the one person whose given name is
-    the patronymic of other holders of the surname, when every other holder is such a child or
-    a woman (a wife, a mother: ``Kadyrova``), is the person news names by that surname alone.
-    Unrelated namesakes (Valery and Gennadiy Medvedev), or two fathers (the Rotenberg brothers),
-    make no head.
+def family_heads(entries: Sequence[Entry]) -> tuple[dict[int, str], frozenset[int]]:
+    """(entry position -> why the list makes that person prominent, and the heads known only
+    by their children's aliases): the head of a family the list names around them. Lists name
+    a leader's children and wife because of the leader (Alyaksandr Lukashenka, his sons Dzmitry
+    and Viktar Aliaksandravich, his wife Halina; Sergei Shoigu, his daughters Yuliya and Kseniya
+    Sergeyevna), so the one person whose given name is the patronymic of other holders of the
+    surname, when every other holder is such a child or a woman (a wife, a mother:
+    ``Kadyrova``), is the person news names by that surname alone. Unrelated namesakes (Valery
+    and Gennadiy Medvedev), or two fathers (the Rotenberg brothers), make no head.
 
-    With `alias_patronymics`, a child listed without a patronymic counts by the one its aliases
-    give (Nikolay Peskov: ``Nikolay Dmitriyevich Choulz``): enough to tell the head apart by
-    the surname with a cue before it, not to make the head prominent (``Песков`` is also the
-    genitive plural of sand)."""
+    A child listed without a patronymic counts by the one its aliases give (Nikolay Peskov:
+    ``Nikolay Dmitriyevich Choulz``): enough to tell the head apart by the surname with a cue
+    before it, not to make the head prominent (``Песков`` is also the genitive plural of
+    sand): such heads are the second item."""
     holders: dict[str, list[int]] = {}
     keys: dict[int, str] = {}
     for position, entry in enumerate(entries):
@@ -145,6 +145,7 @@ def family_heads(entries: Sequence[Entry], *, alias_patronymics: bool = False) -
             keys[position] = key
             holders.setdefault(key, []).append(position)
     heads: dict[int, str] = {}
+    by_aliases: set[int] = set()
     for position, key in keys.items():
         family = [
             other
@@ -156,12 +157,17 @@ def family_heads(entries: Sequence[Entry], *, alias_patronymics: bool = False) -
             continue
         head = entries[position]
         given = _given_key(head)
-        children = [
-            o for o in family if given and _child_of(entries[o], given, head, alias_patronymics)
-        ]
-        if children and all(o in children or _is_woman(entries[o]) for o in family):
-            heads[position] = f"listed with {len(family)} relatives"
-    return heads
+        if not given:
+            continue
+        for aliases in (False, True):
+            children = [o for o in family if _child_of(entries[o], given, head, aliases)]
+            if children and all(o in children or _is_woman(entries[o]) for o in family):
+                if aliases:
+                    by_aliases.add(position)
+                else:
+                    heads[position] = f"listed with {len(family)} relatives"
+                break
+    return heads, frozenset(by_aliases)
 
 
 def _given_key(entry: Entry) -> str:
