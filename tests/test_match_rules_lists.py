@@ -137,6 +137,9 @@ ENTRIES = (
     org("ayaks", "LIMITED LIABILITY COMPANY AYAKS", countries=("Russia",)),
     org("zvezda", "PUBLIC JOINT STOCK COMPANY ZVEZDA", countries=("Russia",)),
     org("huawei", "HUAWEI TECHNOLOGIES CO., LTD."),
+    # one-word Latin names Russian renders by English sounds (ai: a long i)
+    org("chikas", "SIN-MEX IMPORTADORA, S.A. DE C.V.", "CHIKA'S", countries=("Mexico",)),
+    org("bidek", "BIDEK TRADING LLC", "BIDEK"),
     org("wagner", "WAGNER GROUP", countries=("Russia",)),
     org("bank-moskvy", "BANK MOSKVY PAO", countries=("Russia",)),
     org("gazprom", "PUBLIC JOINT STOCK COMPANY GAZPROM", "GAZPROM", countries=("Russia",)),
@@ -217,6 +220,8 @@ FOUND = [
     ("arabic", "Лидер «Хезболлы» Насралла заявил", "nasrallah", "Насралла", "surname"),
     ("arabic", "Хезболла заявила о ракетах.", "hizballah", "Хезболла", "name"),
     ("arabic", "Склады «Хезболлы» уничтожены.", "hizballah", "Хезболлы", "name"),
+    ("guessed", "Акции Байдека упали.", "bidek", "Байдека", "alias"),  # no Russian word
+    ("guessed", "Chika's sold goods.", "chikas", "Chika", "alias"),
     ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
     # Polish case forms of a surname in -a, and Polish ż for ж
     ("family", "Łukaszenki nie było na szczycie.", "lukashenka", "Łukaszenki", "surname"),
@@ -324,6 +329,8 @@ NOT_FOUND = [
     # the one word: a word, a frequent name, a place, a namesake without the country
     ("core", "Ajax beat Tottenham.", "ayaks"),
     ("core", "Звезда упала на землю.", "zvezda"),
+    ("guessed", "Чайка летела над морем.", "chikas"),  # seagull, not CHIKA'S
+    ("guessed", "Завод «Чайка» закрыли.", "chikas"),
     ("core", "Zvezda TV said", "zvezda"),  # a plain word of Russian: only beside the country
     ("core", "Huawei Mate X folds out.", "huawei"),  # frequent in the news languages
     ("core", "Wagner's operas were played.", "wagner"),

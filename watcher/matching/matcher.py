@@ -773,9 +773,23 @@ def _respelled(pattern: Pattern, text: _Text, index: int, score: int) -> bool:
         if w.script != "cyrillic":
             return True
         return not pattern.flags & Flag.COMPOUND and _cyrillic_everyday(w.lower)
+    if pattern.flags & Flag.ORGANIZATION and _guessed_rendering(pattern.slots[0], w):
+        # as in Latin script, a company's name guessed from a word of the language is that
+        # word: «Чайка» (seagull) may render CHIKA'S as Байден renders Biden, but is not it
+        return _cyrillic_everyday(w.lower)
     if not pattern.flags & Flag.ORGANIZATION or w.script != "latin":
         return False  # the name in Cyrillic, inflected or not (``ХАМАС``, ``Роснефти``)
     return lexicon.is_foreign_word(w.lower)  # Hezbollah, frequent in English too, is a name
+
+
+def _guessed_rendering(slot: Slot, w: Word) -> bool:
+    """Whether a Cyrillic word meets a Latin name only as Russian renders English sounds (ai
+    for a long i, a for a short u, ц for z), not by its plain transliteration (Газпром,
+    Роснефти) nor an Arabic name's -llah (Хезболла)."""
+    if w.script != "cyrillic" or slot.script != "latin":
+        return False
+    plain = w.key == slot.key or slot.key in stems(w.key)
+    return not plain and "лл" not in w.norm
 
 
 _CYRILLIC_ENDINGS = (
