@@ -32,8 +32,9 @@ from watcher.matching import countries, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
-INDEX_FORMAT = 4  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
-# 4: prominence as evidence text (titles, listed families), surname spellings
+INDEX_FORMAT = 5  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+# 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
+# corroborate acronyms
 
 
 class Mode:
@@ -149,6 +150,7 @@ class CompiledWatchlists:
         ignores: tuple[CompiledIgnore, ...],
         signature: str,
         cards: dict[str, tuple[Listing, ...]] | None = None,
+        vouching_words: dict[int, frozenset[str]] | None = None,
     ) -> None:
         self.entries = entries
         self.thresholds = thresholds
@@ -165,6 +167,9 @@ class CompiledWatchlists:
         self.signature = signature
         # "list/id" -> every listing of the entity's card (`watcher.matching.cards`)
         self.cards = cards or {}
+        # entry with an acronym or generic name -> keys of the distinctive words of its other
+        # names, any of which in the item corroborates it (ETA beside Batasuna)
+        self.vouching_words = vouching_words or {}
         # built on first use, per first letter: compiling stays fast, reading pays once
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
         # memo: word -> anchors it may stand for (emptied when pickled)
@@ -252,7 +257,32 @@ def _compile(
         ),
         signature=_signature(watchlists, threshold, ignore),
         cards=build_cards(entries),
+        vouching_words=_vouching_words(entries, patterns),
     )
+
+
+def _vouching_words(
+    entries: tuple[Entry, ...], patterns: tuple[Pattern, ...]
+) -> dict[int, frozenset[str]]:
+    """Entry -> the keys of the distinctive words of its names (`_distinctive`: no word or
+    frequent name of a news language, no country), for entries with a name that needs
+    corroboration: an acronym or a generic name counts beside one of them (ETA, listed as
+    EUZKADI TA ASKATASUNA and BATASUNA, beside ``Batasuna``; IRGC beside ``Pasdaran``)."""
+    needing = {p.entry for p in patterns if p.flags & Flag.CORROBORATE}
+    found: dict[int, frozenset[str]] = {}
+    for position in needing:
+        entry = entries[position]
+        keys = {
+            w.key
+            for name in entry.names
+            if not _is_acronym(name, entry)
+            for token in TOKEN_RE.findall(name)
+            for w in [word(token)]
+            if _distinctive(w)
+        }
+        if keys:
+            found[position] = frozenset(keys)
+    return found
 
 
 def indexed_names(entry: Entry) -> Iterator[tuple[str, str]]:
@@ -479,16 +509,21 @@ def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> lis
         else:
             kept.append(d)
     for position, entry in enumerate(entries):
-        if entry.countries and entry.type != EntryType.PERSON:
-            for weak in entry.weak_aliases:
-                if _ACRONYM.fullmatch(weak):
-                    # the initials of another of its names (FSB: Federalnaya Sluzhba
-                    # Bezopasnosti) count beside the country too, as a listed acronym does
-                    flags = Flag.ORGANIZATION | Flag.CORROBORATE
-                    if not _is_acronym(weak, entry):
-                        flags |= Flag.WEAK
-                    slot = _slot(word(weak), Mode.STRICT, 0)
-                    kept.append(_Draft(position, weak, (slot,), 0, Gap.PLAIN, flags, "", "acronym"))
+        if entry.type == EntryType.PERSON:
+            continue
+        for weak in entry.weak_aliases:
+            if not _ACRONYM.fullmatch(weak):
+                continue
+            # the initials of another of its names (FSB: Federalnaya Sluzhba Bezopasnosti)
+            # count beside the country too, as a listed acronym does; with no country listed
+            # (ETA: EUZKADI TA ASKATASUNA), beside a word of its other names (`_vouching_words`)
+            flags = Flag.ORGANIZATION | Flag.CORROBORATE
+            if not _is_acronym(weak, entry):
+                if not entry.countries:
+                    continue
+                flags |= Flag.WEAK
+            slot = _slot(word(weak), Mode.STRICT, 0)
+            kept.append(_Draft(position, weak, (slot,), 0, Gap.PLAIN, flags, "", "acronym"))
     kept.extend(_embedded_acronyms(entries))
     kept.extend(_cyrillic_acronyms(kept))
     return kept

@@ -877,6 +877,12 @@ def _corroborate(
         if m.entry in named:
             kept.append(replace(m, evidence="with another of its names"))
             continue
+        vouching = not m.corroborate & Flag.WEAK and _vouching_word(
+            m, spans, compiled.vouching_words.get(m.entry)
+        )
+        if vouching:
+            kept.append(replace(m, evidence=f"with: {vouching}"))
+            continue
         if m.corroborate & Flag.WEAK or m.entry not in compiled.country_stems:
             continue
         country = _country_near(m, spans, compiled.country_stems[m.entry], _in_tags(masked, m))
@@ -892,6 +898,22 @@ def _in_tags(masked: str, m: _Mention) -> bool:
     """Whether the mention stands in the item's tag line (``Tags: Russia · ...``)."""
     line = masked.rfind("\n", 0, m.start) + 1
     return masked.startswith(TAGS_LABEL, line)
+
+
+def _vouching_word(
+    m: _Mention, spans: list[tuple[str, int, int]], keys: frozenset[str] | None
+) -> str:
+    """A distinctive word of another of the entry's names anywhere in the item, in any case
+    form (``ETA`` ... ``Batasunan``): the item is about that entity."""
+    if not keys:
+        return ""
+    for surface, start, _ in spans:
+        if m.start <= start < m.end:
+            continue
+        w = word(surface)
+        if w.capitalized and (w.key in keys or not keys.isdisjoint(stems(w.key))):
+            return w.surface
+    return ""
 
 
 def _country_near(
