@@ -11,6 +11,7 @@ why, and under CI (``CI=true``, as `.ci/run` sets) any skip fails the run.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -148,3 +149,16 @@ def _collect_garbage_after_each_test() -> Iterator[None]:
     warnings being errors) in the test that leaked it, not in whichever test runs next."""
     yield
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Undo a test's `watcher.logs.configure_logging` (the CLI run in-process points the root
+    logger at click's captured stderr, closed when the command returns): otherwise a server
+    thread still running (aiosmtpd logs every connection) writes to that closed stream later,
+    and logging prints a traceback into the test run."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
