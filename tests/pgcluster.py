@@ -168,6 +168,13 @@ class PgCluster:
             "start",
         )
 
+    def pause(self) -> None:
+        """Stop the server, keeping the cluster (a database outage); `resume` starts it."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._start_server()
+
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
         """A superuser connection over the unix socket (trust), in autocommit."""
         return psycopg.connect(

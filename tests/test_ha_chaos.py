@@ -34,7 +34,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from feedserver import FeedServer, Route, rss
-from pgcluster import PASSWORD, Database
+from pgcluster import PASSWORD, Database, PgCluster
 from smtpserver import Received, SmtpTestServer, free_port, plain_text
 
 pytestmark = pytest.mark.slow
@@ -435,6 +435,72 @@ def test_two_instances_killed_at_random_lose_nothing_and_send_nothing_twice(worl
     check_state(world, storm)
     repeats = len(received) - len(mails(received))
     print(f"mailbox: {len(received)} mails, {repeats} repeated in the known window")
+
+
+# --- PostgreSQL: an outage of the database server ----------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_a_database_outage_is_ridden_out_and_what_came_meanwhile_is_alerted_once(
+    tmp_path: Path,
+) -> None:
+    """The database server stops under a running instance (a restart, a failover) and comes
+    back: the instance logs the outage and keeps running, no exit and no restart loop, and an
+    article published during the outage is alerted once, when the server is back."""
+    cluster = PgCluster.start()  # a cluster of its own: this test stops it
+    items: list[dict[str, str]] = []
+
+    def route(path: str, headers: Mapping[str, str]) -> Route:
+        if path not in FEEDS:
+            return Route(status=404)
+        shown = items if path == FEEDS[0] else []
+        return Route(body=rss(*shown), headers={"Content-Type": "application/rss+xml"})
+
+    def publish(number: int) -> None:
+        items.append(
+            {
+                "guid": f"outage-{number}",
+                "link": f"https://news.test/chaos/{number}",
+                "title": f"Story {number}: Rosneft under new restrictions",
+            }
+        )
+
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "chaos.yaml").write_text(WATCHLIST)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    try:
+        with (
+            FeedServer(handler=route) as server,
+            SmtpTestServer(tmp_path, tls="none", auth=False) as smtp,
+        ):
+            config = write_config(tmp_path, "a", cluster.new_database(), server, smtp.port)
+            instance = Instance("a", tmp_path, config, env)
+
+            def alerted() -> dict[str, set[str]]:
+                return links_by_kind(list(smtp.messages))["alert"]
+
+            publish(1)
+            instance.start()
+            try:
+                wait_until(lambda: "1" in alerted(), "the first alert", STARTUP)
+                wait_until(lambda: "event=sent" in instance.log(), "it recorded as sent", STARTUP)
+                cluster.pause()
+                wait_until(
+                    lambda: "result=state-error" in instance.log(), "the outage logged", STARTUP
+                )
+                publish(2)
+                assert instance.running, instance.log()[-3000:]
+                cluster.resume()
+                wait_until(lambda: "2" in alerted(), "the alert after the outage", STARTUP)
+                assert instance.stop() == 0, instance.log()[-3000:]
+            finally:
+                instance.kill()
+            received = list(smtp.messages)
+    finally:
+        cluster.stop()
+    assert len(mails(received)) == len(received) == 2  # one alert each, nothing repeated
+    assert {n: len(ids) for n, ids in links_by_kind(received)["alert"].items()} == {"1": 1, "2": 1}
 
 
 # --- SQLite: still one instance per state directory -------------------------------------------

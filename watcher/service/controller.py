@@ -68,12 +68,15 @@ from watcher.service.instance import Instance, heartbeat_interval, lease_seconds
 from watcher.service.jobs import JobKind, JobSpec
 from watcher.service.memory import limit_malloc_arenas, release_memory
 from watcher.service.sdnotify import Notifier, watchdog_interval
-from watcher.state.errors import STATE_FILE_ERRORS, StateStoreFailed
+from watcher.state.errors import STATE_FILE_ERRORS, StateStoreFailed, StateUnavailable
 from watcher.state.interface import StateStore
 from watcher.state.lock import StateLock
 from watcher.state.open import open_state
 
 log = logging.getLogger(__name__)
+
+# the state failing in a way that may clear by itself: logged, the work retried on schedule
+TRANSIENT_STATE_ERRORS = (StateStoreFailed, StateUnavailable)
 
 STOP_GRACE = 10.0  # seconds in-flight work may take to finish after SIGTERM
 WORKERS = 2  # threads for parsing/matching/compiling: they keep the loop responsive; the
@@ -296,14 +299,17 @@ class Controller:
         self, event: str, exc: Exception, *, feed: str | None = None, reason: str | None = None
     ) -> None:
         """An error of some work: logged. The state database failing is one line naming
-        the file; a full disk may clear (the work is retried on its schedule), a damaged or
-        unwritable database will not, so the daemon stops with its exit code (the unit's
-        RestartPreventExitStatus= keeps systemd from restarting it in a loop)."""
+        the file; a full disk or an unreachable database server (restarting, failing over)
+        may clear, so the work is retried on its schedule and the daemon rides it out (its
+        leases run out meanwhile: the other instances carry on, and this one registers afresh
+        when the server is back); a damaged or unwritable database will not, so the daemon
+        stops with its exit code (the unit's RestartPreventExitStatus= keeps systemd from
+        restarting it in a loop)."""
         if not isinstance(exc, STATE_FILE_ERRORS):
             log.error("%s", kv(event=event, feed=feed, reason=reason, result="error"), exc_info=exc)
             return
         log.error("%s", kv(event=event, result="state-error", error=exc))
-        if not isinstance(exc, StateStoreFailed) and not self._stop.is_set():
+        if not isinstance(exc, TRANSIENT_STATE_ERRORS) and not self._stop.is_set():
             self._exit_code = exc.exit_code
             self.request_stop("state-error")
 

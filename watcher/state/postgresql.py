@@ -77,6 +77,7 @@ SCHEMA_TABLE = "watcher_schema"
 LOCK_ROWS = "/*lock-rows*/"  # in claim subqueries: skip rows another instance holds
 _LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 _SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+UNREACHABLE_WAIT = 1.0  # seconds a unit waits for a connection while the server is down
 
 
 # --- names and messages -------------------------------------------------------------------
@@ -344,7 +345,7 @@ class PostgresStore:
         for_upgrade: bool = False,
         max_connections: int = 8,
         connect_timeout: float = 10.0,
-        busy_timeout: float = 30.0,
+        busy_timeout: float = 10.0,
     ) -> None:
         self.where = where
         try:
@@ -370,11 +371,16 @@ class PostgresStore:
             min_size=1,
             max_size=max_connections,
             open=False,
-            timeout=busy_timeout,  # waiting for a free connection: SQLite's busy timeout
+            timeout=busy_timeout,  # waiting for a free connection (the server's own lock
+            # waits do not count): only an unreachable server makes it run out
             name="sanctions-watch-state",
         )
         self._pool.open()
         self._owner = True
+        # the server was unreachable at the last try: the next units wait UNREACHABLE_WAIT,
+        # not busy_timeout, for a connection (the event loop must not stall on every unit
+        # of an outage), until one gets through
+        self._unreachable = False
 
     # --- units of work --------------------------------------------------------------------
 
@@ -404,7 +410,9 @@ class PostgresStore:
         new one)."""
         attempts = (self._pool.max_size or 1) + 1
         for attempt in range(attempts):
-            with self._pool.connection() as conn:
+            wait = UNREACHABLE_WAIT if self._unreachable else None
+            with self._pool.connection(timeout=wait) as conn:
+                self._unreachable = False
                 if _closed_by_server(conn) and attempt < attempts - 1:
                     continue  # the pool discards the broken connection
                 try:
@@ -427,6 +435,7 @@ class PostgresStore:
             yield
         except (psycopg.Error, PoolTimeout) as exc:
             error = state_error(self.where, exc, self._secret)
+            self._unreachable = isinstance(error, StateUnavailable)
             if error is None or (
                 reading and isinstance(exc, psycopg.errors.ReadOnlySqlTransaction)
             ):

@@ -18,8 +18,8 @@ So a restart resumes the persisted schedule (a feed fetched a minute ago is not 
 again, a feed in backoff stays in backoff), a feed disabled by 410 Gone is never due, and
 a removed feed (inactive) neither. A feed is never polled twice at once: one still in
 flight (a fetch slower than its interval) is not started again. A poll that could not
-record its outcome (the state database failing) pauses polling for `STATE_PAUSE` seconds
-rather than fetching the same feeds again at once.
+record its outcome (the state database failing) pauses polling for `STATE_PAUSE` seconds,
+or the lease when shorter, rather than fetching the same feeds again at once.
 """
 
 from __future__ import annotations
@@ -152,8 +152,10 @@ class PollLoop:
                     lease_owner=owner,
                 )
             except Exception:
-                self._resume_at = time.time() + STATE_PAUSE  # nothing recorded: not at once
-                log.warning("%s", kv(event="poll", result="paused", seconds=STATE_PAUSE))
+                # nothing recorded: not at once; the database's own take-over time at most
+                pause = min(STATE_PAUSE, self._ctx.instance.lease)
+                self._resume_at = time.time() + pause
+                log.warning("%s", kv(event="poll", result="paused", seconds=pause))
                 raise
         await self._mail.alert_new_matches()
         self._ctx.controls.status_changed()
