@@ -25,7 +25,7 @@ from watcher.matching import CompiledWatchlists
 from watcher.progress import Report, Tick, quiet, tally, terminal_report
 from watcher.service.instance import Registration, sole_writer
 from watcher.state.interface import StateStore
-from watcher.state.lock import AlreadyRunningError, StateLock, read_pid_file
+from watcher.state.lock import AlreadyRunningError, StateLock, lock_holder
 from watcher.state.open import open_state
 
 CONFIG_OPTION = config_option()
@@ -92,12 +92,10 @@ def single_writer(state_dir: Path, command: str, instead: str) -> Iterator[None]
     try:
         lock.acquire()
     except AlreadyRunningError:
-        pid = read_pid_file(lock.path)
-        holder = f"PID {pid}" if pid else "another process"
         raise AlreadyRunningError(
-            f"{command}: a watcher ({holder}) is running on state directory {state_dir} "
-            f"and holds its lock {lock.path}; {instead}. To run {command} by hand, stop the "
-            "daemon first (systemctl stop sanctions-watch)"
+            f"{command}: a watcher ({lock_holder(lock.path)}) is running on state directory "
+            f"{state_dir} and holds its lock {lock.path}; {instead}. To run {command} by hand, "
+            "stop the daemon first (systemctl stop sanctions-watch)"
         ) from None
     try:
         yield

@@ -42,10 +42,8 @@ class StateLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            pid = read_pid_file(self.path)
-            holder = f"PID {pid}" if pid else "another process"
             raise AlreadyRunningError(
-                f"another watcher ({holder}) is already running on state directory "
+                f"another watcher ({lock_holder(self.path)}) is already running on state directory "
                 f"{self.path.parent} (lock {self.path}); stop it, or give this one its own "
                 "state_dir"
             ) from None
@@ -67,6 +65,12 @@ class StateLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def lock_holder(path: Path) -> str:
+    """Who holds the lock file at ``path``, for messages: its PID when it wrote one."""
+    pid = read_pid_file(path)
+    return f"PID {pid}" if pid else "another process"
 
 
 def read_pid_file(path: Path) -> int | None:
