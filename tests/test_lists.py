@@ -37,6 +37,7 @@ from watcher.lists.update import (
     screened_watchlists,
     update_due,
 )
+from watcher.state.interface import StateStore
 from watcher.state.sqlite import Store
 
 SDN = (OFAC_DIR / "sdn.csv").read_bytes()
@@ -389,7 +390,7 @@ def test_a_list_without_a_successful_update_for_long_is_stale(tmp_path: Path) ->
 # --- back-screening -----------------------------------------------------------------------------
 
 
-def store_article(store: Store, article_id: str, text: str, now: float) -> None:
+def store_article(store: StateStore, article_id: str, text: str, now: float) -> None:
     with store.transaction() as tx:
         tx.sync_feeds([("http://127.0.0.1:1/feed", "feed")], now)
         feed_id = tx.feeds()[0].id

@@ -15,10 +15,10 @@ import pytest
 from conftest import Backend
 from feedserver import FeedServer, Route
 from import_helpers import OFAC_DIR
+from test_lists import store_article
 
 from watcher.config.schema import Config
 from watcher.config.settings import load_config, load_watchlist_file
-from watcher.ingest.feedstate import ItemRecord
 from watcher.ingest.fetch import make_client
 from watcher.lists.rescreen import CLAIM, rescreen, rescreen_pending
 from watcher.lists.update import ListUpdateResult, list_fetch_limits, output_path, update_due
@@ -84,15 +84,6 @@ def instance(tmp_path: Path, name: str, url: str, store: StateStore) -> Instance
         encoding="utf-8",
     )
     return Instance(load_config(path), state_dir, store)
-
-
-def store_article(store: StateStore, article_id: str, text: str, now: float) -> None:
-    with store.transaction() as tx:
-        tx.sync_feeds([("http://127.0.0.1:1/feed", "feed")], now)
-        feed_id = tx.feeds()[0].id
-        record = ItemRecord(article_id, article_id, f"http://x/{article_id}", text[:40], now, "h")
-        tx.record_items(feed_id, [record], now)
-        tx.keep_article_texts([(article_id, text)], now)
 
 
 def only(results: list[ListUpdateResult]) -> ListUpdateResult:

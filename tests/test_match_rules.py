@@ -209,6 +209,20 @@ def found(text: str, compiled: CompiledWatchlists) -> dict[str, Match]:
     return {m.entry_id: m for m in match(text, compiled)}
 
 
+def assert_found(case: tuple[str, str, str, str, str], compiled: CompiledWatchlists) -> None:
+    """One row of a FOUND table: (rule, text, entry, the mention, the `Match.rule`)."""
+    rule, text, entry, mention, reported = case
+    hits = found(text, compiled)
+    assert entry in hits, f"{rule}: {entry} not found in {text!r}: got {sorted(hits)}"
+    assert hits[entry].text == mention
+    assert hits[entry].rule == reported
+
+
+def assert_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchlists) -> None:
+    hits = found(text, compiled)
+    assert entry not in hits, f"{rule}: {entry} wrongly found in {text!r} as {hits[entry]}"
+
+
 # (rule, text, entry, mention, Match.rule): each rule's golden "found" cases
 FOUND = [
     # 2. the surname alone: a head of state by title, anyone prominent with a cue
@@ -385,17 +399,12 @@ NOT_FOUND = [
 
 @pytest.mark.parametrize("case", FOUND, ids=[f"{c[0]}: {c[1]}" for c in FOUND])
 def test_found(case: tuple[str, str, str, str, str], compiled: CompiledWatchlists) -> None:
-    rule, text, entry, mention, reported = case
-    hits = found(text, compiled)
-    assert entry in hits, f"{rule}: {entry} not found in {text!r}: got {sorted(hits)}"
-    assert hits[entry].text == mention
-    assert hits[entry].rule == reported
+    assert_found(case, compiled)
 
 
 @pytest.mark.parametrize(("rule", "text", "entry"), NOT_FOUND)
 def test_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchlists) -> None:
-    hits = found(text, compiled)
-    assert entry not in hits, f"{rule}: {entry} wrongly found in {text!r} as {hits[entry]}"
+    assert_not_found(rule, text, entry, compiled)
 
 
 def test_the_reason_is_given_in_words(compiled: CompiledWatchlists) -> None:

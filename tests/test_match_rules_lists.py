@@ -8,10 +8,10 @@ several languages, with the rule `--json` reports.
 from __future__ import annotations
 
 import pytest
-from test_match_rules import org, person
+from test_match_rules import assert_found, assert_not_found, found, org, person
 
 from watcher.config.watchlist import DerivedName, Entry, EntryType, Watchlist
-from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
+from watcher.matching import CompiledWatchlists, compile_watchlists
 
 # Namesakes that make Dmitriy and Sergey given names, as on a big list.
 _FILLERS = tuple(
@@ -206,10 +206,6 @@ def compiled() -> CompiledWatchlists:
     return compile_watchlists([Watchlist("sdn", "", "", ENTRIES)])
 
 
-def found(text: str, compiled: CompiledWatchlists) -> dict[str, Match]:
-    return {m.entry_id: m for m in match(text, compiled)}
-
-
 # (rule, text, entry, mention, Match.rule)
 FOUND = [
     # the head of a listed family by the surname alone, in each spelling of his names
@@ -367,17 +363,12 @@ NOT_FOUND = [
 
 @pytest.mark.parametrize("case", FOUND, ids=[f"{c[0]}: {c[1]}" for c in FOUND])
 def test_found(case: tuple[str, str, str, str, str], compiled: CompiledWatchlists) -> None:
-    rule, text, entry, mention, reported = case
-    hits = found(text, compiled)
-    assert entry in hits, f"{rule}: {entry} not found in {text!r}: got {sorted(hits)}"
-    assert hits[entry].text == mention
-    assert hits[entry].rule == reported
+    assert_found(case, compiled)
 
 
 @pytest.mark.parametrize(("rule", "text", "entry"), NOT_FOUND)
 def test_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchlists) -> None:
-    hits = found(text, compiled)
-    assert entry not in hits, f"{rule}: {entry} wrongly found in {text!r} as {hits[entry]}"
+    assert_not_found(rule, text, entry, compiled)
 
 
 def test_why_names_the_family_and_the_form(compiled: CompiledWatchlists) -> None:
