@@ -94,6 +94,7 @@ ENTRIES = (
         family=("Maduro", "Moros"),
         titles=("President of the Bolivarian Republic of Venezuela",),
         derived=(("Nicolas Maduro", "first-surname"),),
+        countries=("Venezuela",),
     ),
     person(
         "maduro-guerra",
@@ -144,6 +145,25 @@ ENTRIES = (
         middle=("Sergeevich",),
         family=("Peskov",),
         derived=(("Dmitriy Peskov", "given-family"),),
+        countries=("Russia",),
+    ),
+    # his son, listed without a patronymic but with one in an alias: Peskov is told apart
+    person(
+        "peskov-son",
+        "Nikolay Peskov",
+        given=("Nikolay",),
+        family=("Peskov",),
+        aliases=("Nikolay Dmitriyevich Choulz",),
+    ),
+    person(
+        "cabello",
+        "Diosdado Cabello Rondon",
+        given=("Diosdado",),
+        family=("Cabello", "Rondon"),
+        derived=(("Diosdado Cabello", "first-surname"),),
+    ),
+    person(
+        "memon", "Tiger Ibrahim Memon", given=("Tiger",), family=("Memon",), countries=("Pakistan",)
     ),
     person("navalny", "Alexei Navalny", aliases=("Navalny",)),
     person(
@@ -245,6 +265,15 @@ FOUND = [
     ("surname", "Talks with Shoigu ended.", "shoigu", "Shoigu", "surname"),
     ("surname", "Talks with Shoygu ended.", "shoigu", "Shoygu", "surname"),
     ("surname", "Talks with Nuri ended.", "nuri", "Nuri", "surname"),
+    # a title before the surname in Latin script is no given name (Ayatollah, Kremlchef)
+    ("surname", "Ayatollah Khamenei warned.", "khamenei", "Khamenei", "surname"),
+    # a word of a news language opening a sentence, with the person's country in the item
+    ("surname", "Maduro dijo que Venezuela no pagará.", "maduro", "Maduro", "surname"),
+    ("surname", "Maduro's government fell.", "maduro", "Maduro", "surname"),
+    # known by his listed son, no title: with his country (the Kremlin) in the item
+    ("surname", "Peskov said the Kremlin would wait.", "peskov", "Peskov", "surname"),
+    # an everyday two-word form with a given name the world rarely writes
+    ("derived", "Diosdado Cabello amenazó", "cabello", "Diosdado Cabello", "derived:first-surname"),
     # derived forms, with their rule
     ("derived", "Kim Jong Un met envoys", "kim", "Kim Jong Un", "derived:family-first"),
     # 5. Russian case forms of Latin-listed given names: Михаила (not read as a foreign
@@ -349,6 +378,8 @@ NOT_FOUND = [
     ("surname", "Maher al-Assad arrived", "assad"),
     ("surname", "Lavrov said nothing.", "lavrov"),  # no title on the list, no cue
     ("surname", "Maduro dijo que no.", "maduro"),  # a Spanish word at a sentence start
+    ("surname", "Peskov said nothing.", "peskov"),  # no title, no cue, no country
+    ("surname", "Memon said Pakistan would wait.", "memon"),  # the country, nothing else
     ("surname", "plátanos maduros", "maduro"),
     ("surname", "Kim said nothing.", "kim"),  # family-first names never stand alone
     ("surname", "Khamenei was absent.", "mojtaba"),  # the surname is the Supreme Leader's

@@ -32,9 +32,9 @@ from watcher.matching import countries, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
-INDEX_FORMAT = 5  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 6  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
-# corroborate acronyms
+# corroborate acronyms; 6: Flag.FAMILY
 
 
 class Mode:
@@ -108,6 +108,7 @@ class Flag:
     COUNTRY = 256  # a name without its "of <country>": only with the country named
     CORE = 512  # a company's one distinctive word (``Sberbank``): not a Cyrillic everyday word
     COMPOUND = 1024  # ... made with a business word (Sber-bank, Rostele-com): a name all the same
+    FAMILY = 2048  # ... of someone known by their listed children: a cue, or the country named
 
 
 # Legal-form words: a company is named with or without them.
@@ -660,12 +661,15 @@ def _people(
             if w.key in given or lexicon.is_everyday_word(w.surface.casefold(), w.norm):
                 continue
             d = d._replace(flags=d.flags | Flag.EXACT_ONLY)  # noqa: PLW2901
-        if d.rule.startswith("derived:") and not _derived_holds(d, derived_owners, ranks):
+        if d.rule.startswith("derived:") and not _derived_holds(d, derived_owners, ranks, given):
             continue
         kept.append(d)
     # a head known only by his children's aliases is told apart by the surname, not prominent
     told_apart = frozenset(heads) | heads_by_aliases
-    kept.extend(_bare_surnames(entries, kept, ranks, surnames, given, heads=told_apart))
+    bare = _bare_surnames(entries, kept, ranks, surnames, given, heads=told_apart)
+    kept.extend(
+        d._replace(flags=d.flags | Flag.FAMILY) if d.entry in heads_by_aliases else d for d in bare
+    )
     return kept, {i: why for i, (rank, why) in ranks.items() if rank}
 
 
@@ -675,10 +679,14 @@ def _surname_key(entry: Entry) -> str:
 
 
 def _derived_holds(
-    draft: _Draft, owners: dict[tuple[str, ...], set[int]], ranks: dict[int, tuple[int, str]]
+    draft: _Draft,
+    owners: dict[tuple[str, ...], set[int]],
+    ranks: dict[int, tuple[int, str]],
+    given: frozenset[str],
 ) -> bool:
     """A derived form counts for one person only, and a two-word one of everyday words (``Pedro
-    Sánchez``, ``José Gil``) only for a head of state or movement (``Nicolás Maduro``)."""
+    Sánchez``, ``José Gil``) only for a head of state or movement (``Nicolás Maduro``) or
+    with a rare given name (``Diosdado Cabello``)."""
     sharing = owners[tuple(s.key for s in draft.slots)]
     if len(sharing) > 1:
         rank = ranks[draft.entry][0]
@@ -687,7 +695,13 @@ def _derived_holds(
     if len(draft.slots) > 2:
         return True  # three names (Nicolás Maduro Guerra) tell a person apart, everyday or not
     everyday = all(lexicon.is_everyday_word(s.surface.casefold(), s.norm) for s in draft.slots)
-    return not everyday or ranks[draft.entry][0] >= people.HEAD
+    # a given name that neither the lists nor English news use much is the person's own,
+    # however often one language's news writes it (Diosdado Cabello; not Carlos, Rosario)
+    first = draft.slots[0]
+    rare_given = first.key not in given and not lexicon.is_english_news_word(
+        first.surface.casefold(), first.norm
+    )
+    return not everyday or rare_given or ranks[draft.entry][0] >= people.HEAD
 
 
 def _bare_surnames(

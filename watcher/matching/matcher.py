@@ -247,27 +247,58 @@ def _bare_surname(
     pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists
 ) -> str | None:
     """A surname the list does not name counts when capitalised, and the text (a title or
-    rank before it) or the list (a title) says the person is prominent. One that is also a
-    word of a news language (``Maduro``) does not count at a sentence start."""
-    w, slot = text.words[first], pattern.slots[0]
-    if not w.capitalized:
-        return None
-    if w.script == "latin" and w.key != slot.key and slot.key not in w.foreign:
-        if not _latin_case_form(w.key, slot.key):
-            return None
-        if len(slot.key) < _SHORT_STEM and lexicon.is_everyday_word(w.lower, w.norm):
-            # a short surname's case form that is a word or name of its own: Spanish Nuria
-            # is not Nuri's genitive (Polish news writes Putina often enough to be frequent)
-            return None
-    start = text.spans[first][1]
-    word_there = pattern.flags & Flag.FOREIGN_WORD and _sentence_initial(text.masked, start)
+    rank before it) or the list (a title, a listed family) says the person is prominent. Where
+    the surname may be something else, the item must also name the person's country: one that
+    is a word of a news language opening a sentence (``Maduro``: ripe), and the surname of a
+    person the list knows only by their children's aliases (``Peskov said``)."""
     # «Чайка», "Sokol": a title, a brand, a team (a person is not quoted so)
-    if word_there or _quoted_alone(text, first):
+    if not _surname_form(text.words[first], pattern.slots[0]) or _quoted_alone(text, first):
         return None
     cue = _cue_before(first, text)
     if cue:
         return f"cue: {cue}"
-    return compiled.prominent.get(pattern.entry)  # "title: ...", "listed with 3 relatives"
+    prominent = compiled.prominent.get(pattern.entry)  # "title: ...", "listed with 3 relatives"
+    if prominent and not _word_of_the_language(pattern, first, text):
+        return prominent
+    if not prominent and not pattern.flags & Flag.FAMILY:
+        return None
+    # the item must say whose surname this is: Maduro (Spanish: ripe) opening a sentence, or
+    # Peskov (known by his listed children, no title) are the listed person where the item
+    # names their country; a namesake without either is anyone's
+    country = _country_in_item(first, text, compiled.country_stems.get(pattern.entry))
+    return f"{prominent or 'known by listed family'}; with: {country}" if country else None
+
+
+def _surname_form(w: Word, slot: Slot) -> bool:
+    """Whether `w` is the surname, capitalised, as written or in a Polish case form."""
+    if not w.capitalized:
+        return False
+    if w.script != "latin" or w.key == slot.key or slot.key in w.foreign:
+        return True
+    # a short surname's case form that is a word or name of its own: Spanish Nuria is not
+    # Nuri's genitive (Polish news writes Putina often enough to be frequent)
+    short_word = len(slot.key) < _SHORT_STEM and lexicon.is_everyday_word(w.lower, w.norm)
+    return _latin_case_form(w.key, slot.key) and not short_word
+
+
+def _word_of_the_language(pattern: Pattern, first: int, text: _Text) -> bool:
+    """Whether a bare surname at word `first` may be a word of the text's language there: a
+    word of a news language (``Maduro``: Spanish for ripe) opening a sentence. An English
+    possessive (``Maduro's``) is a name's."""
+    if not pattern.flags & Flag.FOREIGN_WORD:
+        return False
+    start, end = text.spans[first][1:]
+    return _sentence_initial(text.masked, start) and text.masked[end : end + 2] not in ("'s", "’s")
+
+
+def _country_in_item(first: int, text: _Text, stems: tuple[str, ...] | None) -> str:
+    """A word naming one of the entry's countries anywhere in the item but the surname."""
+    if not stems:
+        return ""
+    for index, w in enumerate(text.words):
+        if index != first and w.capitalized and w.key.startswith(stems):
+            return w.surface
+    return ""
 
 
 def _cue_before(first: int, text: _Text) -> str:
@@ -351,6 +382,8 @@ def _latin_given_name(before: Word, raw: str, text: _Text, index: int, inflected
     if raw[-1:] in "sS" and raw[-2:-1] in "'’":
         return False
     if before.norm in _TITLES or lexicon.is_common_word(before.lower):
+        return False
+    if people.is_cue(before.lower):  # a title or rank (Ayatollah, Kremlchef, Präsident)
         return False
     if inflected and lexicon.is_foreign_word(before.lower):
         # a word of the language before a surname in a case form (Polish ``Doradcy Bidena``,
