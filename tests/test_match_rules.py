@@ -200,6 +200,7 @@ ENTRIES = (
     person("faqih", "Abd al-Rahman Al-Faqih", aliases=("Mohammad Ismail",)),
     person("zakir", "Qari Zakir", aliases=("Abdul Rauf",)),
     *_FILLERS,
+    *(person(f"umar-{i}", f"Umar Zqy{i}", given=("Umar",), family=(f"Zqy{i}",)) for i in range(3)),
     org("feniks", "FENIKS", countries=("Russia",)),
     org("unijet", "OOO YUNIDZHET", "UNIJET", countries=("Russia",)),
     org(
@@ -265,6 +266,8 @@ FOUND = [
     ("surname", "Talks with Shoigu ended.", "shoigu", "Shoigu", "surname"),
     ("surname", "Talks with Shoygu ended.", "shoigu", "Shoygu", "surname"),
     ("surname", "Talks with Nuri ended.", "nuri", "Nuri", "surname"),
+    # the surname before the person's own given name (Russian official order)
+    ("surname", "Путин Владимир Владимирович провёл совещание.", "putin", "Путин", "surname"),
     # a title before the surname in Latin script is no given name (Ayatollah, Kremlchef)
     ("surname", "Ayatollah Khamenei warned.", "khamenei", "Khamenei", "surname"),
     # a word of a news language opening a sentence, with the person's country in the item
@@ -379,6 +382,10 @@ NOT_FOUND = [
     ("surname", "Lavrov said nothing.", "lavrov"),  # no title on the list, no cue
     ("surname", "Maduro dijo que no.", "maduro"),  # a Spanish word at a sentence start
     ("surname", "Peskov said nothing.", "peskov"),  # no title, no cue, no country
+    # a common given name after the surname: someone's given name, or another person's
+    ("surname", "Asad Umar said the deal was done.", "assad"),
+    ("surname", "Assad Ali, a shopkeeper, said", "assad"),
+    ("surname", "Путин Иван, житель Омска, сказал", "putin"),
     ("surname", "Memon said Pakistan would wait.", "memon"),  # the country, nothing else
     ("surname", "plátanos maduros", "maduro"),
     ("surname", "Kim said nothing.", "kim"),  # family-first names never stand alone

@@ -152,6 +152,7 @@ class CompiledWatchlists:
         signature: str,
         cards: dict[str, tuple[Listing, ...]] | None = None,
         vouching_words: dict[int, frozenset[str]] | None = None,
+        given_names: frozenset[str] = frozenset(),
     ) -> None:
         self.entries = entries
         self.thresholds = thresholds
@@ -171,6 +172,8 @@ class CompiledWatchlists:
         # entry with an acronym or generic name -> keys of the distinctive words of its other
         # names, any of which in the item corroborates it (ETA beside Batasuna)
         self.vouching_words = vouching_words or {}
+        # keys of the words the lists give as given names more often than as family names
+        self.given_names = given_names
         # built on first use, per first letter: compiling stays fast, reading pays once
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
         # memo: word -> anchors it may stand for (emptied when pickled)
@@ -233,7 +236,8 @@ def _compile(
     drafts.extend(_without_country(entries, drafts))
     drafts.extend(_org_cores(entries, drafts))
     drafts = _corroborated_names(entries, drafts)
-    drafts, prominent = _people(entries, drafts)
+    given = people.given_name_keys(entries)
+    drafts, prominent = _people(entries, drafts, given)
     patterns = _shared_slots(_anchor_patterns(drafts))
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     name_keys = _name_keys(entries, drafts)
@@ -259,6 +263,7 @@ def _compile(
         signature=_signature(watchlists, threshold, ignore),
         cards=build_cards(entries),
         vouching_words=_vouching_words(entries, patterns),
+        given_names=given,
     )
 
 
@@ -613,7 +618,7 @@ def _generic(slot: Slot) -> bool:
 
 
 def _people(
-    entries: tuple[Entry, ...], drafts: list[_Draft]
+    entries: tuple[Entry, ...], drafts: list[_Draft], given: frozenset[str]
 ) -> tuple[list[_Draft], dict[int, str]]:
     """People's names as news writes them, and which people are prominent (entry -> title).
 
@@ -625,7 +630,6 @@ def _people(
       words for someone not heading a state (``Pedro Sánchez``), is left out;
     * the surname alone (``Putin``, ``Maduro``, ``Assad``) is added when it tells one person
       apart (`_bare_surnames`)."""
-    given = people.given_name_keys(entries)
     ranks = {
         i: (rank, f"title: {title}") if rank else (0, "")
         for i, e in enumerate(entries)

@@ -204,8 +204,26 @@ def _fits_context(
     ):
         return None
     if pattern.flags & Flag.BARE:
+        if _given_name_after(first, text, own, compiled.given_names):
+            return None
         return _bare_surname(pattern, first, text, compiled)
     return ""
+
+
+def _given_name_after(
+    first: int, text: _Text, own: frozenset[str] | None, given: frozenset[str]
+) -> bool:
+    """Whether a bare surname is followed, on the same line, by a common given name not the
+    entry's: the surname is someone's given name there (``Asad Umar``, ``Assad Ali``), or a
+    namesake's in surname-first order (``Кадыров Иван``)."""
+    if first + 1 >= len(text.words):
+        return False
+    after, gap = text.words[first + 1], text.masked[text.spans[first][2] : text.spans[first + 1][1]]
+    if gap.strip(" \t\xa0") or not after.capitalized or after.surface.isupper():
+        return False
+    common = after.key in given or people.is_slavic_given_name(after.key)
+    names = frozenset(k for k in own or () if len(k) > 2)  # not the particle of al-Assad
+    return common and not _own_name(after.key, names)
 
 
 _CUE_REACH = 3  # words a cue may stand before the surname: ``президент России Путин``
