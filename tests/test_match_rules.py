@@ -48,8 +48,17 @@ def org(
     *aliases: str,
     countries: tuple[str, ...] = (),
     weak: tuple[str, ...] = (),
+    programs: tuple[str, ...] = (),
 ) -> Entry:
-    return Entry("sdn", entry_id, name, aliases=aliases, weak_aliases=weak, countries=countries)
+    return Entry(
+        "sdn",
+        entry_id,
+        name,
+        aliases=aliases,
+        weak_aliases=weak,
+        countries=countries,
+        programs=programs,
+    )
 
 
 # Namesakes that make some words given names, as on a big list.

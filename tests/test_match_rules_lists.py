@@ -141,7 +141,16 @@ ENTRIES = (
     org("chikas", "SIN-MEX IMPORTADORA, S.A. DE C.V.", "CHIKA'S", countries=("Mexico",)),
     org("bidek", "BIDEK TRADING LLC", "BIDEK"),
     # an acronym (weak alias) of an entry the list gives no country
-    org("eta", "EUZKADI TA ASKATASUNA", "BATASUNA", "EUSKAL HERRITARROK", weak=("ETA", "K.A.S.")),
+    org(
+        "eta",
+        "EUZKADI TA ASKATASUNA",
+        "BATASUNA",
+        "EUSKAL HERRITARROK",
+        weak=("ETA", "K.A.S."),
+        programs=("SDGT",),
+    ),
+    # the same, listed for no terrorism program
+    org("arko", "ALFA RADIO KOMPANIYA OTKRYTAYA", weak=("ARKO",)),
     org("wagner", "WAGNER GROUP", countries=("Russia",)),
     org("bank-moskvy", "BANK MOSKVY PAO", countries=("Russia",)),
     org("gazprom", "PUBLIC JOINT STOCK COMPANY GAZPROM", "GAZPROM", countries=("Russia",)),
@@ -223,6 +232,16 @@ FOUND = [
     ("vouched", "Presos de ETA y la izquierda de Euskal Herria.", "eta", "ETA", "acronym"),
     ("vouched", "ETA's prisoners, Euskal groups said, were moved.", "eta", "ETA", "acronym"),
     ("vouched", "Атаки ETA и запрет партии Батасуна.", "eta", "ETA", "acronym"),
+    # a group listed for terrorism, its acronym beside talk of terrorism (no country listed)
+    ("terrorism", "La banda terrorista ETA asesinó a 850 personas.", "eta", "ETA", "acronym"),
+    (
+        "terrorism",
+        "Volvieron al terrorismo. Los populares usaron su comodín favorito: ETA.",
+        "eta",
+        "ETA",
+        "acronym",
+    ),
+    ("terrorism", "Террористы из ETA взяли на себя ответственность.", "eta", "ETA", "acronym"),
     ("guessed", "Chika's sold goods.", "chikas", "Chika", "alias"),
     ("family", "Wczoraj Łukaszenka powiedział", "lukashenka", "Łukaszenka", "surname"),
     # Polish case forms of a surname in -a, and Polish ż for ж
@@ -334,6 +353,8 @@ NOT_FOUND = [
     ("guessed", "Чайка летела над морем.", "chikas"),  # seagull, not CHIKA'S
     ("vouched", "El PP volvió a hablar de ETA.", "eta"),  # no country, no other name
     ("vouched", "Flight BA12, ETA 10:30, gate B.", "eta"),
+    ("terrorism", "The terrorist attack in Paris; ARKO radio said nothing.", "arko"),  # no program
+    ("terrorism", "ETA of the flight: 10:30. " + "Words. " * 25 + "Terrorism.", "eta"),  # far
     ("vouched", "Presos de eta y Euskal Herria.", "eta"),  # not in capitals
     ("guessed", "Завод «Чайка» закрыли.", "chikas"),
     ("core", "Zvezda TV said", "zvezda"),  # a plain word of Russian: only beside the country

@@ -153,6 +153,7 @@ class CompiledWatchlists:
         cards: dict[str, tuple[Listing, ...]] | None = None,
         vouching_words: dict[int, frozenset[str]] | None = None,
         given_names: frozenset[str] = frozenset(),
+        armed_groups: frozenset[int] = frozenset(),
     ) -> None:
         self.entries = entries
         self.thresholds = thresholds
@@ -174,6 +175,8 @@ class CompiledWatchlists:
         self.vouching_words = vouching_words or {}
         # keys of the words the lists give as given names more often than as family names
         self.given_names = given_names
+        # entries listed for terrorism: their acronyms count beside talk of terrorism (ETA)
+        self.armed_groups = armed_groups
         # built on first use, per first letter: compiling stays fast, reading pays once
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
         # memo: word -> anchors it may stand for (emptied when pickled)
@@ -264,7 +267,15 @@ def _compile(
         cards=build_cards(entries),
         vouching_words=_vouching_words(entries, patterns),
         given_names=given,
+        armed_groups=frozenset(
+            i for i, e in enumerate(entries) if not _TERROR_PROGRAMS.isdisjoint(e.programs)
+        ),
     )
+
+
+# Programs of groups listed for terrorism (OFAC's global terrorism and foreign terrorist
+# organisation programs; the UN's ISIL/Al-Qaida and Taliban lists).
+_TERROR_PROGRAMS = frozenset({"SDGT", "FTO", "SDT", "UN Al-Qaida", "UN Taliban"})
 
 
 def _vouching_words(

@@ -934,6 +934,10 @@ def _corroborate(
         if vouching:
             kept.append(replace(m, evidence=f"with: {vouching}"))
             continue
+        talk = m.rule == "acronym" and m.entry in compiled.armed_groups and _terror_near(m, spans)
+        if talk:
+            kept.append(replace(m, evidence=f"with: {talk}"))
+            continue
         if m.corroborate & Flag.WEAK or m.entry not in compiled.country_stems:
             continue
         country = _country_near(m, spans, compiled.country_stems[m.entry], _in_tags(masked, m))
@@ -943,6 +947,25 @@ def _corroborate(
 
 
 _COUNTRY_REACH = 8  # words between a generic name or acronym and its country
+
+
+# Words of terrorism and armed struggle in the news languages (key spelling of their starts):
+# an acronym of a group listed for terrorism beside them is that group (``la banda terrorista
+# ETA``), wherever its country goes unnamed.
+_TERROR_WORDS = """terror terroryst террор терор jihad yihad djihad dschihad dzhihad джихад
+    militant militan insurg insurrect guerril guerill боевик бойовик extremis ekstremi
+    экстремист екстреміст separatis separatys сепаратист"""
+_TERROR_KEYS = tuple(dict.fromkeys(word(w).key for w in _TERROR_WORDS.split()))
+_TERROR_REACH = 20  # words either side: the sentence before or after may carry it
+
+
+def _terror_near(m: _Mention, spans: list[tuple[str, int, int]]) -> str:
+    """A word of terrorism or armed struggle within a few sentences' words of the mention."""
+    at = bisect_left([start for _, start, _ in spans], m.start)
+    for surface, start, _ in spans[max(0, at - _TERROR_REACH) : at + _TERROR_REACH]:
+        if not m.start <= start < m.end and word(surface).key.startswith(_TERROR_KEYS):
+            return surface
+    return ""
 
 
 def _in_tags(masked: str, m: _Mention) -> bool:
