@@ -154,7 +154,8 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256(f"{INDEX_FORMAT}\0{sys.version_info[:2]}".encode())
     for name in _CODE_MODULES:
         path = package / name
-        sources = sorted(path.glob("*.py")) if path.is_dir() else [path]
+        # the package's data compiled in too (matching/exonyms.yaml, the news spellings table)
+        sources = sorted([*path.glob("*.py"), *path.glob("*.yaml")]) if path.is_dir() else [path]
         for source in sources:
             digest.update(source.name.encode() + b"\0" + source.read_bytes())
     for dist in _WORD_LISTS:

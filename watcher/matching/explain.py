@@ -1,8 +1,9 @@
 """Why a match was made, and what the matcher looks for, for ``watcher match --explain``.
 
 For a match: the rule that made it (`Match.rule`, in words `Match.why`), the name that
-matched and where that name comes from (the primary name, a listed alias, or a form derived
-from the name and by which rule, see `watcher.importers.derive`), and every list the entity is
+matched and where that name comes from (the primary name, a listed alias, a form derived
+from the name and by which rule, see `watcher.importers.derive`, or a news spelling in another
+language, see `watcher.matching.exonyms`), and every list the entity is
 on (`watcher.matching.cards`). For an entry: every name it is found by, with the same
 provenance, its weak aliases, and its other listings.
 """
@@ -14,11 +15,13 @@ from collections.abc import Sequence
 from watcher.config.watchlist import Entry
 from watcher.errors import WatcherError
 from watcher.matching.cards import listed_on
+from watcher.matching.exonyms import RULE as EXONYM_RULE
 from watcher.matching.index import CompiledWatchlists, indexed_names
-from watcher.matching.types import Match
+from watcher.matching.types import RULES, Match
 
 PRIMARY = "primary name"
 ALIAS = "listed alias"
+EXONYM = RULES[EXONYM_RULE]
 
 
 def derived_label(rule: str) -> str:
@@ -30,6 +33,8 @@ def name_label(rule: str) -> str:
     kind, _, how = rule.partition(":")
     if kind == "derived":
         return derived_label(how)
+    if kind == EXONYM_RULE:
+        return f"{EXONYM} ({how})"
     return PRIMARY if kind == "name" else ALIAS
 
 

@@ -28,13 +28,14 @@ from rapidfuzz.distance import OSA
 from watcher.config.ignore import IgnoreRule
 from watcher.config.watchlist import Entry, EntryType, Watchlist
 from watcher.config.yamlfile import gc_paused
-from watcher.matching import countries, lexicon, people
+from watcher.matching import countries, exonyms, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
-INDEX_FORMAT = 6  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 7  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
-# corroborate acronyms; 6: Flag.FAMILY
+# corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
+# its hash in the signature), capitalised-only names
 
 
 class Mode:
@@ -109,6 +110,7 @@ class Flag:
     CORE = 512  # a company's one distinctive word (``Sberbank``): not a Cyrillic everyday word
     COMPOUND = 1024  # ... made with a business word (Sber-bank, Rostele-com): a name all the same
     FAMILY = 2048  # ... of someone known by their listed children: a cue, or the country named
+    CAPITALISED = 4096  # a translated name of everyday words (Estado Islámico): first word capital
 
 
 # Legal-form words: a company is named with or without them.
@@ -228,14 +230,20 @@ def _compile(
     for position, entry in enumerate(entries):
         for name, name_rule in indexed_names(entry):
             punct = _punctuation(name)
-            for slots, penalty, gap, variant in name_variants(entry, name):
-                flags = _flags(entry, slots)
+            exonym = name_rule.startswith(exonyms.RULE)
+            capitalised = _exonym_flags(entry, name) if exonym else 0
+            variants = name_variants(entry, name)
+            for slots, penalty, gap, variant in _as_written(variants) if exonym else variants:
+                flags = _flags(entry, slots) | capitalised
                 # another name of the entry may read the same (``LUKOIL``/``Lukoil``)
                 shape = (position, gap, *(s.surface if s.mode == 0 else s.norm for s in slots))
                 if shape not in seen:
                     seen.add(shape)
                     rule = variant or name_rule
-                    drafts.append(_Draft(position, name, slots, penalty, gap, flags, punct, rule))
+                    # a table's spelling yields to the list's own names where both read the
+                    # text alike (Хезболла: HIZBALLAH transliterated, and Spanish Hezbolá)
+                    loss = penalty + _EXONYM_PENALTY if exonym else penalty
+                    drafts.append(_Draft(position, name, slots, loss, gap, flags, punct, rule))
     drafts.extend(_without_country(entries, drafts))
     drafts.extend(_org_cores(entries, drafts))
     drafts = _corroborated_names(entries, drafts)
@@ -304,9 +312,11 @@ def _vouching_words(
 
 def indexed_names(entry: Entry) -> Iterator[tuple[str, str]]:
     """(name, rule) of every strong name the matcher looks for, the rule as `Match.rule`
-    gives it: the primary name (``name``), the listed aliases (``alias``), then the derived
-    forms the list keeps (``Kim Jong Un``, ``derived:family-first``) that no listed name
-    already is. The one place both the compiler and ``watcher match --explain`` read."""
+    gives it: the primary name (``name``), the listed aliases (``alias``), the derived forms
+    the list keeps (``Kim Jong Un``, ``derived:family-first``), then the news spellings in
+    other languages of the reference table (``Hezbolá``, ``exonym:es``; `exonyms`), each
+    that no earlier name already is. The one place both the compiler and ``watcher match
+    --explain`` read."""
     listed = dict.fromkeys(entry.names)
     for name in listed:
         yield name, "name" if name == entry.name else "alias"
@@ -314,6 +324,41 @@ def indexed_names(entry: Entry) -> Iterator[tuple[str, str]]:
         if derived.name not in listed:
             listed[derived.name] = None
             yield derived.name, f"derived:{derived.rule}"
+    for form in exonyms.forms_for(entry):
+        if form.name not in listed:
+            listed[form.name] = None
+            yield form.name, form.rule
+
+
+_EXONYM_PENALTY = 1
+
+
+def _exonym_flags(entry: Entry, name: str) -> int:
+    """A translated name of `entry` counts only with a capital in its first word (``Estado
+    Islámico``, ``l'État islamique``); a generic one (``Guardia Revolucionaria``) also only
+    beside the entry's country or another of its names."""
+    flags = 0
+    for form in exonyms.forms_for(entry):
+        if form.name == name:
+            flags |= Flag.CAPITALISED if form.capitalised else 0
+            flags |= Flag.CORROBORATE if form.generic else 0
+    return flags
+
+
+def _as_written(variants: list[Variant]) -> list[Variant]:
+    """A news spelling is the table's own form, not a company's closed compound or short form
+    of it (``GuardiaRevolucionaria``). One word in lower case (``talibanes``, ``талибов``,
+    ``hutíes``), a word of its language naming the group, which news writes every day, counts
+    exactly as written, or capitalised at a sentence start: never inflected or misspelled, and
+    in lower case although a frequent word (the table lists the case forms that count)."""
+    variants = [v for v in variants if not v[3]]
+    if len(variants) != 1 or len(variants[0][0]) != 1:
+        return variants
+    (slot,), penalty, gap, rule = variants[0]
+    if not slot.surface[:1].islower():
+        return variants
+    surfaces = dict.fromkeys((slot.surface, slot.surface[:1].upper() + slot.surface[1:]))
+    return [((slot._replace(surface=s, mode=Mode.STRICT),), penalty, gap, rule) for s in surfaces]
 
 
 _NAME_PUNCTUATION = re.compile(r"[^\w\s]")
@@ -516,7 +561,7 @@ def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> lis
         entry = entries[d.entry]
         if not entry.countries or entry.type == EntryType.PERSON:
             kept.append(d)
-        elif len(d.slots) == 1 and _is_acronym(d.alias, entry):
+        elif len(d.slots) == 1 and (_is_acronym(d.alias, entry) or _table_acronym(d)):
             kept.append(d._replace(flags=d.flags | Flag.CORROBORATE, rule="acronym"))
         elif len(d.slots) > 1 and all(_generic(s) for s in d.slots):
             slots = tuple(
@@ -600,6 +645,13 @@ def _cyrillic_acronyms(drafts: list[_Draft]) -> list[_Draft]:
             slot = _slot(word(cyrillic), Mode.STRICT, 0)
             extra.append(d._replace(slots=(slot,)))
     return extra
+
+
+def _table_acronym(draft: _Draft) -> bool:
+    """A news spelling that is an acronym in another language or script (``КСИР`` for the
+    IRGC, ``ФАРК``): it counts as the entry's listed acronyms do."""
+    alias = draft.alias
+    return draft.rule.startswith(exonyms.RULE) and alias.isupper() and alias.isalpha()
 
 
 def _is_acronym(alias: str, entry: Entry) -> bool:
@@ -756,7 +808,9 @@ def _bare_surnames(
         if holders[key] > 1 and not family_head and (rank < people.HEAD or best[key] != [rank, 1]):
             continue
         found = people.surname(entries[position]) or ""
-        for spelling in (found, *_surname_spellings(entries[position], key)):
+        entry = entries[position]
+        spellings = (*_surname_spellings(entry, key), *exonyms.surnames_for(entry))
+        for spelling in dict.fromkeys((found, *spellings)):
             w = word(spelling)
             if w.key != key and (
                 (w.key in holders and not family_head) or (position, w.key) in one_word
@@ -1051,6 +1105,7 @@ def _signature(
     watchlists: Sequence[Watchlist], threshold: int, ignore: Sequence[IgnoreRule]
 ) -> str:
     digest = hashlib.sha256(repr((INDEX_FORMAT, threshold, tuple(ignore))).encode())
+    digest.update(exonyms.digest().encode())  # the reference table is compiled in too
     for wl in watchlists:
         digest.update(repr(wl).encode())
     return digest.hexdigest()

@@ -191,6 +191,8 @@ def _fits_context(
         before = text.words[max(0, first - _CUE_WINDOW) : first]
         cues = [w for w in before if w.norm in _VESSEL_MARKS or w.lower.startswith(_VESSEL_CUES)]
         return f"cue: {cues[-1].surface}" if cues else None
+    if pattern.flags & Flag.CAPITALISED and text.words[first].surface.islower():
+        return None  # a translated name in lower case is those words: un estado islámico
     if pattern.flags & Flag.CORROBORATE:
         last = first + len(pattern.slots) - 1
         if not (text.words[first].capitalized and text.words[last].capitalized):

@@ -15,6 +15,7 @@ RULES = {
     "one-word": "name written as one word",
     "surname": "surname of a prominent person",
     "acronym": "acronym",
+    "exonym": "news spelling in another language",  # "exonym:es": `watcher.matching.exonyms`
 }
 # Match.form: how the words in the text differ from the name's.
 FORMS = {
