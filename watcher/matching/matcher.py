@@ -191,12 +191,8 @@ def _fits_context(
         before = text.words[max(0, first - _CUE_WINDOW) : first]
         cues = [w for w in before if w.norm in _VESSEL_MARKS or w.lower.startswith(_VESSEL_CUES)]
         return f"cue: {cues[-1].surface}" if cues else None
-    if pattern.flags & Flag.CAPITALISED and text.words[first].surface.islower():
-        return None  # a translated name in lower case is those words: un estado islámico
-    if pattern.flags & Flag.CORROBORATE:
-        last = first + len(pattern.slots) - 1
-        if not (text.words[first].capitalized and text.words[last].capitalized):
-            return None  # a generic name in lower case is those words, not the entity
+    if _words_not_name(pattern, first, text):
+        return None
     own = compiled.name_keys.get(pattern.entry)
     inflected = text.words[first].key != pattern.slots[0].key
     if (
@@ -210,6 +206,18 @@ def _fits_context(
             return None
         return _bare_surname(pattern, first, text, compiled)
     return ""
+
+
+def _words_not_name(pattern: Pattern, first: int, text: _Text) -> bool:
+    """Whether the words are written as everyday words, not as the entity's name: a generic
+    name in lower case, or a translated one (``un estado islámico moderno``) without its
+    capital."""
+    if pattern.flags & Flag.CAPITALISED and text.words[first].surface.islower():
+        return True
+    if pattern.flags & Flag.CORROBORATE:
+        last = first + len(pattern.slots) - 1
+        return not (text.words[first].capitalized and text.words[last].capitalized)
+    return False
 
 
 def _given_name_after(
