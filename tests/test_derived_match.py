@@ -101,6 +101,16 @@ def test_explain_names_the_rule_of_a_derived_form(compiled: CompiledWatchlists) 
     assert Explainer(compiled).match(putin)["name_rule"] == "primary name"
 
 
+def test_explain_says_a_surname_alone_is_no_listed_name(compiled: CompiledWatchlists) -> None:
+    """The bare surname is the matcher's reading of the entry's names, not a listed alias."""
+    (putin,) = match("Putin said no.", compiled)
+    why = Explainer(compiled).match(putin)
+    assert why["name_rule"] == "surname (read by the matcher from its names, not listed)"
+    assert (
+        Explainer(compiled).lines(putin)[0].startswith("why: matched 'Putin', the entry's surname")
+    )
+
+
 def test_compiled_index_with_derived_rules_survives_pickling(
     compiled: CompiledWatchlists, tmp_path: Path
 ) -> None:

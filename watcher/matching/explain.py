@@ -45,13 +45,19 @@ class Explainer:
         self.compiled = compiled
         self.positions = {entry.key: i for i, entry in enumerate(compiled.entries)}
 
-    def name_rule(self, list_name: str, entry_id: str, name: str) -> str:
-        """Where the name that matched comes from."""
-        position = self.positions.get(f"{list_name}/{entry_id}")
+    def name_rule(self, m: Match) -> str:
+        """Where the name that matched comes from: one the list gives or derives, a weak
+        alias, or a form the matcher reads from the entry (a surname, a short form)."""
+        position = self.positions.get(f"{m.list_name}/{m.entry_id}")
         if position is None:
             return ALIAS
-        rules = dict(indexed_names(self.compiled.entries[position]))
-        return name_label(rules[name]) if name in rules else ALIAS
+        entry = self.compiled.entries[position]
+        rules = dict(indexed_names(entry))
+        if m.alias in rules:
+            return name_label(rules[m.alias])
+        if m.alias in entry.weak_aliases:
+            return "weak alias"
+        return f"{m.rule} (read by the matcher from its names, not listed)"
 
     def _listings(self, entry: Entry) -> tuple[str, ...]:
         card = self.compiled.cards.get(entry.key, ())
@@ -63,12 +69,12 @@ class Explainer:
         return {
             "rule": m.rule,  # in words: the match's "why"
             "name": m.alias,
-            "name_rule": self.name_rule(m.list_name, m.entry_id, m.alias),
+            "name_rule": self.name_rule(m),
             "listed_on": list(listed_on(m.list_name, m.entry_id, m.also)),
         }
 
     def lines(self, m: Match) -> list[str]:
-        name_rule = self.name_rule(m.list_name, m.entry_id, m.alias)
+        name_rule = self.name_rule(m)
         return [f"why: matched {m.alias!r}, the entry's {name_rule}", f"rule: {m.rule} ({m.why})"]
 
     def entries(self, keys: Sequence[str]) -> list[Entry]:
