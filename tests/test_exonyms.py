@@ -89,6 +89,13 @@ FOUND = [
     ("English adjective", "Houthi rebels attacked a ship.", "houthis", "Houthi", "exonym:en"),
     ("quoted name", "Бойцы ЧВК «Вагнер» покинули Бахмут.", "wagner", "ЧВК «Вагнер",
      "exonym:ru"),
+    # a form opening with a lower-case word is filed under its name word: found mid-sentence
+    ("lower-case first word", "Selon Paris, le groupe Wagner est au Mali.", "wagner",
+     "groupe Wagner", "exonym:fr"),
+    ("lower-case first word", "Llegaron los mercenarios de Wagner a Malí.", "wagner",
+     "mercenarios de Wagner", "exonym:es"),
+    ("English descriptor", "Wagner mercenaries moved into Bakhmut.", "wagner",
+     "Wagner mercenaries", "exonym:en"),
     ("translation", "Die Arbeiterpartei Kurdistans erklärte.", "pkk", "Arbeiterpartei Kurdistans",
      "exonym:de"),
     ("acronym of another script, corroborated", "Иран пригрозил: КСИР готов ответить.", "irgc",
@@ -122,6 +129,7 @@ NOT_FOUND = [
     ("acronym of another script, alone", "КСИР готов ответить.", "irgc"),
     ("translation of a generic name, alone", "La Guardia Revolucionaria desfiló.", "irgc"),
     ("respelled surname, another given name", "Wolfgang Chamenei sagte.", "khamenei"),
+    ("a name of the group alone", "Richard Wagner fans gathered in Bayreuth.", "wagner"),
     ("no anchor: an entry of other names", "El Estado Islámico de Testland", "bank"),
     ("anchor of another type", "Лидер КНДР Ким Чен Ын провел испытания.", "kim-shipping"),
 ]

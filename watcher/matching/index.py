@@ -1014,12 +1014,16 @@ def _anchor_patterns(drafts: list[_Draft]) -> tuple[Pattern, ...]:
 
     everyday = lexicon.everyday_words()
 
-    def rank(slot: Slot) -> tuple[bool, bool, bool, bool, int, int]:
+    def rank(slot: Slot) -> tuple[bool, bool, bool, bool, bool, int, int]:
         word_like = len(slot.key) >= 3 and not slot.norm.isdigit()  # not "1", "Yu", "al"
         rare_in_news = slot.norm not in everyday
         telling = slot.mode == Mode.FULL and len(slot.key) >= 4
+        # a word written in lower case (``groupe`` of ``le groupe Wagner``) is read in the
+        # text as the everyday word it is, never as where a name starts: file under the name
+        named = not slot.surface[:1].islower()
         return (
             slot.mode != Mode.STRICT,
+            named,
             word_like,
             rare_in_news,
             telling,
