@@ -23,6 +23,7 @@ ENTRIES = (
     org("taliban", "TALIBAN", "TALEBAN"),
     org("houthis", "ANSARALLAH", "ANSAR ALLAH"),
     org("wagner", "PRIVATE MILITARY COMPANY 'WAGNER'", "PMC WAGNER", "WAGNER GROUP"),
+    org("channel-one", "JOINT STOCK COMPANY CHANNEL ONE RUSSIA", countries=("Russia",)),
     org("pkk", "KURDISTAN WORKERS' PARTY", "PKK", "KONGRA-GEL"),
     org("hamas", "HAMAS", "ISLAMIC RESISTANCE MOVEMENT"),
     org("irgc", "ISLAMIC REVOLUTIONARY GUARD CORPS", "IRGC", "PASDARAN", countries=("Iran",)),
@@ -89,6 +90,8 @@ FOUND = [
     ("English adjective", "Houthi rebels attacked a ship.", "houthis", "Houthi", "exonym:en"),
     ("quoted name", "Бойцы ЧВК «Вагнер» покинули Бахмут.", "wagner", "ЧВК «Вагнер",
      "exonym:ru"),
+    ("generic translation beside the country", "el noticiero de Canal Uno de la televisión rusa",
+     "channel-one", "Canal Uno", "exonym:es"),
     # a form opening with a lower-case word is filed under its name word: found mid-sentence
     ("lower-case first word", "Selon Paris, le groupe Wagner est au Mali.", "wagner",
      "groupe Wagner", "exonym:fr"),
@@ -130,6 +133,8 @@ NOT_FOUND = [
     ("translation of a generic name, alone", "La Guardia Revolucionaria desfiló.", "irgc"),
     ("respelled surname, another given name", "Wolfgang Chamenei sagte.", "khamenei"),
     ("a name of the group alone", "Richard Wagner fans gathered in Bayreuth.", "wagner"),
+    ("generic translation without the country", "Channel One in Britain showed the match.",
+     "channel-one"),
     ("no anchor: an entry of other names", "El Estado Islámico de Testland", "bank"),
     ("anchor of another type", "Лидер КНДР Ким Чен Ын провел испытания.", "kim-shipping"),
 ]
