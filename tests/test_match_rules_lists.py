@@ -59,6 +59,9 @@ ENTRIES = (
     # a father and son: the son's patronymic names the father, not the other way round
     _family("sechin", "Igor", "Ivanovich", "Sechin", "1960"),
     _family("sechin-son", "Ivan", "Igorevich", "Sechin", "1989"),
+    # a patronymic alike, born seven years later: a namesake, no son (no family, no head)
+    _family("melnychuk", "Oleksandr", "Ivanovich", "Melnychuk", "1965"),
+    _family("melnychuk-2", "Serhiy", "Oleksandrovich", "Melnychuk", "1972"),
     # a family head with a wife, daughters and his mother (all Kadyrova)
     _family("kadyrov", "Ramzan", "Akhmatovich", "Kadyrov", "1976"),
     _family("kadyrova", "Medni", "Musaevna", "Kadyrova", "1978"),
@@ -325,6 +328,7 @@ NOT_FOUND = [
     ("family", "Мечеть имени Ахмата Кадырова открыли.", "kadyrov"),  # his father, not listed
     ("family", "Людмила Кадырова выступила.", "kadyrov"),
     ("family", "Sanctions hit Sechin again.", "sechin-son"),  # the son is no head
+    ("family", "Sanctions hit Melnychuk again.", "melnychuk"),  # seven years: no son
     ("family", "Rotenberg said nothing.", "arkady"),  # two fathers: no head
     ("family", "Rotenberg said nothing.", "boris"),
     ("family", "Medvedev said nothing.", "medvedev"),  # an unrelated namesake: no family

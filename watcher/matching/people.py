@@ -198,8 +198,9 @@ def _alias_patronymics(entry: Entry) -> list[str]:
 
 def _child_of(entry: Entry, given: str, parent: Entry, alias_patronymics: bool) -> bool:
     """Whether the entry's patronymic (from its name parts, else from its other names) is made
-    from `given` (Sergeyevna from Sergei), and the entry is younger than `parent` where the list
-    gives both birth years (Ivan Igorevich Sechin is Igor Ivanovich's son, not his father)."""
+    from `given` (Sergeyevna from Sergei), and the entry is a generation younger than `parent`
+    where the list gives both birth years (Ivan Igorevich Sechin is Igor Ivanovich's son, not
+    his father; Serhiy Oleksandrovich Melnychuk, born 7 years after Oleksandr, is no son)."""
     own = _patronymic_key(entry)
     patronymics = [own] if own else _alias_patronymics(entry) if alias_patronymics else []
     return any(_patronymic_of(key, given, entry, parent) for key in patronymics)
@@ -215,7 +216,10 @@ def _patronymic_of(patronymic: str, given: str, entry: Entry, parent: Entry) -> 
     if not prefix and OSA.distance(base, given, score_cutoff=1) > 1:
         return False
     born, parent_born = _birth_year(entry), _birth_year(parent)
-    return not (born and parent_born) or born > parent_born
+    return not (born and parent_born) or born >= parent_born + _GENERATION
+
+
+_GENERATION = 15  # years at least between a parent's birth and a child's (not a brother)
 
 
 def _birth_year(entry: Entry) -> int:
