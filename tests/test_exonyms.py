@@ -133,8 +133,11 @@ NOT_FOUND = [
     ("translation of a generic name, alone", "La Guardia Revolucionaria desfiló.", "irgc"),
     ("respelled surname, another given name", "Wolfgang Chamenei sagte.", "khamenei"),
     ("a name of the group alone", "Richard Wagner fans gathered in Bayreuth.", "wagner"),
-    ("generic translation without the country", "Channel One in Britain showed the match.",
-     "channel-one"),
+    (
+        "generic translation without the country",
+        "Channel One in Britain showed the match.",
+        "channel-one",
+    ),
     ("no anchor: an entry of other names", "El Estado Islámico de Testland", "bank"),
     ("anchor of another type", "Лидер КНДР Ким Чен Ын провел испытания.", "kim-shipping"),
 ]

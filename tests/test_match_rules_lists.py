@@ -152,6 +152,9 @@ ENTRIES = (
         weak=("ETA", "K.A.S."),
         programs=("SDGT",),
     ),
+    # groups listed for terrorism: a two-letter acronym, and one with its country listed
+    org("shining-path", "SENDERO LUMINOSO", weak=("SL",), programs=("SDGT",)),
+    org("adf", "ALLIED DEMOCRATIC FORCES", "ADF", countries=("Uganda",), programs=("SDGT",)),
     # the same, listed for no terrorism program
     org("arko", "ALFA RADIO KOMPANIYA OTKRYTAYA", weak=("ARKO",)),
     org("wagner", "WAGNER GROUP", countries=("Russia",)),
@@ -358,6 +361,8 @@ NOT_FOUND = [
     ("vouched", "El PP volvió a hablar de ETA.", "eta"),  # no country, no other name
     ("vouched", "Flight BA12, ETA 10:30, gate B.", "eta"),
     ("terrorism", "The terrorist attack in Paris; ARKO radio said nothing.", "arko"),  # no program
+    ("terrorism", "Los terroristas de SL atacaron.", "shining-path"),  # two letters: any
+    ("terrorism", "After the terrorist attack, the ADF said", "adf"),  # its country says
     ("terrorism", "ETA of the flight: 10:30. " + "Words. " * 25 + "Terrorism.", "eta"),  # far
     ("vouched", "Presos de eta y Euskal Herria.", "eta"),  # not in capitals
     ("guessed", "Завод «Чайка» закрыли.", "chikas"),

@@ -177,7 +177,8 @@ class CompiledWatchlists:
         self.vouching_words = vouching_words or {}
         # keys of the words the lists give as given names more often than as family names
         self.given_names = given_names
-        # entries listed for terrorism: their acronyms count beside talk of terrorism (ETA)
+        # groups listed for terrorism, no country given: their acronyms count beside talk
+        # of terrorism (ETA)
         self.armed_groups = armed_groups
         # built on first use, per first letter: compiling stays fast, reading pays once
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
@@ -275,15 +276,23 @@ def _compile(
         cards=build_cards(entries),
         vouching_words=_vouching_words(entries, patterns),
         given_names=given,
-        armed_groups=frozenset(
-            i for i, e in enumerate(entries) if not _TERROR_PROGRAMS.isdisjoint(e.programs)
-        ),
+        armed_groups=_armed_groups(entries),
     )
 
 
 # Programs of groups listed for terrorism (OFAC's global terrorism and foreign terrorist
 # organisation programs; the UN's ISIL/Al-Qaida and Taliban lists).
 _TERROR_PROGRAMS = frozenset({"SDGT", "FTO", "SDT", "UN Al-Qaida", "UN Taliban"})
+
+
+def _armed_groups(entries: tuple[Entry, ...]) -> frozenset[int]:
+    """Groups listed for terrorism whose country the list does not give (``EUZKADI TA
+    ASKATASUNA``): nothing else but their other names could corroborate their acronyms."""
+    return frozenset(
+        i
+        for i, e in enumerate(entries)
+        if not _TERROR_PROGRAMS.isdisjoint(e.programs) and not (e.countries or _named_country(e))
+    )
 
 
 def _vouching_words(

@@ -944,7 +944,7 @@ def _corroborate(
         if vouching:
             kept.append(replace(m, evidence=f"with: {vouching}"))
             continue
-        talk = m.rule == "acronym" and m.entry in compiled.armed_groups and _terror_near(m, spans)
+        talk = _armed_group_acronym(m, compiled) and _terror_near(m, spans)
         if talk:
             kept.append(replace(m, evidence=f"with: {talk}"))
             continue
@@ -967,6 +967,12 @@ _TERROR_WORDS = """terror terroryst террор терор jihad yihad djihad d
     экстремист екстреміст separatis separatys сепаратист"""
 _TERROR_KEYS = tuple(dict.fromkeys(word(w).key for w in _TERROR_WORDS.split()))
 _TERROR_REACH = 20  # words either side: the sentence before or after may carry it
+
+
+def _armed_group_acronym(m: _Mention, compiled: CompiledWatchlists) -> bool:
+    """An acronym of three letters or more (not ``SL``, ``HM``) of a group listed for
+    terrorism with no country to corroborate it."""
+    return m.rule == "acronym" and len(m.alias) >= 3 and m.entry in compiled.armed_groups
 
 
 def _terror_near(m: _Mention, spans: list[tuple[str, int, int]]) -> str:
