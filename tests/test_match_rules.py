@@ -268,6 +268,10 @@ FOUND = [
     ("surname", "El presidente Maduro dijo", "maduro", "Maduro", "surname"),
     ("surname", "forces loyal to Assad advanced", "assad", "Assad", "surname"),
     ("surname", "forces loyal to al-Assad advanced", "assad", "Assad", "surname"),
+    # French and Italian elided articles before a name: the name is what follows
+    ("surname", "Le régime d'Assad a utilisé des armes.", "assad", "Assad", "surname"),
+    ("surname", "Le régime d’Assad a utilisé des armes.", "assad", "Assad", "surname"),
+    ("surname", "il regime dell'Assad cadde", "assad", "Assad", "surname"),
     ("surname", "a speech by Khamenei on Friday", "khamenei", "Khamenei", "surname"),
     ("surname", "Foreign Minister Lavrov said", "lavrov", "Lavrov", "surname"),
     ("surname", "Mr Lavrov said", "lavrov", "Lavrov", "surname"),
@@ -330,6 +334,13 @@ FOUND = [
     ("listed", "пожар на складе Феникса", "feniks", "Феникса", "name"),
     # 3. acronyms with corroboration: the country, or another of the entry's names
     ("acronym", "Iran said the IRGC fired", "irgc", "IRGC", "acronym"),
+    (
+        "acronym",
+        "The IRGC said its navy test-fired a new cruise missile in the Gulf as Iran held games.",
+        "irgc",
+        "IRGC",
+        "acronym",
+    ),
     ("acronym", "Иран: КСИР... the IRGC fired", "irgc", "IRGC", "acronym"),
     (
         "acronym",
@@ -426,6 +437,7 @@ NOT_FOUND = [
     ("typo", "Mohamed Katir won the 1,500 m", "qasir"),
     # 3. acronyms without corroboration, or not as acronyms
     ("acronym", "the IRGC fired", "irgc"),
+    ("acronym", "The IRGC fired a missile into the sea. " + "Words. " * 12 + "Iran hosts", "irgc"),
     ("acronym", "Iran: the Irgc fired", "irgc"),
     ("acronym", "the ANC won in Russia's ally South Africa", "astro"),
     # 4. without its country, or with another country's

@@ -950,7 +950,10 @@ def _corroborate(
             continue
         if m.corroborate & Flag.WEAK or m.entry not in compiled.country_stems:
             continue
-        country = _country_near(m, spans, compiled.country_stems[m.entry], _in_tags(masked, m))
+        stems = compiled.country_stems[m.entry]
+        country = _country_near(m, spans, stems, _in_tags(masked, m))
+        if not country and m.rule == "acronym":
+            country = _country_in_sentence(m, masked, spans, stems)
         if country:
             kept.append(replace(m, evidence=f"with: {country}"))
     return kept
@@ -1020,6 +1023,26 @@ def _country_near(
         low, high = 0, len(spans)
     for surface, start, _ in spans[low:high]:
         if not m.start <= start < m.end and word(surface).key.startswith(stems):
+            return word(surface).surface
+    return ""
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?\n]\s")
+
+
+def _country_in_sentence(
+    m: _Mention, masked: str, spans: list[tuple[str, int, int]], stems: tuple[str, ...]
+) -> str:
+    """A word naming the country in the acronym's sentence, however far (``The IRGC said its
+    navy ... as Iran held war games``): an acronym is no generic name that another country's
+    body could bear, so its sentence is close enough."""
+    breaks = [b.start() for b in _SENTENCE_BREAK.finditer(masked)]
+    at = bisect_left(breaks, m.start)
+    low = breaks[at - 1] if at else 0
+    high = breaks[at] if at < len(breaks) else len(masked)
+    for surface, start, _ in spans:
+        inside = m.start <= start < m.end
+        if low <= start < high and not inside and word(surface).key.startswith(stems):
             return word(surface).surface
     return ""
 

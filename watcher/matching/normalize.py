@@ -313,10 +313,18 @@ def _script(token: str) -> str:
     return "other"
 
 
+# French and Italian elided articles and prepositions (``d'Assad``, ``l'Iran``, ``dell'Isis``):
+# the word is what follows the apostrophe. Lower case only: ``D'Souza`` is a name.
+_ELISION = re.compile(
+    r"(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|dell|all|nell|sull|dall|coll|quell|quest)"
+    r"['’](?=[A-ZÀ-ÖØ-ÞА-ЯЁ])"
+)
+
+
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """(surface, start, end) of every word in `text`, markup masked, offsets into `text`."""
     masked = mask_markup(text)
-    found = [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(masked)]
+    found = [_without_elision(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(masked)]
     endings = [m.end() for m in _POSSESSIVE_END.finditer(masked)]
     if endings:  # the mention is the name, not its possessive ending
         at = {end: i for i, (_, _, end) in enumerate(found)}
@@ -330,3 +338,11 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
                 end -= 1
             found[i] = (surface, start, end)
     return found
+
+
+def _without_elision(surface: str, start: int, end: int) -> tuple[str, int, int]:
+    """A word without the elided article before its capital (``d'Assad``: ``Assad``)."""
+    elided = _ELISION.match(surface)
+    if elided is None:
+        return surface, start, end
+    return surface[elided.end() :], start + elided.end(), end
