@@ -66,7 +66,7 @@ FOUND = [
      "exonym:de"),
     ("translation", "L'État islamique a revendiqué l'attaque.", "isil", "L'État islamique",
      "exonym:fr"),
-    ("translation", "des combattants de l'Etat islamique", "isil", "l'Etat islamique",
+    ("translation", "des combattants de l'Etat islamique", "isil", "Etat islamique",
      "exonym:fr"),
     ("translation", "Lo Stato islamico ha rivendicato.", "isil", "Stato islamico", "exonym:it"),
     ("translation, Polish case", "Bojownicy Państwa Islamskiego zaatakowali.", "isil",
