@@ -163,6 +163,20 @@ def test_arabic_family_name_without_its_article() -> None:
     assert derived(ofac()["ofac-90109"]) == {}  # Karim Haddad: no article, nothing left out
 
 
+def test_an_honorific_or_rank_is_not_the_given_name() -> None:
+    badri = ofac()["ofac-12926"]  # AL-BADRI, Dr. Ibrahim 'Awwad Ibrahim 'Ali
+    assert badri.name_parts == NameParts(("Ibrahim",), ("'Awwad", "Ibrahim", "'Ali"), ("Al-Badri",))
+    assert "Dr. Al-Badri" not in derived(badri) and "Dr. Badri" not in derived(badri)
+    assert derived(badri) == {"Ibrahim Al-Badri": "given-family", "Ibrahim Badri": "arabic-last"}
+    hamudat = ofac()["ofac-8228"]  # HAMUDAT, General Maki Mustafa
+    assert derived(hamudat) == {"Maki Hamudat": "given-family"}
+
+
+def test_haji_stays_part_of_the_name() -> None:
+    agha = ofac()["ofac-6938"]  # AGHA, Haji Abdul Manan: lists and news write Haji with it
+    assert agha.name_parts == NameParts(("Haji",), ("Abdul", "Manan"), ("Agha",))
+
+
 def test_no_form_made_only_of_common_given_names() -> None:
     assert derived(ofac()["ofac-90101"]) == {}  # not "Mohammad Ismail"
     assert derived(ofac()["ofac-90102"]) == {}  # not "Abdul Rauf"

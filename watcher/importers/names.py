@@ -56,6 +56,13 @@ _PARTICLES = frozenset(f"{_PARTICLE_WORDS} abu bint ould".split())
 # A given name that is a compound with the next word (``Abdul Rahman``, ``Abu Bakr``).
 _COMPOUND_GIVEN = frozenset(("abd", "abdel", "abdul", "abdal", "abdol", "abu", "abou", "umm"))
 _SYLLABLE = re.compile(r"[A-Za-z]{1,6}")
+# Honorifics and ranks a list writes before a given name (OFAC ``AL-BADRI, Dr. Ibrahim``,
+# ``HAMUDAT, General Maki Mustafa``): no part of the name, so news never writes ``Dr. Badri``
+# for it; the next word is the given name. Haji, Mullah, Sayed, Sheikh, Mufti and Qari are
+# not here: lists and news write them as part of many Afghan and Pakistani names.
+_HONORIFIC_WORDS = """dr doctor prof professor general gen col colonel brigadier brig maj major
+    capt captain lt lieutenant adm admiral mr mrs ms eng engr engineer"""
+HONORIFICS = frozenset(_HONORIFIC_WORDS.split())
 
 
 def split_words(text: str) -> list[str]:
@@ -79,9 +86,12 @@ def surnames(family: str) -> tuple[str, ...]:
 
 def given_names(given: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(given, middle) of the given-name part: the first name (``Abdul Rahman`` kept whole)
-    and the rest (patronymics and middle names)."""
+    and the rest (patronymics and middle names); an honorific or rank before it
+    (``Dr.``, ``General``; `HONORIFICS`) is neither."""
     words = split_words(given)
-    if not words:
+    while len(words) > 1 and words[0].casefold().rstrip(".") in HONORIFICS:
+        words = words[1:]
+    if not words or words[0].casefold().rstrip(".") in HONORIFICS:
         return (), ()
     take = 2 if len(words) > 1 and words[0].casefold().strip("-") in _COMPOUND_GIVEN else 1
     return (" ".join(words[:take]),), tuple(words[take:])
