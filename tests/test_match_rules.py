@@ -27,6 +27,7 @@ def person(
     aliases: tuple[str, ...] = (),
     derived: tuple[tuple[str, str], ...] = (),
     countries: tuple[str, ...] = (),
+    weak: tuple[str, ...] = (),
 ) -> Entry:
     parts = NameParts(given, middle, family, order) if family else None
     return Entry(
@@ -35,6 +36,7 @@ def person(
         name,
         PERSON,
         aliases=aliases,
+        weak_aliases=weak,
         name_parts=parts,
         derived=tuple(DerivedName(n, rule) for n, rule in derived),
         titles=titles,
@@ -226,6 +228,16 @@ ENTRIES = (
     org("minfin", "MINISTRY OF FINANCE OF THE RUSSIAN FEDERATION"),
     org("nwf", "NATIONAL WEALTH FUND OF THE RUSSIAN FEDERATION"),
     person("qasir", "Muhammad Qasir"),
+    # a weak alias that shortens a strong name is derived (importer: `derive.WEAK_ALIAS`);
+    # one that is not (a kunya many share) stays weak
+    person(
+        "badri",
+        "Ibrahim 'Awwad Ibrahim 'Ali Al-Badri",
+        aliases=("Abu Bakr al-Baghdadi al-Husayni Al-Quraishi",),
+        weak=("ABU BAKR AL-BAGHDADI",),
+        derived=(("ABU BAKR AL-BAGHDADI", "weak-alias"),),
+    ),
+    person("masri", "Abu Hafs Al-Masri", weak=("ABU HAFS",)),
     person("abdullah", "Abdullah Azzam Zqarwi"),
 )
 
@@ -324,6 +336,13 @@ FOUND = [
     ("listed", "Vladimir V. Putin said", "putin", "Vladimir V. Putin", "name"),
     ("listed", "PUTIN, Vladimir said", "putin", "PUTIN, Vladimir", "derived:given-family"),
     ("listed", "V.V. Putin said", "putin", "V.V. Putin", "name"),
+    (
+        "weak alias",
+        "Abu Bakr al-Baghdadi died in a raid.",
+        "badri",
+        "Abu Bakr al-Baghdadi",
+        "derived:weak-alias",
+    ),
     # listed names still count as before
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
@@ -433,6 +452,8 @@ NOT_FOUND = [
     ("derived", "Carlos Pérez, vecino de Madrid", "perez"),
     ("derived", "Miguel Manuel Kim", "kim"),
     ("derived", "kim jong un fans", "kim"),
+    # a weak alias the importer did not derive never fires on its own
+    ("weak alias", "Abu Hafs al-Hashimi was named the new leader.", "masri"),
     # a typo beside common given names only is someone else
     ("typo", "Mohamed Katir won the 1,500 m", "qasir"),
     # 3. acronyms without corroboration, or not as acronyms

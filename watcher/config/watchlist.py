@@ -33,7 +33,9 @@ The YAML schema users edit (keep it; extend, never rename):
 Derived-form rules (`watcher.importers.derive`, which decides when none is derived):
 ``given-family`` (``Ali Khamenei`` for ``Ali Husseini KHAMENEI``), ``family-first`` (``Kim
 Jong Un``, ``Kim Jong-un`` for OFAC ``KIM, Jong Un``), ``first-surname`` (``Nicolas Maduro``
-for ``Nicolas MADURO MOROS``), ``arabic-last`` (``Bashar Assad`` for ``Bashar AL-ASSAD``).
+for ``Nicolas MADURO MOROS``), ``arabic-last`` (``Bashar Assad`` for ``Bashar AL-ASSAD``),
+``weak-alias`` (a weak alias that is the leading words of a strong name: OFAC's weak ``ABU
+BAKR AL-BAGHDADI`` of ``Abu Bakr al-Baghdadi al-Husayni Al-Quraishi``).
 
 Identifier kinds: passport, national-id, tax-id, registration, imo, mmsi, swift, lei, inn,
 ogrn, id; the number upper case without separators. Entries on different lists sharing an
@@ -88,7 +90,7 @@ class DerivedName:
     ``KIM, Jong Un``), with the rule that derived it, so an analyst can see and remove it."""
 
     name: str
-    rule: str  # given-family | family-first | first-surname | arabic-last
+    rule: str  # given-family | family-first | first-surname | arabic-last | weak-alias
 
 
 @dataclass(frozen=True)

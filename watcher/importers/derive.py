@@ -10,6 +10,12 @@ The rules (the ``rule`` of each `DerivedName`):
   ``Nicolas MADURO MOROS`` (a person of a Spanish- or Portuguese-speaking country).
 - ``arabic-last``: an Arabic family name without its article: ``Bashar Assad`` for ``Bashar
   AL-ASSAD`` (the matcher reads romanisations: ``Asad``/``Assad``, ``al-``/``el-``).
+- ``weak-alias``: a person's weak alias (never a match on its own) that is the leading words
+  of one of the same entry's strong names: OFAC's weak ``ABU BAKR AL-BAGHDADI`` of ``Abu Bakr
+  al-Baghdadi al-Husayni Al-Quraishi``. It shortens a listed name as a derived form does,
+  so it counts as one, when it keeps a distinctive word (`_distinctive_word`: no common
+  name, particle, honorific or word of a news language; not ``ABU HAFS``, ``EL MAYO``) and
+  is no word written apart (``Hizb Ullah``: Hizbullah, another name).
 
 None is derived when it would mislead:
 
@@ -36,14 +42,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from watcher.config.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts
-from watcher.importers.names import is_iberian
+from watcher.importers.names import HONORIFICS, is_iberian
+from watcher.matching import lexicon
 from watcher.matching.cards import name_key
 
 GIVEN_FAMILY = "given-family"
 FAMILY_FIRST = "family-first"
 FIRST_SURNAME = "first-surname"
 ARABIC_LAST = "arabic-last"
-RULES = (GIVEN_FAMILY, FAMILY_FIRST, FIRST_SURNAME, ARABIC_LAST)
+WEAK_ALIAS = "weak-alias"
+RULES = (GIVEN_FAMILY, FAMILY_FIRST, FIRST_SURNAME, ARABIC_LAST, WEAK_ALIAS)
 
 COMMON_GIVEN_COUNT = 3
 COMMON_FAMILY_COUNT = 10
@@ -89,13 +97,14 @@ def with_derived(
         if entry.type is not EntryType.PERSON or parts is None:
             continue
         countries = (*entry.countries, *places.get(entry.id, ()))
-        for name, rule, dropped in forms(parts, countries):
+        for name, rule, dropped in (*forms(parts, countries), *_shortening_weak(entry, common)):
             key = name_key(name)
-            if position in listed.get(key, ()):
+            others = listed.get(key, set()) - {position}
+            if position in listed.get(key, ()) and rule != WEAK_ALIAS:
                 continue
             if rule != FAMILY_FIRST and _only_common(key, common):  # family-first drops no word
                 continue
-            if listed.get(key):  # another entry's listed name
+            if others:  # another entry's listed name (or weak alias)
                 continue
             by_key[key].append(_Candidate(position, name, rule, dropped))
     derived: dict[int, list[DerivedName]] = defaultdict(list)
@@ -133,6 +142,58 @@ def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, in
     if bare != last and len(parts.family) == 1:
         found.append((f"{given} {bare}", ARABIC_LAST, middle + 1))
     return found
+
+
+def _shortening_weak(entry: Entry, common: frozenset[str]) -> list[tuple[str, str, int]]:
+    """(weak alias, `WEAK_ALIAS`, words left out) of each weak alias of two words or more
+    that is the leading words of one of the entry's strong names and keeps a distinctive
+    word (see the module docstring)."""
+    found: list[tuple[str, str, int]] = []
+    strong = [name_key(n.replace(",", " ")).split() for n in entry.names]
+    for weak in entry.weak_aliases:
+        words = name_key(weak).split()
+        if len(words) < 2 or "".join(words) in lexicon.known_words():
+            continue  # Hizb Ullah: Hizbullah, a name the news writes as one word
+        if words in strong:
+            continue  # already a strong name
+        longer = [len(s) - len(words) for s in strong if s[: len(words)] == words]
+        if longer and any(_distinctive_word(w, common) for w in _named_words(words)):
+            found.append((weak, WEAK_ALIAS, min(longer)))
+    return found
+
+
+_KUNYA = frozenset(("abu", "abou", "umm", "bin", "ibn", "bint"))
+
+
+def _named_words(words: list[str]) -> list[str]:
+    """The words that may tell the person apart: not the given name after ``Abu``/``bin``
+    (a kunya or a father's name, which many share: ``ABU HAFS``, ``ABU SUFIAN``)."""
+    kept: list[str] = []
+    after_kunya = False
+    for w in words:
+        if w in _KUNYA:
+            after_kunya = True
+        elif w not in _GLUE:
+            if not after_kunya:
+                kept.append(w)
+            after_kunya = False
+    return kept
+
+
+# Honorifics, and the religious titles that are part of names as lists write them but tell
+# nobody apart on their own (``Mufti Hazrat``).
+_RELIGIOUS_TITLES = "mufti qari hazrat maulana mawlawi mawlana"
+_TITLE_WORDS = HONORIFICS | frozenset(_RELIGIOUS_TITLES.split())
+_MIN_DISTINCTIVE = 4  # letters: ``TA FA`` of ``Ta Fa Cha`` tells nobody apart
+
+
+def _distinctive_word(w: str, common: frozenset[str]) -> bool:
+    """A word that tells one person apart: no common given or family name, particle or
+    honorific, at least `_MIN_DISTINCTIVE` letters, and no everyday word of a news language
+    (``Islam``, Spanish ``mayo``)."""
+    if len(w) < _MIN_DISTINCTIVE or w in common or w in _GLUE or w in _TITLE_WORDS:
+        return False
+    return w not in lexicon.everyday_words()
 
 
 def _claim(candidates: list[_Candidate]) -> list[_Candidate]:
