@@ -238,6 +238,21 @@ ENTRIES = (
         derived=(("ABU BAKR AL-BAGHDADI", "weak-alias"),),
     ),
     person("masri", "Abu Hafs Al-Masri", weak=("ABU HAFS",)),
+    person(
+        "guzman",
+        "Joaquin Guzman Loera",
+        given=("Joaquin",),
+        family=("Guzman", "Loera"),
+        countries=("Mexico",),
+    ),
+    person(
+        "kadyrov",
+        "Ramzan Akhmatovich Kadyrov",
+        given=("Ramzan",),
+        middle=("Akhmatovich",),
+        family=("Kadyrov",),
+        derived=(("Ramzan Kadyrov", "given-family"),),
+    ),
     person("abdullah", "Abdullah Azzam Zqarwi"),
 )
 
@@ -264,6 +279,9 @@ def assert_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchli
     hits = found(text, compiled)
     assert entry not in hits, f"{rule}: {entry} wrongly found in {text!r} as {hits[entry]}"
 
+
+NICKNAMED = 'Joaquin "El Chapo" Guzman Loera'
+DERIVED_GF = "derived:given-family"
 
 # (rule, text, entry, mention, Match.rule): each rule's golden "found" cases
 FOUND = [
@@ -343,6 +361,18 @@ FOUND = [
         "Abu Bakr al-Baghdadi",
         "derived:weak-alias",
     ),
+    # 1. a quoted nickname of one to three words between two words of a person's name
+    ("nickname", f"{NICKNAMED} was sentenced.", "guzman", NICKNAMED, "name"),
+    (
+        "nickname",
+        "Joaquín «El Chapo» Guzmán Loera fue extraditado.",
+        "guzman",
+        "Joaquín «El Chapo» Guzmán Loera",
+        "name",
+    ),
+    ("nickname", 'Ramzan "Don" Kadyrov said', "kadyrov", 'Ramzan "Don" Kadyrov', DERIVED_GF),
+    ("nickname", "Рамзан «Дон» Кадыров сказал", "kadyrov", "Рамзан «Дон» Кадыров", DERIVED_GF),
+    ("nickname", "Ramzan “the Don” Kadyrov", "kadyrov", "Ramzan “the Don” Kadyrov", DERIVED_GF),
     # listed names still count as before
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
@@ -452,6 +482,13 @@ NOT_FOUND = [
     ("derived", "Carlos Pérez, vecino de Madrid", "perez"),
     ("derived", "Miguel Manuel Kim", "kim"),
     ("derived", "kim jong un fans", "kim"),
+    # 1. a nickname across a sentence end or other punctuation, or of more than three words
+    ("nickname", 'Joaquin said "El Chapo". Guzman Loera was there.', "guzman"),
+    ("nickname", 'Joaquin, "El Chapo" Guzman Loera', "guzman"),
+    ("nickname", 'Joaquin ("El Chapo") Guzman Loera', "guzman"),
+    ("nickname", 'Joaquin "El Chapo": Guzman Loera', "guzman"),
+    ("nickname", 'Joaquin "El Chapo, el rey" Guzman Loera', "guzman"),
+    ("nickname", 'Joaquin "the king of all Sinaloa" Guzman Loera', "guzman"),
     # a weak alias the importer did not derive never fires on its own
     ("weak alias", "Abu Hafs al-Hashimi was named the new leader.", "masri"),
     # a typo beside common given names only is someone else
@@ -485,6 +522,12 @@ def test_found(case: tuple[str, str, str, str, str], compiled: CompiledWatchlist
 @pytest.mark.parametrize(("rule", "text", "entry"), NOT_FOUND)
 def test_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchlists) -> None:
     assert_not_found(rule, text, entry, compiled)
+
+
+def test_a_nickname_is_named_in_the_form(compiled: CompiledWatchlists) -> None:
+    chapo = found(f"{NICKNAMED} was sentenced.", compiled)["guzman"]
+    assert chapo.form == "nickname"
+    assert chapo.why == "listed name; with a quoted nickname between the names"
 
 
 def test_the_reason_is_given_in_words(compiled: CompiledWatchlists) -> None:

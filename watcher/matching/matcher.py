@@ -649,8 +649,11 @@ def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
     return w.capitalized or any(w.key == slot.key for slot in pattern.slots[:n])
 
 
-def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int, str]:
-    """The best reading of a person's name with its anchor word at `position`."""
+def _verify_person(
+    pattern: Pattern, position: int, text: _Text, nicknames: bool = True
+) -> tuple[int, int, int, str]:
+    """The best reading of a person's name with its anchor word at `position` (`nicknames`:
+    also with a quoted nickname between its words)."""
     n = len(pattern.slots) - 4
     anchor = pattern.slots[pattern.anchor]
     if anchor.surface[:1].isupper() and not text.words[position].capitalized:
@@ -674,7 +677,68 @@ def _verify_person(pattern: Pattern, position: int, text: _Text) -> tuple[int, i
         if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text, initials):
             form = ",".join(f for f in (_READING_FORMS[kind], _form(score)) if f)
             return score - penalty, first, first + len(order) - 1, form
+    return _without_nickname(pattern, position, text) if nicknames else _NO_MATCH
+
+
+_NICKNAME_WORDS = 3  # words a quoted nickname between two words of a name may have
+
+
+def _without_nickname(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int, str]:
+    """The person's name read as if a quoted nickname of one to three words right before or
+    after the anchor were not there (``Joaquin "El Chapo" Guzman``, ``Рамзан «Дон» Кадыров``):
+    only quotes and spaces around it, no sentence end or other punctuation."""
+    for first, words in _nicknames_beside(position, len(pattern.slots) - 4, text):
+        start, end = text.spans[first - 1][2], text.spans[first + words][1]
+        spliced = _Text(
+            text.masked[:start] + " " * (end - start) + text.masked[end:],
+            text.spans[:first] + text.spans[first + words :],
+            text.words[:first] + text.words[first + words :],
+        )
+        anchor = position if position < first else position - words
+        score, begin, last, form = _verify_person(pattern, anchor, spliced, nicknames=False)
+        if score >= 0 and begin < first <= last:  # the nickname stands inside the name
+            return score, begin, last + words, ",".join(f for f in (form, "nickname") if f)
     return _NO_MATCH
+
+
+def _nicknames_beside(position: int, reach: int, text: _Text) -> list[tuple[int, int]]:
+    """(first word, words) of each quoted run of words after or before word `position`,
+    at most `reach` name words away, with a word on its other side."""
+    spans = text.spans
+    low, high = max(0, position - reach - _NICKNAME_WORDS), min(len(spans) - 1, position + reach)
+    window = text.masked[spans[low][1] : spans[high][2] + 2]
+    if not any(q in window for q in _OPENING_QUOTES):
+        return []
+    found = []
+    for words in range(1, _NICKNAME_WORDS + 1):
+        for away in range(reach):
+            for first in (position + 1 + away, position - words - away):
+                if first > 0 and first + words < len(spans) and _quoted_run(text, first, words):
+                    found.append((first, words))
+    return found
+
+
+def _quoted_run(text: _Text, first: int, words: int) -> bool:
+    """Whether words `first`..`first + words - 1` stand in quotes with only spaces around
+    the quotes and between the words."""
+    spans = text.spans
+    before = text.masked[spans[first - 1][2] : spans[first][1]]
+    after = text.masked[spans[first + words - 1][2] : spans[first + words][1]]
+    if not (_quote_between(before, _OPENING_QUOTES, opening=True)):
+        return False
+    if not _quote_between(after, _CLOSING_QUOTES, opening=False):
+        return False
+    inner = (text.masked[spans[i][2] : spans[i + 1][1]] for i in range(first, first + words - 1))
+    return all(gap.isspace() for gap in inner)
+
+
+def _quote_between(gap: str, quotes: str, *, opening: bool) -> bool:
+    """``' "'`` before a nickname, ``'" '`` after it: one quote, a space on the outer side."""
+    stripped = gap.strip()
+    if len(stripped) != 1 or stripped not in quotes:
+        return False
+    outer, inner = (gap[0], gap[-1]) if opening else (gap[-1], gap[0])
+    return outer.isspace() and not inner.isspace()
 
 
 def _reading_holds(

@@ -28,6 +28,7 @@ FORMS = {
     "no-middle-name": "without middle name or patronymic",
     "patronymic": "with a patronymic",
     "split": "written as two words",
+    "nickname": "with a quoted nickname between the names",
 }
 
 
