@@ -15,6 +15,7 @@ from import_helpers import FIXTURES, by_id, load_written
 
 from watcher.config.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts, Severity
 from watcher.importers import derive
+from watcher.importers.common import ImportResult
 from watcher.importers.names import birth_date, split_remarks
 from watcher.importers.ofac import import_ofac
 from watcher.importers.opensanctions import import_opensanctions
@@ -219,9 +220,48 @@ def test_no_first_surname_form_of_a_common_spanish_name() -> None:
     # ten listed Sanchezes, three listed Pedros: "Pedro Sanchez" tells none of them apart
     others = [mexican(f"s{i}", f"Given{i}", "Pedro", ("Sanchez", f"Other{i}")) for i in range(10)]
     pedro = mexican("pedro", "Pedro", "", ("Sanchez", "Medrano"))  # not Spain's prime minister
-    assert "Pedro Sanchez" not in derived(derive.with_derived([*others, pedro])[-1])
+    # only after a title in an item naming Mexico (`DerivedName.needs`)
+    gated = DerivedName("Pedro Sanchez", "first-surname", "cue-and-country")
+    assert derive.with_derived([*others, pedro])[-1].derived == (gated,)
     alone = derive.with_derived([pedro])[0]
     assert alone.derived == (DerivedName("Pedro Sanchez", "first-surname"),)
+
+
+def _nicaraguans(country: str) -> list[Entry]:
+    """Ten listed Murillos and three listed Rosarios (common names), and Rosario MURILLO DE
+    ORTEGA (Spanish "de" and her husband's surname: the married name)."""
+
+    def one(id_: str, given: str, middle: str, family: tuple[str, ...]) -> Entry:
+        parts = NameParts((given,), (middle,), family)
+        name = f"{given} {middle} {' '.join(family)}"
+        countries = (country,) if country else ()
+        return Entry("l", id_, name, EntryType.PERSON, name_parts=parts, countries=countries)
+
+    murillos = [one(f"m{i}", f"Given{i}", "Zq", ("Murillo", f"Other{i}")) for i in range(10)]
+    rosarios = [one(f"r{i}", "Rosario", "Zq", (f"Family{i}",)) for i in range(3)]
+    return [*murillos, *rosarios, one("murillo", "Rosario", "Maria", ("Murillo", "De Ortega"))]
+
+
+def test_a_form_of_common_names_needs_a_cue_and_the_country() -> None:
+    murillo = derive.with_derived(_nicaraguans("Nicaragua"))[-1]
+    assert DerivedName("Rosario Murillo", "first-surname", "cue-and-country") in murillo.derived
+    assert DerivedName("Rosario Murillo De Ortega", "given-family") in murillo.derived
+    # no country listed: nothing could vouch for it
+    stateless = derive.with_derived(_nicaraguans(""))[-1]
+    assert "Rosario Murillo" not in derived(stateless)
+
+
+def test_the_cue_and_country_marker_is_written_and_read_back(tmp_path: Path) -> None:
+    result = ImportResult("ofac", derive.with_derived(_nicaraguans("Nicaragua")), ())
+    path = tmp_path / "l.yaml"
+    path.write_text(render(result, "l", Severity.MEDIUM), encoding="utf-8")
+    expected = (
+        "      - name: Rosario Murillo\n"
+        "        rule: first-surname\n"
+        "        needs: cue-and-country\n"
+    )
+    assert expected in path.read_text()
+    assert by_id(load_written(path).entries)["murillo"] == by_id(result.entries)["murillo"]
 
 
 def test_derived_forms_are_written_and_read_back(tmp_path: Path) -> None:
@@ -255,7 +295,21 @@ def test_real_ofac_list_derives_the_forms_news_writes() -> None:
     assert derived(entries["ofac-20157"])["Kim Jong Un"] == "family-first"
     assert derived(entries["ofac-26945"]) == {"Ali Khamenei": "given-family"}
     assert derived(entries["ofac-22790"]) == {"Nicolas Maduro": "first-surname"}
-    assert derived(entries["ofac-21585"]) == {}  # Pedro SANCHEZ MEDRANO: not "Pedro Sanchez"
+    # Pedro SANCHEZ MEDRANO: "Pedro Sanchez" only after a title with Mexico named
+    assert entries["ofac-21585"].derived == (
+        DerivedName("Pedro Sanchez", "first-surname", "cue-and-country"),
+    )
+    murillo = entries["ofac-26124"].derived  # Rosario MURILLO DE ORTEGA: the married name
+    assert DerivedName("Rosario Murillo", "first-surname", "cue-and-country") in murillo
+    assert derived(entries["ofac-12926"])["ABU BAKR AL-BAGHDADI"] == "weak-alias"
+    weak = sorted(d.name for e in entries.values() for d in e.derived if d.rule == "weak-alias")
+    assert weak == [
+        "ABDELWADOUD, Abou",
+        "ABU BAKR AL-BAGHDADI",
+        "GILBERTO BARRAGAN",
+        "HAJI SHAHBAZ",
+        "VITEL HOMME",
+    ]
     assert "Vladimir Putin" in entries["ofac-35096"].aliases  # listed: not derived again
     assert entries["ofac-35096"].titles == ("President of the Russian Federation",)
     rules = [d.rule for e in entries.values() for d in e.derived]

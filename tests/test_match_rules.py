@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.config.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts, Watchlist
+from watcher.config.watchlist import (
+    NEEDS_CUE_AND_COUNTRY,
+    DerivedName,
+    Entry,
+    EntryType,
+    NameOrder,
+    NameParts,
+    Watchlist,
+)
 from watcher.matching import CompiledWatchlists, Match, compile_watchlists, match
 
 PERSON = EntryType.PERSON
@@ -60,6 +68,19 @@ def org(
         weak_aliases=weak,
         countries=countries,
         programs=programs,
+    )
+
+
+def _gated(entry_id: str, name: str, form: str, country: str) -> Entry:
+    words = name.split()
+    return Entry(
+        "sdn",
+        entry_id,
+        name,
+        PERSON,
+        name_parts=NameParts((words[0],), (), tuple(words[1:])),
+        derived=(DerivedName(form, "first-surname", NEEDS_CUE_AND_COUNTRY),),
+        countries=(country,),
     )
 
 
@@ -238,6 +259,9 @@ ENTRIES = (
         derived=(("ABU BAKR AL-BAGHDADI", "weak-alias"),),
     ),
     person("masri", "Abu Hafs Al-Masri", weak=("ABU HAFS",)),
+    # forms of common names only, written by the importer with `needs: cue-and-country`
+    _gated("murillo", "Rosario Maria Murillo De Ortega", "Rosario Murillo", "Nicaragua"),
+    _gated("sanchez", "Pedro Sanchez Medrano", "Pedro Sanchez", "Mexico"),
     person(
         "guzman",
         "Joaquin Guzman Loera",
@@ -373,6 +397,28 @@ FOUND = [
     ("nickname", 'Ramzan "Don" Kadyrov said', "kadyrov", 'Ramzan "Don" Kadyrov', DERIVED_GF),
     ("nickname", "Рамзан «Дон» Кадыров сказал", "kadyrov", "Рамзан «Дон» Кадыров", DERIVED_GF),
     ("nickname", "Ramzan “the Don” Kadyrov", "kadyrov", "Ramzan “the Don” Kadyrov", DERIVED_GF),
+    # 4. a form of common names only: right after a title or rank, the country in the item
+    (
+        "cue and country",
+        "Vice President Rosario Murillo spoke in Managua.",
+        "murillo",
+        "Rosario Murillo",
+        "derived:first-surname",
+    ),
+    (
+        "cue and country",
+        "La vicepresidenta nicaragüense Rosario Murillo anunció medidas.",
+        "murillo",
+        "Rosario Murillo",
+        "derived:first-surname",
+    ),
+    (
+        "cue and country",
+        "El gobernador Pedro Sánchez, de Sonora (México), dijo",
+        "sanchez",
+        "Pedro Sánchez",
+        "derived:first-surname",
+    ),
     # listed names still count as before
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
@@ -489,6 +535,14 @@ NOT_FOUND = [
     ("nickname", 'Joaquin "El Chapo": Guzman Loera', "guzman"),
     ("nickname", 'Joaquin "El Chapo, el rey" Guzman Loera', "guzman"),
     ("nickname", 'Joaquin "the king of all Sinaloa" Guzman Loera', "guzman"),
+    # 4. a form of common names only without a title right before it, or without the country
+    ("cue and country", "Vice President Rosario Murillo read the statement.", "murillo"),
+    ("cue and country", "Rosario Murillo read the statement in Nicaragua.", "murillo"),
+    ("cue and country", "Ortega y su esposa, Rosario Murillo, gobiernan Nicaragua.", "murillo"),
+    ("cue and country", "Mrs Rosario Murillo spoke in Nicaragua.", "murillo"),  # no office
+    ("cue and country", "He met the president. Rosario Murillo of Nicaragua waited.", "murillo"),
+    ("cue and country", "President Pedro Sánchez said Spain would help.", "sanchez"),
+    ("cue and country", "El presidente Pedro Sánchez habló en Madrid.", "sanchez"),
     # a weak alias the importer did not derive never fires on its own
     ("weak alias", "Abu Hafs al-Hashimi was named the new leader.", "masri"),
     # a typo beside common given names only is someone else
@@ -522,6 +576,12 @@ def test_found(case: tuple[str, str, str, str, str], compiled: CompiledWatchlist
 @pytest.mark.parametrize(("rule", "text", "entry"), NOT_FOUND)
 def test_not_found(rule: str, text: str, entry: str, compiled: CompiledWatchlists) -> None:
     assert_not_found(rule, text, entry, compiled)
+
+
+def test_a_title_and_the_country_are_the_evidence(compiled: CompiledWatchlists) -> None:
+    murillo = found("Vice President Rosario Murillo spoke in Nicaragua.", compiled)["murillo"]
+    assert murillo.evidence == "cue: President; with: Nicaragua"
+    assert murillo.why == "derived form (first-surname), cue: President; with: Nicaragua"
 
 
 def test_a_nickname_is_named_in_the_form(compiled: CompiledWatchlists) -> None:

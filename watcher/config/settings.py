@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -243,6 +243,7 @@ class DerivedModel(_Strict):
 
     name: Name
     rule: Id
+    needs: Literal["", "cue-and-country"] = ""  # see `DerivedName.needs`
 
 
 class EntryModel(EntryOptions):
@@ -463,7 +464,7 @@ def _described(model: EntryModel) -> dict[str, object]:
         "name_parts": None
         if parts is None
         else NameParts(parts.given, parts.middle, parts.family, parts.order),
-        "derived": tuple(DerivedName(d.name, d.rule) for d in model.derived),
+        "derived": tuple(DerivedName(d.name, d.rule, d.needs) for d in model.derived),
         "titles": model.titles,
         "countries": model.countries,
         "birth_dates": model.birth_dates,

@@ -25,6 +25,7 @@ The YAML schema users edit (keep it; extend, never rename):
           order: given-first          # given-first | family-first (Korean, Chinese, Vietnamese)
         derived:                 # forms news derives from the name: delete one to stop it
           - {name: Vladimir Putin, rule: given-family}
+          - {name: Rosario Murillo, rule: first-surname, needs: cue-and-country}  # see below
         titles: [President of the Russian Federation]
         countries: [Russia]      # nationality, citizenship, seat or address countries
         birth_dates: ["1952-10-07"]
@@ -36,6 +37,11 @@ Jong Un``, ``Kim Jong-un`` for OFAC ``KIM, Jong Un``), ``first-surname`` (``Nico
 for ``Nicolas MADURO MOROS``), ``arabic-last`` (``Bashar Assad`` for ``Bashar AL-ASSAD``),
 ``weak-alias`` (a weak alias that is the leading words of a strong name: OFAC's weak ``ABU
 BAKR AL-BAGHDADI`` of ``Abu Bakr al-Baghdadi al-Husayni Al-Quraishi``).
+A derived form made only of common names (``Rosario Murillo`` for ``Rosario MURILLO DE
+ORTEGA``: Rosario a frequent given name, Murillo a frequent family name on the lists) names
+anyone on its own; it is written with ``needs: cue-and-country`` and counts only right after a
+title or rank (``Vice President Rosario Murillo``) in an item that names one of the entry's
+countries (Nicaragua).
 
 Identifier kinds: passport, national-id, tax-id, registration, imo, mmsi, swift, lei, inn,
 ogrn, id; the number upper case without separators. Entries on different lists sharing an
@@ -84,6 +90,11 @@ class NameParts:
     order: NameOrder = NameOrder.GIVEN_FIRST
 
 
+# DerivedName.needs: a form of common names only, counted only after a title or rank
+# (``Vice President Rosario Murillo``) in an item naming one of the entry's countries.
+NEEDS_CUE_AND_COUNTRY = "cue-and-country"
+
+
 @dataclass(frozen=True)
 class DerivedName:
     """A form of the name that news writes and the list does not (``Kim Jong Un`` for
@@ -91,6 +102,7 @@ class DerivedName:
 
     name: str
     rule: str  # given-family | family-first | first-surname | arabic-last | weak-alias
+    needs: str = ""  # "" (counts wherever written) | NEEDS_CUE_AND_COUNTRY
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,11 @@ None is derived when it would mislead:
   ``Mohammad Ismail``, ``Pedro Sanchez`` for ``Pedro SANCHEZ MEDRANO``: not the Spanish prime
   minister): a word that is the given or middle name of `COMMON_GIVEN_COUNT` listed people or
   more, the family name of `COMMON_FAMILY_COUNT` or more, or one of `COMMON_GIVEN` (for short
-  lists, where counting tells little);
+  lists, where counting tells little); but a given name and a family name of a person whose
+  country the list gives are written all the same with ``needs: cue-and-country``
+  (`DerivedName.needs`): ``Rosario Murillo`` for ``Rosario MURILLO DE ORTEGA`` of Nicaragua
+  counts only right after a title (``Vice President Rosario Murillo``) in an item naming
+  Nicaragua, and ``Pedro Sanchez`` of Mexico not in an article about Spain;
 - it is another entry's listed name (primary name or alias);
 - another entry derives it too: only the entry whose derivation left out fewer words keeps it
   (``Nicolas Maduro`` stays with ``Nicolas MADURO MOROS``, not ``Nicolas Ernesto MADURO
@@ -41,7 +45,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from watcher.config.watchlist import DerivedName, Entry, EntryType, NameOrder, NameParts
+from watcher.config.watchlist import (
+    NEEDS_CUE_AND_COUNTRY,
+    DerivedName,
+    Entry,
+    EntryType,
+    NameOrder,
+    NameParts,
+)
 from watcher.importers.names import HONORIFICS, is_iberian
 from watcher.matching import lexicon
 from watcher.matching.cards import name_key
@@ -76,6 +87,7 @@ class _Candidate(NamedTuple):
     name: str
     rule: str
     dropped: int  # words of the full name left out: fewer is the better claim
+    needs: str = ""  # `DerivedName.needs`
 
 
 def with_derived(
@@ -85,7 +97,7 @@ def with_derived(
     `birth_places`: entry id -> countries of birth (they tell a name's culture, not where the
     person belongs, so they are not in `Entry.countries`)."""
     places = birth_places or {}
-    common = _common_words(entries)
+    common, common_given = _common_words(entries)
     listed: dict[str, set[int]] = defaultdict(set)
     for position, entry in enumerate(entries):
         for name in (*entry.names, *entry.weak_aliases):
@@ -102,15 +114,18 @@ def with_derived(
             others = listed.get(key, set()) - {position}
             if position in listed.get(key, ()) and rule != WEAK_ALIAS:
                 continue
+            needs = ""
             if rule != FAMILY_FIRST and _only_common(key, common):  # family-first drops no word
-                continue
+                if not _with_cue_and_country(entry, key, rule, common_given):
+                    continue
+                needs = NEEDS_CUE_AND_COUNTRY
             if others:  # another entry's listed name (or weak alias)
                 continue
-            by_key[key].append(_Candidate(position, name, rule, dropped))
+            by_key[key].append(_Candidate(position, name, rule, dropped, needs))
     derived: dict[int, list[DerivedName]] = defaultdict(list)
     for candidates in by_key.values():
         for winner in _claim(candidates):
-            derived[winner.entry].append(DerivedName(winner.name, winner.rule))
+            derived[winner.entry].append(DerivedName(winner.name, winner.rule, winner.needs))
     return tuple(
         dataclasses.replace(entry, derived=tuple(derived[i])) if i in derived else entry
         for i, entry in enumerate(entries)
@@ -207,10 +222,11 @@ def _claim(candidates: list[_Candidate]) -> list[_Candidate]:
     return sorted(spellings.values(), key=lambda c: c.name)
 
 
-def _common_words(entries: Iterable[Entry]) -> frozenset[str]:
-    """Given names of `COMMON_GIVEN_COUNT` listed people or more (``Pedro``, ``Mohammad``),
-    family names of `COMMON_FAMILY_COUNT` or more (``Sanchez``, ``Gonzalez``; not ``Maduro``,
-    three times), and the built-in `COMMON_GIVEN`."""
+def _common_words(entries: Iterable[Entry]) -> tuple[frozenset[str], frozenset[str]]:
+    """(common names, common given names): given names of `COMMON_GIVEN_COUNT` listed people
+    or more (``Pedro``, ``Mohammad``), family names of `COMMON_FAMILY_COUNT` or more
+    (``Sanchez``, ``Gonzalez``; not ``Maduro``, three times), and the built-in
+    `COMMON_GIVEN`."""
     given: Counter[str] = Counter()
     family: Counter[str] = Counter()
     for entry in entries:
@@ -218,9 +234,19 @@ def _common_words(entries: Iterable[Entry]) -> frozenset[str]:
         if parts is not None and parts.order is NameOrder.GIVEN_FIRST:
             given.update(_words((*parts.given, *parts.middle)))
             family.update(_words(parts.family))
-    common = {w for w, n in given.items() if n >= COMMON_GIVEN_COUNT}
-    common |= {w for w, n in family.items() if n >= COMMON_FAMILY_COUNT}
-    return frozenset(common) | COMMON_GIVEN
+    common_given = {w for w, n in given.items() if n >= COMMON_GIVEN_COUNT} | COMMON_GIVEN
+    common = common_given | {w for w, n in family.items() if n >= COMMON_FAMILY_COUNT}
+    return frozenset(common), frozenset(common_given)
+
+
+def _with_cue_and_country(entry: Entry, key: str, rule: str, common_given: frozenset[str]) -> bool:
+    """Whether a form made only of common names may still be written, to count only after a
+    title in an item naming the entry's country (``Vice President Rosario Murillo``,
+    Nicaragua): a given name and a family name (not ``Mohammad Ismail``, two given names) of
+    a person whose country the list gives."""
+    words = [w for w in key.split() if w not in _GLUE]
+    family_name = bool(words) and words[-1] not in common_given
+    return rule != WEAK_ALIAS and bool(entry.countries) and len(words) >= 2 and family_name
 
 
 def _words(names: Iterable[str]) -> set[str]:

@@ -85,6 +85,8 @@ def _entry_lines(entry: Entry, severity: Severity) -> Iterator[str]:
         yield "    derived:\n"
         for derived in entry.derived:
             yield f"      - name: {scalar(derived.name)}\n        rule: {derived.rule}\n"
+            if derived.needs:
+                yield f"        needs: {derived.needs}\n"
     yield from _sequence("programs", entry.programs)
     yield from _sequence("titles", entry.titles)
     yield from _sequence("countries", entry.countries)

@@ -32,10 +32,10 @@ from watcher.matching import countries, exonyms, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
-INDEX_FORMAT = 7  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 8  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
-# its hash in the signature), capitalised-only names
+# its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY
 
 
 class Mode:
@@ -111,6 +111,8 @@ class Flag:
     COMPOUND = 1024  # ... made with a business word (Sber-bank, Rostele-com): a name all the same
     FAMILY = 2048  # ... of someone known by their listed children: a cue, or the country named
     CAPITALISED = 4096  # a translated name of everyday words (Estado Islámico): first word capital
+    CUE_AND_COUNTRY = 8192  # a derived form of common names only (``needs: cue-and-country``):
+    # right after a title or rank, in an item naming the entry's country
 
 
 # Legal-form words: a company is named with or without them.
@@ -229,13 +231,16 @@ def _compile(
     drafts: list[_Draft] = []
     seen: set[tuple[object, ...]] = set()
     for position, entry in enumerate(entries):
+        gated = {d.name for d in entry.derived if d.needs} if entry.derived else set()
         for name, name_rule in indexed_names(entry):
             punct = _punctuation(name)
             exonym = name_rule.startswith(exonyms.RULE)
-            capitalised = _exonym_flags(entry, name) if exonym else 0
+            extra = _exonym_flags(entry, name) if exonym else 0
+            if gated and name in gated and name_rule.startswith("derived:"):
+                extra = Flag.CUE_AND_COUNTRY  # "needs: cue-and-country"
             variants = name_variants(entry, name)
             for slots, penalty, gap, variant in _as_written(variants) if exonym else variants:
-                flags = _flags(entry, slots) | capitalised
+                flags = _flags(entry, slots) | extra
                 # another name of the entry may read the same (``LUKOIL``/``Lukoil``)
                 shape = (position, gap, *(s.surface if s.mode == 0 else s.norm for s in slots))
                 if shape not in seen:
@@ -768,7 +773,7 @@ def _derived_holds(
         rank = ranks[draft.entry][0]
         if not rank or any(ranks[o][0] >= rank for o in sharing if o != draft.entry):
             return False
-    if len(draft.slots) > 2:
+    if len(draft.slots) > 2 or draft.flags & Flag.CUE_AND_COUNTRY:  # the latter: with a cue
         return True  # three names (Nicolás Maduro Guerra) tell a person apart, everyday or not
     everyday = all(lexicon.is_everyday_word(s.surface.casefold(), s.norm) for s in draft.slots)
     # a given name that neither the lists nor English news use much is the person's own,

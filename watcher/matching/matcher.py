@@ -205,7 +205,33 @@ def _fits_context(
         if _given_name_after(first, text, own, compiled.given_names):
             return None
         return _bare_surname(pattern, first, text, compiled)
-    return ""
+    gated = pattern.flags & Flag.CUE_AND_COUNTRY  # a name of common names only
+    return _office_and_country(pattern, first, text, compiled) if gated else ""
+
+
+def _office_and_country(
+    pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists
+) -> str | None:
+    """A name of common names only (``Rosario Murillo``) counts right after a title or rank
+    (``Vice President``, ``la vicepresidenta nicaragüense``; no mere ``Mr``) in an item naming
+    one of the entry's countries (its adjectives in lower case too): ``President Pedro
+    Sánchez`` in an article on Spain is not a Mexican namesake."""
+    stems = compiled.country_stems.get(pattern.entry)
+    if not stems:
+        return None
+    before = first - 1
+    if before > 0 and text.words[before].key.startswith(stems):
+        before -= 1  # a country adjective between: la vicepresidenta nicaragüense Rosario
+    if before < 0 or _CLAUSE_END.search(text.masked, text.spans[before][2], text.spans[first][1]):
+        return None
+    cue = text.words[before]
+    if not people.is_office_cue(cue.lower):
+        return None
+    own = {slot.key for slot in pattern.slots}
+    for w in text.words:
+        if w.key.startswith(stems) and w.key not in own:
+            return f"cue: {cue.surface}; with: {w.surface}"
+    return None
 
 
 def _words_not_name(pattern: Pattern, first: int, text: _Text) -> bool:

@@ -47,6 +47,7 @@ sr sra don dona signor sig г-н г-жа пан пані rey roi re мэр ме�
 _CUE_WORDS = frozenset(_CUES.split())
 _CUE_PREFIXES = """
     president presidente presidenta président präsident prezydent президент prime premier
+    vicepresident vice-president vicepresidente vicepresidenta viceprésident wiceprezydent
     minister ministr ministro ministra ministre министр міністр chancellor kanzler canciller
     chanceler cancelliere kanclerz канцлер leader líder lider dirigeant przywódc лидер лідер
     spokes portavoz porta-voz porte-parole portavoce sprecher rzeczni речник пресс-секретар
@@ -235,6 +236,18 @@ def is_cue(lower: str) -> bool:
     """Whether a word (lower case) before a capitalised surname says it names a person."""
     bare = lower.rstrip(".")
     return bare in _CUE_WORDS or (len(bare) >= 4 and bare.startswith(_CUE_STEMS))
+
+
+# Honorifics that say a person is named, not that the person holds an office or rank.
+_HONORIFIC_WORDS = "mr mrs ms miss dr sir herr frau m mme mm pan pani sr sra don dona"
+_HONORIFIC_CUES = frozenset(_HONORIFIC_WORDS.split())
+
+
+def is_office_cue(lower: str) -> bool:
+    """A title or rank (``President``, ``vicepresidenta``, ``Gen.``), not an honorific that
+    any person is given (``Mr``, ``Don``)."""
+    bare = lower.rstrip(".")
+    return is_cue(lower) and bare not in _HONORIFIC_CUES and not bare.startswith(("г-", "пан"))
 
 
 _CUE_KEYS = tuple(dict.fromkeys(word(stem).key for stem in _CUE_STEMS if len(stem) >= 5))
