@@ -15,7 +15,8 @@ The rules (the ``rule`` of each `DerivedName`):
   al-Baghdadi al-Husayni Al-Quraishi``. It shortens a listed name as a derived form does,
   so it counts as one, when it keeps a distinctive word (`_distinctive_word`: no common
   name, particle, honorific or word of a news language; not ``ABU HAFS``, ``EL MAYO``) and
-  is no word written apart (``Hizb Ullah``: Hizbullah, another name).
+  does not read, written as one word, as a one-word name on the list (``Hizb Ullah``:
+  Hizbullah, HIZBALLAH).
 
 None is derived when it would mislead:
 
@@ -56,6 +57,7 @@ from watcher.config.watchlist import (
 from watcher.importers.names import HONORIFICS, is_iberian
 from watcher.matching import lexicon
 from watcher.matching.cards import name_key
+from watcher.matching.normalize import word
 
 GIVEN_FAMILY = "given-family"
 FAMILY_FIRST = "family-first"
@@ -98,6 +100,7 @@ def with_derived(
     person belongs, so they are not in `Entry.countries`)."""
     places = birth_places or {}
     common, common_given = _common_words(entries)
+    one_word = _one_word_keys(entries)
     listed: dict[str, set[int]] = defaultdict(set)
     for position, entry in enumerate(entries):
         for name in (*entry.names, *entry.weak_aliases):
@@ -109,7 +112,8 @@ def with_derived(
         if entry.type is not EntryType.PERSON or parts is None:
             continue
         countries = (*entry.countries, *places.get(entry.id, ()))
-        for name, rule, dropped in (*forms(parts, countries), *_shortening_weak(entry, common)):
+        weak = _shortening_weak(entry, common, one_word)
+        for name, rule, dropped in (*forms(parts, countries), *weak):
             key = name_key(name)
             others = listed.get(key, set()) - {position}
             if position in listed.get(key, ()) and rule != WEAK_ALIAS:
@@ -159,7 +163,16 @@ def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, in
     return found
 
 
-def _shortening_weak(entry: Entry, common: frozenset[str]) -> list[tuple[str, str, int]]:
+def _one_word_keys(entries: Iterable[Entry]) -> frozenset[str]:
+    """The matcher's keys (romanisations alike) of the one-word names on the list."""
+    return frozenset(
+        word(name).key for e in entries for name in e.names if name.isalpha() and " " not in name
+    )
+
+
+def _shortening_weak(
+    entry: Entry, common: frozenset[str], one_word: frozenset[str]
+) -> list[tuple[str, str, int]]:
     """(weak alias, `WEAK_ALIAS`, words left out) of each weak alias of two words or more
     that is the leading words of one of the entry's strong names and keeps a distinctive
     word (see the module docstring)."""
@@ -167,8 +180,8 @@ def _shortening_weak(entry: Entry, common: frozenset[str]) -> list[tuple[str, st
     strong = [name_key(n.replace(",", " ")).split() for n in entry.names]
     for weak in entry.weak_aliases:
         words = name_key(weak).split()
-        if len(words) < 2 or "".join(words) in lexicon.known_words():
-            continue  # Hizb Ullah: Hizbullah, a name the news writes as one word
+        if len(words) < 2 or word("".join(words)).key in one_word:
+            continue  # Hizb Ullah: Hizbullah, read as another entry's one-word name HIZBALLAH
         if words in strong:
             continue  # already a strong name
         longer = [len(s) - len(words) for s in strong if s[: len(words)] == words]
