@@ -7,6 +7,7 @@ lists in ../shared/data when present.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -225,6 +226,9 @@ def test_no_first_surname_form_of_a_common_spanish_name() -> None:
     assert derive.with_derived([*others, pedro])[-1].derived == (gated,)
     alone = derive.with_derived([pedro])[0]
     assert alone.derived == (DerivedName("Pedro Sanchez", "first-surname"),)
+    # listed against a cartel, not a government: no title makes the common name his
+    trafficker = dataclasses.replace(pedro, programs=("SDNTK",))
+    assert derive.with_derived([*others, trafficker])[-1].derived == ()
 
 
 def _nicaraguans(country: str) -> list[Entry]:
@@ -295,10 +299,8 @@ def test_real_ofac_list_derives_the_forms_news_writes() -> None:
     assert derived(entries["ofac-20157"])["Kim Jong Un"] == "family-first"
     assert derived(entries["ofac-26945"]) == {"Ali Khamenei": "given-family"}
     assert derived(entries["ofac-22790"]) == {"Nicolas Maduro": "first-surname"}
-    # Pedro SANCHEZ MEDRANO: "Pedro Sanchez" only after a title with Mexico named
-    assert entries["ofac-21585"].derived == (
-        DerivedName("Pedro Sanchez", "first-surname", "cue-and-country"),
-    )
+    # Pedro SANCHEZ MEDRANO, listed under a drug-trafficking program: no "Pedro Sanchez"
+    assert entries["ofac-21585"].derived == ()
     murillo = entries["ofac-26124"].derived  # Rosario MURILLO DE ORTEGA: the married name
     assert DerivedName("Rosario Murillo", "first-surname", "cue-and-country") in murillo
     assert derived(entries["ofac-12926"])["ABU BAKR AL-BAGHDADI"] == "weak-alias"

@@ -252,14 +252,37 @@ def _common_words(entries: Iterable[Entry]) -> tuple[frozenset[str], frozenset[s
     return frozenset(common), frozenset(common_given)
 
 
+# Programs against crime and terror rather than a government: their people are seldom named
+# with a title, and their common names (Luis Rodriguez, Mexico) are everyone's in that
+# country's news, titled or not (el diputado Luis Rodríguez).
+_NOT_OFFICIALS = (
+    "SDNT",
+    "SDNTK",
+    "ILLICIT-DRUGS",
+    "TCO",
+    "SDGT",
+    "FTO",
+    "UN Al-Qaida",
+    "UN Taliban",
+)
+
+
 def _with_cue_and_country(entry: Entry, key: str, rule: str, common_given: frozenset[str]) -> bool:
     """Whether a form made only of common names may still be written, to count only after a
     title in an item naming the entry's country (``Vice President Rosario Murillo``,
     Nicaragua): a given name and a family name (not ``Mohammad Ismail``, two given names) of
-    a person whose country the list gives."""
+    a person whose country the list gives, listed under a program about a government (not a
+    drug cartel's or a terrorist group's)."""
     words = [w for w in key.split() if w not in _GLUE]
     family_name = bool(words) and words[-1] not in common_given
-    return rule != WEAK_ALIAS and bool(entry.countries) and len(words) >= 2 and family_name
+    official = not any(p.startswith(_NOT_OFFICIALS) for p in entry.programs)
+    return (
+        rule != WEAK_ALIAS
+        and bool(entry.countries)
+        and len(words) >= 2
+        and family_name
+        and official
+    )
 
 
 def _words(names: Iterable[str]) -> set[str]:
