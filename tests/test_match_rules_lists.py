@@ -59,6 +59,29 @@ ENTRIES = (
     # a father and son: the son's patronymic names the father, not the other way round
     _family("sechin", "Igor", "Ivanovich", "Sechin", "1960"),
     _family("sechin-son", "Ivan", "Igorevich", "Sechin", "1989"),
+    # a father listed without a patronymic, his son with one; three namesakes shortened alike
+    person("chemezov", "Sergei Chemezov", given=("Sergei",), family=("Chemezov",)),
+    person(
+        "chemezov-son",
+        "Sergey Sergeevich Chemezov",
+        given=("Sergey",),
+        middle=("Sergeevich",),
+        family=("Chemezov",),
+    ),
+    person(
+        "zqivanov-1",
+        "Pavel Borisovich Zqivanov",
+        given=("Pavel",),
+        middle=("Borisovich",),
+        family=("Zqivanov",),
+    ),
+    person(
+        "zqivanov-2",
+        "Pavel Sergeevich Zqivanov",
+        given=("Pavel",),
+        middle=("Sergeevich",),
+        family=("Zqivanov",),
+    ),
     # a patronymic alike, born seven years later: a namesake, no son (no family, no head)
     _family("melnychuk", "Oleksandr", "Ivanovich", "Melnychuk", "1965"),
     _family("melnychuk-2", "Serhiy", "Oleksandrovich", "Melnychuk", "1972"),
@@ -238,6 +261,15 @@ FOUND = [
     ("vouched", "Presos de ETA y la izquierda de Euskal Herria.", "eta", "ETA", "acronym"),
     ("vouched", "ETA's prisoners, Euskal groups said, were moved.", "eta", "ETA", "acronym"),
     ("vouched", "Атаки ETA и запрет партии Батасуна.", "eta", "ETA", "acronym"),
+    ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov", "Sergei Chemezov", "name"),
+    # the son by his full name is still the son
+    (
+        "shortened",
+        "Sergey Sergeevich Chemezov, his son, said",
+        "chemezov-son",
+        "Sergey Sergeevich Chemezov",
+        "name",
+    ),
     # a group listed for terrorism, its acronym beside talk of terrorism (no country listed)
     ("terrorism", "La banda terrorista ETA asesinó a 850 personas.", "eta", "ETA", "acronym"),
     (
@@ -332,6 +364,10 @@ NOT_FOUND = [
     ("family", "Людмила Кадырова выступила.", "kadyrov"),
     ("family", "Sanctions hit Sechin again.", "sechin-son"),  # the son is no head
     ("family", "Sanctions hit Melnychuk again.", "melnychuk"),  # seven years: no son
+    # a shortened name another listed person bears as written, or several share
+    ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov-son"),
+    ("shortened", "Pavel Zqivanov, a pensioner, said", "zqivanov-1"),
+    ("shortened", "Pavel Zqivanov, a pensioner, said", "zqivanov-2"),
     ("family", "Rotenberg said nothing.", "arkady"),  # two fathers: no head
     ("family", "Rotenberg said nothing.", "boris"),
     ("family", "Medvedev said nothing.", "medvedev"),  # an unrelated namesake: no family

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from rapidfuzz.distance import OSA
 
 from watcher.config.ignore import IgnoreRule
+from watcher.config.watchlist import EntryType
 from watcher.ingest.article import TAGS_LABEL
 from watcher.matching import lexicon, people
 from watcher.matching.cards import one_per_card
@@ -101,7 +102,9 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
     mentions = [m for m in mentions if not _excluded(m, masked, compiled)]
     kept, suppressed = _apply_ignores(mentions, masked, compiled)
     return ScanResult(
-        matches=tuple(one_per_card(_merge(kept, text, masked, compiled), compiled.cards)),
+        matches=tuple(
+            _told_apart(one_per_card(_merge(kept, text, masked, compiled), compiled.cards))
+        ),
         suppressed=tuple(
             (merged, rule)
             for rule, group in suppressed.items()
@@ -1233,6 +1236,28 @@ def _merge(
         )
     merged.sort(key=lambda m: (-m.severity.rank, -m.score, m.start))
     return merged
+
+
+_SHORTENED = "no-middle-name"
+
+
+def _told_apart(matches: list[Match]) -> list[Match]:
+    """People one shortened name does not tell apart. A listed name read without its middle
+    name or patronymic (``Sergey Sergeevich Chemezov`` as ``Sergei Chemezov``) is another
+    listed person's where that person bears those very words (his father, listed as ``Sergei
+    Chemezov``); where only shortened readings of several people fall on the words, the
+    name is theirs in common and tells none of them apart (as a derived form several people
+    share: `watcher.importers.derive`)."""
+    people_at: dict[tuple[int, int], list[Match]] = {}
+    for m in matches:
+        if m.type == EntryType.PERSON:
+            people_at.setdefault((m.start, m.end), []).append(m)
+    dropped: set[int] = set()
+    for found in people_at.values():
+        shortened = [m for m in found if _SHORTENED in m.form.split(",")]
+        if len(found) > 1 and shortened:
+            dropped.update(id(m) for m in shortened)
+    return [m for m in matches if id(m) not in dropped]
 
 
 def _clusters(group: list[_Mention]) -> list[_Mention]:
