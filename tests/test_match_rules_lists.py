@@ -175,6 +175,9 @@ ENTRIES = (
         weak=("ETA", "K.A.S."),
         programs=("SDGT",),
     ),
+    # a charity named after a holy site; a group with a one-noun alias and no country listed
+    org("aqsa", "AL-AQSA", programs=("SDGT",)),
+    org("base-group", "AL-QAIDA ZQ", "The Base"),
     # groups listed for terrorism: a two-letter acronym, and one with its country listed
     org("shining-path", "SENDERO LUMINOSO", weak=("SL",), programs=("SDGT",)),
     org("adf", "ALLIED DEMOCRATIC FORCES", "ADF", countries=("Uganda",), programs=("SDGT",)),
@@ -262,6 +265,8 @@ FOUND = [
     ("vouched", "ETA's prisoners, Euskal groups said, were moved.", "eta", "ETA", "acronym"),
     ("vouched", "Атаки ETA и запрет партии Батасуна.", "eta", "ETA", "acronym"),
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov", "Sergei Chemezov", "name"),
+    ("place", "The charity Al-Aqsa was designated in 2003.", "aqsa", "Al-Aqsa", "name"),
+    ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
     # the son by his full name is still the son
     (
         "shortened",
@@ -366,6 +371,12 @@ NOT_FOUND = [
     ("family", "Sanctions hit Melnychuk again.", "melnychuk"),  # seven years: no son
     # a shortened name another listed person bears as written, or several share
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov-son"),
+    # the holy site, not the charity named after it
+    ("place", "Worshippers gathered at the Al-Aqsa mosque for prayers.", "aqsa"),
+    ("place", "Fieles rezaron en la mezquita de Al Aqsa.", "aqsa"),
+    ("place", "Верующие собрались у мечети Аль-Акса.", "aqsa"),
+    # an article and one noun, no country listed: only beside another of its names
+    ("one noun", "The Base, a new co-working space in Manchester, opens.", "base-group"),
     ("shortened", "Pavel Zqivanov, a pensioner, said", "zqivanov-1"),
     ("shortened", "Pavel Zqivanov, a pensioner, said", "zqivanov-2"),
     ("family", "Rotenberg said nothing.", "arkady"),  # two fathers: no head

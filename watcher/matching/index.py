@@ -563,8 +563,9 @@ def _distinctive(w: Word, *, frequent: bool = False) -> bool:
 
 
 def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]:
-    """Acronyms and generic names of entries whose countries the list gives: they count only
-    where the article also names the country or another of the entry's names.
+    """Acronyms and generic names of entries whose countries the list gives, and names of an
+    article and one noun of those it gives none: they count only where the article also
+    names the country or another of the entry's names.
 
     * an acronym (``IRGC``) only in capitals; a weak alias's (``ANC``) only beside another of
       the entry's names: a country is no proof for the acronyms everyone uses;
@@ -573,11 +574,13 @@ def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> lis
     kept: list[_Draft] = []
     for d in drafts:
         entry = entries[d.entry]
-        if not entry.countries or entry.type == EntryType.PERSON:
+        if entry.type == EntryType.PERSON or (not entry.countries and not _one_noun_name(d)):
             kept.append(d)
         elif len(d.slots) == 1 and (_is_acronym(d.alias, entry) or _table_acronym(d)):
             kept.append(d._replace(flags=d.flags | Flag.CORROBORATE, rule="acronym"))
-        elif len(d.slots) > 1 and all(_generic(s) for s in d.slots):
+        elif _generic_name(d):
+            # with no country listed, an article and one noun (the UN's AL-QAIDA alias "The
+            # Base", not a co-working space) need another of its names (`_vouching_words`)
             slots = tuple(
                 s._replace(mode=Mode.KEY) if s.mode == Mode.STRICT else s for s in d.slots
             )
@@ -659,6 +662,17 @@ def _cyrillic_acronyms(drafts: list[_Draft]) -> list[_Draft]:
             slot = _slot(word(cyrillic), Mode.STRICT, 0)
             extra.append(d._replace(slots=(slot,)))
     return extra
+
+
+def _generic_name(draft: _Draft) -> bool:
+    """A name of everyday words only (``Ministerio del Interior``, ``The Base``)."""
+    return len(draft.slots) > 1 and all(_generic(s) for s in draft.slots)
+
+
+def _one_noun_name(draft: _Draft) -> bool:
+    """A generic name of one everyday word besides function words (``The Base``)."""
+    content = [s for s in draft.slots if s.norm not in _FUNCTION_WORDS]
+    return _generic_name(draft) and len(content) == 1
 
 
 def _table_acronym(draft: _Draft) -> bool:

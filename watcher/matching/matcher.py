@@ -243,10 +243,33 @@ def _words_not_name(pattern: Pattern, first: int, text: _Text) -> bool:
     capital."""
     if pattern.flags & Flag.CAPITALISED and text.words[first].surface.islower():
         return True
+    last = first + len(pattern.slots) - 1
+    if pattern.flags & Flag.ORGANIZATION and _place_beside(first, last, text):
+        return True  # the Al-Aqsa mosque is no charity AL-AQSA
     if pattern.flags & Flag.CORROBORATE:
-        last = first + len(pattern.slots) - 1
         return not (text.words[first].capitalized and text.words[last].capitalized)
     return False
+
+
+# A holy site or a compound, in the news languages (key spelling of the word's start): the
+# name beside it names the place (``the Al-Aqsa mosque``, ``la mezquita de Al Aqsa``,
+# ``мечеть Аль-Акса``), not a body named after it.
+_PLACE_WORDS = """mosque moschee mosquee mezquita mesquita moschea meczet мечет shrine sanctuario
+    santuario sanktuarium compound esplanade explanada"""
+_PLACE_KEYS = tuple(dict.fromkeys(word(w).key for w in _PLACE_WORDS.split()))
+_PLACE_GLUE = frozenset({"de", "di", "del", "della", "of", "the", "al", "el", "la"})
+
+
+def _place_beside(first: int, last: int, text: _Text) -> bool:
+    """Whether a place word stands right after the name or before it (across ``of the``,
+    ``de``)."""
+    words = text.words
+    if last + 1 < len(words) and words[last + 1].key.startswith(_PLACE_KEYS):
+        return True
+    index = first - 1
+    while index >= 0 and words[index].lower in _PLACE_GLUE and first - index <= 2:
+        index -= 1
+    return index >= 0 and words[index].key.startswith(_PLACE_KEYS)
 
 
 def _given_name_after(
