@@ -175,6 +175,17 @@ ENTRIES = (
         weak=("ETA", "K.A.S."),
         programs=("SDGT",),
     ),
+    # the owner of five listed companies (OFAC's "Linked To" remarks), and of four
+    person("zqoligarch", "Oleg Zqderipaska", given=("Oleg",), family=("Zqderipaska",)),
+    *(
+        Entry("sdn", f"zqcompany-{i}", f"ZQCOMPANY {i}", notes="Linked To: ZQDERIPASKA, Oleg")
+        for i in range(5)
+    ),
+    person("zqsmaller", "Ivan Zqsmallov", given=("Ivan",), family=("Zqsmallov",)),
+    *(
+        Entry("sdn", f"zqfirm-{i}", f"ZQFIRM {i}", notes="Linked To: ZQSMALLOV, Ivan")
+        for i in range(4)
+    ),
     # a charity named after a holy site; a group with a one-noun alias and no country listed
     org("aqsa", "AL-AQSA", programs=("SDGT",)),
     org("base-group", "AL-QAIDA ZQ", "The Base"),
@@ -267,6 +278,7 @@ FOUND = [
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov", "Sergei Chemezov", "name"),
     ("place", "The charity Al-Aqsa was designated in 2003.", "aqsa", "Al-Aqsa", "name"),
     ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
+    ("network", "Zqderipaska said nothing.", "zqoligarch", "Zqderipaska", "surname"),
     # the son by his full name is still the son
     (
         "shortened",
@@ -371,6 +383,7 @@ NOT_FOUND = [
     ("family", "Sanctions hit Melnychuk again.", "melnychuk"),  # seven years: no son
     # a shortened name another listed person bears as written, or several share
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov-son"),
+    ("network", "Zqsmallov said nothing.", "zqsmaller"),  # four linked: no network head
     # the holy site, not the charity named after it
     ("place", "Worshippers gathered at the Al-Aqsa mosque for prayers.", "aqsa"),
     ("place", "Fieles rezaron en la mezquita de Al Aqsa.", "aqsa"),

@@ -32,10 +32,11 @@ from watcher.matching import countries, exonyms, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
-INDEX_FORMAT = 8  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 9  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
-# its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY
+# its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
+# of the heads of listed networks
 
 
 class Mode:
@@ -728,7 +729,7 @@ def _people(
         for rank, title in [people.prominence(e)]
     }
     heads, heads_by_aliases = people.family_heads(entries)
-    for position, why in heads.items():
+    for position, why in (*people.network_heads(entries).items(), *heads.items()):
         if ranks[position][0] < people.OFFICE:
             ranks[position] = (people.OFFICE, why)
     surnames = {i: _surname_key(e) for i, e in enumerate(entries) if i in ranks}

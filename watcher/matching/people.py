@@ -171,6 +171,40 @@ def family_heads(entries: Sequence[Entry]) -> tuple[dict[int, str], frozenset[in
     return heads, frozenset(by_aliases)
 
 
+_LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
+_MIN_LINKED = 5  # entries linked to a person that make them the head of a listed network
+
+
+def network_heads(entries: Sequence[Entry]) -> dict[int, str]:
+    """Entry position -> why the list makes that person prominent: five or more other entries
+    are "Linked To" them in the list's remarks (OFAC: ``Linked To: DERIPASKA, Oleg
+    Vladimirovich`` on his companies), the owner of a listed business empire or network
+    (Deripaska, Usmanov, Prigozhin), whom news names by the surname."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for target in dict.fromkeys(_LINKED_TO.findall(entry.notes or "")):
+            key = _linked_key(target)
+            counts[key] = counts.get(key, 0) + 1
+    found: dict[int, str] = {}
+    for position, entry in enumerate(entries):
+        if entry.type != EntryType.PERSON:
+            continue
+        linked = max((counts.get(_linked_key(name), 0) for name in entry.names), default=0)
+        if linked >= _MIN_LINKED:
+            found[position] = f"{linked} listed entries linked to them"
+    return found
+
+
+def _linked_key(name: str) -> str:
+    """A name as a remark writes it (``DERIPASKA, Oleg Vladimirovich``) or as the entry does
+    (``Oleg Vladimirovich Deripaska``): the same key."""
+    name = name.strip().rstrip(".")
+    if "," in name:
+        family, _, given = name.partition(",")
+        name = f"{given} {family}"
+    return " ".join(name.casefold().split())
+
+
 def _given_key(entry: Entry) -> str:
     parts = entry.name_parts
     return word(parts.given[0].split()[0]).key if parts and parts.given else ""
