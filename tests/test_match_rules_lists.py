@@ -186,6 +186,9 @@ ENTRIES = (
         Entry("sdn", f"zqfirm-{i}", f"ZQFIRM {i}", notes="Linked To: ZQSMALLOV, Ivan")
         for i in range(4)
     ),
+    # companies by one coined word, spelled two ways; "state corporation" is a legal form
+    org("rosoboron", "ROSOBORONEKSPORT OAO", "ROSOBORONEXPORT JSC", countries=("Russia",)),
+    org("rostec", "STATE CORPORATION ROSTEC", countries=("Russia",)),
     # a charity named after a holy site; a group with a one-noun alias and no country listed
     org("aqsa", "AL-AQSA", programs=("SDGT",)),
     org("base-group", "AL-QAIDA ZQ", "The Base"),
@@ -279,6 +282,21 @@ FOUND = [
     ("place", "The charity Al-Aqsa was designated in 2003.", "aqsa", "Al-Aqsa", "name"),
     ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
     ("network", "Zqderipaska said nothing.", "zqoligarch", "Zqderipaska", "surname"),
+    # a long coined word: the country anywhere in the item vouches; each listed spelling
+    (
+        "coined",
+        "Rosoboronexport signed deals. " + "Words. " * 15 + "Russia's arms sales grew.",
+        "rosoboron",
+        "Rosoboronexport",
+        "short-form",
+    ),
+    (
+        "coined",
+        "Rostec said output had tripled. Russia needs arms.",
+        "rostec",
+        "Rostec",
+        "short-form",
+    ),
     # the son by his full name is still the son
     (
         "shortened",
@@ -384,6 +402,7 @@ NOT_FOUND = [
     # a shortened name another listed person bears as written, or several share
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov-son"),
     ("network", "Zqsmallov said nothing.", "zqsmaller"),  # four linked: no network head
+    ("coined", "Rostec said output had tripled.", "rostec"),  # no country in the item
     # the holy site, not the charity named after it
     ("place", "Worshippers gathered at the Al-Aqsa mosque for prayers.", "aqsa"),
     ("place", "Fieles rezaron en la mezquita de Al Aqsa.", "aqsa"),

@@ -440,9 +440,9 @@ def _without_country(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_
 # ``GAZPROMBANK JOINT STOCK COMPANY``, ``AKTSIONERNOE OBSHCHESTVO``); "bank" is not one of them:
 # ``BANK ROSSIYA`` is not every ``Rossiya``.
 _BUSINESS = """technologies technology tech group holding holdings company companies corporation
-industries industry international trading enterprise enterprises services investment investments
-joint stock public open closed limited liability commercial airlines publichnoe aktsionernoe
-aktsionernogo obshchestvo obshchestva obschestvo otkrytoe zakrytoe ogranichennoi
+state industries industry international trading enterprise enterprises services investment
+investments joint stock public open closed limited liability commercial airlines publichnoe
+aktsionernoe aktsionernogo obshchestvo obshchestva obschestvo otkrytoe zakrytoe ogranichennoi
 otvetstvennostiu otvetstvennostyu tovarystvo"""
 BUSINESS_WORDS = frozenset(_BUSINESS.split())
 # Business words a company's name is often made with, in key spelling (Sberbank, Gazprombank,
@@ -490,17 +490,21 @@ def _org_cores(entries: tuple[Entry, ...], drafts: list[_Draft]) -> list[_Draft]
         best = min(found)
         if any(c[:2] == best[:2] and c[2] != best[2] for c in found):
             continue  # two entries with as good a claim: the word names neither
-        _, _, position, alias, w = best
+        position = best[2]
         flags = Flag.ORGANIZATION | Flag.CORE
         if any(root in key and len(key) - len(root) >= 3 for root in _COMPOUND_ROOTS):
             flags |= Flag.COMPOUND
         elif entries[position].countries:
             flags |= Flag.CORROBORATE  # AniCura Abros Hospital is not the Russian ABROS
-        slot = _slot(w, Mode.FULL, 0)
-        if not slot.stem and len(key) >= _MIN_SOFT_CORE and _SOFT_Y.search(key):
-            # BELARUSKALI is Беларуськалий: Беларуськалия, Беларуськалием share belaruskal-
-            slot = slot._replace(stem=key[:-1])
-        extra.append(_Draft(position, alias, (slot,), 2, Gap.PLAIN, flags, "", "short-form"))
+        # each spelling the entry's names give (ROSOBORONEKSPORT OAO, ROSOBORONEXPORT JSC):
+        # in Latin script the word counts only as the list spells it
+        spellings = {w.norm: (alias, w) for _, _, at, alias, w in sorted(found) if at == position}
+        for alias, w in spellings.values():
+            slot = _slot(w, Mode.FULL, 0)
+            if not slot.stem and len(key) >= _MIN_SOFT_CORE and _SOFT_Y.search(key):
+                # BELARUSKALI is Беларуськалий: Беларуськалия, Беларуськалием share belaruskal-
+                slot = slot._replace(stem=key[:-1])
+            extra.append(_Draft(position, alias, (slot,), 2, Gap.PLAIN, flags, "", "short-form"))
     return extra
 
 

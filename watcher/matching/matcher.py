@@ -1070,6 +1070,8 @@ def _corroborate(
         country = _country_near(m, spans, stems, _in_tags(masked, m))
         if not country and m.rule == "acronym":
             country = _country_in_sentence(m, masked, spans, stems)
+        if not country and _coined_word(m, masked):
+            country = _country_anywhere(m, spans, stems)
         if country:
             kept.append(replace(m, evidence=f"with: {country}"))
     return kept
@@ -1138,6 +1140,26 @@ def _country_near(
     if tag:
         low, high = 0, len(spans)
     for surface, start, _ in spans[low:high]:
+        if not m.start <= start < m.end and word(surface).key.startswith(stems):
+            return word(surface).surface
+    return ""
+
+
+_MIN_COINED = 6  # letters of a company's one coined word that the whole item may vouch for
+
+
+def _coined_word(m: _Mention, masked: str) -> bool:
+    """A company found by its one distinctive word (``Rostec``, ``Rosoboronexport``), long
+    enough that a country named anywhere in the item vouches for it; not a short one such as
+    ``Abros`` (AniCura Abros Hospital), which needs the country beside it."""
+    found = masked[m.start : m.end]
+    return m.rule == "short-form" and len(found) >= _MIN_COINED and not _SPACE.search(found)
+
+
+def _country_anywhere(
+    m: _Mention, spans: list[tuple[str, int, int]], stems: tuple[str, ...]
+) -> str:
+    for surface, start, _ in spans:
         if not m.start <= start < m.end and word(surface).key.startswith(stems):
             return word(surface).surface
     return ""
