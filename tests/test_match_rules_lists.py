@@ -186,6 +186,8 @@ ENTRIES = (
         Entry("sdn", f"zqfirm-{i}", f"ZQFIRM {i}", notes="Linked To: ZQSMALLOV, Ivan")
         for i in range(4)
     ),
+    # a name of everyday words and a country, in the list's capitals
+    org("cbr", "CENTRAL BANK OF THE RUSSIAN FEDERATION", "BANK OF RUSSIA"),
     # companies by one coined word, spelled two ways; "state corporation" is a legal form
     org("rosoboron", "ROSOBORONEKSPORT OAO", "ROSOBORONEXPORT JSC", countries=("Russia",)),
     org("rostec", "STATE CORPORATION ROSTEC", countries=("Russia",)),
@@ -282,6 +284,7 @@ FOUND = [
     ("place", "The charity Al-Aqsa was designated in 2003.", "aqsa", "Al-Aqsa", "name"),
     ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
     ("network", "Zqderipaska said nothing.", "zqoligarch", "Zqderipaska", "surname"),
+    ("capitals", "The Bank of Russia raised rates.", "cbr", "Bank of Russia", "alias"),
     # a long coined word: the country anywhere in the item vouches; each listed spelling
     (
         "coined",
@@ -403,6 +406,7 @@ NOT_FOUND = [
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov-son"),
     ("network", "Zqsmallov said nothing.", "zqsmaller"),  # four linked: no network head
     ("coined", "Rostec said output had tripled.", "rostec"),  # no country in the item
+    ("capitals", "He wanted to open a bank of russia's own.", "cbr"),  # words, not the name
     # the holy site, not the charity named after it
     ("place", "Worshippers gathered at the Al-Aqsa mosque for prayers.", "aqsa"),
     ("place", "Fieles rezaron en la mezquita de Al Aqsa.", "aqsa"),

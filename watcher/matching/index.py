@@ -932,8 +932,10 @@ def name_variants(entry: Entry, name: str) -> list[Variant]:
         return [(slots, 0, Gap.PERSON, "")]
     if person and len(slots) == 1 and slots[0].mode == Mode.STRICT and _word_name(words[0]):
         slots = (slots[0]._replace(mode=Mode.PERSON_WORD),)
-    if not person and not loose and _title_case_name(words):
-        slots = tuple(s._replace(mode=Mode.TITLE) for s in slots)
+    if not person and _title_case_name(words):
+        # the list's capitals stand for news's capitalised words, its everyday ones too
+        # (BANK OF RUSSIA: Bank of Russia)
+        slots = tuple(s._replace(mode=Mode.TITLE) if s.mode == Mode.STRICT else s for s in slots)
     variants: list[Variant] = [(slots, 0, Gap.PLAIN, "")]
     if len(slots) > 1 and loose:
         variants.extend(_company_variants(words))
@@ -942,14 +944,17 @@ def name_variants(entry: Entry, name: str) -> list[Variant]:
 
 def _title_case_name(words: list[Word]) -> bool:
     """A name of short or everyday words in capitals (``QUDS FORCE``, ``EVIN PRISON``,
-    ``MEHR BANK``) with two words or more besides function words and legal forms, one of
-    them no everyday English word: news writes it capitalised (``Quds Force``). A name of
-    everyday words only (``GOLDEN STAR``) stays as written."""
+    ``MEHR BANK``, ``BANK OF RUSSIA``) with two words or more besides function words and legal
+    forms, one of them no everyday English word or a country: news writes it capitalised
+    (``Quds Force``). A name of everyday words only (``GOLDEN STAR``) stays as written."""
     if not all(w.surface.isupper() or not w.surface.isalpha() for w in words):
         return False
     content = [w for w in words if w.norm not in _FUNCTION_WORDS and w.norm not in LEGAL_WORDS]
     content = [w for w in content if not w.norm.isdigit()]
-    return len(content) >= 2 and any(not lexicon.is_common_word(w.norm) for w in content)
+    # a country is a name, however common the word (BANK OF RUSSIA)
+    country = countries.all_stems()
+    named = (not lexicon.is_common_word(w.norm) or w.key.startswith(country) for w in content)
+    return len(content) >= 2 and any(named)
 
 
 def _word_name(w: Word) -> bool:
