@@ -29,6 +29,8 @@ ENTRIES = (
         "STATE DUMA OF THE FEDERAL ASSEMBLY OF THE RUSSIAN FEDERATION",
         countries=("Russia",),
     ),
+    org("cbr", "CENTRAL BANK OF THE RUSSIAN FEDERATION"),
+    org("bank-rossiya", "BANK ROSSIYA", countries=("Russia",)),
     org("pkk", "KURDISTAN WORKERS' PARTY", "PKK", "KONGRA-GEL"),
     org("hamas", "HAMAS", "ISLAMIC RESISTANCE MOVEMENT"),
     org("irgc", "ISLAMIC REVOLUTIONARY GUARD CORPS", "IRGC", "PASDARAN", countries=("Iran",)),
@@ -109,6 +111,7 @@ FOUND = [
     ("German compound", "der Chef der Wagner-Truppe", "wagner", "Wagner-Truppe", "exonym:de"),
     ("everyday word of the language, in a case form", "Депутаты Госдумы проголосовали.",
      "duma", "Госдумы", "exonym:ru"),
+    ("Cyrillic name", "Банк России снизил ставку.", "cbr", "Банк России", "exonym:ru"),
     ("English descriptor", "Wagner mercenaries moved into Bakhmut.", "wagner",
      "Wagner mercenaries", "exonym:en"),
     ("translation", "Die Arbeiterpartei Kurdistans erklärte.", "pkk", "Arbeiterpartei Kurdistans",
@@ -145,6 +148,8 @@ NOT_FOUND = [
     ("translation of a generic name, alone", "La Guardia Revolucionaria desfiló.", "irgc"),
     ("respelled surname, another given name", "Wolfgang Chamenei sagte.", "khamenei"),
     ("a name of the group alone", "Richard Wagner fans gathered in Bayreuth.", "wagner"),
+    # the words are another entity's listed name: Bank Rossiya, not the Bank of Russia
+    ("another entity's listed name", "Банк Россия попал под санкции.", "cbr"),
     (
         "generic translation without the country",
         "Channel One in Britain showed the match.",

@@ -932,10 +932,8 @@ def name_variants(entry: Entry, name: str) -> list[Variant]:
         return [(slots, 0, Gap.PERSON, "")]
     if person and len(slots) == 1 and slots[0].mode == Mode.STRICT and _word_name(words[0]):
         slots = (slots[0]._replace(mode=Mode.PERSON_WORD),)
-    if not person and _title_case_name(words):
-        # the list's capitals stand for news's capitalised words, its everyday ones too
-        # (BANK OF RUSSIA: Bank of Russia)
-        slots = tuple(s._replace(mode=Mode.TITLE) if s.mode == Mode.STRICT else s for s in slots)
+    if not person and not loose and _title_case_name(words):
+        slots = tuple(s._replace(mode=Mode.TITLE) for s in slots)
     variants: list[Variant] = [(slots, 0, Gap.PLAIN, "")]
     if len(slots) > 1 and loose:
         variants.extend(_company_variants(words))

@@ -103,7 +103,7 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
     kept, suppressed = _apply_ignores(mentions, masked, compiled)
     return ScanResult(
         matches=tuple(
-            _told_apart(one_per_card(_merge(kept, text, masked, compiled), compiled.cards))
+            _one_reading(one_per_card(_merge(kept, text, masked, compiled), compiled.cards))
         ),
         suppressed=tuple(
             (merged, rule)
@@ -1284,6 +1284,15 @@ def _merge(
 
 
 _SHORTENED = "no-middle-name"
+
+
+def _one_reading(matches: list[Match]) -> list[Match]:
+    """Where words match several entries, the ones they name: the listed name over another
+    entry's news spelling read loosely (``Банк Россия`` is Bank Rossiya, not ``Банк России``,
+    the Bank of Russia), and people told apart (`_told_apart`)."""
+    listed = {(m.start, m.end) for m in matches if m.rule in ("name", "alias")}
+    kept = [m for m in matches if not (m.rule.startswith("exonym") and (m.start, m.end) in listed)]
+    return _told_apart(kept)
 
 
 def _told_apart(matches: list[Match]) -> list[Match]:
