@@ -186,6 +186,16 @@ ENTRIES = (
         Entry("sdn", f"zqfirm-{i}", f"ZQFIRM {i}", notes="Linked To: ZQSMALLOV, Ivan")
         for i in range(4)
     ),
+    # an acronym and the person the list links to it (OFAC's "Linked To" remark)
+    org("fsb", "FEDERAL SECURITY SERVICE", "FSB", countries=("Russia",)),
+    Entry(
+        "sdn",
+        "bortnikov",
+        "Alexander Vasilievich Bortnikov",
+        EntryType.PERSON,
+        aliases=("Alexander Bortnikov",),
+        notes="Linked To: FEDERAL SECURITY SERVICE",
+    ),
     # a name of everyday words and a country, in the list's capitals
     org("cbr", "CENTRAL BANK OF THE RUSSIAN FEDERATION", "BANK OF RUSSIA"),
     # companies by one coined word, spelled two ways; "state corporation" is a legal form
@@ -285,6 +295,7 @@ FOUND = [
     ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
     ("network", "Zqderipaska said nothing.", "zqoligarch", "Zqderipaska", "surname"),
     ("capitals", "The Bank of Russia raised rates.", "cbr", "Bank of Russia", "alias"),
+    ("linked", "FSB director Alexander Bortnikov blamed Kyiv.", "fsb", "FSB", "acronym"),
     # a long coined word: the country anywhere in the item vouches; each listed spelling
     (
         "coined",
@@ -406,6 +417,7 @@ NOT_FOUND = [
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov-son"),
     ("network", "Zqsmallov said nothing.", "zqsmaller"),  # four linked: no network head
     ("coined", "Rostec said output had tripled.", "rostec"),  # no country in the item
+    ("linked", "The FSB said it detained a man in Bryansk.", "fsb"),  # nothing vouches
     ("capitals", "He wanted to open a bank of russia's own.", "cbr"),  # words, not the name
     # the holy site, not the charity named after it
     ("place", "Worshippers gathered at the Al-Aqsa mosque for prayers.", "aqsa"),

@@ -32,11 +32,11 @@ from watcher.matching import countries, exonyms, lexicon, people
 from watcher.matching.cards import Listing, build_cards
 from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
 
-INDEX_FORMAT = 9  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 10  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
-# of the heads of listed networks
+# of the heads of listed networks; 10: entries linked to a name needing corroboration
 
 
 class Mode:
@@ -159,6 +159,7 @@ class CompiledWatchlists:
         vouching_words: dict[int, frozenset[str]] | None = None,
         given_names: frozenset[str] = frozenset(),
         armed_groups: frozenset[int] = frozenset(),
+        linked: dict[int, frozenset[int]] | None = None,
     ) -> None:
         self.entries = entries
         self.thresholds = thresholds
@@ -183,6 +184,9 @@ class CompiledWatchlists:
         # groups listed for terrorism, no country given: their acronyms count beside talk
         # of terrorism (ETA)
         self.armed_groups = armed_groups
+        # entry with an acronym or generic name -> the entries the list links to it (OFAC's
+        # "Linked To" remarks, either way): one of them found corroborates it
+        self.linked = linked or {}
         # built on first use, per first letter: compiling stays fast, reading pays once
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
         # memo: word -> anchors it may stand for (emptied when pickled)
@@ -281,6 +285,7 @@ def _compile(
         signature=_signature(watchlists, threshold, ignore),
         cards=build_cards(entries),
         vouching_words=_vouching_words(entries, patterns),
+        linked=_linked(entries, patterns),
         given_names=given,
         armed_groups=_armed_groups(entries),
     )
@@ -516,6 +521,26 @@ def _business(norm: str) -> bool:
 
 
 _LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
+
+
+def _linked(entries: tuple[Entry, ...], patterns: tuple[Pattern, ...]) -> dict[int, frozenset[int]]:
+    """Entry with a name needing corroboration -> the entries linked to it by the list's
+    remarks, either way (Alexander Bortnikov, "Linked To: FEDERAL SECURITY SERVICE")."""
+    needing = {p.entry for p in patterns if p.flags & Flag.CORROBORATE}
+    by_name: dict[str, int] = {}
+    for position, entry in enumerate(entries):
+        for name in entry.names:
+            by_name.setdefault(people.linked_key(name), position)
+    links: dict[int, set[int]] = {}
+    for position, entry in enumerate(entries):
+        for target in _LINKED_TO.findall(entry.notes or ""):
+            other = by_name.get(people.linked_key(target))
+            if other is None or other == position:
+                continue
+            for one, two in ((position, other), (other, position)):
+                if one in needing:
+                    links.setdefault(one, set()).add(two)
+    return {entry: frozenset(found) for entry, found in links.items()}
 
 
 def _group_words(entries: tuple[Entry, ...]) -> dict[int, frozenset[str]]:

@@ -1037,8 +1037,9 @@ def _corroborate(
     spans: list[tuple[str, int, int]],
     compiled: CompiledWatchlists,
 ) -> list[_Mention]:
-    """Acronyms and generic names kept only beside another of the entry's names or a
-    mention of its country (``IRGC`` with ``Iran``; ``Revolutionary Guard`` with ``Iran's``)."""
+    """Acronyms and generic names kept only beside another of the entry's names, an entry
+    linked to it, or a mention of its country (``IRGC`` with ``Iran``; ``Revolutionary
+    Guard`` with ``Iran's``; ``FSB`` with its director ``Bortnikov``)."""
     if not any(m.corroborate for m in mentions):
         return mentions
     aliases: dict[int, set[str]] = {}
@@ -1050,31 +1051,42 @@ def _corroborate(
     for m in mentions:
         if not m.corroborate:
             kept.append(m)
-            continue
-        if m.entry in named:
+        elif m.entry in named:
             kept.append(replace(m, evidence="with another of its names"))
-            continue
-        vouching = not m.corroborate & Flag.WEAK and _vouching_word(
-            m, spans, compiled.vouching_words.get(m.entry)
-        )
-        if vouching:
-            kept.append(replace(m, evidence=f"with: {vouching}"))
-            continue
-        talk = _armed_group_acronym(m, compiled) and _terror_near(m, spans)
-        if talk:
-            kept.append(replace(m, evidence=f"with: {talk}"))
-            continue
-        if m.corroborate & Flag.WEAK or m.entry not in compiled.country_stems:
-            continue
-        stems = compiled.country_stems[m.entry]
-        country = _country_near(m, spans, stems, _in_tags(masked, m))
-        if not country and m.rule == "acronym":
-            country = _country_in_sentence(m, masked, spans, stems)
-        if not country and _coined_word(m, masked):
-            country = _country_anywhere(m, spans, stems)
-        if country:
-            kept.append(replace(m, evidence=f"with: {country}"))
+        elif evidence := _corroboration(m, named, masked, spans, compiled):
+            kept.append(replace(m, evidence=f"with: {evidence}"))
     return kept
+
+
+def _corroboration(
+    m: _Mention,
+    named: set[int],
+    masked: str,
+    spans: list[tuple[str, int, int]],
+    compiled: CompiledWatchlists,
+) -> str:
+    """What in the item vouches for an acronym or generic name ("" for nothing): a word of
+    another of its names, an entry the list links to it, talk of terrorism (a group listed
+    for it), or its country."""
+    if m.corroborate & Flag.WEAK:
+        return ""
+    vouching = _vouching_word(m, spans, compiled.vouching_words.get(m.entry))
+    if vouching:
+        return vouching
+    linked = compiled.linked.get(m.entry, frozenset()) & named
+    if linked:
+        return compiled.entries[min(linked)].name
+    if _armed_group_acronym(m, compiled) and (talk := _terror_near(m, spans)):
+        return talk
+    if m.entry not in compiled.country_stems:
+        return ""
+    stems = compiled.country_stems[m.entry]
+    country = _country_near(m, spans, stems, _in_tags(masked, m))
+    if not country and m.rule == "acronym":
+        country = _country_in_sentence(m, masked, spans, stems)
+    if not country and _coined_word(m, masked):
+        country = _country_anywhere(m, spans, stems)
+    return country
 
 
 _COUNTRY_REACH = 8  # words between a generic name or acronym and its country

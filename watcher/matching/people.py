@@ -183,19 +183,19 @@ def network_heads(entries: Sequence[Entry]) -> dict[int, str]:
     counts: dict[str, int] = {}
     for entry in entries:
         for target in dict.fromkeys(_LINKED_TO.findall(entry.notes or "")):
-            key = _linked_key(target)
+            key = linked_key(target)
             counts[key] = counts.get(key, 0) + 1
     found: dict[int, str] = {}
     for position, entry in enumerate(entries):
         if entry.type != EntryType.PERSON:
             continue
-        linked = max((counts.get(_linked_key(name), 0) for name in entry.names), default=0)
+        linked = max((counts.get(linked_key(name), 0) for name in entry.names), default=0)
         if linked >= _MIN_LINKED:
             found[position] = f"{linked} listed entries linked to them"
     return found
 
 
-def _linked_key(name: str) -> str:
+def linked_key(name: str) -> str:
     """A name as a remark writes it (``DERIPASKA, Oleg Vladimirovich``) or as the entry does
     (``Oleg Vladimirovich Deripaska``): the same key."""
     name = name.strip().rstrip(".")
