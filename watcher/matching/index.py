@@ -30,7 +30,10 @@ from watcher.config.watchlist import Entry, EntryType, Watchlist
 from watcher.config.yamlfile import gc_paused
 from watcher.matching import countries, exonyms, lexicon, people
 from watcher.matching.cards import Listing, build_cards
-from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, word
+from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
+
+# Compiling reads the names' words through a memo of their own, emptied after each compile.
+word = name_word
 
 INDEX_FORMAT = 10  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
@@ -191,6 +194,8 @@ class CompiledWatchlists:
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
         # memo: word -> anchors it may stand for (emptied when pickled)
         self.candidate_cache: dict[str, tuple[int, ...]] = {}
+        # memo: token as written -> its Word and candidate_cache's anchors, one look-up a token
+        self.token_cache: dict[str, tuple[Word, tuple[int, ...]]] = {}
 
     def deletions_for(self, letter: str) -> dict[str, list[str]]:
         """The deletion index of the typo-tolerant anchor keys starting with `letter`."""
@@ -203,6 +208,7 @@ class CompiledWatchlists:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["candidate_cache"] = {}
+        state["token_cache"] = {}
         state["deletion_indexes"] = {}  # rebuilt on first use: smaller files, faster loads
         return state
 
@@ -226,7 +232,10 @@ def compile_watchlists(
     # Compiling allocates ~10**6 small objects and frees none in cycles: the cyclic garbage
     # collector, run on every allocation threshold, took 1.1 s of 2.7 s on the full OFAC list.
     with gc_paused():
-        return _compile(watchlists, threshold, ignore)
+        try:
+            return _compile(watchlists, threshold, ignore)
+        finally:
+            name_word.cache_clear()  # ~30,000 words of a big list: not needed once compiled
 
 
 def _compile(

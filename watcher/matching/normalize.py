@@ -154,6 +154,18 @@ class Word:
 @lru_cache(maxsize=50_000)
 def word(surface: str) -> Word:
     """The comparable forms of one token as `TOKEN_RE` cuts it."""
+    return _read_word(surface)
+
+
+@lru_cache(maxsize=50_000)
+def name_word(surface: str) -> Word:
+    """`word` for compiling, with its own memo (emptied after each compile): the ~30,000
+    words of a big list's names would otherwise evict the article words `word` remembers,
+    and a reload would make the daemon read every word of the news anew."""
+    return _read_word(surface)
+
+
+def _read_word(surface: str) -> Word:
     cleaned = _unmix_scripts(_strip_possessive(surface.translate(_DROP_INVISIBLE)))
     norm = _norm(cleaned)
     key = fold(norm)
