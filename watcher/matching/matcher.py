@@ -119,11 +119,12 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
 def _find_mentions(
     masked: str, spans: list[tuple[str, int, int]], compiled: CompiledWatchlists
 ) -> list[_Mention]:
-    words = [word(surface) for surface, _, _ in spans]
+    read = _read_tokens(spans, compiled)
+    words = [w for w, _ in read]
     text = _Text(masked, spans, words)
     found: list[_Mention] = []
-    for position, current in enumerate(words):
-        for number in _candidates(current, compiled):
+    for position, (current, numbers) in enumerate(read):
+        for number in numbers:
             pattern = compiled.patterns[number]
             score, first, last, form = _verify(pattern, position, text)
             if score < compiled.thresholds[pattern.entry]:
@@ -147,6 +148,25 @@ def _find_mentions(
         if current.capitalized and position + 1 < len(words):
             found.extend(_written_apart(position, text, compiled))
     return found
+
+
+def _read_tokens(
+    spans: list[tuple[str, int, int]], compiled: CompiledWatchlists
+) -> list[tuple[Word, tuple[int, ...]]]:
+    """Each token's `Word` and the patterns it may anchor. Memoised per token as written, in
+    one look-up: most words of an article were met before and anchor nothing."""
+    memo = compiled.token_cache
+    return [memo.get(surface) or _read_token(surface, compiled) for surface, _, _ in spans]
+
+
+def _read_token(surface: str, compiled: CompiledWatchlists) -> tuple[Word, tuple[int, ...]]:
+    w = word(surface)
+    read = (w, _candidates(w, compiled))
+    memo = compiled.token_cache
+    if len(memo) >= _CACHE_LIMIT:
+        memo.clear()
+    memo[surface] = read
+    return read
 
 
 def _written_apart(position: int, text: _Text, compiled: CompiledWatchlists) -> list[_Mention]:
