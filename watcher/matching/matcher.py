@@ -697,19 +697,31 @@ def _readings(n: int) -> list[_Reading]:
     return readings
 
 
-# a reading as `_verify_person` walks it, for a given anchor slot: (order, the anchor's place
-# in it, gaps, penalty, kind, how many initials)
-_Plan = tuple[tuple[int, ...], int, tuple[_GapRule, ...], int, str, int]
+class _Plan(NamedTuple):
+    """A reading as `_verify_person` walks it, for a given anchor slot."""
+
+    order: tuple[int, ...]  # the slots in the order the text has them
+    at: int  # the anchor's place in `order`
+    gaps: tuple[_GapRule, ...]
+    penalty: int
+    kind: str
+    initials: int  # how many initials slots
+    before: int  # the slot just before the anchor, -1 if none
+    conditional: bool  # whether `_reading_holds` may rule the reading out
 
 
 @lru_cache(maxsize=256)
 def _reading_plan(n: int, anchor: int) -> tuple[_Plan, ...]:
     """The readings of a name of `n` given names that hold its anchor slot."""
-    return tuple(
-        (order, order.index(anchor), gaps, penalty, kind, sum(i > n for i in order))
-        for order, gaps, penalty, kind in _readings(n)
-        if anchor in order
-    )
+    plans = []
+    for order, gaps, penalty, kind in _readings(n):
+        if anchor in order:
+            at = order.index(anchor)
+            initials = sum(i > n for i in order)
+            before = order[at - 1] if at else -1
+            conditional = kind not in ("in order", "with patronymic")
+            plans.append(_Plan(order, at, gaps, penalty, kind, initials, before, conditional))
+    return tuple(plans)
 
 
 def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
@@ -739,17 +751,44 @@ def _verify_person(
     anchor_score = accept(anchor, text.words[position], caps=True)
     if anchor_score < 0:
         return _NO_MATCH
-    for order, at, reading_gaps, penalty, kind, initials in _reading_plan(n, pattern.anchor):
-        first = position - at
-        slots = [pattern.slots[i] for i in order]
-        gaps = reading_gaps
-        if kind == "in order":  # the name as listed may carry its own punctuation
-            gaps = tuple(_with_punctuation(g, pattern.punct) for g in reading_gaps)
-        score = _sequence(slots, first, text, at, *gaps, anchor_score=anchor_score)
-        if score >= 0 and _reading_holds(kind, pattern.slots[:n], first, text, initials):
-            form = ",".join(f for f in (_READING_FORMS[kind], _form(score)) if f)
-            return score - penalty, first, first + len(order) - 1, form
+    ruled_out = _ruled_out_before(text.words[position - 1]) if position else _NONE_RULED_OUT
+    for plan in _reading_plan(n, pattern.anchor):
+        first = position - plan.at
+        # Cheap checks first: most readings fail on the word before the anchor (no initial,
+        # no patronymic) or on how a list order is written (no comma, no capitals).
+        if first < 0 or first + len(plan.order) > len(text.words):
+            continue  # the reading runs off the text
+        if plan.before >= 0 and pattern.slots[plan.before].mode in ruled_out:
+            continue
+        given = pattern.slots[:n]
+        if plan.conditional and not _reading_holds(plan.kind, given, first, text, plan.initials):
+            continue
+        slots = [pattern.slots[i] for i in plan.order]
+        gaps = plan.gaps
+        if plan.kind == "in order":  # the name as listed may carry its own punctuation
+            gaps = tuple(_with_punctuation(g, pattern.punct) for g in gaps)
+        score = _sequence(slots, first, text, plan.at, *gaps, anchor_score=anchor_score)
+        if score >= 0:
+            form = ",".join(f for f in (_READING_FORMS[plan.kind], _form(score)) if f)
+            return score - plan.penalty, first, first + len(plan.order) - 1, form
     return _without_nickname(pattern, position, text) if nicknames else _NO_MATCH
+
+
+_NONE_RULED_OUT: frozenset[int] = frozenset()
+# (an initial?, capitalised?) -> the modes such a word cannot fill
+_RULED_OUT = {
+    (True, True): _NONE_RULED_OUT,
+    (True, False): frozenset({Mode.PATRONYMIC}),
+    (False, True): frozenset({Mode.INITIAL}),
+    (False, False): frozenset({Mode.INITIAL, Mode.PATRONYMIC}),
+}
+
+
+def _ruled_out_before(before: Word) -> frozenset[int]:
+    """The special slot modes the word before the anchor cannot fill (what `accept` needs of
+    an initial and of a patronymic): most words before a surname are neither."""
+    initial = len(before.norm) == 1 and before.surface.isupper()
+    return _RULED_OUT[initial, before.capitalized]
 
 
 _NICKNAME_WORDS = 3  # words a quoted nickname between two words of a name may have
