@@ -166,7 +166,8 @@ def name_word(surface: str) -> Word:
 
 
 def _read_word(surface: str) -> Word:
-    cleaned = _unmix_scripts(_strip_possessive(surface.translate(_DROP_INVISIBLE)))
+    visible = surface if surface.isascii() else surface.translate(_DROP_INVISIBLE)
+    cleaned = _unmix_scripts(_strip_possessive(visible))
     norm = _norm(cleaned)
     key = fold(norm)
     return Word(
@@ -272,11 +273,33 @@ def _norm(token: str) -> str:
 def fold(norm: str) -> str:
     """The phonetic key of a normalised word: Latin letters, one romanisation."""
     latin = norm if norm.isascii() else "".join(_CYRILLIC.get(char, char) for char in norm)
-    latin = _LETTERS.sub(lambda m: _LETTER_RULES[m.group()], latin)
-    latin = _FRENCH.sub(lambda m: "g" if m.group() == "gu" else "u", latin)
+    # Each pass runs only where its pattern can match (most words need few of them): every
+    # word of a big list and of the news is folded once, so this is compiling's hot path.
+    if not _LETTER_STARTS.isdisjoint(latin) or "ph" in latin or "kh" in latin:
+        latin = _LETTERS.sub(_letter_rule, latin)
+    if "ou" in latin or "gu" in latin:
+        latin = _FRENCH.sub(_french_rule, latin)
     latin = _collapse(latin)  # Nabiullina / Nabiulina, Dmitriy + ev
-    latin = _collapse(_SOFT_I.sub("", latin))
-    return _ARABIC.sub(_arabic_vowels, latin)
+    if "ie" in latin:
+        latin = _collapse(_SOFT_I.sub("", latin))
+    if latin.endswith("lah") or latin.startswith(_ARABIC_STARTS):
+        latin = _ARABIC.sub(_arabic_vowels, latin)
+    return latin
+
+
+# Letters some `_LETTER_RULES` rule needs (beside "ph" and "kh"): c, x, q, w, j, y, and the z
+# of "sz", "rz".
+_LETTER_STARTS = frozenset("cxqwjyz")
+# How an `_ARABIC` match can start, or "lah" ends the word.
+_ARABIC_STARTS = ("hezb", "kaed", "moham", "muham", "el")
+
+
+def _letter_rule(found: re.Match[str]) -> str:
+    return _LETTER_RULES[found.group()]
+
+
+def _french_rule(found: re.Match[str]) -> str:
+    return "g" if found.group() == "gu" else "u"
 
 
 # The vowels the romanisations of Arabic names disagree on, where they disagree most (key
