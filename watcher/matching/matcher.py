@@ -523,20 +523,21 @@ def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
     cache = compiled.candidate_cache
     cached = cache.get(w.surface)
     if cached is None:
-        # A lower-case everyday word (``para``, ``more``) is that word, not a listed name
-        # (``Parra``, ``MORYE``): only a name spelled exactly so may start there.
-        everyday = not w.capitalized and lexicon.is_everyday_word(w.lower, w.norm)
-        if not everyday:
-            keys = _anchor_keys(w, compiled)
-        elif w.script == "cyrillic":  # Russian capitalises a name's first word only
-            keys = _anchor_keys(w, compiled, typos=False)
-        else:
-            keys = []
+        keys = _anchor_keys(w, compiled)
         numbers = [n for key in keys for n in compiled.anchors[key]]
-        if everyday:  # only as a word of a longer company name: «Газпром нефти»
+        # A lower-case everyday word (``para``, ``more``) is that word, not a listed name
+        # (``Parra``, ``MORYE``): only a name spelled exactly so may start there. Asked only
+        # of a word that anchors something: most do not, and the word lists cost more.
+        if numbers and not w.capitalized and lexicon.is_everyday_word(w.lower, w.norm):
+            # Russian capitalises a name's first word only: as a word of a longer company
+            # name («Газпром нефти»); in other scripts, nothing
             patterns = compiled.patterns
             numbers = [
-                n for n in numbers if len(patterns[n].slots) > 1 and patterns[n].gap != Gap.PERSON
+                n
+                for n in numbers
+                if w.script == "cyrillic"
+                and len(patterns[n].slots) > 1
+                and patterns[n].gap != Gap.PERSON
             ]
         numbers.extend(compiled.strict_anchors.get(w.surface, ()))
         cached = tuple(dict.fromkeys(numbers))
@@ -546,12 +547,12 @@ def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
     return cached
 
 
-def _anchor_keys(w: Word, compiled: CompiledWatchlists, *, typos: bool = True) -> list[str]:
+def _anchor_keys(w: Word, compiled: CompiledWatchlists) -> list[str]:
     anchors = compiled.anchors
     found = [k for k in (w.key, *stems(w.key)) if k in anchors]
     for foreign in w.foreign:  # Байдена: Biden
         found.extend(k for k in (foreign, *stems(foreign)) if k in anchors)
-    if typos and _may_be_typo(w, compiled):
+    if _may_be_typo(w, compiled):  # capitalised words only
         deletes = compiled.deletions_for(w.key[0])
         near = set(deletes.get(w.key, ()))  # the text word lacks a letter
         for variant in deletions(w.key):
