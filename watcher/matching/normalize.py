@@ -359,7 +359,9 @@ _ELISION = re.compile(
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """(surface, start, end) of every word in `text`, markup masked, offsets into `text`."""
     masked = mask_markup(text)
-    found = [_without_elision(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(masked)]
+    found = [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(masked)]
+    if "'" in masked or "’" in masked:  # an elision needs its apostrophe
+        found = [_without_elision(*t) if "'" in t[0] or "’" in t[0] else t for t in found]
     endings = [m.end() for m in _POSSESSIVE_END.finditer(masked)]
     if endings:  # the mention is the name, not its possessive ending
         at = {end: i for i, (_, _, end) in enumerate(found)}
