@@ -333,6 +333,7 @@ def _latin_case_form(key: str, surname: str) -> bool:
 
 _OPENING_QUOTES = "«„“\"'‘"
 _CLOSING_QUOTES = "»“”\"'’"
+_OPENING_QUOTE = re.compile(f"[{re.escape(_OPENING_QUOTES)}]")
 
 
 def _quoted_alone(text: _Text, index: int) -> bool:
@@ -818,9 +819,8 @@ def _nicknames_beside(position: int, reach: int, text: _Text) -> list[tuple[int,
     at most `reach` name words away, with a word on its other side."""
     spans = text.spans
     low, high = max(0, position - reach - _NICKNAME_WORDS), min(len(spans) - 1, position + reach)
-    window = text.masked[spans[low][1] : spans[high][2] + 2]
-    if not any(q in window for q in _OPENING_QUOTES):
-        return []
+    if not _OPENING_QUOTE.search(text.masked, spans[low][1], spans[high][2] + 2):
+        return []  # (searched in place: most names have no quote near them)
     found = []
     for words in range(1, _NICKNAME_WORDS + 1):
         for away in range(reach):
@@ -1250,9 +1250,9 @@ def _country_in_sentence(
     at = bisect_left(breaks, m.start)
     low = breaks[at - 1] if at else 0
     high = breaks[at] if at < len(breaks) else len(masked)
-    for surface, start, _ in spans:
-        inside = m.start <= start < m.end
-        if low <= start < high and not inside and word(surface).key.startswith(stems):
+    starts = [start for _, start, _ in spans]  # in text order: the sentence is one run
+    for surface, start, _ in spans[bisect_left(starts, low) : bisect_left(starts, high)]:
+        if not m.start <= start < m.end and word(surface).key.startswith(stems):
             return word(surface).surface
     return ""
 
