@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
@@ -1168,9 +1169,12 @@ def _armed_group_acronym(m: _Mention, compiled: CompiledWatchlists) -> bool:
     return m.rule == "acronym" and len(m.alias) >= 3 and m.entry in compiled.armed_groups
 
 
+_START = itemgetter(1)  # of a span: the words are in text order, so spans bisect by it
+
+
 def _terror_near(m: _Mention, spans: list[tuple[str, int, int]]) -> str:
     """A word of terrorism or armed struggle within a few sentences' words of the mention."""
-    at = bisect_left([start for _, start, _ in spans], m.start)
+    at = bisect_left(spans, m.start, key=_START)
     for surface, start, _ in spans[max(0, at - _TERROR_REACH) : at + _TERROR_REACH]:
         if not m.start <= start < m.end and word(surface).key.startswith(_TERROR_KEYS):
             return surface
@@ -1207,7 +1211,7 @@ def _country_near(
     Ministry of Finance in an article that names Russia elsewhere may be Ukraine's. A tag
     is about the whole item: its country may stand anywhere in it (``Tags: Russia · ... ·
     Federal Security Service``)."""
-    at = bisect_left([start for _, start, _ in spans], m.start)
+    at = bisect_left(spans, m.start, key=_START)
     low, high = max(0, at - _COUNTRY_REACH), min(len(spans), at + _COUNTRY_REACH + 4)
     if tag:
         low, high = 0, len(spans)
@@ -1250,8 +1254,8 @@ def _country_in_sentence(
     at = bisect_left(breaks, m.start)
     low = breaks[at - 1] if at else 0
     high = breaks[at] if at < len(breaks) else len(masked)
-    starts = [start for _, start, _ in spans]  # in text order: the sentence is one run
-    for surface, start, _ in spans[bisect_left(starts, low) : bisect_left(starts, high)]:
+    sentence = spans[bisect_left(spans, low, key=_START) : bisect_left(spans, high, key=_START)]
+    for surface, start, _ in sentence:
         if not m.start <= start < m.end and word(surface).key.startswith(stems):
             return word(surface).surface
     return ""
