@@ -187,7 +187,13 @@ ENTRIES = (
         for i in range(4)
     ),
     # an acronym and the person the list links to it (OFAC's "Linked To" remark)
-    org("fsb", "FEDERAL SECURITY SERVICE", "FSB", countries=("Russia",)),
+    org(
+        "fsb",
+        "FEDERAL SECURITY SERVICE",
+        "FEDERALNAYA SLUZHBA BEZOPASNOSTI",
+        weak=("FSB",),
+        countries=("Russia",),
+    ),
     Entry(
         "sdn",
         "bortnikov",

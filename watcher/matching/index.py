@@ -281,11 +281,7 @@ def _compile(
         strict_anchors=strict_anchors,
         name_keys=name_keys,
         prominent=prominent,
-        country_stems={
-            i: countries.stems((*e.countries, *_named_country(e)))
-            for i, e in enumerate(entries)
-            if e.countries or _named_country(e)
-        },
+        country_stems=_country_stems(entries),
         fuzzy_keys=fuzzy_keys,
         excludes={i: phrase_regex(e.exclude) for i, e in enumerate(entries) if e.exclude},
         ignores=tuple(
@@ -315,6 +311,21 @@ def _armed_groups(entries: tuple[Entry, ...]) -> frozenset[int]:
     )
 
 
+def _country_stems(entries: tuple[Entry, ...]) -> dict[int, tuple[str, ...]]:
+    """Entry -> what its countries' names start with (`countries.stems`), once per set of
+    countries: thousands of entries share ``Russia``."""
+    memo: dict[tuple[str, ...], tuple[str, ...]] = {}
+    found: dict[int, tuple[str, ...]] = {}
+    for position, entry in enumerate(entries):
+        names = (*entry.countries, *_named_country(entry))
+        if names:
+            stems = memo.get(names)
+            if stems is None:
+                stems = memo[names] = countries.stems(names)
+            found[position] = stems
+    return found
+
+
 def _vouching_words(
     entries: tuple[Entry, ...], patterns: tuple[Pattern, ...]
 ) -> dict[int, frozenset[str]]:
@@ -323,16 +334,23 @@ def _vouching_words(
     corroboration: an acronym or a generic name counts beside one of them (ETA, listed as
     EUZKADI TA ASKATASUNA and BATASUNA, beside ``Batasuna``; IRGC beside ``Pasdaran``)."""
     needing = {p.entry for p in patterns if p.flags & Flag.CORROBORATE}
+    distinctive: dict[str, bool] = {}  # per token: the same words recur across entries
+
+    def telling(token: str) -> bool:
+        known = distinctive.get(token)
+        if known is None:
+            known = distinctive[token] = _distinctive(word(token))
+        return known
+
     found: dict[int, frozenset[str]] = {}
     for position in needing:
         entry = entries[position]
         keys = {
-            w.key
+            word(token).key
             for name in entry.names
             if not _is_acronym(name, entry)
             for token in TOKEN_RE.findall(name)
-            for w in [word(token)]
-            if _distinctive(w)
+            if telling(token)
         }
         if keys:
             found[position] = frozenset(keys)
@@ -613,11 +631,12 @@ def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> lis
     kept: list[_Draft] = []
     for d in drafts:
         entry = entries[d.entry]
-        if entry.type == EntryType.PERSON or (not entry.countries and not _one_noun_name(d)):
+        generic = entry.type != EntryType.PERSON and _generic_name(d)
+        if entry.type == EntryType.PERSON or (not entry.countries and not _one_noun(d, generic)):
             kept.append(d)
         elif len(d.slots) == 1 and (_is_acronym(d.alias, entry) or _table_acronym(d)):
             kept.append(d._replace(flags=d.flags | Flag.CORROBORATE, rule="acronym"))
-        elif _generic_name(d):
+        elif generic:
             # with no country listed, an article and one noun (the UN's AL-QAIDA alias "The
             # Base", not a co-working space) need another of its names (`_vouching_words`)
             slots = tuple(
@@ -708,10 +727,9 @@ def _generic_name(draft: _Draft) -> bool:
     return len(draft.slots) > 1 and all(_generic(s) for s in draft.slots)
 
 
-def _one_noun_name(draft: _Draft) -> bool:
-    """A generic name of one everyday word besides function words (``The Base``)."""
-    content = [s for s in draft.slots if s.norm not in _FUNCTION_WORDS]
-    return _generic_name(draft) and len(content) == 1
+def _one_noun(draft: _Draft, generic: bool) -> bool:
+    """Whether a generic name has one everyday word besides function words (``The Base``)."""
+    return generic and sum(s.norm not in _FUNCTION_WORDS for s in draft.slots) == 1
 
 
 def _table_acronym(draft: _Draft) -> bool:

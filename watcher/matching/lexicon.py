@@ -45,17 +45,26 @@ class WordSet:
     ~100 of a string in a set. Two words sharing a hash would be confused: about one chance
     in 10**10 per look-up."""
 
-    __slots__ = ("_hashes",)
+    __slots__ = ("_answers", "_hashes")
 
     def __init__(self, words: Iterable[str]) -> None:
         self._hashes = array("d", sorted({_hash53(w) for w in words}))
+        # the same words are asked about again and again (a list's names, a feed's words):
+        # a bounded memo of answers saves the hash and the search
+        self._answers: dict[str, bool] = {}
 
     def __contains__(self, word: object) -> bool:
         if not isinstance(word, str):
             return False
-        hashed = _looked_up_hash(word)
-        at = bisect_left(self._hashes, hashed)
-        return at < len(self._hashes) and self._hashes[at] == hashed
+        answer = self._answers.get(word)
+        if answer is None:
+            hashed = _looked_up_hash(word)
+            at = bisect_left(self._hashes, hashed)
+            answer = at < len(self._hashes) and self._hashes[at] == hashed
+            if len(self._answers) >= _ANSWERS_KEPT:
+                self._answers.clear()
+            self._answers[word] = answer
+        return answer
 
     def __len__(self) -> int:
         return len(self._hashes)
@@ -65,6 +74,10 @@ class WordSet:
 
     def __setstate__(self, state: array[float]) -> None:
         self._hashes = state
+        self._answers = {}
+
+
+_ANSWERS_KEPT = 50_000  # answers a WordSet remembers (~5 MB): then it starts afresh
 
 
 def _hash53(word: str) -> float:
