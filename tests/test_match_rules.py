@@ -233,6 +233,14 @@ ENTRIES = (
     person("zakir", "Qari Zakir", aliases=("Abdul Rauf",)),
     *_FILLERS,
     *(person(f"umar-{i}", f"Umar Zqy{i}", given=("Umar",), family=(f"Zqy{i}",)) for i in range(3)),
+    # a primary name of common given names only (Dawood and Ibrahim, given names of many)
+    *(
+        person(f"dawood-{i}", f"{first} Zqd{i}", given=(first,), family=(f"Zqd{i}",))
+        for i, first in enumerate(["Dawood", "Ibrahim"] * 3)
+    ),
+    person(
+        "dawood", "Dawood Ibrahim", given=("Dawood",), family=("Ibrahim",), countries=("India",)
+    ),
     org("feniks", "FENIKS", countries=("Russia",)),
     org("unijet", "OOO YUNIDZHET", "UNIJET", countries=("Russia",)),
     org(
@@ -420,6 +428,8 @@ FOUND = [
         "derived:first-surname",
     ),
     # listed names still count as before
+    # a primary name of common given names: beside the person's country
+    ("listed", "Police in India said Dawood Ibrahim ran it.", "dawood", "Dawood Ibrahim", "name"),
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
     ("listed", "WALIJAN was seen", "walijan", "WALIJAN", "name"),
@@ -519,6 +529,7 @@ NOT_FOUND = [
     ("given names only", "said Abdul Rahman, a student", "tantoush"),
     ("given names only", "Mohammad Ismail, a club officer", "faqih"),
     ("given names only", "builder Abdul Rauf", "zakir"),
+    ("given names only", "Dawood Ibrahim, a cook in Leeds, won the prize.", "dawood"),
     # 6. a company's one-word name respelled as a word of a news language
     ("word", "Harry Potter y la orden del Fénix", "feniks"),
     ("word", "Únete a nosotros", "unijet"),

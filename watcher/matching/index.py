@@ -800,7 +800,11 @@ def _people(
             continue
         keys = [s.key for s in d.slots]
         if len(keys) > 1 and all(k in given for k in keys):
-            continue
+            if d.rule != "name" or not entries[d.entry].countries:
+                continue
+            # the person's own primary name (Dawood Ibrahim) counts beside their country
+            # or another of their names, as an acronym does; an alias so made never does
+            d = d._replace(flags=d.flags | Flag.CORROBORATE)  # noqa: PLW2901
         typos = len(keys) > 1 and any(s.max_edits for s in d.slots)
         if typos and sum(k in given for k in keys) == len(keys) - 1:
             # Muhammad Qasir: beside common given names only, the surname must be spelled

@@ -130,7 +130,7 @@ def _find_mentions(
             score, first, last, form = _verify(pattern, position, text)
             if score < compiled.thresholds[pattern.entry]:
                 continue
-            evidence = _fits_context(pattern, first, text, compiled)
+            evidence = _fits_context(pattern, first, last, text, compiled)
             if evidence is not None:
                 start, end = spans[first][1], spans[last][2]
                 found.append(
@@ -207,7 +207,7 @@ _TITLES = frozenset({"mr", "mrs", "ms", "dr", "sir", "herr", "pan", "pani", "gen
 
 
 def _fits_context(
-    pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists
+    pattern: Pattern, first: int, last: int, text: _Text, compiled: CompiledWatchlists
 ) -> str | None:
     """What in the text makes the mention hold ("" when it needs nothing), or None when
     it does not hold there."""
@@ -215,7 +215,7 @@ def _fits_context(
         before = text.words[max(0, first - _CUE_WINDOW) : first]
         cues = [w for w in before if w.norm in _VESSEL_MARKS or w.lower.startswith(_VESSEL_CUES)]
         return f"cue: {cues[-1].surface}" if cues else None
-    if _words_not_name(pattern, first, text):
+    if _words_not_name(pattern, first, last, text):
         return None
     own = compiled.name_keys.get(pattern.entry)
     inflected = text.words[first].key != pattern.slots[0].key
@@ -258,13 +258,12 @@ def _office_and_country(
     return None
 
 
-def _words_not_name(pattern: Pattern, first: int, text: _Text) -> bool:
+def _words_not_name(pattern: Pattern, first: int, last: int, text: _Text) -> bool:
     """Whether the words are written as everyday words, not as the entity's name: a generic
     name in lower case, or a translated one (``un estado islámico moderno``) without its
     capital."""
     if pattern.flags & Flag.CAPITALISED and text.words[first].surface.islower():
         return True
-    last = first + len(pattern.slots) - 1
     if pattern.flags & Flag.ORGANIZATION and _place_beside(first, last, text):
         return True  # the Al-Aqsa mosque is no charity AL-AQSA
     if pattern.flags & Flag.CORROBORATE:
