@@ -76,15 +76,7 @@ def report_corpus(articles: Sequence[Article], truth: Truth, result: Figures) ->
     )
     print("\nby language (articles, true mentions, precision, recall, false alerts per 1,000):")
     for lang, group in figures_by_language(truth, found).items():
-        s = group.score
-        mentions = s.true_positives + s.false_negatives
-        reported = s.true_positives + s.false_positives
-        precision = f"{s.precision:.3f}" if reported else "  -  "
-        recall = f"{s.recall:.3f}" if mentions else "  -  "
-        print(
-            f"  {lang:3s} {group.articles:5d} {mentions:4d}  P {precision}  R {recall}  "
-            f"FA {group.false_alerts_per_1000:5.1f}"
-        )
+        print(group.line(lang))
     print(f"\nfalse positives ({len(score.unexpected)}):")
     for key, entry in score.unexpected:
         print(f'  {entry:14s} "{words.get((key, entry), "")}" in "{titles[key][:70]}"  [{key}]')

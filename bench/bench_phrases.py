@@ -31,18 +31,6 @@ from phrases_scoring import Phrase, PhrasesRun, figures_by, load_phrases, phrase
 TARGET_PRECISION, TARGET_RECALL, TARGET_ALERTS = 0.97, 0.90, 2.0
 
 
-def group_line(name: str, group: Figures) -> str:
-    s = group.score
-    mentions = s.true_positives + s.false_negatives
-    reported = s.true_positives + s.false_positives
-    precision = f"{s.precision:.3f}" if reported else "  -  "
-    recall = f"{s.recall:.3f}" if mentions else "  -  "
-    return (
-        f"  {name:20s} {group.articles:4d} {mentions:4d}  P {precision}  R {recall}  "
-        f"FA {len(group.alerts):3d} = {group.false_alerts_per_1000:6.1f}/1000"
-    )
-
-
 def report(phrases: Sequence[Phrase], done: PhrasesRun) -> Figures:
     by_id = {p.id: p for p in phrases}
     found = done.found
@@ -63,15 +51,15 @@ def report(phrases: Sequence[Phrase], done: PhrasesRun) -> Figures:
     )
     print("\nby language (passages, mentions, precision, recall, false alerts):")
     for lang, group in figures_by(phrases, found, "lang").items():
-        print(group_line(lang, group))
+        print(group.line(lang))
     print("\nby category (passages, mentions, precision, recall, false alerts):")
     categories = figures_by(phrases, found, "category")
     mentioned = {p.category for p in phrases if not p.is_trap}
     for name in sorted(mentioned):
-        print(group_line(name, categories[name]))
+        print(categories[name].line(name))
     print("  traps:")
     for name in sorted(set(categories) - mentioned):
-        print(group_line(name, categories[name]))
+        print(categories[name].line(name))
     print(f"\nmissed mentions ({len(s.missed)}):")
     for label in s.missed:
         name = done.names.get(label.entry, "?")

@@ -220,6 +220,19 @@ class Figures:
     def false_alerts_per_1000(self) -> float:
         return per_thousand(len(self.alerts), self.articles)
 
+    def line(self, name: str) -> str:
+        """One row of a per-language or per-category table: items, true mentions, precision,
+        recall, false alerts (``-`` where nothing was there to measure)."""
+        s = self.score
+        mentions = s.true_positives + s.false_negatives
+        reported = s.true_positives + s.false_positives
+        precision = f"{s.precision:.3f}" if reported else "  -  "
+        recall = f"{s.recall:.3f}" if mentions else "  -  "
+        return (
+            f"  {name:20s} {self.articles:5d} {mentions:4d}  P {precision}  R {recall}  "
+            f"FA {len(self.alerts):3d} = {self.false_alerts_per_1000:6.1f}/1000"
+        )
+
 
 def figures(truth: Truth, found: Mapping[str, set[str]]) -> Figures:
     return Figures(len(truth), score(truth, found), tuple(false_alerts(truth, found)))
