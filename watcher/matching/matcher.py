@@ -124,6 +124,7 @@ def _find_mentions(
     words = [w for w, _ in read]
     text = _Text(masked, spans, words)
     found: list[_Mention] = []
+    anchors, last_word = compiled.anchors, len(words) - 1
     for position, (current, numbers) in enumerate(read):
         for number in numbers:
             pattern = compiled.patterns[number]
@@ -146,7 +147,11 @@ def _find_mentions(
                         pattern.flags & (Flag.CORROBORATE | Flag.WEAK),
                     )
                 )
-        if current.capitalized and position + 1 < len(words):
+        if (
+            current.capitalized
+            and position < last_word
+            and current.key + words[position + 1].key in anchors  # (rarely: asked first)
+        ):
             found.extend(_written_apart(position, text, compiled))
     return found
 
