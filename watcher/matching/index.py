@@ -547,9 +547,6 @@ def _business(norm: str) -> bool:
     return norm in LEGAL_WORDS or norm in BUSINESS_WORDS or norm in _FUNCTION_WORDS
 
 
-_LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
-
-
 def _linked(entries: tuple[Entry, ...], patterns: tuple[Pattern, ...]) -> dict[int, frozenset[int]]:
     """Entry with a name needing corroboration -> the entries linked to it by the list's
     remarks, either way (Alexander Bortnikov, "Linked To: FEDERAL SECURITY SERVICE")."""
@@ -560,7 +557,7 @@ def _linked(entries: tuple[Entry, ...], patterns: tuple[Pattern, ...]) -> dict[i
             by_name.setdefault(people.linked_key(name), position)
     links: dict[int, set[int]] = {}
     for position, entry in enumerate(entries):
-        for target in _LINKED_TO.findall(entry.notes or ""):
+        for target in people.LINKED_TO.findall(entry.notes or ""):
             other = by_name.get(people.linked_key(target))
             if other is None or other == position:
                 continue
@@ -576,7 +573,7 @@ def _group_words(entries: tuple[Entry, ...]) -> dict[int, frozenset[str]]:
     INVESTMENT & HOLDING``, linked to ``HUAWEI TECHNOLOGIES``): a brand, even one the news
     writes every day."""
     linking = [e for e in entries if "Linked To: " in (e.notes or "")]
-    targets = {_plain_name(t) for e in linking for t in _LINKED_TO.findall(e.notes or "")}
+    targets = {_plain_name(t) for e in linking for t in people.LINKED_TO.findall(e.notes or "")}
     by_name = {
         plain: i
         for i, e in enumerate(entries)
@@ -585,7 +582,7 @@ def _group_words(entries: tuple[Entry, ...]) -> dict[int, frozenset[str]]:
     }
     groups: dict[int, set[str]] = {}
     for entry in linking:
-        for target in _LINKED_TO.findall(entry.notes or ""):
+        for target in people.LINKED_TO.findall(entry.notes or ""):
             parent = by_name.get(_plain_name(target))
             if parent is None or entries[parent] is entry:
                 continue

@@ -1155,7 +1155,7 @@ def _corroboration(
     if not country and m.rule == "acronym":
         country = _country_in_sentence(m, masked, spans, stems)
     if not country and _coined_word(m, masked):
-        country = _country_anywhere(m, spans, stems)
+        country = _country_among(spans, m, stems)  # anywhere
     return country
 
 
@@ -1224,7 +1224,13 @@ def _country_near(
     low, high = max(0, at - _COUNTRY_REACH), min(len(spans), at + _COUNTRY_REACH + 4)
     if tag:
         low, high = 0, len(spans)
-    for surface, start, _ in spans[low:high]:
+    return _country_among(spans[low:high], m, stems)
+
+
+def _country_among(spans: list[tuple[str, int, int]], m: _Mention, stems: tuple[str, ...]) -> str:
+    """The first of `spans`, outside the mention, that names the country (a word starting
+    with one of its `stems`)."""
+    for surface, start, _ in spans:
         if not m.start <= start < m.end and word(surface).key.startswith(stems):
             return word(surface).surface
     return ""
@@ -1241,15 +1247,6 @@ def _coined_word(m: _Mention, masked: str) -> bool:
     return m.rule == "short-form" and len(found) >= _MIN_COINED and not _SPACE.search(found)
 
 
-def _country_anywhere(
-    m: _Mention, spans: list[tuple[str, int, int]], stems: tuple[str, ...]
-) -> str:
-    for surface, start, _ in spans:
-        if not m.start <= start < m.end and word(surface).key.startswith(stems):
-            return word(surface).surface
-    return ""
-
-
 _SENTENCE_BREAK = re.compile(r"[.!?\n]\s")
 
 
@@ -1264,10 +1261,7 @@ def _country_in_sentence(
     low = breaks[at - 1] if at else 0
     high = breaks[at] if at < len(breaks) else len(masked)
     sentence = spans[bisect_left(spans, low, key=_START) : bisect_left(spans, high, key=_START)]
-    for surface, start, _ in sentence:
-        if not m.start <= start < m.end and word(surface).key.startswith(stems):
-            return word(surface).surface
-    return ""
+    return _country_among(sentence, m, stems)
 
 
 def _drop_contained(mentions: list[_Mention]) -> list[_Mention]:

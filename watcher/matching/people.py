@@ -171,7 +171,8 @@ def family_heads(entries: Sequence[Entry]) -> tuple[dict[int, str], frozenset[in
     return heads, frozenset(by_aliases)
 
 
-_LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
+# OFAC's remark naming the entry another is linked to (its owner, its parent)
+LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
 _MIN_LINKED = 5  # entries linked to a person that make them the head of a listed network
 
 
@@ -182,7 +183,7 @@ def network_heads(entries: Sequence[Entry]) -> dict[int, str]:
     (Deripaska, Usmanov, Prigozhin), whom news names by the surname."""
     counts: dict[str, int] = {}
     for entry in entries:
-        for target in dict.fromkeys(_LINKED_TO.findall(entry.notes or "")):
+        for target in dict.fromkeys(LINKED_TO.findall(entry.notes or "")):
             key = linked_key(target)
             counts[key] = counts.get(key, 0) + 1
     found: dict[int, str] = {}
