@@ -1155,7 +1155,7 @@ def _corroboration(
     if not country and m.rule == "acronym":
         country = _country_in_sentence(m, masked, spans, stems)
     if not country and _coined_word(m, masked):
-        country = _country_among(spans, m, stems)  # anywhere
+        country = _word_among(spans, m, stems)  # anywhere
     return country
 
 
@@ -1184,10 +1184,7 @@ _START = itemgetter(1)  # of a span: the words are in text order, so spans bisec
 def _terror_near(m: _Mention, spans: list[tuple[str, int, int]]) -> str:
     """A word of terrorism or armed struggle within a few sentences' words of the mention."""
     at = bisect_left(spans, m.start, key=_START)
-    for surface, start, _ in spans[max(0, at - _TERROR_REACH) : at + _TERROR_REACH]:
-        if not m.start <= start < m.end and word(surface).key.startswith(_TERROR_KEYS):
-            return surface
-    return ""
+    return _word_among(spans[max(0, at - _TERROR_REACH) : at + _TERROR_REACH], m, _TERROR_KEYS)
 
 
 def _in_tags(masked: str, m: _Mention) -> bool:
@@ -1224,15 +1221,15 @@ def _country_near(
     low, high = max(0, at - _COUNTRY_REACH), min(len(spans), at + _COUNTRY_REACH + 4)
     if tag:
         low, high = 0, len(spans)
-    return _country_among(spans[low:high], m, stems)
+    return _word_among(spans[low:high], m, stems)
 
 
-def _country_among(spans: list[tuple[str, int, int]], m: _Mention, stems: tuple[str, ...]) -> str:
-    """The first of `spans`, outside the mention, that names the country (a word starting
-    with one of its `stems`)."""
+def _word_among(spans: list[tuple[str, int, int]], m: _Mention, starts: tuple[str, ...]) -> str:
+    """The first of `spans`, outside the mention, whose key starts with one of `starts` (a
+    country's stems, the words of terrorism)."""
     for surface, start, _ in spans:
-        if not m.start <= start < m.end and word(surface).key.startswith(stems):
-            return word(surface).surface
+        if not m.start <= start < m.end and word(surface).key.startswith(starts):
+            return surface
     return ""
 
 
@@ -1261,7 +1258,7 @@ def _country_in_sentence(
     low = breaks[at - 1] if at else 0
     high = breaks[at] if at < len(breaks) else len(masked)
     sentence = spans[bisect_left(spans, low, key=_START) : bisect_left(spans, high, key=_START)]
-    return _country_among(sentence, m, stems)
+    return _word_among(sentence, m, stems)
 
 
 def _drop_contained(mentions: list[_Mention]) -> list[_Mention]:
