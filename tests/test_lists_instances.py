@@ -245,9 +245,9 @@ async def test_a_version_recorded_by_another_instance_meanwhile_is_not_overwritt
     b.store.close()
 
 
-async def test_back_screening_is_claimed_by_one_instance_and_a_second_run_adds_nothing(
-    tmp_path: Path, server: FeedServer
-) -> None:
+async def _a_took_up_a_change(tmp_path: Path, server: FeedServer) -> tuple[Instance, Instance]:
+    """Two instances on one database, both at v1, an article stored, then v2 published and
+    taken up by A only (B has not ticked since)."""
     url = server.route("/sdn.csv", V1, etag='"v1"')
     a = instance(tmp_path, "host-a", url, Store(tmp_path / "db"))
     b = instance(tmp_path, "host-b", url, Store(tmp_path / "db"))
@@ -256,6 +256,13 @@ async def test_back_screening_is_claimed_by_one_instance_and_a_second_run_adds_n
     store_article(a.store, "before", PUTIN_NEWS, 500.0)
     server.route("/sdn.csv", V2, etag='"v2"')
     await a.tick(DAY)
+    return a, b
+
+
+async def test_back_screening_is_claimed_by_one_instance_and_a_second_run_adds_nothing(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    a, b = await _a_took_up_a_change(tmp_path, server)
     await b.tick(DAY + 300)  # in step with v2
     with a.store.transaction() as tx:
         (change,) = tx.list_changes_to_rescreen()
@@ -284,14 +291,7 @@ async def test_back_screening_is_claimed_by_one_instance_and_a_second_run_adds_n
 async def test_an_instance_whose_list_is_behind_leaves_back_screening_to_others(
     tmp_path: Path, server: FeedServer
 ) -> None:
-    url = server.route("/sdn.csv", V1, etag='"v1"')
-    a = instance(tmp_path, "host-a", url, Store(tmp_path / "db"))
-    b = instance(tmp_path, "host-b", url, Store(tmp_path / "db"))
-    await a.tick(0.0)
-    await b.tick(300.0)
-    store_article(a.store, "before", PUTIN_NEWS, 500.0)
-    server.route("/sdn.csv", V2, etag='"v2"')
-    await a.tick(DAY)
+    a, b = await _a_took_up_a_change(tmp_path, server)
     # B has not ticked: its file lacks the new entry; back-screening there would find
     # nothing and mark the change done
     assert rescreen_pending(b.store, b.config, b.state_dir, DAY + 60) == 0
