@@ -303,18 +303,9 @@ def test_copy_moves_a_sqlite_state_and_nothing_is_sent_twice(
         # 3. the copy: every table, counted on both sides
         counts = sqlite_counts(state)
         password = password_file(tmp_path)
-        result = watcher(
-            "state",
-            "copy",
-            "--config",
-            str(config),
-            "--to",
-            pg_database.url,
-            "--password-file",
-            str(password),
-            "--batch",
-            "2",  # several batches per table
-        )
+        to_postgres = ["--config", str(config), "--to", pg_database.url]
+        copy = ("state", "copy", *to_postgres, "--password-file", str(password))
+        result = watcher(*copy, "--batch", "2")  # several batches per table
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
         assert lines[0] == f"copied {state / DB_FILE} into {pg_database.url} (row counts checked):"
@@ -324,16 +315,7 @@ def test_copy_moves_a_sqlite_state_and_nothing_is_sent_twice(
         assert pgcluster.PASSWORD not in result.stdout + result.stderr
 
         # a second copy into the same database is refused, and changes nothing
-        again = watcher(
-            "state",
-            "copy",
-            "--config",
-            str(config),
-            "--to",
-            pg_database.url,
-            "--password-file",
-            str(password),
-        )
+        again = watcher(*copy)
         assert again.returncode == 1
         assert f"the database {pg_database.url} already holds state (" in again.stderr
 
