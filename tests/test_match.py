@@ -20,6 +20,7 @@ from watcher.matching import (
     compile_watchlists,
     load_index,
     match,
+    prepare,
     save_index,
     scan,
     watchlists_signature,
@@ -338,6 +339,17 @@ def test_compiled_index_pickles_and_saves(
     assert load_index(tmp_path / "absent.pickle") is None
     (tmp_path / "garbage.pickle").write_bytes(b"not a pickle")
     assert load_index(tmp_path / "garbage.pickle") is None
+
+
+def test_a_prepared_index_reads_typos_as_one_built_on_first_use(
+    watchlists: list[Watchlist],
+) -> None:
+    lazy, prepared = compile_watchlists(watchlists), compile_watchlists(watchlists)
+    prepare(prepared)  # what the daemon does for each snapshot, before any article
+    assert prepared.deletion_indexes.keys() == prepared.fuzzy_keys.keys()
+    assert lazy.deletion_indexes == {}  # nothing read yet: nothing built
+    for text in ("Vagit Alekperow said", "shares of Rosnfet rose", "the Lukiol station"):
+        assert match(text, prepared) == match(text, lazy) != []
 
 
 def test_person_names_in_list_order_from_the_list() -> None:

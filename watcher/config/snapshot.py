@@ -17,7 +17,7 @@ from watcher.config.schema import Config, FeedConfig
 from watcher.errors import ValidationFailed, WatcherError
 from watcher.lists.update import screened_watchlists
 from watcher.logs import kv
-from watcher.matching import CompiledWatchlists, lexicon
+from watcher.matching import CompiledWatchlists, prepare
 from watcher.progress import Report, quiet
 from watcher.service.jobs import JobSpec, job_specs
 
@@ -71,7 +71,7 @@ def load(
             return Loaded(path, config, previous.compiled, specs, watched, previous.entries, key)
     lists = compile_lists(watchlists, ignore, threshold, state_dir, report)
     report("preparing the matcher's word lists")
-    lexicon.preload()  # the matcher's word lists: built here, before any match runs
+    prepare(lists.compiled)  # word lists and typo index: built here, before any match runs
     log.info(
         "%s",
         kv(

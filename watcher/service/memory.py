@@ -23,8 +23,16 @@ def limit_malloc_arenas() -> None:
 
 
 def release_memory() -> None:
-    """Collect garbage and return freed heap pages to the OS (glibc's malloc_trim), so the
-    resident size after a reload is one compiled index, not two."""
+    """Collect garbage, return freed heap pages to the OS (glibc's malloc_trim), so the
+    resident size after a reload is one compiled index, not two, and freeze what is left.
+
+    Freezing (`gc.freeze`) takes the long-lived heap (the compiled index: ~440,000 objects
+    for the full OFAC list) out of the cyclic collector's full passes, which would otherwise
+    walk all of it every so often while articles are matched (~0.2 s each time). Objects
+    freed by reference counting are freed as before; what a reload leaves behind in cycles
+    is found because each call first unfreezes, so the collection sees the old heap too."""
+    gc.unfreeze()
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: the pages stay mapped
         ctypes.CDLL(None).malloc_trim(0)
+    gc.freeze()

@@ -56,9 +56,8 @@ class Reloader:
                         matcher="rebuilt" if fresh.compiled is not old.compiled else "unchanged",
                     ),
                 )
-                if fresh.compiled is not old.compiled:
-                    del old
-                    release_memory()  # the old index is garbage now; give its pages back
+                del old
+                release_memory()  # the old index (if rebuilt) is garbage now: pages back
             finally:
                 self._watcher.watch(self._ctx.current.get().loaded.watched_files)
                 controls.reloaded()
