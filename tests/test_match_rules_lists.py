@@ -162,6 +162,7 @@ ENTRIES = (
     org("abros", "THE LIMITED LIABILITY COMPANY INVESTMENT COMPANY ABROS", countries=("Russia",)),
     org("ayaks", "LIMITED LIABILITY COMPANY AYAKS", countries=("Russia",)),
     org("zvezda", "PUBLIC JOINT STOCK COMPANY ZVEZDA", countries=("Russia",)),
+    org("feniks", "FENIKS", countries=("Russia",)),
     org("huawei", "HUAWEI TECHNOLOGIES CO., LTD."),
     # one-word Latin names Russian renders by English sounds (ai: a long i)
     org("chikas", "SIN-MEX IMPORTADORA, S.A. DE C.V.", "CHIKA'S", countries=("Mexico",)),
@@ -298,6 +299,7 @@ FOUND = [
     ("vouched", "Атаки ETA и запрет партии Батасуна.", "eta", "ETA", "acronym"),
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov", "Sergei Chemezov", "name"),
     ("place", "The charity Al-Aqsa was designated in 2003.", "aqsa", "Al-Aqsa", "name"),
+    ("shop", "ООО «Феникс» поставляло детали для дронов.", "feniks", "Феникс", "name"),
     ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
     ("network", "Zqderipaska said nothing.", "zqoligarch", "Zqderipaska", "surname"),
     ("capitals", "The Bank of Russia raised rates.", "cbr", "Bank of Russia", "alias"),
@@ -429,6 +431,10 @@ NOT_FOUND = [
     ("place", "Worshippers gathered at the Al-Aqsa mosque for prayers.", "aqsa"),
     ("place", "Fieles rezaron en la mezquita de Al Aqsa.", "aqsa"),
     ("place", "Верующие собрались у мечети Аль-Акса.", "aqsa"),
+    # a shop, restaurant or hotel of that name, not the listed company
+    ("shop", "Жители пожаловались, что в магазине «Феникс» подняли цены.", "feniks"),
+    ("shop", "Цены в кафе «Феникс» выросли.", "feniks"),
+    ("shop", "Ceny w sklepie Feniks wzrosły.", "feniks"),
     # an article and one noun, no country listed: only beside another of its names
     ("one noun", "The Base, a new co-working space in Manchester, opens.", "base-group"),
     ("shortened", "Pavel Zqivanov, a pensioner, said", "zqivanov-1"),

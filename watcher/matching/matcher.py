@@ -285,11 +285,25 @@ _PLACE_KEYS = tuple(dict.fromkeys(word(w).key for w in _PLACE_WORDS.split()))
 _PLACE_GLUE = frozenset({"de", "di", "del", "della", "of", "the", "al", "el", "la"})
 
 
+# A shop, restaurant or hotel, in the news languages (lower case as written: the Russian
+# shop, магазин, has the key of the English ``magazine``): the name right after it is the
+# shop's own (``в магазине «Феникс»``, ``la tienda Fénix``), not a listed company's.
+_BUSINESS = """shop store supermarket restaurant café cafe bakery pharmacy hotel cinema boutique
+    tienda supermercado restaurante cafetería farmacia panadería cine loja padaria farmácia
+    geschäft supermarkt bäckerei apotheke kino magasin supermarché boulangerie pharmacie
+    cinéma negozio ristorante supermercato panetteria albergo sklep restauracj kawiarni
+    apteka piekarni магазин ресторан кафе супермаркет аптек пекарн гостиниц отел
+    кинотеатр готел кінотеатр"""
+_BUSINESS_WORDS = tuple(_BUSINESS.split())
+
+
 def _place_beside(first: int, last: int, text: _Text) -> bool:
     """Whether a place word stands right after the name or before it (across ``of the``,
-    ``de``)."""
+    ``de``), or a shop's word right before it."""
     words = text.words
     if last + 1 < len(words) and words[last + 1].key.startswith(_PLACE_KEYS):
+        return True
+    if first > 0 and words[first - 1].lower.startswith(_BUSINESS_WORDS):
         return True
     index = first - 1
     while index >= 0 and words[index].lower in _PLACE_GLUE and first - index <= 2:
