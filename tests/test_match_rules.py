@@ -420,6 +420,13 @@ FOUND = [
         "Rosario Murillo",
         "derived:first-surname",
     ),
+    (  # an editor's person tag stands for the title: surname, comma, given name
+        "cue and country",
+        "Nicaragua frees prisoners\n\nTags: Nicaragua · Murillo, Rosario · Ortega, Daniel",
+        "murillo",
+        "Murillo, Rosario",
+        "derived:first-surname",
+    ),
     (
         "cue and country",
         "El gobernador Pedro Sánchez, de Sonora (México), dijo",
@@ -551,6 +558,9 @@ NOT_FOUND = [
     ("cue and country", "Rosario Murillo read the statement in Nicaragua.", "murillo"),
     ("cue and country", "Ortega y su esposa, Rosario Murillo, gobiernan Nicaragua.", "murillo"),
     ("cue and country", "Mrs Rosario Murillo spoke in Nicaragua.", "murillo"),  # no office
+    ("cue and country", "Tags: Elections · Murillo, Rosario", "murillo"),  # no country
+    ("cue and country", "In Nicaragua, Murillo, Rosario and Ortega won.", "murillo"),  # no tag
+    ("cue and country", "Nicaragua votes\n\nTags: Rosario Murillo", "murillo"),  # no comma
     ("cue and country", "He met the president. Rosario Murillo of Nicaragua waited.", "murillo"),
     ("cue and country", "President Pedro Sánchez said Spain would help.", "sanchez"),
     ("cue and country", "El presidente Pedro Sánchez habló en Madrid.", "sanchez"),
@@ -593,6 +603,11 @@ def test_a_title_and_the_country_are_the_evidence(compiled: CompiledWatchlists) 
     murillo = found("Vice President Rosario Murillo spoke in Nicaragua.", compiled)["murillo"]
     assert murillo.evidence == "cue: President; with: Nicaragua"
     assert murillo.why == "derived form (first-surname), cue: President; with: Nicaragua"
+
+
+def test_a_person_tag_is_the_evidence(compiled: CompiledWatchlists) -> None:
+    tagged = found("Nicaragua votes\n\nTags: Murillo, Rosario", compiled)["murillo"]
+    assert tagged.evidence == "cue: a person tag; with: Nicaragua"
 
 
 def test_a_nickname_is_named_in_the_form(compiled: CompiledWatchlists) -> None:

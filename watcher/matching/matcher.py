@@ -242,25 +242,43 @@ def _office_and_country(
     pattern: Pattern, first: int, text: _Text, compiled: CompiledWatchlists
 ) -> str | None:
     """A name of common names only (``Rosario Murillo``) counts right after a title or rank
-    (``Vice President``, ``la vicepresidenta nicaragüense``; no mere ``Mr``) in an item naming
+    (``Vice President``, ``la vicepresidenta nicaragüense``; no mere ``Mr``), or as an
+    editor's person tag (``Tags: Murillo, Rosario``), in an item naming
     one of the entry's countries (its adjectives in lower case too): ``President Pedro
     Sánchez`` in an article on Spain is not a Mexican namesake."""
     stems = compiled.country_stems.get(pattern.entry)
     if not stems:
         return None
-    before = first - 1
-    if before > 0 and text.words[before].key.startswith(stems):
-        before -= 1  # a country adjective between: la vicepresidenta nicaragüense Rosario
-    if before < 0 or _CLAUSE_END.search(text.masked, text.spans[before][2], text.spans[first][1]):
-        return None
-    cue = text.words[before]
-    if not people.is_office_cue(cue.lower):
+    cue = _person_tag(first, text) or _office_cue(first, text, stems)
+    if not cue:
         return None
     own = {slot.key for slot in pattern.slots}
     for w in text.words:
         if w.key.startswith(stems) and w.key not in own:
-            return f"cue: {cue.surface}; with: {w.surface}"
+            return f"cue: {cue}; with: {w.surface}"
     return None
+
+
+def _office_cue(first: int, text: _Text, stems: tuple[str, ...]) -> str:
+    """The title or rank right before word `first` ("" for none)."""
+    before = first - 1
+    if before > 0 and text.words[before].key.startswith(stems):
+        before -= 1  # a country adjective between: la vicepresidenta nicaragüense Rosario
+    if before < 0 or _CLAUSE_END.search(text.masked, text.spans[before][2], text.spans[first][1]):
+        return ""
+    cue = text.words[before]
+    return cue.surface if people.is_office_cue(cue.lower) else ""
+
+
+def _person_tag(first: int, text: _Text) -> str:
+    """ "a person tag" when the name starting at word `first` is written as an editor tags a
+    person (``Tags: Murillo, Rosario``): in the item's tag line, surname, comma, given name."""
+    spans, masked = text.spans, text.masked
+    if first + 1 >= len(spans):
+        return ""
+    line = masked.rfind("\n", 0, spans[first][1]) + 1
+    comma = "," in masked[spans[first][2] : spans[first + 1][1]]
+    return "a person tag" if comma and masked.startswith(TAGS_LABEL, line) else ""
 
 
 def _words_not_name(pattern: Pattern, first: int, last: int, text: _Text) -> bool:
