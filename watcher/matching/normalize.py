@@ -45,6 +45,8 @@ _TAG_RE = re.compile(r"<[A-Za-z/!?][^<>]{0,500}>")
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACE_ENTITIES = {"\xa0", "\u2002", "\u2003", "\u2009", "\u202f"}
 _APOSTROPHES = "'’ʼ`"
+# a word's possessive ending, which `word` strips
+_POSSESSIVE_ENDINGS = frozenset(apostrophe + s for apostrophe in _APOSTROPHES for s in "sS")
 
 
 def mask_markup(text: str) -> str:
@@ -76,6 +78,7 @@ _CYRILLIC = {
     "х": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "i", "ь": "",
     "э": "e", "ю": "iu", "я": "ia",
 }  # fmt: skip
+_CYRILLIC_TO_LATIN = str.maketrans(_CYRILLIC)
 # Latin letters that NFD does not decompose.
 _LATIN_SPECIAL = {
     "ł": "l",
@@ -166,18 +169,41 @@ def name_word(surface: str) -> Word:
 
 
 def _read_word(surface: str) -> Word:
+    if surface.isascii() and surface.isalpha():
+        return _ascii_letters_word(surface)
     visible = surface if surface.isascii() else surface.translate(_DROP_INVISIBLE)
     cleaned = _unmix_scripts(_strip_possessive(visible))
-    norm = _norm(cleaned)
+    lower = cleaned.casefold()
+    norm = _norm(lower)
     key = fold(norm)
+    script = _script(cleaned)
+    capitalized = cleaned[:1].isupper()
     return Word(
         surface=cleaned,
-        lower=cleaned.casefold(),
+        lower=lower,
         norm=norm,
         key=key,
-        script=_script(cleaned),
-        capitalized=cleaned[:1].isupper(),
-        foreign=_other_keys(cleaned, norm, key),
+        script=script,
+        capitalized=capitalized,
+        foreign=_other_keys(norm, key, script) if capitalized else (),
+    )
+
+
+def _ascii_letters_word(surface: str) -> Word:
+    """`_read_word` of the commonest word, ASCII letters only: no possessive, apostrophe,
+    mark or Cyrillic letter to see to."""
+    lower = surface.lower()
+    key = fold(lower)
+    capitalized = surface[0].isupper()
+    romanised = capitalized and len(lower) >= _MIN_ROMANISED
+    return Word(
+        surface=surface,
+        lower=lower,
+        norm=lower,
+        key=key,
+        script="latin",
+        capitalized=capitalized,
+        foreign=_romanised_keys(lower, key) if romanised else (),
     )
 
 
@@ -191,12 +217,10 @@ _FOREIGN_SOUNDS = (
 )
 
 
-def _other_keys(cleaned: str, norm: str, key: str) -> tuple[str, ...]:
-    """`Word.foreign`: for a capitalised word only, its Cyrillic renderings of Latin names, or
-    the Russian name a French or German spelling renders."""
-    if not cleaned[:1].isupper():
-        return ()
-    if _script(cleaned) == "cyrillic":
+def _other_keys(norm: str, key: str, script: str) -> tuple[str, ...]:
+    """`Word.foreign` of a capitalised word: its Cyrillic renderings of Latin names, or the
+    Russian name a French or German spelling renders."""
+    if script == "cyrillic":
         return _foreign_keys(key, norm)
     if norm.isalpha() and len(norm) >= _MIN_ROMANISED:
         return _romanised_keys(norm, key)
@@ -234,45 +258,62 @@ def _foreign_keys(key: str, norm: str) -> tuple[str, ...]:
 
 
 def _unmix_scripts(token: str) -> str:
-    if token.isascii():
+    # the counts only matter when both scripts are there, which a regex finds without a loop
+    if token.isascii() or not (_ANY_CYRILLIC.search(token) and _ANY_ASCII_LETTER.search(token)):
         return token
     cyrillic = sum("\u0400" <= c <= "\u04ff" for c in token)
     latin = sum(c.isascii() and c.isalpha() for c in token)
-    if not cyrillic or not latin:
-        return token
     return token.translate(_TO_LATIN if latin >= cyrillic else _TO_CYRILLIC)
 
 
+# the letters `_unmix_scripts` counts
+_ANY_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_ANY_ASCII_LETTER = re.compile("[A-Za-z]")
+
+
 def _strip_possessive(token: str) -> str:
-    if token[-1:] not in "sS":
-        return token
-    for apostrophe in _APOSTROPHES:
-        if token.endswith(apostrophe + "s") or token.endswith(apostrophe + "S"):
-            return token[:-2]
-    return token
+    return token[:-2] if token[-2:] in _POSSESSIVE_ENDINGS else token
 
 
 # Polish ż is ж (Prigożyn: Prigozhin), not the z NFD would leave of it.
 _POLISH_ZH = str.maketrans({"ż": "zh"})
 
 
-def _norm(token: str) -> str:
-    lowered = token.casefold()
+def _norm(lowered: str) -> str:
+    """The norm of a casefolded token."""
     if lowered.isascii():
         return lowered.replace("'", "").replace("`", "")
-    decomposed = unicodedata.normalize("NFD", lowered.translate(_POLISH_ZH))
-    kept = []
-    for char in decomposed:
-        if unicodedata.combining(char) or char in _APOSTROPHES:
-            continue
-        kept.append(_LATIN_SPECIAL.get(char, char))
-    # й/ё decompose to и/е + combining mark; the mark is gone, which is what we want
-    return "".join(kept)
+    return lowered.translate(_NORM_CHARS)
+
+
+class _NormChars(dict[int, str]):
+    """A `str.translate` table: what `_norm` makes of each character, worked out the first
+    time a character is met. Character by character is the same as the whole word at once:
+    NFD decomposes each character on its own and reorders only combining marks, which are
+    dropped."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFD", chr(code).translate(_POLISH_ZH))
+        # й/ё decompose to и/е + combining mark; the mark is gone, which is what we want
+        kept = "".join(
+            _LATIN_SPECIAL.get(char, char)
+            for char in decomposed
+            if not (unicodedata.combining(char) or char in _APOSTROPHES)
+        )
+        if len(self) < _NORM_CHARS_HELD:
+            self[code] = kept
+        return kept
+
+
+# Enough for the alphabets and the common Chinese characters; a text of rarer characters
+# than that costs time, not memory.
+_NORM_CHARS_HELD = 10_000
+_NORM_CHARS = _NormChars()
 
 
 def fold(norm: str) -> str:
     """The phonetic key of a normalised word: Latin letters, one romanisation."""
-    latin = norm if norm.isascii() else "".join(_CYRILLIC.get(char, char) for char in norm)
+    latin = norm if norm.isascii() else norm.translate(_CYRILLIC_TO_LATIN)
     # Each pass runs only where its pattern can match (most words need few of them): every
     # word of a big list and of the news is folded once, so this is compiling's hot path.
     if not _LETTER_STARTS.isdisjoint(latin) or "ph" in latin or "kh" in latin:
