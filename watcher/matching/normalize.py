@@ -39,13 +39,13 @@ _TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
 # the same words as [^\W_]{_WORD_CHAR}*(?:['’ʼ`]{_WORD_CHAR}+)*, read a third faster.
 _WORD_RUNS = rf"(?:[^\W_]+|[\u0300-\u036f{_INVISIBLE}]+)"
 TOKEN_RE = re.compile(rf"[^\W_]{_WORD_RUNS}*+(?:['’ʼ`]{_WORD_RUNS}++)*+")
-# a possessive ending closing a word (``Russia's``): where `tokens` ends the word before it
-_POSSESSIVE_END = re.compile(rf"['’ʼ`][sS](?![^\W_]|[\u0300-\u036f{_INVISIBLE}])")
 _TAG_RE = re.compile(r"<[A-Za-z/!?][^<>]{0,500}>")
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACE_ENTITIES = {"\xa0", "\u2002", "\u2003", "\u2009", "\u202f"}
 _APOSTROPHES = "'’ʼ`"
-# a word's possessive ending, which `word` strips
+_ANY_APOSTROPHE = re.compile(f"[{_APOSTROPHES}]")
+# a possessive ending closing a word (``Russia's``): `word` strips it, `tokens` ends the
+# word's span before it (the mention is the name)
 _POSSESSIVE_ENDINGS = frozenset(apostrophe + s for apostrophe in _APOSTROPHES for s in "sS")
 
 
@@ -401,26 +401,26 @@ def tokens(text: str) -> list[tuple[str, int, int]]:
     """(surface, start, end) of every word in `text`, markup masked, offsets into `text`."""
     masked = mask_markup(text)
     found = [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(masked)]
-    if "'" in masked or "’" in masked:  # an elision needs its apostrophe
-        found = [_without_elision(*t) if "'" in t[0] or "’" in t[0] else t for t in found]
-    endings = [m.end() for m in _POSSESSIVE_END.finditer(masked)]
-    if endings:  # the mention is the name, not its possessive ending
-        at = {end: i for i, (_, _, end) in enumerate(found)}
-        for ending in endings:
-            i = at.get(ending, -1)
-            if i < 0 or len(found[i][0]) <= 2:
-                continue
-            surface, start, end = found[i]
-            end -= 2
-            while end > start and masked[end - 1] == _FILL:
-                end -= 1
-            found[i] = (surface, start, end)
-    return found
+    if not _ANY_APOSTROPHE.search(masked):
+        return found
+    # only a word with an apostrophe in it has an elision or a possessive ending; a word of
+    # letters and digits has no apostrophe, but for ʼ, which is a letter
+    return [
+        t if t[0].isalnum() and "ʼ" not in t[0] else _without_article_and_ending(*t, masked)
+        for t in found
+    ]
 
 
-def _without_elision(surface: str, start: int, end: int) -> tuple[str, int, int]:
-    """A word without the elided article before its capital (``d'Assad``: ``Assad``)."""
+def _without_article_and_ending(
+    surface: str, start: int, end: int, masked: str
+) -> tuple[str, int, int]:
+    """A word without the elided article before its capital (``d'Assad``: ``Assad``), its
+    span without its possessive ending (``Russia's``: the mention is the name)."""
     elided = _ELISION.match(surface)
-    if elided is None:
-        return surface, start, end
-    return surface[elided.end() :], start + elided.end(), end
+    if elided is not None:
+        surface, start = surface[elided.end() :], start + elided.end()
+    if len(surface) > 2 and surface[-2:] in _POSSESSIVE_ENDINGS:
+        end -= 2
+        while end > start and masked[end - 1] == _FILL:
+            end -= 1
+    return surface, start, end
