@@ -23,6 +23,9 @@ def spans(text: str) -> list[str]:
         ("D'Souza and d'accord", ["D'Souza", "and", "d'accord"]),  # no elision before these
         ("the 's and it's", ["the", "s", "and", "it"]),  # a bare 's is too short to lose it
         ("O'Brien", ["O'Brien"]),
+        # marks and invisible characters stay inside a word, never start one
+        ("Serge\u0301i Pes\u200dkov \u0301Lavrov", ["Serge\u0301i", "Pes\u200dkov", "Lavrov"]),
+        ("Gazprom_Neft Ro\u0301sn'eft\u0301's", ["Gazprom", "Neft", "Ro\u0301sn'eft\u0301"]),
     ],
 )
 def test_tokens_drop_elisions_and_possessive_endings(text: str, expected: list[str]) -> None:
