@@ -7,6 +7,8 @@ forms, titles, countries): it stands for an imported OFAC/UN list, without an im
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from watcher.config.watchlist import (
@@ -241,6 +243,26 @@ ENTRIES = (
     person(
         "dawood", "Dawood Ibrahim", given=("Dawood",), family=("Ibrahim",), countries=("India",)
     ),
+    # a prominent person's alias of common given names only (Naim, Qassem: given names of
+    # many), beside an entry the list links to him
+    *(
+        person(f"naim-{i}", f"{first} Zqn{i}", given=(first,), family=(f"Zqn{i}",))
+        for i, first in enumerate(["Naim", "Qassem"] * 3)
+    ),
+    replace(
+        person(
+            "qasim",
+            "Naim Zqqasim",
+            given=("Naim",),
+            family=("Zqqasim",),
+            aliases=("Naim Qassem", "Naim Kassem"),  # two spellings: one name, not two
+            titles=("Deputy Secretary General of Hizballah",),
+            countries=("Lebanon",),
+        ),
+        notes="Linked To: HIZBALLAH",
+    ),
+    # the same alias of someone not prominent
+    person("naim-q", "Naim Zqother", aliases=("Naim Qassem",), countries=("Lebanon",)),
     org("feniks", "FENIKS", countries=("Russia",)),
     org("unijet", "OOO YUNIDZHET", "UNIJET", countries=("Russia",)),
     org(
@@ -437,6 +459,8 @@ FOUND = [
     # listed names still count as before
     # a primary name of common given names: beside the person's country
     ("listed", "Police in India said Dawood Ibrahim ran it.", "dawood", "Dawood Ibrahim", "name"),
+    ("listed", "Naim Qassem, líder do Hezbollah, falou.", "qasim", "Naim Qassem", "alias"),
+    ("listed", "Lebanon's Naim Qassem said", "qasim", "Naim Qassem", "alias"),
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
     ("listed", "WALIJAN was seen", "walijan", "WALIJAN", "name"),
@@ -537,6 +561,8 @@ NOT_FOUND = [
     ("given names only", "Mohammad Ismail, a club officer", "faqih"),
     ("given names only", "builder Abdul Rauf", "zakir"),
     ("given names only", "Dawood Ibrahim, a cook in Leeds, won the prize.", "dawood"),
+    ("given names only", "Naim Qassem, a cook in Leeds, won the prize.", "qasim"),
+    ("given names only", "Lebanon's Naim Qassem said", "naim-q"),  # no one prominent
     # 6. a company's one-word name respelled as a word of a news language
     ("word", "Harry Potter y la orden del Fénix", "feniks"),
     ("word", "Únete a nosotros", "unijet"),

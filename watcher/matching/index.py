@@ -35,11 +35,12 @@ from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
 # Compiling reads the names' words through a memo of their own, emptied after each compile.
 word = name_word
 
-INDEX_FORMAT = 10  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 11  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
-# of the heads of listed networks; 10: entries linked to a name needing corroboration
+# of the heads of listed networks; 10: entries linked to a name needing corroboration; 11: a
+# prominent person's aliases of common given names, with corroboration
 
 
 class Mode:
@@ -805,10 +806,13 @@ def _people(
             continue
         keys = [s.key for s in d.slots]
         if len(keys) > 1 and all(k in given for k in keys):
-            if d.rule != "name" or not entries[d.entry].countries:
+            # the person's own primary name (Dawood Ibrahim), or a listed alias of a
+            # prominent person (Naim Qassem, Hizballah's leader), counts beside their country,
+            # another of their names or an entry linked to them, as an acronym does; another
+            # person's alias so made never does
+            own = d.rule == "name" or (d.rule == "alias" and ranks[d.entry][0] > 0)
+            if not own or not entries[d.entry].countries:
                 continue
-            # the person's own primary name (Dawood Ibrahim) counts beside their country
-            # or another of their names, as an acronym does; an alias so made never does
             d = d._replace(flags=d.flags | Flag.CORROBORATE)  # noqa: PLW2901
         typos = len(keys) > 1 and any(s.max_edits for s in d.slots)
         if typos and sum(k in given for k in keys) == len(keys) - 1:

@@ -1144,11 +1144,12 @@ def _corroborate(
     Guard`` with ``Iran's``; ``FSB`` with its director ``Bortnikov``)."""
     if not any(m.corroborate for m in mentions):
         return mentions
-    aliases: dict[int, set[str]] = {}
+    named = {m.entry for m in mentions if not m.corroborate}
+    needing: dict[int, list[_Mention]] = {}
     for m in mentions:
-        aliases.setdefault(m.entry, set()).add("" if not m.corroborate else m.alias)
-    # two names of one entry vouch for each other: the name and its acronym
-    named = {entry for entry, found in aliases.items() if "" in found or len(found) > 1}
+        if m.corroborate and m.entry not in named:
+            needing.setdefault(m.entry, []).append(m)
+    named.update(entry for entry, found in needing.items() if _two_names(found))
     kept = []
     for m in mentions:
         if not m.corroborate:
@@ -1158,6 +1159,17 @@ def _corroborate(
         elif evidence := _corroboration(m, named, masked, spans, compiled):
             kept.append(replace(m, evidence=f"with: {evidence}"))
     return kept
+
+
+def _two_names(mentions: list[_Mention]) -> bool:
+    """Whether two names of one entry stand apart among its mentions (the name and its
+    acronym vouch for each other), not two listed spellings read in the same words
+    (``Naim Qassem`` is both ``Naim Qassem`` and ``Naim Kassem``) nor one name twice."""
+    return any(
+        a.alias != b.alias and (a.end <= b.start or b.end <= a.start)
+        for i, a in enumerate(mentions)
+        for b in mentions[i + 1 :]
+    )
 
 
 def _corroboration(
