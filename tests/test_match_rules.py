@@ -264,6 +264,7 @@ ENTRIES = (
     # the same alias of someone not prominent
     person("naim-q", "Naim Zqother", aliases=("Naim Qassem",), countries=("Lebanon",)),
     org("feniks", "FENIKS", countries=("Russia",)),
+    org("rastrojos", "LOS RASTROJOS", countries=("Colombia",)),
     org("unijet", "OOO YUNIDZHET", "UNIJET", countries=("Russia",)),
     org(
         "irgc",
@@ -460,6 +461,7 @@ FOUND = [
     # a primary name of common given names: beside the person's country
     ("listed", "Police in India said Dawood Ibrahim ran it.", "dawood", "Dawood Ibrahim", "name"),
     ("listed", "Naim Qassem, líder do Hezbollah, falou.", "qasim", "Naim Qassem", "alias"),
+    ("listed", "Los Rastrojos controlan el puerto.", "rastrojos", "Los Rastrojos", "name"),
     ("listed", "Lebanon's Naim Qassem said", "qasim", "Naim Qassem", "alias"),
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),
@@ -533,7 +535,12 @@ NOT_FOUND = [
     ("surname", "Людмила Путина дала интервью после развода.", "putin"),  # issue 9
     ("surname", "Людмила Путіна дала інтерв'ю.", "putin"),
     ("surname", "Ольга Путина выступила.", "putin"),
+    ("surname", "Заявление Сергея Путина удивило всех.", "putin"),  # a given name's case form
+    ("surname", "Генерала Сергія Путіна відправили до Алжиру.", "putin"),
     ("surname", "Bushra al-Assad arrived", "assad"),
+    ("surname", "Le chanteur Assad sort son premier album.", "assad"),  # a namesake's calling
+    ("surname", "Striker Assad scored twice.", "assad"),
+    ("surname", "Футболист Путин забил гол.", "putin"),
     ("surname", "Maher al-Assad arrived", "assad"),
     ("surname", "Lavrov said nothing.", "lavrov"),  # no title on the list, no cue
     ("surname", "Maduro dijo que no.", "maduro"),  # a Spanish word at a sentence start
@@ -562,6 +569,7 @@ NOT_FOUND = [
     ("given names only", "builder Abdul Rauf", "zakir"),
     ("given names only", "Dawood Ibrahim, a cook in Leeds, won the prize.", "dawood"),
     ("given names only", "Naim Qassem, a cook in Leeds, won the prize.", "qasim"),
+    ("lower case", "Siguen quemando los rastrojos del maíz.", "rastrojos"),  # everyday words
     ("given names only", "Lebanon's Naim Qassem said", "naim-q"),  # no one prominent
     # 6. a company's one-word name respelled as a word of a news language
     ("word", "Harry Potter y la orden del Fénix", "feniks"),

@@ -22,7 +22,7 @@ from rapidfuzz.distance import OSA
 from watcher.config.ignore import IgnoreRule
 from watcher.config.watchlist import EntryType
 from watcher.ingest.article import TAGS_LABEL
-from watcher.matching import lexicon, people
+from watcher.matching import exonyms, lexicon, people
 from watcher.matching.cards import one_per_card
 from watcher.matching.index import (
     CompiledWatchlists,
@@ -289,9 +289,23 @@ def _words_not_name(pattern: Pattern, first: int, last: int, text: _Text) -> boo
         return True
     if pattern.flags & Flag.ORGANIZATION and _place_beside(first, last, text):
         return True  # the Al-Aqsa mosque is no charity AL-AQSA
+    if (
+        pattern.flags & Flag.ORGANIZATION
+        and text.words[first].surface in _ARTICLES
+        and not pattern.rule.startswith(exonyms.RULE)  # (those say how they may be written)
+        and text.masked[text.spans[first][1] : text.spans[last][2]].islower()
+    ):
+        return True  # los rastrojos del maíz: the list's name written as everyday words
     if pattern.flags & Flag.CORROBORATE:
         return not (text.words[first].capitalized and text.words[last].capitalized)
     return False
+
+
+# Articles of the news languages, as written in lower case: a listed name that starts with
+# one (LOS RASTROJOS), all in lower case, is a phrase of the language (``los rastrojos del
+# maíz``: the stubble); a one-word brand in lower case (``rosneft``) still names the company.
+_ARTICLE_WORDS = "the los las la el le les il lo gli os as der die das den dem"
+_ARTICLES = frozenset(_ARTICLE_WORDS.split())
 
 
 # A holy site or a compound, in the news languages (key spelling of the word's start): the
@@ -392,6 +406,8 @@ def _bare_surname(
     # «Чайка», "Sokol": a title, a brand, a team (a person is not quoted so)
     if not _surname_form(text.words[first], pattern.slots[0]) or _quoted_alone(text, first):
         return None
+    if first and people.is_namesake_calling(text.words[first - 1].lower):
+        return None  # le chanteur Assad, striker Kadyrov: a namesake
     cue = _cue_before(first, text)
     if cue:
         return f"cue: {cue}"
@@ -540,8 +556,8 @@ def _cyrillic_given_name(before: Word) -> bool:
     or Ukrainian one (``Людмила Путина``), or a name news writes rarely enough not to be a
     word of the language and not shaped like an adjective or a title (``Джилл Байден``, ``Ахмата
     Кадырова``, ``Брижит Макрон``); not ``Кремля``, ``России``, ``Прэзідэнт``."""
-    if people.is_slavic_given_name(before.key):
-        return True
+    if any(map(people.is_slavic_given_name, (before.key, *stems(before.key)))):
+        return True  # also in a case form: Сергія, Сергея (genitive), Олександром
     if people.is_cue(before.lower) or people.is_cue_key(before.key):
         return False
     if lexicon.is_known_word(before.lower, before.norm) or len(before.norm) < 3:

@@ -288,6 +288,32 @@ def is_office_cue(lower: str) -> bool:
 _CUE_KEYS = tuple(dict.fromkeys(word(stem).key for stem in _CUE_STEMS if len(stem) >= 5))
 
 
+# Callings of the namesakes the news writes about (the arts, sport), in the news languages
+# (lower-case starts): the surname right after one is that namesake's (``le chanteur Assad``,
+# ``striker Kadyrov``), never a listed official's. No word that also names an office or a
+# boss (``Chef``, ``defensa``, ``director``).
+_CALLINGS = """singer rapper actor actress footballer striker midfielder goalkeeper winger
+    boxer tennis golfer cyclist swimmer sprinter athlete comedian musician guitarist drummer
+    pianist painter sculptor novelist poet dancer chanteu rappeu acteur actrice footballeur
+    attaquant boxeur joueu humoriste musicien pianiste peintre romancier poète
+    cycliste nageu cantante rapero actriz futbolista delantero centrocampista portero
+    boxeador tenista jugador músico pintor novelista poeta ciclista nadador cantor ator
+    atriz atacante goleiro pugilista jogador sänger schauspieler fußballer stürmer torwart
+    tennisspieler komiker musiker maler dichter attore attrice calciatore attaccante
+    portiere pugile giocat comico musicista pittore romanziere piosenkar raper aktor
+    piłkarz napastnik bramkarz bokser tenisist zawodni komik muzyk malarz pisarz певец
+    певица рэпер актер актёр актриса футболист нападающ вратар боксер боксёр теннисист
+    игрок комик музыкант пианист художник писател поэт співак співачк репер акторк
+    футболіст нападник воротар тенісист гравець музикант піаніст письменник поет"""
+_CALLING_STEMS = tuple(_CALLINGS.split())
+
+
+def is_namesake_calling(lower: str) -> bool:
+    """Whether a word (lower case) right before a surname names a singer's, a player's or an
+    artist's calling: the surname is a namesake's."""
+    return len(lower) >= 4 and lower.startswith(_CALLING_STEMS)
+
+
 def is_cue_key(key: str) -> bool:
     """A cue in another spelling of the same sounds (Belarusian ``Прэзідэнт``: prezident)."""
     return len(key) >= 5 and key.startswith(_CUE_KEYS)
