@@ -212,6 +212,23 @@ def test_common_given_names_are_counted_in_the_list_itself() -> None:
     assert derive.with_derived([alone])[0].derived == (DerivedName("Zoran Petar", "given-family"),)
 
 
+def test_every_given_name_with_the_first_surname() -> None:
+    parts = NameParts(("Tarek", "William"), (), ("Saab", "Halabi"))
+    saab = Entry(
+        "l", "s", "Tarek William Saab Halabi", EntryType.PERSON, name_parts=parts,
+        countries=("Venezuela",),
+    )  # fmt: skip
+    assert derive.with_derived([saab])[0].derived == (
+        DerivedName("Tarek Saab Halabi", "given-family"),
+        DerivedName("Tarek Saab", "first-surname"),
+        DerivedName("Tarek William Saab", "first-surname"),  # as Spanish news writes him
+    )
+    russian = dataclasses.replace(saab, countries=("Russia",))  # one surname, two words
+    assert DerivedName("Tarek William Saab", "first-surname") not in (
+        derive.with_derived([russian])[0].derived
+    )
+
+
 def test_no_first_surname_form_of_a_common_spanish_name() -> None:
     def mexican(id_: str, given: str, middle: str, family: tuple[str, str]) -> Entry:
         parts = NameParts((given,), (middle,) if middle else (), family)

@@ -7,7 +7,9 @@ The rules (the ``rule`` of each `DerivedName`):
 - ``family-first``: family name first, for Korean, Chinese and Vietnamese names listed given
   name first: ``Kim Jong Un`` for OFAC ``KIM, Jong Un`` (see `watcher.importers.names`).
 - ``first-surname``: the first of two Spanish/Portuguese family names: ``Nicolas Maduro`` for
-  ``Nicolas MADURO MOROS`` (a person of a Spanish- or Portuguese-speaking country).
+  ``Nicolas MADURO MOROS`` (a person of a Spanish- or Portuguese-speaking country), after the
+  first given name and after all of them (``Tarek William Saab`` for ``Tarek William SAAB
+  HALABI``).
 - ``arabic-last``: an Arabic family name without its article: ``Bashar Assad`` for ``Bashar
   AL-ASSAD`` (the matcher reads romanisations: ``Asad``/``Assad``, ``al-``/``el-``).
 - ``weak-alias``: a person's weak alias (never a match on its own) that is the leading words
@@ -156,6 +158,9 @@ def forms(parts: NameParts, countries: Sequence[str]) -> list[tuple[str, str, in
     if len(parts.family) >= 2 and is_iberian(countries):
         rest = len(" ".join(parts.family[1:]).split())
         found.append((f"{given} {parts.family[0]}", FIRST_SURNAME, middle + rest))
+        if middle:  # every given name, as Spanish news writes many: Tarek William Saab
+            names = " ".join((*parts.given, *parts.middle))
+            found.append((f"{names} {parts.family[0]}", FIRST_SURNAME, rest))
     last = parts.family[-1]
     bare = _ARTICLE.sub("", last)
     if bare != last and len(parts.family) == 1:
