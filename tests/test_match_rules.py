@@ -265,6 +265,15 @@ ENTRIES = (
     person("naim-q", "Naim Zqother", aliases=("Naim Qassem",), countries=("Lebanon",)),
     org("feniks", "FENIKS", countries=("Russia",)),
     org("rastrojos", "LOS RASTROJOS", countries=("Colombia",)),
+    person(
+        "khrenin",
+        "Viktor Gennadievich Khrenin",
+        given=("Viktor",),
+        middle=("Gennadievich",),
+        family=("Khrenin",),
+        derived=(("Viktor Khrenin", "given-family"),),
+        countries=("Belarus",),
+    ),
     org("unijet", "OOO YUNIDZHET", "UNIJET", countries=("Russia",)),
     org(
         "irgc",
@@ -462,6 +471,14 @@ FOUND = [
     ("listed", "Police in India said Dawood Ibrahim ran it.", "dawood", "Dawood Ibrahim", "name"),
     ("listed", "Naim Qassem, líder do Hezbollah, falou.", "qasim", "Naim Qassem", "alias"),
     ("listed", "Los Rastrojos controlan el puerto.", "rastrojos", "Los Rastrojos", "name"),
+    # German and Polish write х as ch
+    (
+        "romanisation",
+        "Minister obrony Wiktor Chrenin zapowiedział ćwiczenia.",
+        "khrenin",
+        "Wiktor Chrenin",
+        "derived:given-family",
+    ),
     ("listed", "Lebanon's Naim Qassem said", "qasim", "Naim Qassem", "alias"),
     ("listed", "Bushra al-Assad arrived", "bushra", "Bushra al-Assad", "name"),
     ("listed", "Mohamed Lahbous was seen", "lahbous", "Mohamed Lahbous", "name"),

@@ -49,7 +49,9 @@ def test_masked_text_gives_the_same_tokens() -> None:
     [
         ("putin", Word("putin", "putin", "putin", "putin", "latin", False)),
         ("Putin", Word("Putin", "putin", "putin", "putin", "latin", True)),
-        ("SECHIN", Word("SECHIN", "sechin", "sechin", "sechin", "latin", True)),
+        # ch may be a German or Polish х: Chrenin is Khrenin (an English ч stays the key)
+        ("SECHIN", Word("SECHIN", "sechin", "sechin", "sechin", "latin", True, ("sehin",))),
+        ("Chrenin", Word("Chrenin", "chrenin", "chrenin", "chrenin", "latin", True, ("hrenin",))),
         ("Russia's", Word("Russia", "russia", "russia", "rusia", "latin", True)),
         ("O'Brien", Word("O'Brien", "o'brien", "obrien", "obren", "latin", True)),
         ("1990s", Word("1990s", "1990s", "1990s", "190s", "latin", False)),

@@ -241,8 +241,10 @@ def _other_keys(norm: str, key: str, script: str) -> tuple[str, ...]:
 
 # French and German spellings of Russian sounds that English spelling keys tell apart: French
 # ch for ш and j for ж (Loukachenko, Choïgou, Prigojine: a French word has "ou" or ends in
-# -ine), German sch for ж (Prigoschin; sch is also ш, which the key reads already).
+# -ine), German sch for ж (Prigoschin; sch is also ш, which the key reads already), German and
+# Polish ch for х (Chodorkowski, Chrenin).
 _MIN_ROMANISED = 6
+_GERMAN_CH = re.compile(r"(?<!s)ch")
 _FRENCH_WORD = re.compile(r"ou|ine$")
 
 
@@ -252,6 +254,8 @@ def _romanised_keys(norm: str, key: str) -> tuple[str, ...]:
         found.append(fold(norm.replace("ch", "sh").replace("j", "zh")))
     if "sch" in norm:
         found.append(fold(norm.replace("sch", "zh")))
+    if "ch" in norm:  # German and Polish ch for х: Chodorkowski, Chrenin (sch: ш, above)
+        found.append(fold(_GERMAN_CH.sub("kh", norm)))
     if not found:  # nearly every word
         return ()
     return tuple(k for k in dict.fromkeys(found) if k != key)
