@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from import_helpers import FIXTURES
 
-from watcher.config.watchlist import Watchlist
+from watcher.config.watchlist import DerivedName, Entry, EntryType, NameParts, Watchlist
 from watcher.importers.ofac import import_ofac
 from watcher.matching import CompiledWatchlists, compile_watchlists, match
 from watcher.matching.explain import Explainer
@@ -121,3 +121,29 @@ def test_compiled_index_with_derived_rules_survives_pickling(
     assert loaded is not None
     (kim,) = match("Kim Jong Un", loaded)
     assert Explainer(loaded).match(kim)["name_rule"] == "derived form (family-first)"
+
+
+def _haqqani(list_name: str, entry_id: str, name: str, born: str) -> Entry:
+    parts = NameParts(("Khalil",), (name.split()[1],), ("Haqqani",))
+    return Entry(
+        list_name, entry_id, name, EntryType.PERSON, name_parts=parts, birth_dates=(born,),
+        derived=(DerivedName("Khalil Haqqani", "given-family"),),
+    )  # fmt: skip
+
+
+def test_a_form_two_lists_derive_for_one_person_is_his() -> None:
+    """The same man on OFAC and the UN (one card: a birth date and a name shared) derives
+    ``Khalil Haqqani`` twice: one person, so the form counts; a namesake born another year
+    on the other list shares it, and then it tells no one apart."""
+    ofac = _haqqani("ofac", "o1", "Khalil Al-Rahman Haqqani", "1966-01-01")
+    same = _haqqani("un", "u1", "Khalil Ahmed Haqqani", "1966-01-01")
+    other = _haqqani("un", "u2", "Khalil Ahmed Haqqani", "1980")
+    text = "Refugee minister Khalil Haqqani was killed in Kabul."
+    one_man = compile_watchlists(
+        [Watchlist("ofac", "", "", (ofac,)), Watchlist("un", "", "", (same,))]
+    )
+    assert [m.entry_id for m in match(text, one_man)] == ["o1"]  # one card, reported once
+    two_men = compile_watchlists(
+        [Watchlist("ofac", "", "", (ofac,)), Watchlist("un", "", "", (other,))]
+    )
+    assert match(text, two_men) == []

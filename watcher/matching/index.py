@@ -35,12 +35,13 @@ from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
 # Compiling reads the names' words through a memo of their own, emptied after each compile.
 word = name_word
 
-INDEX_FORMAT = 11  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 12  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
 # of the heads of listed networks; 10: entries linked to a name needing corroboration; 11: a
-# prominent person's aliases of common given names, with corroboration
+# prominent person's aliases of common given names, with corroboration; 12: derived forms and
+# surnames counted per card (one person on several lists)
 
 
 class Mode:
@@ -277,7 +278,8 @@ def _compile(
     drafts.extend(_org_cores(entries, drafts))
     drafts = _corroborated_names(entries, drafts)
     given = people.given_name_keys(entries)
-    drafts, prominent = _people(entries, drafts, given)
+    cards = build_cards(entries)
+    drafts, prominent = _people(entries, drafts, given, _card_of(entries, cards))
     patterns = _shared_slots(_anchor_patterns(drafts))
     anchors, strict_anchors, fuzzy_keys = _lookup_tables(patterns)
     name_keys = _name_keys(entries, drafts)
@@ -297,7 +299,7 @@ def _compile(
             CompiledIgnore(r, phrase_regex([r.phrase]) if r.phrase else None) for r in ignore
         ),
         signature=_signature(watchlists, threshold, ignore),
-        cards=build_cards(entries),
+        cards=cards,
         vouching_words=_vouching_words(entries, patterns),
         linked=_linked(entries, patterns),
         given_names=given,
@@ -771,8 +773,20 @@ def _generic(slot: Slot) -> bool:
     )
 
 
+def _card_of(entries: tuple[Entry, ...], cards: dict[str, tuple[Listing, ...]]) -> list[int]:
+    """Entry position -> the first position of its card (one real-world entity on several
+    lists, `watcher.matching.cards`): its own where it is on one list only."""
+    position = {entry.key: i for i, entry in enumerate(entries)}
+    return [
+        min(position[f"{name}/{id_}"] for name, id_ in cards[entry.key])
+        if entry.key in cards
+        else i
+        for i, entry in enumerate(entries)
+    ]
+
+
 def _people(
-    entries: tuple[Entry, ...], drafts: list[_Draft], given: frozenset[str]
+    entries: tuple[Entry, ...], drafts: list[_Draft], given: frozenset[str], card_of: list[int]
 ) -> tuple[list[_Draft], dict[int, str]]:
     """People's names as news writes them, and which people are prominent (entry -> title).
 
@@ -826,12 +840,13 @@ def _people(
             if w.key in given or lexicon.is_everyday_word(w.surface.casefold(), w.norm):
                 continue
             d = d._replace(flags=d.flags | Flag.EXACT_ONLY)  # noqa: PLW2901
-        if d.rule.startswith("derived:") and not _derived_holds(d, derived_owners, ranks, given):
+        derived = d.rule.startswith("derived:")
+        if derived and not _derived_holds(d, derived_owners, ranks, given, card_of):
             continue
         kept.append(d)
     # a head known only by his children's aliases is told apart by the surname, not prominent
     told_apart = frozenset(heads) | heads_by_aliases
-    bare = _bare_surnames(entries, kept, ranks, surnames, given, heads=told_apart)
+    bare = _bare_surnames(entries, kept, ranks, surnames, given, card_of=card_of, heads=told_apart)
     kept.extend(
         d._replace(flags=d.flags | Flag.FAMILY) if d.entry in heads_by_aliases else d for d in bare
     )
@@ -848,14 +863,17 @@ def _derived_holds(
     owners: dict[tuple[str, ...], set[int]],
     ranks: dict[int, tuple[int, str]],
     given: frozenset[str],
+    card_of: list[int],
 ) -> bool:
-    """A derived form counts for one person only, and a two-word one of everyday words (``Pedro
-    Sánchez``, ``José Gil``) only for a head of state or movement (``Nicolás Maduro``) or
-    with a rare given name (``Diosdado Cabello``)."""
-    sharing = owners[tuple(s.key for s in draft.slots)]
-    if len(sharing) > 1:
+    """A derived form counts for one person only (one card: ``Khalil Haqqani`` on the OFAC
+    and UN lists is one man), and a two-word one of everyday words (``Pedro Sánchez``, ``José
+    Gil``) only for a head of state or movement (``Nicolás Maduro``) or with a rare given name
+    (``Diosdado Cabello``)."""
+    mine = card_of[draft.entry]
+    others = [o for o in owners[tuple(s.key for s in draft.slots)] if card_of[o] != mine]
+    if others:
         rank = ranks[draft.entry][0]
-        if not rank or any(ranks[o][0] >= rank for o in sharing if o != draft.entry):
+        if not rank or any(ranks[o][0] >= rank for o in others):
             return False
     if len(draft.slots) > 2 or draft.flags & Flag.CUE_AND_COUNTRY:  # the latter: with a cue
         return True  # three names (Nicolás Maduro Guerra) tell a person apart, everyday or not
@@ -876,6 +894,7 @@ def _bare_surnames(
     surnames: dict[int, str],
     given: frozenset[str],
     *,
+    card_of: list[int],
     heads: frozenset[int],
 ) -> list[_Draft]:
     """The surname alone, for each person whose surname tells them apart: long enough, no
@@ -884,12 +903,7 @@ def _bare_surnames(
     the list names around them: ``Lukashenko``, `people.family_heads`), and not a name the
     list gives already (a hand-made list's ``Putin`` keeps its behaviour). Each spelling of the
     surname the entry's names use counts (Belarusian ``Lukashenka``, Russian ``Lukashenko``)."""
-    holders = Counter(key for key in surnames.values() if key)
-    best: dict[str, list[int]] = {}  # surname -> its holders' highest rank, how many hold it
-    for position, key in surnames.items():
-        if holders[key] > 1:
-            rank, top = ranks[position][0], best.setdefault(key, [0, 0])
-            top[:] = [rank, 1] if rank > top[0] else [top[0], top[1] + (rank == top[0])]
+    holders, best = _surname_holders(surnames, ranks, card_of)
     one_word = {(d.entry, d.slots[0].key) for d in drafts if len(d.slots) == 1}
     one_word_keys = {key for _, key in one_word}
     # words of organisations' names: a surname whose plural is one names a movement or a
@@ -927,6 +941,26 @@ def _bare_surnames(
             slot = _slot(w, Mode.FULL, 0)
             bare.append(_Draft(position, spelling, (slot,), 0, Gap.PLAIN, flags, "", "surname"))
     return bare
+
+
+def _surname_holders(
+    surnames: dict[int, str], ranks: dict[int, tuple[int, str]], card_of: list[int]
+) -> tuple[Counter[str], dict[str, list[int]]]:
+    """How many people hold each surname (one person on several lists, one card, holds it
+    once, at their highest rank), and for a shared one [its holders' highest rank, how many
+    hold it at that rank]."""
+    card_ranks: dict[tuple[str, int], int] = {}
+    for position, key in surnames.items():
+        if key:
+            held = (key, card_of[position])
+            card_ranks[held] = max(card_ranks.get(held, 0), ranks[position][0])
+    holders = Counter(key for key, _ in card_ranks)
+    best: dict[str, list[int]] = {}
+    for (key, _), rank in card_ranks.items():
+        if holders[key] > 1:
+            top = best.setdefault(key, [0, 0])
+            top[:] = [rank, 1] if rank > top[0] else [top[0], top[1] + (rank == top[0])]
+    return holders, best
 
 
 _SPELLING_EDITS = 2  # Lukashenka / Lukashenko, Shoigu / Shoygu (the latter already one key)
