@@ -378,6 +378,13 @@ def test_legal_words_may_be_left_out_but_not_to_a_bare_word() -> None:
     assert "c2" in found("OOO Viktoriya said", compiled)
 
 
+def test_a_legal_form_of_several_words_is_left_out_whole() -> None:
+    entries = (Entry("sdn", "m1", "MYANMA ECONOMIC HOLDINGS PUBLIC COMPANY LIMITED"),)
+    compiled = compile_watchlists([Watchlist("sdn", "", "", entries)])
+    text = "Myanma Economic Holdings runs breweries"
+    assert found(text, compiled)["m1"].text == "Myanma Economic Holdings"
+
+
 def test_everyday_words_are_not_one_word_names() -> None:
     entries = (Entry("sdn", "e1", "NAFTA"), Entry("sdn", "e2", "CNOOC"))
     compiled = compile_watchlists([Watchlist("sdn", "", "", entries)])

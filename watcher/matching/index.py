@@ -35,13 +35,13 @@ from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
 # Compiling reads the names' words through a memo of their own, emptied after each compile.
 word = name_word
 
-INDEX_FORMAT = 12  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 13  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
 # of the heads of listed networks; 10: entries linked to a name needing corroboration; 11: a
 # prominent person's aliases of common given names, with corroboration; 12: derived forms and
-# surnames counted per card (one person on several lists)
+# surnames counted per card (one person on several lists); 13: legal forms of several words
 
 
 class Mode:
@@ -1122,11 +1122,43 @@ def _slot(w: Word, mode: int, edits: int) -> Slot:
     return Slot(w.key, stem, w.surface, w.norm, mode, edits, w.script)
 
 
+# Legal forms written in several words: their words go with them (``MYANMA ECONOMIC HOLDINGS
+# PUBLIC COMPANY LIMITED``: ``Myanma Economic Holdings``), though ``public`` or ``joint`` alone
+# may be a name's own word.
+_LEGAL_PHRASES = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "public joint stock company",
+        "open joint stock company",
+        "closed joint stock company",
+        "joint stock company",
+        "limited liability company",
+        "public company limited",
+        "public limited company",
+        "publicly traded company",
+        "federal state unitary enterprise",
+        "state unitary enterprise",
+    )
+)
+
+
+def _legal_phrase_words(words: list[Word]) -> set[int]:
+    """The positions of the words of `_LEGAL_PHRASES` in `words`."""
+    norms = [w.norm for w in words]
+    found: set[int] = set()
+    for phrase in _LEGAL_PHRASES:
+        for start in range(len(norms) - len(phrase) + 1):
+            if tuple(norms[start : start + len(phrase)]) == phrase:
+                found.update(range(start, start + len(phrase)))
+    return found
+
+
 def _company_variants(words: list[Word]) -> list[Variant]:
     """The name without legal-form words (``PJSC Lukoil`` -> ``Lukoil``... only when two
     words or more remain: a bare word counts only when the list names it, as ``OOO
     Viktoriya`` is not every ``Victoria``), and written as one word (``Gazpromneft``)."""
-    core = [w for w in words if w.norm not in LEGAL_WORDS]
+    legal = _legal_phrase_words(words)
+    core = [w for i, w in enumerate(words) if i not in legal and w.norm not in LEGAL_WORDS]
     if len(core) < 2:
         return []
     variants: list[Variant] = []
