@@ -272,6 +272,9 @@ ENTRIES = (
     # a father whose name the son's patronymic spells another way (Aleksandrovich: Alexander)
     _family("bortnikov", "Alexander", "Vasilievich", "Bortnikov", "1951"),
     _family("bortnikov-son", "Denis", "Aleksandrovich", "Bortnikov", "1974"),
+    # a son named after his father: the name they share is the father's
+    _family("zqrot", "Boris", "Romanovich", "Zqrotenberg", "1957"),
+    _family("zqrot-son", "Boris", "Borisovich", "Zqrotenberg", "1986"),
 )
 
 
@@ -298,6 +301,7 @@ FOUND = [
     ("vouched", "ETA's prisoners, Euskal groups said, were moved.", "eta", "ETA", "acronym"),
     ("vouched", "Атаки ETA и запрет партии Батасуна.", "eta", "ETA", "acronym"),
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov", "Sergei Chemezov", "name"),
+    ("namesake son", "Boris Zqrotenberg lost his appeal.", "zqrot", "Boris Zqrotenberg", "name"),
     ("place", "The charity Al-Aqsa was designated in 2003.", "aqsa", "Al-Aqsa", "name"),
     ("shop", "ООО «Феникс» поставляло детали для дронов.", "feniks", "Феникс", "name"),
     ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
@@ -423,6 +427,7 @@ NOT_FOUND = [
     ("family", "Sanctions hit Melnychuk again.", "melnychuk"),  # seven years: no son
     # a shortened name another listed person bears as written, or several share
     ("shortened", "Sergei Chemezov, head of Rostec, said", "chemezov-son"),
+    ("namesake son", "Boris Zqrotenberg lost his appeal.", "zqrot-son"),
     ("network", "Zqsmallov said nothing.", "zqsmaller"),  # four linked: no network head
     ("coined", "Rostec said output had tripled.", "rostec"),  # no country in the item
     ("linked", "The FSB said it detained a man in Bryansk.", "fsb"),  # nothing vouches

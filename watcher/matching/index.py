@@ -35,13 +35,14 @@ from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
 # Compiling reads the names' words through a memo of their own, emptied after each compile.
 word = name_word
 
-INDEX_FORMAT = 13  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 14  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
 # of the heads of listed networks; 10: entries linked to a name needing corroboration; 11: a
 # prominent person's aliases of common given names, with corroboration; 12: derived forms and
-# surnames counted per card (one person on several lists); 13: legal forms of several words
+# surnames counted per card (one person on several lists); 13: legal forms of several words;
+# 14: sons named after their listed fathers
 
 
 class Mode:
@@ -165,6 +166,7 @@ class CompiledWatchlists:
         given_names: frozenset[str] = frozenset(),
         armed_groups: frozenset[int] = frozenset(),
         linked: dict[int, frozenset[int]] | None = None,
+        namesake_sons: dict[str, str] | None = None,
     ) -> None:
         self.entries = entries
         self.thresholds = thresholds
@@ -192,6 +194,8 @@ class CompiledWatchlists:
         # entry with an acronym or generic name -> the entries the list links to it (OFAC's
         # "Linked To" remarks, either way): one of them found corroborates it
         self.linked = linked or {}
+        # "list/id" of a son named after his listed father -> the father's (`people`)
+        self.namesake_sons = namesake_sons or {}
         # built on first use, per first letter (or all at once by `prepare`): compiling
         # stays fast, and a one-off `watcher match` builds only the letters it meets
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
@@ -302,6 +306,7 @@ def _compile(
         cards=cards,
         vouching_words=_vouching_words(entries, patterns),
         linked=_linked(entries, patterns),
+        namesake_sons=people.namesake_sons(entries),
         given_names=given,
         armed_groups=_armed_groups(entries),
     )

@@ -104,7 +104,10 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
     kept, suppressed = _apply_ignores(mentions, masked, compiled)
     return ScanResult(
         matches=tuple(
-            _one_reading(one_per_card(_merge(kept, text, masked, compiled), compiled.cards))
+            _one_reading(
+                one_per_card(_merge(kept, text, masked, compiled), compiled.cards),
+                compiled.namesake_sons,
+            )
         ),
         suppressed=tuple(
             (merged, rule)
@@ -1422,22 +1425,23 @@ def _merge(
 _SHORTENED = "no-middle-name"
 
 
-def _one_reading(matches: list[Match]) -> list[Match]:
+def _one_reading(matches: list[Match], sons: dict[str, str]) -> list[Match]:
     """Where words match several entries, the ones they name: the listed name over another
     entry's news spelling read loosely (``Банк Россия`` is Bank Rossiya, not ``Банк России``,
     the Bank of Russia), and people told apart (`_told_apart`)."""
     listed = {(m.start, m.end) for m in matches if m.rule in ("name", "alias")}
     kept = [m for m in matches if not (m.rule.startswith("exonym") and (m.start, m.end) in listed)]
-    return _told_apart(kept)
+    return _told_apart(kept, sons)
 
 
-def _told_apart(matches: list[Match]) -> list[Match]:
+def _told_apart(matches: list[Match], sons: dict[str, str]) -> list[Match]:
     """People one shortened name does not tell apart. A listed name read without its middle
     name or patronymic (``Sergey Sergeevich Chemezov`` as ``Sergei Chemezov``) is another
     listed person's where that person bears those very words (his father, listed as ``Sergei
     Chemezov``); where only shortened readings of several people fall on the words, the
     name is theirs in common and tells none of them apart (as a derived form several people
-    share: `watcher.importers.derive`)."""
+    share: `watcher.importers.derive`), except for a father and the son named after him
+    (`people.namesake_sons`): ``Boris Rotenberg`` is the father."""
     people_at: dict[tuple[int, int], list[Match]] = {}
     for m in matches:
         if m.type == EntryType.PERSON:
@@ -1446,7 +1450,9 @@ def _told_apart(matches: list[Match]) -> list[Match]:
     for found in people_at.values():
         shortened = [m for m in found if _SHORTENED in m.form.split(",")]
         if len(found) > 1 and shortened:
-            dropped.update(id(m) for m in shortened)
+            keys = {f"{m.list_name}/{m.entry_id}" for m in found}
+            son = [m for m in found if sons.get(f"{m.list_name}/{m.entry_id}") in keys]
+            dropped.update(id(m) for m in (son if len(found) == 2 and son else shortened))
     return [m for m in matches if id(m) not in dropped]
 
 

@@ -171,6 +171,26 @@ def family_heads(entries: Sequence[Entry]) -> tuple[dict[int, str], frozenset[in
     return heads, frozenset(by_aliases)
 
 
+def namesake_sons(entries: Sequence[Entry]) -> dict[str, str]:
+    """Entry key of a son named after his listed father (the same given name and surname:
+    Boris Borisovich Rotenberg, son of Boris Romanovich) -> the father's entry key. News
+    names the father by the name they share; the son is written ``Jr`` or with his
+    patronymic, which tells him apart."""
+    by_name: dict[tuple[str, str], list[Entry]] = {}
+    for entry in entries:
+        found = surname(entry)
+        given = _given_key(entry)
+        if found and given and entry.type == EntryType.PERSON:
+            by_name.setdefault((given, word(found).key), []).append(entry)
+    sons: dict[str, str] = {}
+    for (given, _), namesakes in by_name.items():
+        for son in namesakes:
+            fathers = [f for f in namesakes if f is not son and _child_of(son, given, f, False)]
+            if len(fathers) == 1 and not _is_woman(son):
+                sons[son.key] = fathers[0].key
+    return sons
+
+
 # OFAC's remark naming the entry another is linked to (its owner, its parent)
 LINKED_TO = re.compile(r"Linked To: ([^;\"]+)")
 _MIN_LINKED = 5  # entries linked to a person that make them the head of a listed network
