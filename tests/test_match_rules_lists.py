@@ -162,6 +162,7 @@ ENTRIES = (
     org("abros", "THE LIMITED LIABILITY COMPANY INVESTMENT COMPANY ABROS", countries=("Russia",)),
     org("ayaks", "LIMITED LIABILITY COMPANY AYAKS", countries=("Russia",)),
     org("zvezda", "PUBLIC JOINT STOCK COMPANY ZVEZDA", countries=("Russia",)),
+    org("sovcomflot", "JOINT STOCK COMPANY SOVCOMFLOT", countries=("Russia",)),
     org("feniks", "FENIKS", countries=("Russia",)),
     org("huawei", "HUAWEI TECHNOLOGIES CO., LTD."),
     # one-word Latin names Russian renders by English sounds (ai: a long i)
@@ -304,6 +305,14 @@ FOUND = [
     ("namesake son", "Boris Zqrotenberg lost his appeal.", "zqrot", "Boris Zqrotenberg", "name"),
     ("place", "The charity Al-Aqsa was designated in 2003.", "aqsa", "Al-Aqsa", "name"),
     ("shop", "ООО «Феникс» поставляло детали для дронов.", "feniks", "Феникс", "name"),
+    # a company's one word respelled as no word (German w for v), not as a word (Ajax)
+    (
+        "core",
+        "Die russische Reederei Sowcomflot verkaufte Tanker.",
+        "sovcomflot",
+        "Sowcomflot",
+        "short-form",
+    ),
     ("one noun", "Al-Qaida Zq, known as The Base, grew.", "base-group", "Al-Qaida Zq", "name"),
     ("network", "Zqderipaska said nothing.", "zqoligarch", "Zqderipaska", "surname"),
     ("capitals", "The Bank of Russia raised rates.", "cbr", "Bank of Russia", "alias"),

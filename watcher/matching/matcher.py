@@ -1065,11 +1065,12 @@ def _respelled(pattern: Pattern, text: _Text, index: int, score: int) -> bool:
         return True
     w = text.words[index]
     if pattern.flags & Flag.CORE:
-        # one word left of a company's name: as listed in Latin script (``Ajax`` is not
-        # AYAKS, ``Atlanta`` not ATLANT); in Cyrillic, not a word of the language
+        # one word left of a company's name: in Latin script as listed or respelled as no
+        # word (German ``Sowcomflot``), not as a word or name the news writes (``Ajax`` is
+        # not AYAKS, ``Atlanta`` not ATLANT); in Cyrillic, not a word of the language
         # («Звезда», «в Альянсе»), unless a compound with a business word (Сбербанка)
         if w.script != "cyrillic":
-            return True
+            return lexicon.is_known_word(w.lower, w.norm)
         return not pattern.flags & Flag.COMPOUND and _cyrillic_everyday(w.lower)
     if pattern.flags & Flag.ORGANIZATION and _guessed_rendering(pattern.slots[0], w):
         # as in Latin script, a company's name guessed from a word of the language is that
