@@ -274,8 +274,9 @@ def _office_cue(first: int, text: _Text, stems: tuple[str, ...]) -> str:
 
 
 def _person_tag(first: int, text: _Text) -> str:
-    """ "a person tag" when the name starting at word `first` is written as an editor tags a
-    person (``Tags: Murillo, Rosario``): in the item's tag line, surname, comma, given name."""
+    """The cue "a person tag" ("" for none): the name starting at word `first` is written as
+    an editor tags a person (``Tags: Murillo, Rosario``), in the item's tag line, surname,
+    comma, given name."""
     spans, masked = text.spans, text.masked
     if first + 1 >= len(spans):
         return ""
@@ -323,13 +324,13 @@ _PLACE_GLUE = frozenset({"de", "di", "del", "della", "of", "the", "al", "el", "l
 # A shop, restaurant or hotel, in the news languages (lower case as written: the Russian
 # shop, магазин, has the key of the English ``magazine``): the name right after it is the
 # shop's own (``в магазине «Феникс»``, ``la tienda Fénix``), not a listed company's.
-_BUSINESS = """shop store supermarket restaurant café cafe bakery pharmacy hotel cinema boutique
+_SHOPS = """shop store supermarket restaurant café cafe bakery pharmacy hotel cinema boutique
     tienda supermercado restaurante cafetería farmacia panadería cine loja padaria farmácia
     geschäft supermarkt bäckerei apotheke kino magasin supermarché boulangerie pharmacie
     cinéma negozio ristorante supermercato panetteria albergo sklep restauracj kawiarni
     apteka piekarni магазин ресторан кафе супермаркет аптек пекарн гостиниц отел
     кинотеатр готел кінотеатр"""
-_BUSINESS_WORDS = tuple(_BUSINESS.split())
+_SHOP_WORDS = tuple(_SHOPS.split())
 
 
 def _place_beside(first: int, last: int, text: _Text) -> bool:
@@ -338,7 +339,7 @@ def _place_beside(first: int, last: int, text: _Text) -> bool:
     words = text.words
     if last + 1 < len(words) and words[last + 1].key.startswith(_PLACE_KEYS):
         return True
-    if first > 0 and words[first - 1].lower.startswith(_BUSINESS_WORDS):
+    if first > 0 and words[first - 1].lower.startswith(_SHOP_WORDS):
         return True
     index = first - 1
     while index >= 0 and words[index].lower in _PLACE_GLUE and first - index <= 2:
