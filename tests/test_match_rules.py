@@ -265,6 +265,7 @@ ENTRIES = (
     person("naim-q", "Naim Zqother", aliases=("Naim Qassem",), countries=("Lebanon",)),
     org("feniks", "FENIKS", countries=("Russia",)),
     org("rastrojos", "LOS RASTROJOS", countries=("Colombia",)),
+    org("cbi", "BANK MARKAZI ZQIRAN", "CENTRAL BANK OF IRAN", countries=("Iran",)),
     person(
         "khrenin",
         "Viktor Gennadievich Khrenin",
@@ -471,6 +472,14 @@ FOUND = [
     ("listed", "Police in India said Dawood Ibrahim ran it.", "dawood", "Dawood Ibrahim", "name"),
     ("listed", "Naim Qassem, líder do Hezbollah, falou.", "qasim", "Naim Qassem", "alias"),
     ("listed", "Los Rastrojos controlan el puerto.", "rastrojos", "Los Rastrojos", "name"),
+    # a generic name that names its country needs no other mention of it
+    (
+        "generic",
+        "El Banco Central de Irán devaluó el rial.",
+        "cbi",
+        "Banco Central de Irán",
+        "exonym:es",
+    ),
     # German and Polish write х as ch
     (
         "romanisation",
@@ -587,6 +596,7 @@ NOT_FOUND = [
     ("given names only", "Dawood Ibrahim, a cook in Leeds, won the prize.", "dawood"),
     ("given names only", "Naim Qassem, a cook in Leeds, won the prize.", "qasim"),
     ("lower case", "Siguen quemando los rastrojos del maíz.", "rastrojos"),  # everyday words
+    ("generic", "The Central Bank of Nigeria raised rates.", "cbi"),  # another country's
     ("given names only", "Lebanon's Naim Qassem said", "naim-q"),  # no one prominent
     # 6. a company's one-word name respelled as a word of a news language
     ("word", "Harry Potter y la orden del Fénix", "feniks"),

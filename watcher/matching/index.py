@@ -35,14 +35,14 @@ from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
 # Compiling reads the names' words through a memo of their own, emptied after each compile.
 word = name_word
 
-INDEX_FORMAT = 14  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 15  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
 # of the heads of listed networks; 10: entries linked to a name needing corroboration; 11: a
 # prominent person's aliases of common given names, with corroboration; 12: derived forms and
 # surnames counted per card (one person on several lists); 13: legal forms of several words;
-# 14: sons named after their listed fathers
+# 14: sons named after their listed fathers; 15: a generic name naming its country stands alone
 
 
 class Mode:
@@ -649,6 +649,8 @@ def _corroborated_names(entries: tuple[Entry, ...], drafts: list[_Draft]) -> lis
             kept.append(d)
         elif len(d.slots) == 1 and (_is_acronym(d.alias, entry) or _table_acronym(d)):
             kept.append(d._replace(flags=d.flags | Flag.CORROBORATE, rule="acronym"))
+        elif generic and _names_its_country(d, entry):
+            kept.append(d)  # Central Bank of Iran, Центробанк Ирана: the country is in it
         elif generic:
             # with no country listed, an article and one noun (the UN's AL-QAIDA alias "The
             # Base", not a co-working space) need another of its names (`_vouching_words`)
@@ -733,6 +735,12 @@ def _cyrillic_acronyms(drafts: list[_Draft]) -> list[_Draft]:
             slot = _slot(word(cyrillic), Mode.STRICT, 0)
             extra.append(d._replace(slots=(slot,)))
     return extra
+
+
+def _names_its_country(draft: _Draft, entry: Entry) -> bool:
+    """Whether a word of the name is one of the entry's countries (``Banco Central de Irán``)."""
+    stems = countries.stems(entry.countries)
+    return bool(stems) and any(s.key.startswith(stems) for s in draft.slots)
 
 
 def _generic_name(draft: _Draft) -> bool:
