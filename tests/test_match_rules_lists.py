@@ -289,6 +289,8 @@ FOUND = [
     # the head of a listed family by the surname alone, in each spelling of his names
     ("family", "Протесты против Лукашенко продолжаются.", "lukashenka", "Лукашенко", "surname"),
     ("family", "Talks with Lukashenko ended.", "lukashenka", "Lukashenko", "surname"),
+    # his own given name in Ukrainian (Олександр for Aleksandr) is no other man's
+    ("family", "Зустріч Олександра Лукашенка в Мінську.", "lukashenka", "Лукашенка", "surname"),
     ("family", "Прэзідэнт Лукашэнка сказаў", "lukashenka", "Лукашэнка", "surname"),
     ("family", "Bortnikov said the plot was foiled.", "bortnikov", "Bortnikov", "surname"),
     ("family", "«Лукашенко уйдёт», — сказал он.", "lukashenka", "Лукашенко", "surname"),

@@ -517,8 +517,8 @@ def _another_given_name(
     gap = text.masked[text.spans[first - 1][2] : text.spans[first][1]]
     if gap.strip(" \t\xa0\u200b") or not before.capitalized or len(before.norm) < 2:
         return False
-    if before.surface.isupper() or _own_name(before.key, own):
-        return False
+    if before.surface.isupper() or any(_own_name(k, own) for k in (before.key, *before.foreign)):
+        return False  # (a Ukrainian form of the entry's own given name too: Олександра)
     if before.script == "cyrillic" and before.key.startswith("dzh"):
         # Дж- renders an English or Arabic J (G): Джилл is not Joe, even where Russian news
         # writes Джилл often enough to make it a word of the language; Джордж is George, and

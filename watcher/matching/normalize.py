@@ -272,7 +272,37 @@ def _foreign_keys(key: str, norm: str) -> tuple[str, ...]:
     for stem in (key, *stems(key)) if "лл" in norm else ():
         if stem.endswith("l") and len(stem) >= 4:  # Хезболла, Хезболлы: hizbol- + ah
             found.append(_ARABIC.sub(_arabic_vowels, f"{stem}ah"))
+    russian = _russian_given_name(key)
+    if russian:
+        found.append(russian)
     return tuple(dict.fromkeys(found))
+
+
+# Ukrainian given names and the Russian ones they are (Олександр Лукашенко is Aleksandr, as the
+# lists write him), in key spelling: a different first letter or two letters apart, more than
+# a name's typo tolerance reads.
+_UKRAINIAN_GIVEN = """олександр:александр володимир:владимир олексій:алексей дмитро:дмитрий
+    андрій:андрей сергій:сергей юрій:юрий євген:евгений михайло:михаил микола:николай
+    петро:петр павло:павел григорій:григорий василь:василий анатолій:анатолий
+    валерій:валерий геннадій:геннадий аркадій:аркадий костянтин:константин олег:олег
+    ілля:илья федір:федор тимофій:тимофей віталій:виталий"""
+
+
+def _russian_given_name(key: str) -> str:
+    """The Russian given name's key a Ukrainian one renders, in any case (Олександра)."""
+    table = _ukrainian_to_russian()
+    for form in (key, *stems(key)):
+        russian = table.get(form)
+        if russian:
+            return russian
+    return ""
+
+
+@lru_cache(maxsize=1)
+def _ukrainian_to_russian() -> dict[str, str]:
+    pairs = [pair.split(":") for pair in _UKRAINIAN_GIVEN.split()]
+    keys = {fold(_norm(ukrainian)): fold(_norm(russian)) for ukrainian, russian in pairs}
+    return {ukrainian: russian for ukrainian, russian in keys.items() if ukrainian != russian}
 
 
 def _unmix_scripts(token: str) -> str:
