@@ -20,8 +20,8 @@ PHRASES2 = REPO / "bench" / "official" / "phrases2.yaml"
 
 # Today's figures (bench_phrases.py --corpus phrases2.yaml on this branch), rounded towards
 # failing: floors to hold, not targets; raise them as the matcher improves.
-FLOOR_PRECISION = 0.95  # 190 of 200 reported (passage, entry) pairs right: 0.950
-FLOOR_RECALL = 0.75  # 190 of 251 labelled mentions found: 0.757
+FLOOR_PRECISION = 0.95  # 198 of 208 reported (passage, entry) pairs right: 0.952
+FLOOR_RECALL = 0.78  # 198 of 251 labelled mentions found: 0.789
 CEILING_ALERTS_PER_1000 = 34.0  # 9 of 266 passages report an entry they do not mention: 33.8
 
 
