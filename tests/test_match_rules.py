@@ -266,6 +266,8 @@ ENTRIES = (
     org("feniks", "FENIKS", countries=("Russia",)),
     org("rastrojos", "LOS RASTROJOS", countries=("Colombia",)),
     org("cbi", "BANK MARKAZI ZQIRAN", "CENTRAL BANK OF IRAN", countries=("Iran",)),
+    # named after one of its countries; the others are addresses
+    org("izc", "IRAN ZQPETRO COMPANY", countries=("China", "Iran"), weak=("IZC",)),
     person(
         "khrenin",
         "Viktor Gennadievich Khrenin",
@@ -472,6 +474,7 @@ FOUND = [
     ("listed", "Police in India said Dawood Ibrahim ran it.", "dawood", "Dawood Ibrahim", "name"),
     ("listed", "Naim Qassem, líder do Hezbollah, falou.", "qasim", "Naim Qassem", "alias"),
     ("listed", "Los Rastrojos controlan el puerto.", "rastrojos", "Los Rastrojos", "name"),
+    ("own country", "Iran said IZC shipped oil to Asia.", "izc", "IZC", "acronym"),
     # a generic name that names its country needs no other mention of it
     (
         "generic",
@@ -596,6 +599,7 @@ NOT_FOUND = [
     ("given names only", "Dawood Ibrahim, a cook in Leeds, won the prize.", "dawood"),
     ("given names only", "Naim Qassem, a cook in Leeds, won the prize.", "qasim"),
     ("lower case", "Siguen quemando los rastrojos del maíz.", "rastrojos"),  # everyday words
+    ("own country", "O IZC chinês reuniu o seu comitê.", "izc"),  # an address country
     ("generic", "The Central Bank of Nigeria raised rates.", "cbi"),  # another country's
     ("given names only", "Lebanon's Naim Qassem said", "naim-q"),  # no one prominent
     # 6. a company's one-word name respelled as a word of a news language

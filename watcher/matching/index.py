@@ -35,14 +35,15 @@ from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
 # Compiling reads the names' words through a memo of their own, emptied after each compile.
 word = name_word
 
-INDEX_FORMAT = 15  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 16  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
 # of the heads of listed networks; 10: entries linked to a name needing corroboration; 11: a
 # prominent person's aliases of common given names, with corroboration; 12: derived forms and
 # surnames counted per card (one person on several lists); 13: legal forms of several words;
-# 14: sons named after their listed fathers; 15: a generic name naming its country stands alone
+# 14: sons named after their listed fathers; 15: a generic name naming its country stands alone;
+# 16: a company named after one of its countries has that country only
 
 
 class Mode:
@@ -333,13 +334,24 @@ def _country_stems(entries: tuple[Entry, ...]) -> dict[int, tuple[str, ...]]:
     memo: dict[tuple[str, ...], tuple[str, ...]] = {}
     found: dict[int, tuple[str, ...]] = {}
     for position, entry in enumerate(entries):
-        names = (*entry.countries, *_named_country(entry))
+        names = _own_country(entry) or (*entry.countries, *_named_country(entry))
         if names:
             stems = memo.get(names)
             if stems is None:
                 stems = memo[names] = countries.stems(names)
             found[position] = stems
     return found
+
+
+def _own_country(entry: Entry) -> tuple[str, ...]:
+    """The one of an organisation's countries its primary name starts with (``IRAN
+    PETROCHEMICAL COMMERCIAL COMPANY``): the company's own, where its other countries are
+    only addresses (its acronym ``PCC`` beside ``chinês`` is the Chinese party)."""
+    if entry.type == EntryType.PERSON:
+        return ()
+    first = word(TOKEN_RE.findall(entry.name)[0]).key if TOKEN_RE.search(entry.name) else ""
+    own = tuple(c for c in entry.countries if first and first.startswith(countries.stems([c])))
+    return own if len(own) == 1 and len(entry.countries) > 1 else ()
 
 
 def _vouching_words(
