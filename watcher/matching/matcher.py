@@ -10,9 +10,9 @@ does not count; ``exclude`` phrases; ignore rules) and merged per entry.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
@@ -569,11 +569,14 @@ def _cyrillic_given_name(before: Word) -> bool:
     return not _ADJECTIVE_ENDING.search(before.key)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Text:
     masked: str
     spans: list[tuple[str, int, int]]
     words: list[Word]
+    quotes: list[int] | None = None  # offsets of the opening quotes (`_opening_quotes`)
+    # (word, anchor slot, org, caps) -> `accept`'s score: see `_anchor_accept`
+    anchor_scores: dict[tuple[int, Slot, bool, bool], int] = field(default_factory=dict)
 
 
 def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
@@ -663,6 +666,7 @@ def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int
     return score - pattern.penalty, first, first + len(pattern.slots) - 1, _form(score)
 
 
+@lru_cache(maxsize=256)  # (a name's own punctuation is one of a few: ".", "-", "'", "&")
 def _with_punctuation(rule: _GapRule, punct: str) -> _GapRule:
     return rule._replace(allowed=rule.allowed + punct) if punct else rule
 
@@ -700,7 +704,7 @@ def _sequence(
     caps = len(slots) > 1
     score = anchor_score
     if score is None:
-        score = accept(slots[anchor], text.words[first + anchor], org=org, caps=caps)
+        score = _anchor_accept(slots[anchor], first + anchor, text, org=org, caps=caps)
     if score < 0:
         return -1
     vouched = score >= SCORE_STEM
@@ -717,9 +721,19 @@ def _sequence(
     return score
 
 
+def _anchor_accept(slot: Slot, index: int, text: _Text, *, org: bool, caps: bool) -> int:
+    """`accept` of word `index` as an anchor slot, remembered per text: the patterns filed
+    under one anchor word share its slot (`index._shared_slots`), and each asks the same."""
+    key = (index, slot, org, caps)
+    score = text.anchor_scores.get(key)
+    if score is None:
+        score = text.anchor_scores[key] = accept(slot, text.words[index], org=org, caps=caps)
+    return score
+
+
 # The ways a person's name is written, for n given names: which slots in which order (n is
 # the surname, n + 1 and n + 2 the initials slots, n + 3 the patronymic slot), the gap rules
-# between them, the score penalty, and the kind of reading (for `_reading_holds`).
+# between them, the score penalty, and the kind of reading (for `_names_allow`).
 _Reading = tuple[tuple[int, ...], tuple[_GapRule, ...], int, str]
 # Match.form of each kind of reading
 _READING_FORMS = {
@@ -766,7 +780,7 @@ class _Plan(NamedTuple):
     kind: str
     initials: int  # how many initials slots
     before: int  # the slot just before the anchor, -1 if none
-    conditional: bool  # whether `_reading_holds` may rule the reading out
+    list_order: bool  # whether the text must write it as a list does (`_list_order_written`)
 
 
 @lru_cache(maxsize=256)
@@ -778,8 +792,23 @@ def _reading_plan(n: int, anchor: int) -> tuple[_Plan, ...]:
             at = order.index(anchor)
             initials = sum(i > n for i in order)
             before = order[at - 1] if at else -1
-            conditional = kind not in ("in order", "with patronymic")
-            plans.append(_Plan(order, at, gaps, penalty, kind, initials, before, conditional))
+            list_order = kind.startswith("list order")
+            plans.append(_Plan(order, at, gaps, penalty, kind, initials, before, list_order))
+    return tuple(plans)
+
+
+@lru_cache(maxsize=8192)
+def _person_plans(anchor: int, punct: str, given: tuple[Slot, ...]) -> tuple[_Plan, ...]:
+    """The readings of a person's name (its anchor slot, its own punctuation, its given
+    names) that its names allow (`_names_allow`), the name as listed with its punctuation.
+    Worked out once per name, not for each word the name is tried on."""
+    plans = []
+    for plan in _reading_plan(len(given), anchor):
+        if _names_allow(plan.kind, given, plan.initials):
+            gaps = plan.gaps
+            if plan.kind == "in order" and punct:
+                gaps = tuple(_with_punctuation(g, punct) for g in gaps)
+            plans.append(plan._replace(gaps=gaps))
     return tuple(plans)
 
 
@@ -807,16 +836,15 @@ def _verify_person(
     ):
         return _NO_MATCH  # every reading has a name word beside the anchor
     # every reading has two words or more and reads the anchor word alike: score it once
-    anchor_score = accept(anchor, text.words[position], caps=True)
+    anchor_score = _anchor_accept(anchor, position, text, org=False, caps=True)
     if anchor_score < 0:
         return _NO_MATCH
     ruled_out = _ruled_out_before(text.words[position - 1]) if position else _NONE_RULED_OUT
     every = pattern.slots
-    given = every[:n]
     words = len(text.words)
     # (unpacked: a NamedTuple's fields read by name cost a call each, on the hottest loop)
-    for order, at, plain_gaps, penalty, kind, initials, before, conditional in _reading_plan(
-        n, pattern.anchor
+    for order, at, gaps, penalty, kind, _, before, list_order in _person_plans(
+        pattern.anchor, pattern.punct, every[:n]
     ):
         first = position - at
         # Cheap checks first: most readings fail on the word before the anchor (no initial,
@@ -825,11 +853,8 @@ def _verify_person(
             continue  # the reading runs off the text
         if before >= 0 and every[before].mode in ruled_out:
             continue
-        if conditional and not _reading_holds(kind, given, first, text, initials):
+        if list_order and not _list_order_written(first, text):
             continue
-        gaps = plain_gaps
-        if kind == "in order" and pattern.punct:  # the name as listed may carry its own
-            gaps = tuple(_with_punctuation(g, pattern.punct) for g in gaps)  # punctuation
         slots = [every[i] for i in order]
         score = _sequence(slots, first, text, at, *gaps, anchor_score=anchor_score)
         if score >= 0:
@@ -881,15 +906,37 @@ def _nicknames_beside(position: int, reach: int, text: _Text) -> list[tuple[int,
     at most `reach` name words away, with a word on its other side."""
     spans = text.spans
     low, high = max(0, position - reach - _NICKNAME_WORDS), min(len(spans) - 1, position + reach)
-    if not _OPENING_QUOTE.search(text.masked, spans[low][1], spans[high][2] + 2):
-        return []  # (searched in place: most names have no quote near them)
+    opened = _opened_words(text, spans[low][1], spans[high][2] + 2)
+    if not opened:
+        return []  # most names have no quote near them
     found = []
     for words in range(1, _NICKNAME_WORDS + 1):
         for away in range(reach):
             for first in (position + 1 + away, position - words - away):
-                if first > 0 and first + words < len(spans) and _quoted_run(text, first, words):
+                within = first in opened and first + words < len(spans)  # (first > 0: opened)
+                if within and _quoted_run(text, first, words):
                     found.append((first, words))
     return found
+
+
+def _opened_words(text: _Text, start: int, end: int) -> set[int]:
+    """The words with an opening quote in the gap right before them (a nickname's first
+    word may be one), of the quotes between offsets `start` and `end`."""
+    quotes, spans = _opening_quotes(text), text.spans
+    opened = set()
+    for offset in quotes[bisect_left(quotes, start) : bisect_left(quotes, end)]:
+        after = bisect_right(spans, offset, key=_START)  # the first word after the quote
+        if 0 < after < len(spans) and spans[after - 1][2] <= offset:
+            opened.add(after)
+    return opened
+
+
+def _opening_quotes(text: _Text) -> list[int]:
+    """Where the opening quotes stand in the text, in order; found on first need (most
+    texts never ask: no person's name is tried on them)."""
+    if text.quotes is None:
+        text.quotes = [found.start() for found in _OPENING_QUOTE.finditer(text.masked)]
+    return text.quotes
 
 
 def _quoted_run(text: _Text, first: int, words: int) -> bool:
@@ -915,18 +962,18 @@ def _quote_between(gap: str, quotes: str, *, opening: bool) -> bool:
     return outer.isspace() and not inner.isspace()
 
 
-def _reading_holds(
-    kind: str, given: Sequence[Slot], first: int, text: _Text, initials: int
-) -> bool:
+def _list_order_written(first: int, text: _Text) -> bool:
     """List order needs a comma or a surname in capitals (``PUTIN Vladimir``, never
-    ``... Núñez Juan ...``); leaving names out is only for a patronymic or middle initial
-    (``Vladimir Putin`` for ``Vladimir Vladimirovich Putin``, but ``Mohammad Ismail`` is not
-    ``Mohamad Hassan Ismail``)."""
-    if kind.startswith("list order"):
-        surname = text.words[first].surface
-        comma = "," in text.masked[text.spans[first][2] : text.spans[first + 1][1]]
-        if not (comma or (surname.isupper() and len(surname) > 1)):
-            return False
+    ``... Núñez Juan ...``); the surname is word `first`."""
+    surname = text.words[first].surface
+    comma = "," in text.masked[text.spans[first][2] : text.spans[first + 1][1]]
+    return comma or (surname.isupper() and len(surname) > 1)
+
+
+def _names_allow(kind: str, given: Sequence[Slot], initials: int) -> bool:
+    """Leaving names out is only for a patronymic or middle initial (``Vladimir Putin`` for
+    ``Vladimir Vladimirovich Putin``, but ``Mohammad Ismail`` is not ``Mohamad Hassan
+    Ismail``). Depends on the name only: `_person_plans` asks once per name."""
     if kind.endswith("no patronymic"):
         return _droppable(given[1:]) and given[0].mode == Mode.FULL
     if kind == "middle initial":  # Vladimir V. Putin: the initial stands for the second name
