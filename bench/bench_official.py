@@ -11,7 +11,7 @@
    recall over (article, entry) pairs, false alerts per 1,000 articles, per language, every
    false positive and missed mention (entry, words, title), and the inflection set's recall.
 
-`--watcher PATH` runs another checkout's `watcher` (e.g. /work/h9match/.venv/bin/watcher);
+`--watcher PATH` runs another checkout's `watcher` (e.g. ../other-checkout/.venv/bin/watcher);
 the default is this checkout's (`python -m watcher`). `--save DIR` keeps `truth.json` and
 `out.jsonl` (ids keyed by feed) so ../shared/eval/score.py can score the same run:
 `python3 ../shared/eval/score.py DIR/truth.json DIR/out.jsonl`.
