@@ -53,20 +53,24 @@ _FORM_OF_STATE = frozenset(_FORMS_OF_STATE.split())
 
 def stems(countries: Iterable[str]) -> tuple[str, ...]:
     """The keys a mention of any of `countries` starts with."""
+    return tuple(dict.fromkeys(stem for country in countries for stem in _stems_of(country)))
+
+
+@cache  # a list names a few hundred countries, each for thousands of entries
+def _stems_of(country: str) -> tuple[str, ...]:
+    plain = country.strip().casefold()
+    spellings = [*plain.replace(",", " ").split(), *_EXTRA.get(plain, "").split()]
+    if plain not in _EXTRA and len(spellings) > 1:
+        spellings = [s for s in spellings if len(s) > 3]  # "Korea, South": the name
+    # "Lao People's Democratic Republic": the name, not the form of state
+    spellings = [s for s in spellings if s not in _FORM_OF_STATE]
     found: list[str] = []
-    for country in countries:
-        plain = country.strip().casefold()
-        spellings = [*plain.replace(",", " ").split(), *_EXTRA.get(plain, "").split()]
-        if plain not in _EXTRA and len(spellings) > 1:
-            spellings = [s for s in spellings if len(s) > 3]  # "Korea, South": the name
-        # "Lao People's Democratic Republic": the name, not the form of state
-        spellings = [s for s in spellings if s not in _FORM_OF_STATE]
-        for spelling in spellings:
-            key = word(spelling).key
-            # the name's own stem: Iran -> iran, Syria -> siri, Venezuela -> venezue
-            stem = key if len(key) <= _MIN_STEM else key[: max(_MIN_STEM, len(key) - 2)]
-            if len(stem) >= _MIN_STEM and stem not in found:
-                found.append(stem)
+    for spelling in spellings:
+        key = word(spelling).key
+        # the name's own stem: Iran -> iran, Syria -> siri, Venezuela -> venezue
+        stem = key if len(key) <= _MIN_STEM else key[: max(_MIN_STEM, len(key) - 2)]
+        if len(stem) >= _MIN_STEM and stem not in found:
+            found.append(stem)
     return tuple(found)
 
 
