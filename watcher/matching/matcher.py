@@ -280,9 +280,8 @@ def _person_tag(first: int, text: _Text) -> str:
     spans, masked = text.spans, text.masked
     if first + 1 >= len(spans):
         return ""
-    line = masked.rfind("\n", 0, spans[first][1]) + 1
     comma = "," in masked[spans[first][2] : spans[first + 1][1]]
-    return "a person tag" if comma and masked.startswith(TAGS_LABEL, line) else ""
+    return "a person tag" if comma and _in_tags(masked, spans[first][1]) else ""
 
 
 def _words_not_name(pattern: Pattern, first: int, last: int, text: _Text) -> bool:
@@ -1263,7 +1262,7 @@ def _corroboration(
     if m.entry not in compiled.country_stems:
         return ""
     stems = compiled.country_stems[m.entry]
-    country = _country_near(m, spans, stems, _in_tags(masked, m))
+    country = _country_near(m, spans, stems, _in_tags(masked, m.start))
     if not country and m.rule == "acronym":
         country = _country_in_sentence(m, masked, spans, stems)
     if not country and _coined_word(m, masked):
@@ -1299,9 +1298,9 @@ def _terror_near(m: _Mention, spans: list[tuple[str, int, int]]) -> str:
     return _word_among(spans[max(0, at - _TERROR_REACH) : at + _TERROR_REACH], m, _TERROR_KEYS)
 
 
-def _in_tags(masked: str, m: _Mention) -> bool:
-    """Whether the mention stands in the item's tag line (``Tags: Russia · ...``)."""
-    line = masked.rfind("\n", 0, m.start) + 1
+def _in_tags(masked: str, offset: int) -> bool:
+    """Whether `offset` stands in the item's tag line (``Tags: Russia · ...``)."""
+    line = masked.rfind("\n", 0, offset) + 1
     return masked.startswith(TAGS_LABEL, line)
 
 
@@ -1479,7 +1478,9 @@ def _one_reading(matches: list[Match], sons: dict[str, str]) -> list[Match]:
     entry's news spelling read loosely (``Банк Россия`` is Bank Rossiya, not ``Банк России``,
     the Bank of Russia), and people told apart (`_told_apart`)."""
     listed = {(m.start, m.end) for m in matches if m.rule in ("name", "alias")}
-    kept = [m for m in matches if not (m.rule.startswith("exonym") and (m.start, m.end) in listed)]
+    kept = [
+        m for m in matches if not (m.rule.startswith(exonyms.RULE) and (m.start, m.end) in listed)
+    ]
     return _told_apart(kept, sons)
 
 
