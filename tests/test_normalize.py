@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.matching.normalize import Word, tokens, word
+from watcher.matching.normalize import Tokens, Word, split_words, tokens, word
 
 
 def spans(text: str) -> list[str]:
@@ -42,6 +42,58 @@ def test_masked_text_gives_the_same_tokens() -> None:
     blanked = text.replace("<b>", "   ").replace("</b>", "    ")
     assert tokens(text) == tokens(blanked)
     assert [blanked[start:end] for _, start, end in tokens(text)][2:] == ["Sechin", "at", "Lukoil"]
+
+
+def gaps_from_spans(text: str) -> list[str]:
+    """What stands between the words, read from the spans: from the end of each word as
+    written (its possessive ending included) to the start of the next."""
+    gaps, last = [], 0
+    for surface, start, _ in tokens(text):
+        gaps.append(text[last:start])
+        last = start + len(surface)
+    return [*gaps, text[last:]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  ",
+        "Putin",
+        '«Дон» Кадыров, Joaquin "El Chapo" Guzman\'s men',
+        "le régime d'Assad's, dell’Isis e l'Iran; O'Brien’s",
+        "Lukoil&#8217;s board &amp; Igor <b>Sechin</b>\u200b\u200b’s",
+        "Serge\u0301i Pes\u200dkov \u0301Lavrov – Gazprom_Neft Ro\u0301sn'eft\u0301's",
+        "мʼясо Путінʼs and it's 's x",
+    ],
+)
+def test_split_words_gives_the_words_and_what_stands_between_them(text: str) -> None:
+    """The words and gaps read in one split are the spans' words and the text between them;
+    the spans, worked out later, are `tokens`'."""
+    split = split_words(text)
+    assert split.gaps == gaps_from_spans(text)
+    assert split.surfaces == [surface for surface, _, _ in tokens(text)]
+    assert len(split.gaps) == len(split.surfaces) + 1
+    if "<" not in text and "&" not in text:  # (no markup blanked out): nothing is lost
+        assert (
+            "".join(g + s for g, s in zip(split.gaps, split.surfaces, strict=False))
+            + split.gaps[-1]
+            == text
+        )
+    rebuilt = Tokens.of_spans(text, split.spans)
+    assert (rebuilt.surfaces, rebuilt.gaps) == (split.surfaces, split.gaps)
+    assert [rebuilt.has_ending(i) for i in range(len(split.surfaces))] == [
+        split.has_ending(i) for i in range(len(split.surfaces))
+    ]
+
+
+def test_a_word_run_taken_out_leaves_a_blank_gap() -> None:
+    split = split_words('Joaquin "El Chapo" Guzman\'s men')
+    without = split.without(1, 2)
+    assert without.surfaces == ["Joaquin", "Guzman's", "men"]
+    assert without.gaps == ["", " " * len(' "El Chapo" '), " ", ""]
+    assert without.spans == [split.spans[0], *split.spans[3:]]
+    assert [without.has_ending(i) for i in range(3)] == [False, True, False]
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, compress, count
+from operator import not_
 
 # Zero-width filler that stays inside a word: what a masked entity leaves behind.
 _FILL = "\u200b"
@@ -41,6 +43,8 @@ _TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
 _MARKS = rf"[\u0300-\u036f{_INVISIBLE}]"
 _WORD_RUNS = rf"(?:[^\W_]+|{_MARKS}+)"
 TOKEN_RE = re.compile(rf"[^\W_]++(?:{_MARKS}++[^\W_]*+)*+(?:['’ʼ`]{_WORD_RUNS}++)*+")
+# the same words, with the gaps between them (`split_words`)
+_TOKEN_SPLIT = re.compile(f"({TOKEN_RE.pattern})")
 _TAG_RE = re.compile(r"<[A-Za-z/!?][^<>]{0,500}>")
 _ENTITY_RE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _SPACE_ENTITIES = {"\xa0", "\u2002", "\u2003", "\u2009", "\u202f"}
@@ -450,28 +454,114 @@ _ELISION = re.compile(
 
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """(surface, start, end) of every word in `text`, markup masked, offsets into `text`."""
+    return split_words(text).spans
+
+
+Span = tuple[str, int, int]  # a word as written, its start and end offsets
+
+
+class Tokens:
+    """A text's words as `TOKEN_RE` cuts them, in one C-level split: ``surfaces[i]``, and
+    ``gaps[i]``, what stands between word i - 1 and word i (``gaps[0]`` before the first
+    word, ``gaps[-1]`` after the last). The (surface, start, end) `spans` are worked out on
+    first need: most texts name nobody, and trying a name needs only the words and gaps."""
+
+    __slots__ = ("_endings", "_parts", "_spans", "gaps", "surfaces")
+
+    def __init__(
+        self,
+        surfaces: list[str],
+        gaps: list[str],
+        spans: list[Span] | None = None,
+        parts: list[str] | None = None,
+        endings: dict[int, int] | None = None,
+    ) -> None:
+        self.surfaces = surfaces
+        self.gaps = gaps
+        self._spans = spans
+        self._parts = parts  # gap, word, gap, word, ..., gap: their lengths give the offsets
+        self._endings = endings  # word -> length of the possessive ending its span leaves out
+
+    @classmethod
+    def of_parts(cls, parts: list[str], endings: dict[int, int]) -> Tokens:
+        """The tokens of a text split into gap, word, gap, ..., gap."""
+        return cls(parts[1::2], parts[0::2], None, parts, endings)
+
+    @property
+    def spans(self) -> list[Span]:
+        if self._spans is None:
+            assert self._parts is not None and self._endings is not None  # (of_parts)
+            offsets = list(accumulate(map(len, self._parts), initial=0))
+            ends = offsets[2::2]
+            for index, ending in self._endings.items():
+                ends[index] -= ending
+            self._spans = list(zip(self.surfaces, offsets[1::2], ends, strict=False))
+        return self._spans
+
+    def has_ending(self, index: int) -> bool:
+        """Whether word `index`'s span leaves out a possessive ending (``Russia's``)."""
+        if self._endings is not None:
+            return index in self._endings
+        surface, start, end = self.spans[index]
+        return end != start + len(surface)
+
+    def without(self, first: int, words: int) -> Tokens:
+        """These tokens without words `first`..`first + words - 1`, as if blanked out of the
+        text from the end of the word before them to the start of the next."""
+        spans = self.spans
+        after = spans[first - 1][1] + len(spans[first - 1][0])  # after any possessive ending
+        gap = " " * (spans[first + words][1] - after)
+        return Tokens(
+            self.surfaces[:first] + self.surfaces[first + words :],
+            [*self.gaps[:first], gap, *self.gaps[first + words + 1 :]],
+            spans[:first] + spans[first + words :],
+        )
+
+    @classmethod
+    def of_spans(cls, text: str, spans: list[Span]) -> Tokens:
+        """The tokens of `text` whose words are `spans` (the gaps are read from `text`)."""
+        gaps, last = [], 0
+        for surface, start, _ in spans:
+            gaps.append(text[last:start])
+            last = start + len(surface)  # after any possessive ending
+        gaps.append(text[last:])
+        return cls([surface for surface, _, _ in spans], gaps, spans)
+
+
+def split_words(text: str) -> Tokens:
+    """The words of `text` (markup masked) and the gaps between them."""
     masked = mask_markup(text)
-    found = [(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(masked)]
-    if not _ANY_APOSTROPHE.search(masked):
-        return found
-    # only a word with an apostrophe in it has an elision or a possessive ending; a word of
-    # letters and digits has no apostrophe, but for ʼ, which is a letter
-    return [
-        t if t[0].isalnum() and "ʼ" not in t[0] else _without_article_and_ending(*t, masked)
-        for t in found
-    ]
+    parts = _TOKEN_SPLIT.split(masked)
+    endings: dict[int, int] = {}
+    if _ANY_APOSTROPHE.search(masked):
+        # only a word with an apostrophe in it has an elision or a possessive ending; a word
+        # of letters and digits has no apostrophe, but for ʼ, which is a letter
+        surfaces = parts[1::2]
+        if "ʼ" in masked:
+            marked = [i for i, surface in enumerate(surfaces) if "ʼ" in surface]
+        else:
+            marked = []
+        for index in {*compress(count(), map(not_, map(str.isalnum, surfaces))), *marked}:
+            _cut_article_and_ending(parts, endings, index)
+    tokens = Tokens.of_parts(parts, endings)
+    if masked is not text and masked != text:
+        # the words were cut from text with markup its entities spelled out masked too: the
+        # gaps are the text's
+        return Tokens.of_spans(text, tokens.spans)
+    return tokens
 
 
-def _without_article_and_ending(
-    surface: str, start: int, end: int, masked: str
-) -> tuple[str, int, int]:
-    """A word without the elided article before its capital (``d'Assad``: ``Assad``), its
-    span without its possessive ending (``Russia's``: the mention is the name)."""
+def _cut_article_and_ending(parts: list[str], endings: dict[int, int], index: int) -> None:
+    """Word `index` of `parts` (`Tokens`) without the elided article before its capital
+    (``d'Assad``: ``Assad``; the article joins the gap), its span without its possessive
+    ending (``Russia's``: the mention is the name)."""
+    surface = parts[2 * index + 1]
     elided = _ELISION.match(surface)
     if elided is not None:
-        surface, start = surface[elided.end() :], start + elided.end()
+        parts[2 * index] += surface[: elided.end()]
+        surface = parts[2 * index + 1] = surface[elided.end() :]
     if len(surface) > 2 and surface[-2:] in _POSSESSIVE_ENDINGS:
-        end -= 2
-        while end > start and masked[end - 1] == _FILL:
-            end -= 1
-    return surface, start, end
+        ending = 2
+        while ending < len(surface) and surface[-ending - 1] == _FILL:
+            ending += 1
+        endings[index] = ending
