@@ -328,7 +328,7 @@ def test_compiled_index_pickles_and_saves(
 ) -> None:
     match("Rosneft said", compiled)  # fills the memo, which is not saved
     copy = pickle.loads(pickle.dumps(compiled))
-    assert copy.candidate_cache == {}
+    assert compiled.token_cache and copy.token_cache == {}
     assert found("Сергея Лаврова", copy)["lavrov"].text == "Сергея Лаврова"
     path = tmp_path / "index.pickle"
     save_index(compiled, path)
@@ -401,7 +401,5 @@ def test_cost_does_not_depend_on_names_that_cannot_match(watchlists: list[Watchl
     small = compile_watchlists(watchlists)
     text = "Igor Sechin and Rosneft met Lukoil; " * 5
     assert [m.entry_id for m in match(text, big)] == [m.entry_id for m in match(text, small)]
-    assert big.candidate_cache.keys() == small.candidate_cache.keys()
-    assert all(
-        big.candidate_cache[word] == small.candidate_cache[word] for word in small.candidate_cache
-    )
+    assert big.token_cache.keys() == small.token_cache.keys()
+    assert all(big.token_cache[token] == small.token_cache[token] for token in small.token_cache)

@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import pickle
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rapidfuzz.distance import OSA
 
@@ -129,6 +130,7 @@ sa s a co company corp corporation plc llp lp fze fzco fzc bv nv sarl srl spa"""
 LEGAL_WORDS = frozenset(_LEGAL.split())
 _MIN_FUZZY_SINGLE = 6  # a one-word name must be this long to be typo tolerant
 _MIN_FUZZY = 5
+SPLIT_MIN = 8  # letters a one-word name needs to be found written as two words
 
 
 def max_edits(key: str) -> int:
@@ -200,10 +202,14 @@ class CompiledWatchlists:
         # built on first use, per first letter (or all at once by `prepare`): compiling
         # stays fast, and a one-off `watcher match` builds only the letters it meets
         self.deletion_indexes: dict[str, dict[str, list[str]]] = {}
-        # memo: word -> anchors it may stand for (emptied when pickled)
-        self.candidate_cache: dict[str, tuple[int, ...]] = {}
-        # memo: token as written -> its Word and candidate_cache's anchors, one look-up a token
-        self.token_cache: dict[str, tuple[Word, tuple[int, ...]]] = {}
+        # memo: token as written -> its Word, (pattern, anchor score) of the patterns it may
+        # anchor, and whether a name written as two words may start there: one look-up a
+        # token (the matcher's `_read_token`; emptied when pickled)
+        self.token_cache: dict[str, tuple[Word, tuple[tuple[int, int], ...], bool]] = {}
+        # the anchor keys a name written as two words may be, sorted (`starts_long_key`)
+        self.long_keys: list[str] | None = None
+        # memo: person pattern -> what reading it needs (the matcher's `_Person`)
+        self.person_plans: dict[int, Any] = {}
 
     def deletions_for(self, letter: str) -> dict[str, list[str]]:
         """The deletion index of the typo-tolerant anchor keys starting with `letter`."""
@@ -212,6 +218,14 @@ class CompiledWatchlists:
             index = deletion_index(self.fuzzy_keys.get(letter, ()))
             self.deletion_indexes[letter] = index
         return index
+
+    def starts_long_key(self, key: str) -> bool:
+        """Whether an anchor key of `SPLIT_MIN` letters or more starts with `key`: only there
+        may a one-word name written as two start (``Gazprom Bank``)."""
+        if self.long_keys is None:
+            self.long_keys = sorted(k for k in self.anchors if len(k) >= SPLIT_MIN)
+        at = bisect_left(self.long_keys, key)
+        return at < len(self.long_keys) and self.long_keys[at].startswith(key)
 
     def build_deletion_indexes(self) -> None:
         """Build every first letter's deletion index now, not on first use: a daemon does it
@@ -222,8 +236,9 @@ class CompiledWatchlists:
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        state["candidate_cache"] = {}
         state["token_cache"] = {}
+        state["person_plans"] = {}
+        state["long_keys"] = None
         state["deletion_indexes"] = {}  # rebuilt on first use: smaller files, faster loads
         return state
 
@@ -1287,6 +1302,7 @@ def prepare(compiled: CompiledWatchlists) -> None:
     article is read (and from one thread: concurrent matchers would each build a copy)."""
     lexicon.preload()
     compiled.build_deletion_indexes()
+    compiled.starts_long_key("")
 
 
 def deletion_index(keys: Iterable[str]) -> dict[str, list[str]]:

@@ -221,13 +221,18 @@ def is_frequent_word(lower: str) -> bool:
 
 def is_known_word(*forms: str) -> bool:
     """Whether any of `forms` (lower case: as written, and without diacritics) is attested."""
-    known = known_words()
-    return any(form in known for form in forms)
+    return _any_in(known_words(), forms)
 
 
 def is_everyday_word(*forms: str) -> bool:
-    everyday = everyday_words()
-    return any(form in everyday for form in forms)
+    return _any_in(everyday_words(), forms)
+
+
+def _any_in(words: WordSet, forms: tuple[str, ...]) -> bool:
+    for form in forms:  # noqa: SIM110 (not any() over a generator: asked of most words read)
+        if form in words:
+            return True
+    return False
 
 
 _WORD_SETS = {

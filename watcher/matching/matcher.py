@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import compress, count
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ from watcher.ingest.article import TAGS_LABEL
 from watcher.matching import exonyms, lexicon, people
 from watcher.matching.cards import one_per_card
 from watcher.matching.index import (
+    SPLIT_MIN,
     CompiledWatchlists,
     Flag,
     Gap,
@@ -34,7 +36,7 @@ from watcher.matching.index import (
     deletions,
     stem_fits,
 )
-from watcher.matching.normalize import Word, mask_markup, stems, tokens, word
+from watcher.matching.normalize import Span, Tokens, Word, mask_markup, split_words, stems, word
 from watcher.matching.types import Match
 
 # How sure a word-level hit is.
@@ -92,11 +94,11 @@ def match(text: str, compiled: CompiledWatchlists) -> list[Match]:
 def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
     """Like `match`, also returning the matches ignore rules removed."""
     masked = mask_markup(text)
-    spans = tokens(masked)
-    mentions = _find_mentions(masked, spans, compiled)
+    tokens = split_words(masked)
+    mentions, read = _find_mentions(masked, tokens, compiled)
     if not mentions:
         return ScanResult((), ())
-    mentions = _corroborate(mentions, masked, spans, compiled)
+    mentions = _corroborate(mentions, read, compiled)
     if not mentions:
         return ScanResult((), ())
     mentions = _drop_contained(mentions)
@@ -121,22 +123,26 @@ def scan(text: str, compiled: CompiledWatchlists) -> ScanResult:
 
 
 def _find_mentions(
-    masked: str, spans: list[tuple[str, int, int]], compiled: CompiledWatchlists
-) -> list[_Mention]:
-    read = _read_tokens(spans, compiled)
-    words = [w for w, _ in read]
-    text = _Text(masked, spans, words)
+    masked: str, tokens: Tokens, compiled: CompiledWatchlists
+) -> tuple[list[_Mention], _Text]:
+    """The names found in the text, and the text as read (its words)."""
+    read = _read_tokens(tokens.surfaces, compiled)
+    words = list(map(_WORD, read))
+    text = _Text(masked, tokens, words)
+    candidates = list(map(_CANDIDATES, read))
     found: list[_Mention] = []
-    anchors, last_word = compiled.anchors, len(words) - 1
-    for position, (current, numbers) in enumerate(read):
-        for number in numbers:
+    anchored_at: list[int] = []  # each found mention's anchor word
+    # (most words anchor nothing: only those that do are visited, C loops picking them out)
+    for position in compress(count(), candidates):
+        for number, anchor_score in candidates[position]:
             pattern = compiled.patterns[number]
-            score, first, last, form = _verify(pattern, position, text)
+            score, first, last, form = _verify(number, anchor_score, position, text, compiled)
             if score < compiled.thresholds[pattern.entry]:
                 continue
             evidence = _fits_context(pattern, first, last, text, compiled)
             if evidence is not None:
-                start, end = spans[first][1], spans[last][2]
+                start, end = text.spans[first][1], text.spans[last][2]
+                anchored_at.append(position)
                 found.append(
                     _Mention(
                         pattern.entry,
@@ -150,27 +156,59 @@ def _find_mentions(
                         pattern.flags & (Flag.CORROBORATE | Flag.WEAK),
                     )
                 )
-        if (
-            current.capitalized
-            and position < last_word
-            and current.key + words[position + 1].key in anchors  # (rarely: asked first)
-        ):
-            found.extend(_written_apart(position, text, compiled))
+    return _with_written_apart(found, anchored_at, map(_SPLIT_HEAD, read), text, compiled), text
+
+
+_WORD = itemgetter(0)
+_CANDIDATES = itemgetter(1)
+_SPLIT_HEAD = itemgetter(2)
+
+
+def _with_written_apart(
+    found: list[_Mention],
+    anchored_at: list[int],
+    heads: Iterable[bool],
+    text: _Text,
+    compiled: CompiledWatchlists,
+) -> list[_Mention]:
+    """`found` (anchored at words `anchored_at`) and the one-word names written as two words
+    (`_written_apart`) from the words `heads` says one may start at, each after the mentions
+    anchored on or before its first word: the order the words are read in (later steps keep
+    the first of equals)."""
+    anchors, words = compiled.anchors, text.words
+    for position in compress(range(len(words) - 1), heads):
+        if words[position].key + words[position + 1].key in anchors:
+            split = _written_apart(position, text, compiled)
+            if split:
+                at = bisect_right(anchored_at, position)
+                found[at:at] = split
+                anchored_at[at:at] = [position] * len(split)
     return found
 
 
-def _read_tokens(
-    spans: list[tuple[str, int, int]], compiled: CompiledWatchlists
-) -> list[tuple[Word, tuple[int, ...]]]:
-    """Each token's `Word` and the patterns it may anchor. Memoised per token as written, in
-    one look-up: most words of an article were met before and anchor nothing."""
+def _read_tokens(surfaces: list[str], compiled: CompiledWatchlists) -> list[_Read]:
+    """Each token's `Word`, the patterns it may anchor with how well it fills their anchor
+    slot, and whether a one-word name written as two may start there (capitalised, and a
+    long anchor key starts so). Memoised per token as written, in one look-up: most words of
+    an article were met before and anchor nothing."""
     known = compiled.token_cache.get
-    return [known(surface) or _read_token(surface, compiled) for surface, _, _ in spans]
+    return [known(surface) or _read_token(surface, compiled) for surface in surfaces]
 
 
-def _read_token(surface: str, compiled: CompiledWatchlists) -> tuple[Word, tuple[int, ...]]:
-    w = word(surface)
-    read = (w, _candidates(w, compiled))
+# A token read: its word, (pattern, `_anchor_score`) of each pattern it may anchor, and
+# whether a one-word name written as two may start there
+_Read = tuple[Word, tuple[tuple[int, int], ...], bool]
+
+
+def _read_token(surface: str, compiled: CompiledWatchlists) -> _Read:
+    w, forms, typo = _forms(surface)
+    numbers = _candidates(w, forms, typo, compiled)
+    scored: tuple[tuple[int, int], ...] = ()
+    if numbers:  # (most words anchor nothing)
+        patterns = compiled.patterns
+        pairs = [(n, _anchor_score(patterns[n], w)) for n in numbers]
+        scored = tuple(pair for pair in pairs if pair[1] >= 0)
+    read = (w, scored, w.capitalized and compiled.starts_long_key(w.key))
     memo = compiled.token_cache
     if len(memo) >= _CACHE_LIMIT:
         memo.clear()
@@ -182,7 +220,7 @@ def _written_apart(position: int, text: _Text, compiled: CompiledWatchlists) -> 
     """A one-word name written as two (``Gazprom Bank``, ``Gazprom-bank`` for Gazprombank)."""
     first, second = text.words[position], text.words[position + 1]
     joined = first.key + second.key
-    numbers = compiled.anchors.get(joined) if len(joined) >= 8 else None
+    numbers = compiled.anchors.get(joined) if len(joined) >= SPLIT_MIN else None
     if not numbers or not _gap_fits(text, position + 1, _GAPS[Gap.PLAIN]):
         return []
     mentions = []
@@ -387,7 +425,7 @@ def _latin_case_form(key: str, surname: str) -> bool:
 
 _OPENING_QUOTES = "«„“\"'‘"
 _CLOSING_QUOTES = "»“”\"'’"
-_OPENING_QUOTE = re.compile(f"[{re.escape(_OPENING_QUOTES)}]")
+_OPENING = frozenset(_OPENING_QUOTES)
 
 
 def _quoted_alone(text: _Text, index: int) -> bool:
@@ -571,48 +609,80 @@ def _cyrillic_given_name(before: Word) -> bool:
 @dataclass(slots=True)
 class _Text:
     masked: str
-    spans: list[tuple[str, int, int]]
+    tokens: Tokens
     words: list[Word]
-    quotes: list[int] | None = None  # offsets of the opening quotes (`_opening_quotes`)
-    # (word, anchor slot, org, caps) -> `accept`'s score: see `_anchor_accept`
-    anchor_scores: dict[tuple[int, Slot, bool, bool], int] = field(default_factory=dict)
+    # (word, words a name may reach) -> `_nicknames_beside`'s runs
+    nicknames: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
+    # (first word, words) -> the text without them (`_without_words`)
+    spliced: dict[tuple[int, int], _Text] = field(default_factory=dict)
+
+    @property
+    def spans(self) -> list[Span]:
+        """(surface, start, end) of each word: worked out on first need (`Tokens`)."""
+        return self.tokens.spans
 
 
-def _candidates(w: Word, compiled: CompiledWatchlists) -> tuple[int, ...]:
-    """Patterns anchored on a word this text word may stand for (memoised per word)."""
-    cache = compiled.candidate_cache
-    cached = cache.get(w.surface)
-    if cached is None:
-        keys = _anchor_keys(w, compiled)
-        numbers = [n for key in keys for n in compiled.anchors[key]]
-        # A lower-case everyday word (``para``, ``more``) is that word, not a listed name
-        # (``Parra``, ``MORYE``): only a name spelled exactly so may start there. Asked only
-        # of a word that anchors something: most do not, and the word lists cost more.
-        if numbers and not w.capitalized and lexicon.is_everyday_word(w.lower, w.norm):
-            # Russian capitalises a name's first word only: as a word of a longer company
-            # name («Газпром нефти»); in other scripts, nothing
-            patterns = compiled.patterns
-            numbers = [
-                n
-                for n in numbers
-                if w.script == "cyrillic"
-                and len(patterns[n].slots) > 1
-                and patterns[n].gap != Gap.PERSON
-            ]
-        numbers.extend(compiled.strict_anchors.get(w.surface, ()))
-        cached = tuple(dict.fromkeys(numbers))
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[w.surface] = cached
-    return cached
+# As many as `word` holds: a reload's new index finds the words read before it ready.
+@lru_cache(maxsize=50_000)
+def _forms(surface: str) -> tuple[Word, tuple[str, ...], bool]:
+    """A token's `Word`, the keys it may stand for (its key and stems, and those of the Latin
+    names a Cyrillic word may render: ``Байдена``, Biden), and whether it may be a typo of a
+    name: capitalised, long, and no real word (a real word spelled right is no typo:
+    ``Sachin``, ``garantía``). The same whatever the index: remembered across indexes."""
+    w = word(surface)
+    forms = (w.key, *stems(w.key))
+    for foreign in w.foreign:
+        forms += (foreign, *stems(foreign))
+    typo = w.capitalized and len(w.key) >= 4 and not lexicon.is_known_word(w.lower, w.norm)
+    return w, forms, typo
 
 
-def _anchor_keys(w: Word, compiled: CompiledWatchlists) -> list[str]:
+def _candidates(
+    w: Word, forms: tuple[str, ...], typo: bool, compiled: CompiledWatchlists
+) -> tuple[int, ...]:
+    """Patterns anchored on a word this text word (its `_forms`) may stand for
+    (`_read_token` remembers them per token)."""
+    keys = _anchor_keys(w, forms, typo, compiled)
+    if not keys:  # (most words)
+        strict = compiled.strict_anchors.get(w.surface)
+        return tuple(dict.fromkeys(strict)) if strict else ()
+    numbers = [n for key in keys for n in compiled.anchors[key]]
+    # A lower-case everyday word (``para``, ``more``) is that word, not a listed name
+    # (``Parra``, ``MORYE``): only a name spelled exactly so may start there. Asked only
+    # of a word that anchors something: most do not, and the word lists cost more.
+    if numbers and not w.capitalized and lexicon.is_everyday_word(w.lower, w.norm):
+        # Russian capitalises a name's first word only: as a word of a longer company
+        # name («Газпром нефти»); in other scripts, nothing
+        patterns = compiled.patterns
+        numbers = [
+            n
+            for n in numbers
+            if w.script == "cyrillic"
+            and len(patterns[n].slots) > 1
+            and patterns[n].gap != Gap.PERSON
+        ]
+    numbers.extend(compiled.strict_anchors.get(w.surface, ()))
+    return tuple(dict.fromkeys(numbers))
+
+
+def _anchor_score(pattern: Pattern, w: Word) -> int:
+    """How well `w` fills the pattern's anchor slot (`accept`; -1: the pattern cannot be read
+    there). It depends on the word alone: worked out once per token (`_read_token`)."""
+    slot = pattern.slots[pattern.anchor]
+    if pattern.gap == Gap.PERSON:
+        if slot.surface[:1].isupper() and not w.capitalized:
+            return -1  # people's names are written with capitals (Son-gwang: as listed)
+        return accept(slot, w, org=False, caps=True)
+    org = bool(pattern.flags & Flag.ORGANIZATION)
+    return accept(slot, w, org=org, caps=len(pattern.slots) > 1)
+
+
+def _anchor_keys(
+    w: Word, forms: tuple[str, ...], typo: bool, compiled: CompiledWatchlists
+) -> list[str]:
     anchors = compiled.anchors
-    found = [k for k in (w.key, *stems(w.key)) if k in anchors]
-    for foreign in w.foreign:  # Байдена: Biden
-        found.extend(k for k in (foreign, *stems(foreign)) if k in anchors)
-    if _may_be_typo(w, compiled):  # capitalised words only
+    found = [form for form in forms if form in anchors]
+    if typo and w.key[0] in compiled.fuzzy_keys:  # (typo: capitalised words only)
         deletes = compiled.deletions_for(w.key[0])
         near = set(deletes.get(w.key, ()))  # the text word lacks a letter
         for variant in deletions(w.key):
@@ -622,17 +692,6 @@ def _anchor_keys(w: Word, compiled: CompiledWatchlists) -> list[str]:
         near.discard(w.key)
         found.extend(sorted(near))
     return found
-
-
-def _may_be_typo(w: Word, compiled: CompiledWatchlists) -> bool:
-    """Capitalised like a name, long, and not a real word (a real word spelled right is no
-    typo: ``Sachin``, ``garantía``)."""
-    return (
-        w.capitalized
-        and len(w.key) >= 4
-        and w.key[0] in compiled.fuzzy_keys
-        and not lexicon.is_known_word(w.lower, w.norm)
-    )
 
 
 _NO_MATCH = (-1, 0, 0, "")
@@ -647,15 +706,23 @@ def _form(score: int) -> str:
     return "inflection" if score == SCORE_STEM else "typo"
 
 
-def _verify(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int, str]:
-    """(score, first word, last word, form) of the pattern with its anchor at word
-    `position`."""
+def _verify(
+    number: int, anchor_score: int, position: int, text: _Text, compiled: CompiledWatchlists
+) -> tuple[int, int, int, str]:
+    """(score, first word, last word, form) of pattern `number` with its anchor at word
+    `position`, which fills the anchor slot with `anchor_score` (`_anchor_score`)."""
+    pattern = compiled.patterns[number]
     if pattern.gap == Gap.PERSON:
-        return _verify_person(pattern, position, text)
+        person = compiled.person_plans.get(number)
+        if person is None:
+            person = compiled.person_plans[number] = _Person(pattern)
+        return _verify_person(pattern, person, anchor_score, position, text)
     first = position - pattern.anchor
     org = bool(pattern.flags & Flag.ORGANIZATION)
-    gap = _with_punctuation(_GAPS[pattern.gap], pattern.punct)
-    score = _sequence(pattern.slots, first, text, pattern.anchor, gap, org=org)
+    gap = _GAPS[pattern.gap]
+    if pattern.punct:
+        gap = _with_punctuation(gap, pattern.punct)
+    score = _sequence(pattern.slots, first, text, pattern.anchor, anchor_score, gap, org=org)
     if score < 0:
         return _NO_MATCH
     if len(pattern.slots) == 1 and not _plausible_single(pattern.slots[0], text, first, score):
@@ -672,11 +739,9 @@ def _with_punctuation(rule: _GapRule, punct: str) -> _GapRule:
 
 def _gap_fits(text: _Text, index: int, rule: _GapRule) -> bool:
     """Whether what stands between word `index - 1` and word `index` keeps them one name."""
-    before = text.spans[index - 1]
-    start, end = before[1] + len(before[0]), text.spans[index][1]  # after any possessive 's
-    if end - start == 1:
-        return text.masked[start].isspace() or text.masked[start] in rule.allowed
-    gap = text.masked[start:end]
+    gap = text.tokens.gaps[index]  # (after any possessive 's)
+    if len(gap) == 1:
+        return gap.isspace() or gap in rule.allowed
     if gap.count("\n") > 1:
         return False
     punctuation = [c for c in gap if not c.isspace() and c != "\u200b"]
@@ -690,43 +755,32 @@ def _sequence(
     first: int,
     text: _Text,
     anchor: int,
+    anchor_score: int,
     *gaps: _GapRule,
     org: bool = False,
-    anchor_score: int | None = None,
 ) -> int:
-    """The weakest word score of `slots` read from word `first` on (-1: not there).
-    `gaps[i]` is the gap rule before slot i + 1 (the last rule repeats). Words beside an
-    anchor spelled right (no typo) may be another language's form of the name even if they
-    are real words (``Aleksandr`` for ``Alexander``): the anchor vouches for the name."""
+    """The weakest word score of `slots` read from word `first` on (-1: not there), the
+    anchor slot filled with `anchor_score`. `gaps[i]` is the gap rule before slot i + 1
+    (the last rule repeats). Words beside an anchor spelled right (no typo) may be another
+    language's form of the name even if they are real words (``Aleksandr`` for
+    ``Alexander``): the anchor vouches for the name."""
     if first < 0 or first + len(slots) > len(text.words):
         return -1
     caps = len(slots) > 1
-    score = anchor_score
-    if score is None:
-        score = _anchor_accept(slots[anchor], first + anchor, text, org=org, caps=caps)
-    if score < 0:
-        return -1
-    vouched = score >= SCORE_STEM
+    score, vouched = anchor_score, anchor_score >= SCORE_STEM
+    words, between, last_rule = text.words, text.tokens.gaps, len(gaps) - 1
     for offset, slot in enumerate(slots):
         index = first + offset
-        if offset and not _gap_fits(text, index, gaps[min(offset - 1, len(gaps) - 1)]):
+        # (one space, the most common gap, fits every rule: asked without a call)
+        gap = between[index]
+        if offset and gap != " " and not _gap_fits(text, index, gaps[min(offset - 1, last_rule)]):
             return -1
         if offset == anchor:
             continue
-        slot_score = accept(slot, text.words[index], lenient=vouched, org=org, caps=caps)
+        slot_score = accept(slot, words[index], lenient=vouched, org=org, caps=caps)
         if slot_score < 0:
             return -1
         score = min(score, slot_score)
-    return score
-
-
-def _anchor_accept(slot: Slot, index: int, text: _Text, *, org: bool, caps: bool) -> int:
-    """`accept` of word `index` as an anchor slot, remembered per text: the patterns filed
-    under one anchor word share its slot (`index._shared_slots`), and each asks the same."""
-    key = (index, slot, org, caps)
-    score = text.anchor_scores.get(key)
-    if score is None:
-        score = text.anchor_scores[key] = accept(slot, text.words[index], org=org, caps=caps)
     return score
 
 
@@ -780,6 +834,7 @@ class _Plan(NamedTuple):
     initials: int  # how many initials slots
     before: int  # the slot just before the anchor, -1 if none
     list_order: bool  # whether the text must write it as a list does (`_list_order_written`)
+    pick: Callable[[tuple[Slot, ...]], tuple[Slot, ...]]  # the pattern's slots in `order`
 
 
 @lru_cache(maxsize=256)
@@ -792,7 +847,8 @@ def _reading_plan(n: int, anchor: int) -> tuple[_Plan, ...]:
             initials = sum(i > n for i in order)
             before = order[at - 1] if at else -1
             list_order = kind.startswith("list order")
-            plans.append(_Plan(order, at, gaps, penalty, kind, initials, before, list_order))
+            pick = itemgetter(*order)  # (every reading has two slots or more: a tuple)
+            plans.append(_Plan(order, at, gaps, penalty, kind, initials, before, list_order, pick))
     return tuple(plans)
 
 
@@ -800,7 +856,8 @@ def _reading_plan(n: int, anchor: int) -> tuple[_Plan, ...]:
 def _person_plans(anchor: int, punct: str, given: tuple[Slot, ...]) -> tuple[_Plan, ...]:
     """The readings of a person's name (its anchor slot, its own punctuation, its given
     names) that its names allow (`_names_allow`), the name as listed with its punctuation.
-    Worked out once per name, not for each word the name is tried on."""
+    Worked out once per name (many patterns share one), and remembered per pattern
+    (`CompiledWatchlists.person_plans`), not for each word the name is tried on."""
     plans = []
     for plan in _reading_plan(len(given), anchor):
         if _names_allow(plan.kind, given, plan.initials):
@@ -811,145 +868,179 @@ def _person_plans(anchor: int, punct: str, given: tuple[Slot, ...]) -> tuple[_Pl
     return tuple(plans)
 
 
-def _name_word_at(index: int, pattern: Pattern, n: int, text: _Text) -> bool:
+class _Person:
+    """What reading a person's pattern needs that depends on the pattern alone, worked out
+    on its first use in an index (`CompiledWatchlists.person_plans`)."""
+
+    __slots__ = ("_viable", "own_words", "plans")
+
+    def __init__(self, pattern: Pattern) -> None:
+        given = pattern.slots[: len(pattern.slots) - 4]
+        self.plans = _person_plans(pattern.anchor, pattern.punct, given)
+        self.own_words = frozenset(slot.key for slot in given)  # (``bin``, ``al``, ``de``)
+        self._viable: list[tuple[_Plan, ...] | None] = [None] * len(_RULED_OUT)
+
+    def viable(self, ruled_out: int, every: tuple[Slot, ...]) -> tuple[_Plan, ...]:
+        """The readings without those that need a slot of a mode the word before the anchor
+        rules out (`_ruled_out_before`; `every`: the pattern's slots): most words before a
+        surname are no initial and no patronymic, and their readings are not tried."""
+        viable = self._viable[ruled_out]
+        if viable is None:
+            modes = _RULED_OUT[ruled_out]
+            viable = tuple(
+                p for p in self.plans if p.before < 0 or every[p.before].mode not in modes
+            )
+            self._viable[ruled_out] = viable
+        return viable
+
+
+def _name_word_at(index: int, person: _Person, text: _Text) -> bool:
     """Whether word `index` may be part of the person's name: capitalised, or one of the
     name's own lower-case words (``bin``, ``al``, ``de``)."""
     if not 0 <= index < len(text.words):
         return False
     w = text.words[index]
-    return w.capitalized or any(w.key == slot.key for slot in pattern.slots[:n])
+    return w.capitalized or w.key in person.own_words
 
 
 def _verify_person(
-    pattern: Pattern, position: int, text: _Text, nicknames: bool = True
+    pattern: Pattern,
+    person: _Person,
+    anchor_score: int,
+    position: int,
+    text: _Text,
+    *,
+    nicknames: bool = True,
 ) -> tuple[int, int, int, str]:
-    """The best reading of a person's name with its anchor word at `position` (`nicknames`:
-    also with a quoted nickname between its words)."""
+    """The best reading of a person's name (`person`: its readings) with its anchor word at
+    `position`, which fills the anchor slot with `anchor_score` (`nicknames`: also with a
+    quoted nickname between its words)."""
     n = len(pattern.slots) - 4
-    anchor = pattern.slots[pattern.anchor]
-    if anchor.surface[:1].isupper() and not text.words[position].capitalized:
-        return _NO_MATCH  # people's names are written with capitals (Son-gwang: as listed)
+    before_anchor = text.words[position - 1] if position else None
     if not (
-        _name_word_at(position - 1, pattern, n, text)
-        or _name_word_at(position + 1, pattern, n, text)
+        (before_anchor is not None and before_anchor.capitalized)  # (most often: asked first)
+        or _name_word_at(position - 1, person, text)
+        or _name_word_at(position + 1, person, text)
     ):
         return _NO_MATCH  # every reading has a name word beside the anchor
-    # every reading has two words or more and reads the anchor word alike: score it once
-    anchor_score = _anchor_accept(anchor, position, text, org=False, caps=True)
-    if anchor_score < 0:
-        return _NO_MATCH
-    ruled_out = _ruled_out_before(text.words[position - 1]) if position else _NONE_RULED_OUT
+    ruled_out = 0 if before_anchor is None else _ruled_out_before(before_anchor)
     every = pattern.slots
     words = len(text.words)
     # (unpacked: a NamedTuple's fields read by name cost a call each, on the hottest loop)
-    for order, at, gaps, penalty, kind, _, before, list_order in _person_plans(
-        pattern.anchor, pattern.punct, every[:n]
-    ):
+    for order, at, gaps, penalty, kind, _, _, list_order, pick in person.viable(ruled_out, every):
         first = position - at
-        # Cheap checks first: most readings fail on the word before the anchor (no initial,
-        # no patronymic) or on how a list order is written (no comma, no capitals).
+        # Cheap checks first: most readings fail on how a list order is written (no comma,
+        # no capitals).
         if first < 0 or first + len(order) > words:
             continue  # the reading runs off the text
-        if before >= 0 and every[before].mode in ruled_out:
-            continue
         if list_order and not _list_order_written(first, text):
             continue
-        slots = [every[i] for i in order]
-        score = _sequence(slots, first, text, at, *gaps, anchor_score=anchor_score)
+        score = _sequence(pick(every), first, text, at, anchor_score, *gaps)
         if score >= 0:
             form = ",".join(f for f in (_READING_FORMS[kind], _form(score)) if f)
             return score - penalty, first, first + len(order) - 1, form
-    return _without_nickname(pattern, position, text) if nicknames else _NO_MATCH
+    if not nicknames:
+        return _NO_MATCH
+    runs = _nicknames_beside(position, n, text)
+    if not runs:
+        return _NO_MATCH
+    return _without_nickname(pattern, person, anchor_score, position, text, runs=runs)
 
 
-_NONE_RULED_OUT: frozenset[int] = frozenset()
-# (an initial?, capitalised?) -> the modes such a word cannot fill
-_RULED_OUT = {
-    (True, True): _NONE_RULED_OUT,
-    (True, False): frozenset({Mode.PATRONYMIC}),
-    (False, True): frozenset({Mode.INITIAL}),
-    (False, False): frozenset({Mode.INITIAL, Mode.PATRONYMIC}),
-}
+# The special slot modes a word before the anchor cannot fill (what `accept` needs of an
+# initial and of a patronymic), by `_ruled_out_before`
+_RULED_OUT: tuple[frozenset[int], ...] = (
+    frozenset(),
+    frozenset({Mode.PATRONYMIC}),
+    frozenset({Mode.INITIAL}),
+    frozenset({Mode.INITIAL, Mode.PATRONYMIC}),
+)
 
 
-def _ruled_out_before(before: Word) -> frozenset[int]:
-    """The special slot modes the word before the anchor cannot fill (what `accept` needs of
-    an initial and of a patronymic): most words before a surname are neither."""
+def _ruled_out_before(before: Word) -> int:
+    """Which of `_RULED_OUT` the word before the anchor rules out: 0 for an initial, 2 for
+    another capitalised word (most words before a surname), 1 or 3 if not capitalised."""
     initial = len(before.norm) == 1 and before.surface.isupper()
-    return _RULED_OUT[initial, before.capitalized]
+    return (0 if initial else 2) + (0 if before.capitalized else 1)
 
 
 _NICKNAME_WORDS = 3  # words a quoted nickname between two words of a name may have
 
 
-def _without_nickname(pattern: Pattern, position: int, text: _Text) -> tuple[int, int, int, str]:
+def _without_nickname(
+    pattern: Pattern,
+    person: _Person,
+    anchor_score: int,
+    position: int,
+    text: _Text,
+    *,
+    runs: list[tuple[int, int]],
+) -> tuple[int, int, int, str]:
     """The person's name read as if a quoted nickname of one to three words right before or
     after the anchor were not there (``Joaquin "El Chapo" Guzman``, ``Рамзан «Дон» Кадыров``):
-    only quotes and spaces around it, no sentence end or other punctuation."""
-    for first, words in _nicknames_beside(position, len(pattern.slots) - 4, text):
-        start, end = text.spans[first - 1][2], text.spans[first + words][1]
-        spliced = _Text(
-            text.masked[:start] + " " * (end - start) + text.masked[end:],
-            text.spans[:first] + text.spans[first + words :],
-            text.words[:first] + text.words[first + words :],
-        )
+    only quotes and spaces around it, no sentence end or other punctuation (`runs`: the
+    quoted runs beside the anchor, `_nicknames_beside`)."""
+    for first, words in runs:
+        spliced = _without_words(text, first, words)
         anchor = position if position < first else position - words
-        score, begin, last, form = _verify_person(pattern, anchor, spliced, nicknames=False)
+        score, begin, last, form = _verify_person(
+            pattern, person, anchor_score, anchor, spliced, nicknames=False
+        )
         if score >= 0 and begin < first <= last:  # the nickname stands inside the name
             return score, begin, last + words, ",".join(f for f in (form, "nickname") if f)
     return _NO_MATCH
 
 
+def _without_words(text: _Text, first: int, words: int) -> _Text:
+    """The text with words `first`..`first + words - 1` blanked out, from the end of the word
+    before them to the start of the next (remembered per text: names anchored on one word
+    try the same)."""
+    spliced = text.spliced.get((first, words))
+    if spliced is None:
+        start, end = text.spans[first - 1][2], text.spans[first + words][1]
+        spliced = text.spliced[first, words] = _Text(
+            text.masked[:start] + " " * (end - start) + text.masked[end:],
+            text.tokens.without(first, words),
+            text.words[:first] + text.words[first + words :],
+        )
+    return spliced
+
+
 def _nicknames_beside(position: int, reach: int, text: _Text) -> list[tuple[int, int]]:
     """(first word, words) of each quoted run of words after or before word `position`,
-    at most `reach` name words away, with a word on its other side."""
-    spans = text.spans
-    low, high = max(0, position - reach - _NICKNAME_WORDS), min(len(spans) - 1, position + reach)
-    opened = _opened_words(text, spans[low][1], spans[high][2] + 2)
-    if not opened:
-        return []  # most names have no quote near them
+    at most `reach` name words away, with a word on its other side. Remembered per text:
+    every name anchored on one word asks the same."""
+    found = text.nicknames.get((position, reach))
+    if found is None:
+        found = text.nicknames[position, reach] = _quoted_runs_beside(position, reach, text)
+    return found
+
+
+def _quoted_runs_beside(position: int, reach: int, text: _Text) -> list[tuple[int, int]]:
     found = []
+    gaps, last = text.tokens.gaps, len(text.words) - 1
     for words in range(1, _NICKNAME_WORDS + 1):
         for away in range(reach):
             for first in (position + 1 + away, position - words - away):
-                within = first in opened and first + words < len(spans)  # (first > 0: opened)
-                if within and _quoted_run(text, first, words):
+                # (a quote right before the word, asked first: most words have none)
+                opened = first > 0 and first + words <= last and gaps[first][-1:] in _OPENING
+                if opened and _quoted_run(text, first, words):
                     found.append((first, words))
     return found
 
 
-def _opened_words(text: _Text, start: int, end: int) -> set[int]:
-    """The words with an opening quote in the gap right before them (a nickname's first
-    word may be one), of the quotes between offsets `start` and `end`."""
-    quotes, spans = _opening_quotes(text), text.spans
-    opened = set()
-    for offset in quotes[bisect_left(quotes, start) : bisect_left(quotes, end)]:
-        after = bisect_right(spans, offset, key=_START)  # the first word after the quote
-        if 0 < after < len(spans) and spans[after - 1][2] <= offset:
-            opened.add(after)
-    return opened
-
-
-def _opening_quotes(text: _Text) -> list[int]:
-    """Where the opening quotes stand in the text, in order; found on first need (most
-    texts never ask: no person's name is tried on them)."""
-    if text.quotes is None:
-        text.quotes = [found.start() for found in _OPENING_QUOTE.finditer(text.masked)]
-    return text.quotes
-
-
 def _quoted_run(text: _Text, first: int, words: int) -> bool:
     """Whether words `first`..`first + words - 1` stand in quotes with only spaces around
-    the quotes and between the words."""
-    spans = text.spans
-    before = text.masked[spans[first - 1][2] : spans[first][1]]
-    after = text.masked[spans[first + words - 1][2] : spans[first + words][1]]
-    if not (_quote_between(before, _OPENING_QUOTES, opening=True)):
+    the quotes and between the words (no possessive ending: ``'s`` is no space)."""
+    tokens = text.tokens
+    if any(tokens.has_ending(index) for index in range(first - 1, first + words)):
         return False
-    if not _quote_between(after, _CLOSING_QUOTES, opening=False):
+    gaps = tokens.gaps
+    if not (_quote_between(gaps[first], _OPENING_QUOTES, opening=True)):
         return False
-    inner = (text.masked[spans[i][2] : spans[i + 1][1]] for i in range(first, first + words - 1))
-    return all(gap.isspace() for gap in inner)
+    if not _quote_between(gaps[first + words], _CLOSING_QUOTES, opening=False):
+        return False
+    return all(gaps[index].isspace() for index in range(first + 1, first + words))
 
 
 def _quote_between(gap: str, quotes: str, *, opening: bool) -> bool:
@@ -965,7 +1056,7 @@ def _list_order_written(first: int, text: _Text) -> bool:
     """List order needs a comma or a surname in capitals (``PUTIN Vladimir``, never
     ``... Núñez Juan ...``); the surname is word `first`."""
     surname = text.words[first].surface
-    comma = "," in text.masked[text.spans[first][2] : text.spans[first + 1][1]]
+    comma = "," in text.tokens.gaps[first + 1]  # (a possessive ending has none)
     return comma or (surname.isupper() and len(surname) > 1)
 
 
@@ -986,6 +1077,9 @@ def _droppable(left_out: Sequence[Slot]) -> bool:
     return all(len(s.norm) == 1 or PATRONYMIC.search(s.key) for s in left_out)
 
 
+_PLAIN_MODES = frozenset({Mode.KEY, Mode.FULL})
+
+
 def accept(
     slot: Slot, w: Word, *, lenient: bool = False, org: bool = False, caps: bool = False
 ) -> int:
@@ -993,7 +1087,7 @@ def accept(
     anchor of a longer name, which may be a typo even if it is a real word; `org`: a
     company's name, which a real word merely sounding alike is not (``Alpha`` for ``Alfa``);
     `caps`: a phrase of everyday words may also be written in capitals (``ALFA-BANK``)."""
-    if slot.mode not in (Mode.KEY, Mode.FULL):
+    if slot.mode not in _PLAIN_MODES:
         return _accept_special(slot, w, caps)
     if w.key == slot.key:
         return _accept_spelling(slot, w, org)
@@ -1201,10 +1295,7 @@ def _sentence_initial(text: str, start: int) -> bool:
 
 
 def _corroborate(
-    mentions: list[_Mention],
-    masked: str,
-    spans: list[tuple[str, int, int]],
-    compiled: CompiledWatchlists,
+    mentions: list[_Mention], text: _Text, compiled: CompiledWatchlists
 ) -> list[_Mention]:
     """Acronyms and generic names kept only beside another of the entry's names, an entry
     linked to it, or a mention of its country (``IRGC`` with ``Iran``; ``Revolutionary
@@ -1223,7 +1314,7 @@ def _corroborate(
             kept.append(m)
         elif m.entry in named:
             kept.append(replace(m, evidence="with another of its names"))
-        elif evidence := _corroboration(m, named, masked, spans, compiled):
+        elif evidence := _corroboration(m, named, text, compiled):
             kept.append(replace(m, evidence=f"with: {evidence}"))
     return kept
 
@@ -1239,34 +1330,28 @@ def _two_names(mentions: list[_Mention]) -> bool:
     )
 
 
-def _corroboration(
-    m: _Mention,
-    named: set[int],
-    masked: str,
-    spans: list[tuple[str, int, int]],
-    compiled: CompiledWatchlists,
-) -> str:
+def _corroboration(m: _Mention, named: set[int], text: _Text, compiled: CompiledWatchlists) -> str:
     """What in the item vouches for an acronym or generic name ("" for nothing): a word of
     another of its names, an entry the list links to it, talk of terrorism (a group listed
     for it), or its country."""
     if m.corroborate & Flag.WEAK:
         return ""
-    vouching = _vouching_word(m, spans, compiled.vouching_words.get(m.entry))
+    vouching = _vouching_word(m, text, compiled.vouching_words.get(m.entry))
     if vouching:
         return vouching
     linked = compiled.linked.get(m.entry, frozenset()) & named
     if linked:
         return compiled.entries[min(linked)].name
-    if _armed_group_acronym(m, compiled) and (talk := _terror_near(m, spans)):
+    if _armed_group_acronym(m, compiled) and (talk := _terror_near(m, text)):
         return talk
     if m.entry not in compiled.country_stems:
         return ""
     stems = compiled.country_stems[m.entry]
-    country = _country_near(m, spans, stems, _in_tags(masked, m.start))
+    country = _country_near(m, text, stems, _in_tags(text.masked, m.start))
     if not country and m.rule == "acronym":
-        country = _country_in_sentence(m, masked, spans, stems)
-    if not country and _coined_word(m, masked):
-        country = _word_among(spans, m, stems)  # anywhere
+        country = _country_in_sentence(m, text, stems)
+    if not country and _coined_word(m, text.masked):
+        country = _word_among(text, 0, len(text.words), m, stems)  # anywhere
     return country
 
 
@@ -1292,10 +1377,11 @@ def _armed_group_acronym(m: _Mention, compiled: CompiledWatchlists) -> bool:
 _START = itemgetter(1)  # of a span: the words are in text order, so spans bisect by it
 
 
-def _terror_near(m: _Mention, spans: list[tuple[str, int, int]]) -> str:
+def _terror_near(m: _Mention, text: _Text) -> str:
     """A word of terrorism or armed struggle within a few sentences' words of the mention."""
-    at = bisect_left(spans, m.start, key=_START)
-    return _word_among(spans[max(0, at - _TERROR_REACH) : at + _TERROR_REACH], m, _TERROR_KEYS)
+    at = bisect_left(text.spans, m.start, key=_START)
+    low, high = max(0, at - _TERROR_REACH), min(len(text.words), at + _TERROR_REACH)
+    return _word_among(text, low, high, m, _TERROR_KEYS)
 
 
 def _in_tags(masked: str, offset: int) -> bool:
@@ -1304,42 +1390,39 @@ def _in_tags(masked: str, offset: int) -> bool:
     return masked.startswith(TAGS_LABEL, line)
 
 
-def _vouching_word(
-    m: _Mention, spans: list[tuple[str, int, int]], keys: frozenset[str] | None
-) -> str:
+def _vouching_word(m: _Mention, text: _Text, keys: frozenset[str] | None) -> str:
     """A distinctive word of another of the entry's names anywhere in the item, in any case
     form (``ETA`` ... ``Batasunan``): the item is about that entity."""
     if not keys:
         return ""
-    for surface, start, _ in spans:
+    for (_, start, _), w in zip(text.spans, text.words, strict=True):
         if m.start <= start < m.end:
             continue
-        w = word(surface)
         if w.capitalized and (w.key in keys or not keys.isdisjoint(stems(w.key))):
             return w.surface
     return ""
 
 
-def _country_near(
-    m: _Mention, spans: list[tuple[str, int, int]], stems: tuple[str, ...], tag: bool = False
-) -> str:
+def _country_near(m: _Mention, text: _Text, stems: tuple[str, ...], tag: bool = False) -> str:
     """A word naming the country within a few words of the mention (``Iran's Revolutionary
     Guard``, ``the Russian Ministry of Finance``, ``Ministerio del Interior cubano``): the
     Ministry of Finance in an article that names Russia elsewhere may be Ukraine's. A tag
     is about the whole item: its country may stand anywhere in it (``Tags: Russia · ... ·
     Federal Security Service``)."""
-    at = bisect_left(spans, m.start, key=_START)
-    low, high = max(0, at - _COUNTRY_REACH), min(len(spans), at + _COUNTRY_REACH + 4)
+    at = bisect_left(text.spans, m.start, key=_START)
+    low, high = max(0, at - _COUNTRY_REACH), min(len(text.words), at + _COUNTRY_REACH + 4)
     if tag:
-        low, high = 0, len(spans)
-    return _word_among(spans[low:high], m, stems)
+        low, high = 0, len(text.words)
+    return _word_among(text, low, high, m, stems)
 
 
-def _word_among(spans: list[tuple[str, int, int]], m: _Mention, starts: tuple[str, ...]) -> str:
-    """The first of `spans`, outside the mention, whose key starts with one of `starts` (a
-    country's stems, the words of terrorism)."""
-    for surface, start, _ in spans:
-        if not m.start <= start < m.end and word(surface).key.startswith(starts):
+def _word_among(text: _Text, low: int, high: int, m: _Mention, starts: tuple[str, ...]) -> str:
+    """The first of words `low`..`high - 1`, outside the mention, whose key starts with one
+    of `starts` (a country's stems, the words of terrorism), as written."""
+    spans, words = text.spans, text.words
+    for index in range(low, high):
+        surface, start, _ = spans[index]
+        if not m.start <= start < m.end and words[index].key.startswith(starts):
             return surface
     return ""
 
@@ -1358,18 +1441,17 @@ def _coined_word(m: _Mention, masked: str) -> bool:
 _SENTENCE_BREAK = re.compile(r"[.!?\n]\s")
 
 
-def _country_in_sentence(
-    m: _Mention, masked: str, spans: list[tuple[str, int, int]], stems: tuple[str, ...]
-) -> str:
+def _country_in_sentence(m: _Mention, text: _Text, stems: tuple[str, ...]) -> str:
     """A word naming the country in the acronym's sentence, however far (``The IRGC said its
     navy ... as Iran held war games``): an acronym is no generic name that another country's
     body could bear, so its sentence is close enough."""
+    masked, spans = text.masked, text.spans
     breaks = [b.start() for b in _SENTENCE_BREAK.finditer(masked)]
     at = bisect_left(breaks, m.start)
     low = breaks[at - 1] if at else 0
     high = breaks[at] if at < len(breaks) else len(masked)
-    sentence = spans[bisect_left(spans, low, key=_START) : bisect_left(spans, high, key=_START)]
-    return _word_among(sentence, m, stems)
+    first, last = bisect_left(spans, low, key=_START), bisect_left(spans, high, key=_START)
+    return _word_among(text, first, last, m, stems)
 
 
 def _drop_contained(mentions: list[_Mention]) -> list[_Mention]:
