@@ -36,7 +36,7 @@ from watcher.matching.normalize import TOKEN_RE, Word, mask_markup, name_word
 # Compiling reads the names' words through a memo of their own, emptied after each compile.
 word = name_word
 
-INDEX_FORMAT = 16  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
+INDEX_FORMAT = 17  # 2: derived forms and cards; 3: the rule of each pattern, prominence, countries
 # 4: prominence as evidence text (titles, listed families), surname spellings; 5: words that
 # corroborate acronyms; 6: Flag.FAMILY; 7: news spellings in other languages (exonyms.yaml,
 # its hash in the signature), capitalised-only names; 8: Flag.CUE_AND_COUNTRY; 9: prominence
@@ -44,7 +44,8 @@ INDEX_FORMAT = 16  # 2: derived forms and cards; 3: the rule of each pattern, pr
 # prominent person's aliases of common given names, with corroboration; 12: derived forms and
 # surnames counted per card (one person on several lists); 13: legal forms of several words;
 # 14: sons named after their listed fathers; 15: a generic name naming its country stands alone;
-# 16: a company named after one of its countries has that country only
+# 16: a company named after one of its countries has that country only; 17: the matcher's
+# memos per index (token reads with anchor scores, person readings, sorted long keys)
 
 
 class Mode:
@@ -222,10 +223,14 @@ class CompiledWatchlists:
     def starts_long_key(self, key: str) -> bool:
         """Whether an anchor key of `SPLIT_MIN` letters or more starts with `key`: only there
         may a one-word name written as two start (``Gazprom Bank``)."""
-        if self.long_keys is None:
-            self.long_keys = sorted(k for k in self.anchors if len(k) >= SPLIT_MIN)
-        at = bisect_left(self.long_keys, key)
-        return at < len(self.long_keys) and self.long_keys[at].startswith(key)
+        keys = self.long_keys if self.long_keys is not None else self.build_long_keys()
+        at = bisect_left(keys, key)
+        return at < len(keys) and keys[at].startswith(key)
+
+    def build_long_keys(self) -> list[str]:
+        """Sort the anchor keys `starts_long_key` looks among now, not on first use."""
+        self.long_keys = sorted(k for k in self.anchors if len(k) >= SPLIT_MIN)
+        return self.long_keys
 
     def build_deletion_indexes(self) -> None:
         """Build every first letter's deletion index now, not on first use: a daemon does it
@@ -1297,12 +1302,13 @@ def _lookup_tables(
 
 
 def prepare(compiled: CompiledWatchlists) -> None:
-    """Build what matching would otherwise build on first use: the matcher's word lists and
-    the index's typo neighbourhoods. A daemon calls it for each new snapshot, before any
-    article is read (and from one thread: concurrent matchers would each build a copy)."""
+    """Build what matching would otherwise build on first use: the matcher's word lists, the
+    index's typo neighbourhoods and its sorted long keys. A daemon calls it for each new
+    snapshot, before any article is read (and from one thread: concurrent matchers would each
+    build a copy)."""
     lexicon.preload()
     compiled.build_deletion_indexes()
-    compiled.starts_long_key("")
+    compiled.build_long_keys()
 
 
 def deletion_index(keys: Iterable[str]) -> dict[str, list[str]]:
