@@ -5,6 +5,10 @@ inflected stem, or, for long words that are not themselves real words, a typo fo
 the deletion neighbourhood and confirmed with rapidfuzz), then check the pattern's other
 words around it. Mentions are then cleaned (a name inside a longer name of another entry
 does not count; ``exclude`` phrases; ignore rules) and merged per entry.
+
+News repeats its words: what depends on a token alone (its keys, the patterns it may anchor
+and how well it fills their anchor slot) is worked out once and remembered (`_read_token`,
+`_forms`), and a word's offsets only once a name is found there (`normalize.Tokens`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ Every word, of a name or of an article, gets:
 * *stems*: the key minus one Slavic case ending (``putina`` -> ``putin``), so inflected
   forms in Russian, Ukrainian and Polish text meet the dictionary form in the list.
 
+A text is cut in one C-level split into its words and the gaps between them (`split_words`).
 Raw HTML given as text is survived by masking tags and entities with same-length filler, so
 offsets still point into the original string.
 """
