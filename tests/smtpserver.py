@@ -74,7 +74,7 @@ class _Handler:
     ) -> str:
         drop_after = self.server.drop_after
         if drop_after is not None and len(self.server.messages) >= drop_after:
-            smtp.transport.close()  # the connection drops: no reply at all
+            smtp.transport.abort()  # the connection drops at once: no reply, no TLS goodbye
             return "421 4.3.0 closing"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
