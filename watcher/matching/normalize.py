@@ -473,25 +473,25 @@ class Tokens:
         self,
         surfaces: list[str],
         gaps: list[str],
+        endings: dict[int, int],
         spans: list[Span] | None = None,
         parts: list[str] | None = None,
-        endings: dict[int, int] | None = None,
     ) -> None:
         self.surfaces = surfaces
         self.gaps = gaps
+        self._endings = endings  # word -> length of the possessive ending its span leaves out
         self._spans = spans
         self._parts = parts  # gap, word, gap, word, ..., gap: their lengths give the offsets
-        self._endings = endings  # word -> length of the possessive ending its span leaves out
 
     @classmethod
     def of_parts(cls, parts: list[str], endings: dict[int, int]) -> Tokens:
         """The tokens of a text split into gap, word, gap, ..., gap."""
-        return cls(parts[1::2], parts[0::2], None, parts, endings)
+        return cls(parts[1::2], parts[0::2], endings, None, parts)
 
     @property
     def spans(self) -> list[Span]:
         if self._spans is None:
-            assert self._parts is not None and self._endings is not None  # (of_parts)
+            assert self._parts is not None  # (made by `of_parts`: the others have spans)
             offsets = list(accumulate(map(len, self._parts), initial=0))
             ends = offsets[2::2]
             for index, ending in self._endings.items():
@@ -501,10 +501,7 @@ class Tokens:
 
     def has_ending(self, index: int) -> bool:
         """Whether word `index`'s span leaves out a possessive ending (``Russia's``)."""
-        if self._endings is not None:
-            return index in self._endings
-        surface, start, end = self.spans[index]
-        return end != start + len(surface)
+        return index in self._endings
 
     def without(self, first: int, words: int) -> Tokens:
         """These tokens without words `first`..`first + words - 1`, as if blanked out of the
@@ -515,18 +512,27 @@ class Tokens:
         return Tokens(
             self.surfaces[:first] + self.surfaces[first + words :],
             [*self.gaps[:first], gap, *self.gaps[first + words + 1 :]],
+            {
+                index if index < first else index - words: ending
+                for index, ending in self._endings.items()
+                if not first <= index < first + words
+            },
             spans[:first] + spans[first + words :],
         )
 
     @classmethod
     def of_spans(cls, text: str, spans: list[Span]) -> Tokens:
         """The tokens of `text` whose words are `spans` (the gaps are read from `text`)."""
-        gaps, last = [], 0
-        for surface, start, _ in spans:
+        gaps: list[str] = []
+        endings: dict[int, int] = {}
+        last = 0
+        for index, (surface, start, end) in enumerate(spans):
             gaps.append(text[last:start])
             last = start + len(surface)  # after any possessive ending
+            if end != last:
+                endings[index] = last - end
         gaps.append(text[last:])
-        return cls([surface for surface, _, _ in spans], gaps, spans)
+        return cls([surface for surface, _, _ in spans], gaps, endings, spans)
 
 
 def split_words(text: str) -> Tokens:
